@@ -1,0 +1,129 @@
+/* HPC native core: the one C ABI.
+ *
+ * Conventions
+ *  - Every function returns an int32_t status (HPC_OK = 0). On failure a message describing what went
+ *    wrong is kept per thread and can be copied out with hpc_last_error().
+ *  - Buffers are passed as pointer + element count (not bytes). Element type is given by the
+ *    descriptor (HPC_DTYPE_FLOAT32 -> float, HPC_DTYPE_FLOAT64 -> double).
+ *  - Optional buffers are passed as NULL with length 0.
+ *  - Nothing is written to any output before every argument has been validated.
+ */
+#ifndef HPC_HPC_H
+#define HPC_HPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#  if defined(HPC_BUILDING_LIBRARY)
+#    define HPC_API __declspec(dllexport)
+#  else
+#    define HPC_API __declspec(dllimport)
+#  endif
+#else
+#  define HPC_API __attribute__((visibility("default")))
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Version of the ABI and library: major * 10000 + minor * 100 + patch. */
+#define HPC_VERSION_MAJOR 0
+#define HPC_VERSION_MINOR 1
+#define HPC_VERSION_PATCH 0
+
+/* Status codes. */
+#define HPC_OK 0
+#define HPC_ERR_INVALID_ARGUMENT 1 /* a null pointer, bad size, mismatched length or bad enum value */
+#define HPC_ERR_OUT_OF_MEMORY 2    /* an allocation failed */
+#define HPC_ERR_INVALID_STATE 3    /* the call is not valid now (e.g. backward without a training forward) */
+#define HPC_ERR_INTERNAL 4         /* an unexpected internal failure; the message says more */
+
+/* Element types. */
+#define HPC_DTYPE_FLOAT32 1
+#define HPC_DTYPE_FLOAT64 2
+
+/* Recurrent cell kinds. Gate order and weight layout are PyTorch's (nn.RNN, nn.LSTM, nn.GRU). */
+#define HPC_CELL_RNN_TANH 1      /* h = tanh(W_ih x + b_ih + W_hh h + b_hh)                      G = 1 */
+#define HPC_CELL_RNN_RELU 2      /* h = relu(W_ih x + b_ih + W_hh h + b_hh)                      G = 1 */
+#define HPC_CELL_LSTM 3          /* gates i,f,g,o                                                G = 4 */
+#define HPC_CELL_LSTM_PEEPHOLE 4 /* LSTM + p_i*c_{t-1}, p_f*c_{t-1}, p_o*c_t                    G = 4 */
+#define HPC_CELL_GRU 5           /* gates r,z,n; n = tanh(W_in x + b_in + r*(W_hn h + b_hn))     G = 3 */
+
+/* Returns the library version as major * 10000 + minor * 100 + patch. Never fails. */
+HPC_API int32_t hpc_version(void);
+
+/* Copies the calling thread's last error message into buf (NUL-terminated, truncated to len - 1 characters).
+ * Returns the full length of the message (excluding the NUL); buf may be NULL when len is 0. */
+HPC_API size_t hpc_last_error(char* buf, size_t len);
+
+/* Describes a (possibly stacked, possibly bidirectional) recurrent network. */
+typedef struct hpc_rnn_desc {
+    int32_t cell;          /* HPC_CELL_* */
+    int32_t dtype;         /* HPC_DTYPE_* */
+    int64_t input_size;    /* I > 0 */
+    int64_t hidden_size;   /* H > 0 */
+    int64_t num_layers;    /* L > 0 */
+    int32_t bidirectional; /* 0 or 1: D = 1 or 2 */
+    int32_t batch_first;   /* 1: x [B,T,I], y [B,T,D*H]; 0: x [T,B,I], y [T,B,D*H] */
+} hpc_rnn_desc;
+
+/* Parameter packing. All parameters live in one flat buffer in PyTorch's order: for each layer k, for each
+ * direction (forward, then "_reverse"): weight_ih_l{k} [G*H, I_k], weight_hh_l{k} [G*H, H], bias_ih_l{k} [G*H],
+ * bias_hh_l{k} [G*H], and for HPC_CELL_LSTM_PEEPHOLE peephole_i_l{k}, peephole_f_l{k}, peephole_o_l{k} [H].
+ * I_0 = input_size, I_k = D*H for k > 0. Each tensor is row-major and contiguous. */
+
+/* Number of parameter tensors and total number of elements for a descriptor. */
+HPC_API int32_t hpc_rnn_param_layout(const hpc_rnn_desc* desc, int64_t* num_tensors, int64_t* num_elements);
+
+/* Name (NUL-terminated into name[name_len]), element offset in the flat buffer, rank (1 or 2) and shape of tensor
+ * `index` (0 <= index < num_tensors). shape must have room for 2 entries; shape[1] = 1 for rank-1 tensors. */
+HPC_API int32_t hpc_rnn_param_info(const hpc_rnn_desc* desc, int64_t index, char* name, size_t name_len,
+                                   int64_t* offset, int32_t* rank, int64_t* shape);
+
+typedef struct hpc_rnn hpc_rnn; /* a network plus its reusable workspace and the activations saved for backward */
+
+/* Creates a network object for desc. The object is not thread-safe: use one per thread. */
+HPC_API int32_t hpc_rnn_create(const hpc_rnn_desc* desc, hpc_rnn** out);
+/* Destroys a network object; NULL is accepted. */
+HPC_API int32_t hpc_rnn_destroy(hpc_rnn* rnn);
+
+/* Forward pass over a batch of B sequences of T steps.
+ *  x       [B,T,I] (or [T,B,I])                              x_len = B*T*I
+ *  params  flat parameter buffer (see packing above)          params_len = num_elements
+ *  h0, c0  [L*D, B, H] initial states, index layer*D + direction; NULL/0 means zeros. c0 only for LSTM cells.
+ *  y       [B,T,D*H] (or [T,B,D*H]) output of the last layer  y_len = B*T*D*H
+ *  hn, cn  [L*D, B, H] final states (optional, NULL/0 to skip). cn only for LSTM cells.
+ * training != 0 saves the activations that hpc_rnn_backward needs (in the object's workspace); training == 0
+ * saves nothing and invalidates any saved activations. Workspace memory grows to the largest shape seen and is
+ * then reused, so repeated calls at one shape do not allocate. */
+HPC_API int32_t hpc_rnn_forward(hpc_rnn* rnn, int32_t training, int64_t batch, int64_t seq_len,
+                                const void* x, int64_t x_len, const void* params, int64_t params_len,
+                                const void* h0, int64_t h0_len, const void* c0, int64_t c0_len,
+                                void* y, int64_t y_len, void* hn, int64_t hn_len, void* cn, int64_t cn_len);
+
+/* Backward through time for the last training forward. x and params must be the ones that forward used.
+ *  dy        [B,T,D*H] (or time-major) gradient of the loss w.r.t. y            required
+ *  dhn, dcn  [L*D,B,H] gradients w.r.t. the final states; NULL/0 means zeros
+ *  dx        [B,T,I] gradient w.r.t. x (optional)
+ *  dh0, dc0  [L*D,B,H] gradients w.r.t. the initial states (optional)
+ *  dparams   flat buffer like params: gradients of every weight and bias (optional);
+ *            accumulate != 0 adds to its contents (PyTorch's .grad semantics), 0 overwrites them. */
+HPC_API int32_t hpc_rnn_backward(hpc_rnn* rnn, const void* x, int64_t x_len, const void* params, int64_t params_len,
+                                 const void* dy, int64_t dy_len, const void* dhn, int64_t dhn_len,
+                                 const void* dcn, int64_t dcn_len, void* dx, int64_t dx_len, void* dh0,
+                                 int64_t dh0_len, void* dc0, int64_t dc0_len, void* dparams, int64_t dparams_len,
+                                 int32_t accumulate);
+
+/* Bytes of workspace the object currently holds (grows with the largest shape used). */
+HPC_API int32_t hpc_rnn_workspace_bytes(const hpc_rnn* rnn, int64_t* bytes);
+
+/* Number of threads the BLAS backend uses; n <= 0 restores the default. */
+HPC_API int32_t hpc_set_num_threads(int32_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HPC_HPC_H */

@@ -1,0 +1,48 @@
+// CPU kernels for stacked, bidirectional recurrent networks (RNN tanh/relu, LSTM, peephole LSTM, GRU).
+// Plain functions on raw pointers: no validation here (the ABI layer does it), no knowledge of the ABI.
+//
+// Structure (Appleyard et al. 2016; cuDNN):
+//  - per layer and direction, the input projection of all T*B rows is one GEMM;
+//  - each step does one recurrent GEMM for all gates and one fused pointwise pass;
+//  - backward carries only dh (and dc) step by step; dW_ih, dW_hh and dx are large GEMMs over all steps afterwards.
+// Internally everything is time-major: row r = t*B + b.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "../rnn_layout.h"
+
+namespace hpc::cpu {
+
+// Reusable buffers; they grow to the largest shape seen and are then reused (no allocation in steady state).
+template <typename T>
+struct RnnWorkspace {
+    std::vector<T> x_tm;     // [T*B, I] time-major copy of a batch-first input
+    std::vector<T> outs;     // training: L x [T*B, D*H]; inference: 2 x [T*B, D*H] (ping-pong)
+    std::vector<T> gates;    // training: L*D x [T*B, G*H] saved activations; inference: 1 x [T*B, G*H]
+    std::vector<T> aux;      // training: L*D x [T*B, H] (LSTM c_t, GRU W_hn h + b_hn); inference: 1 x [T*B, H]
+    std::vector<T> init;     // [2, L*D, B, H]: h0 and c0 copies (zeros when not given)
+    std::vector<T> step;     // [B, G*H] recurrent projection of one step
+    std::vector<T> d_out;    // backward: 2 x [T*B, D*H] gradient w.r.t. a layer's output (ping-pong)
+    std::vector<T> d_in;     // backward: [T*B, I] gradient w.r.t. layer 0's input (time-major)
+    std::vector<T> d_top;    // backward: [T*B, D*H] time-major copy of a batch-first dy
+    std::vector<T> d_gx;     // backward: [T*B, G*H] gradients of the input-projected gates
+    std::vector<T> d_gh;     // backward: [T*B, G*H] gradients of the recurrent-projected gates (GRU only)
+    std::vector<T> d_state;  // backward: [4, B, H]: dh, dh (next), dc, peephole accumulators [3H]
+    int64_t saved_batch = 0, saved_steps = 0;  // shape of the saved training forward (0 = none)
+
+    size_t bytes() const;
+};
+
+// x: input in the dims' layout; params: flat PyTorch-ordered buffer; h0/c0/hn/cn: [L*D,B,H] or nullptr.
+template <typename T>
+void rnn_forward(const RnnDims& dims, int64_t batch, int64_t steps, bool training, const T* x, const T* params,
+                 const T* h0, const T* c0, T* y, T* hn, T* cn, RnnWorkspace<T>& ws);
+
+// Requires a preceding training forward with the same shapes, x and params. Any output may be nullptr except dy.
+template <typename T>
+void rnn_backward(const RnnDims& dims, const T* x, const T* params, const T* dy, const T* dhn, const T* dcn, T* dx,
+                  T* dh0, T* dc0, T* dparams, bool accumulate, RnnWorkspace<T>& ws);
+
+}  // namespace hpc::cpu

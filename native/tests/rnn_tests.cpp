@@ -1,0 +1,170 @@
+// Numerical checks of the CPU kernels through the ABI: gradients against central finite differences (float64),
+// float32 against float64, batch-first against time-major, accumulate semantics. Run under ASan in CI, these
+// also exercise every buffer of every cell, layer count and direction for out-of-bounds access.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "test_util.h"
+
+namespace {
+
+struct Case {
+    int32_t cell;
+    int64_t layers;
+    bool bi;
+    bool batch_first;
+    bool with_state;
+};
+
+std::string name_of(const Case& c) {
+    return std::to_string(c.cell) + "_L" + std::to_string(c.layers) + (c.bi ? "_bi" : "_uni") +
+           (c.batch_first ? "_bf" : "_tm") + (c.with_state ? "_state" : "");
+}
+
+template <typename T>
+struct Net {
+    hpc_rnn_desc desc;
+    hpc_rnn* rnn = nullptr;
+    int64_t B, Tn, n_params = 0, nx, ny, ns;
+    Net(const Case& c, int64_t I, int64_t H, int64_t B_, int64_t T_)
+        : desc(make_desc(c.cell, sizeof(T) == 4 ? HPC_DTYPE_FLOAT32 : HPC_DTYPE_FLOAT64, I, H, c.layers, c.bi,
+                         c.batch_first)),
+          B(B_), Tn(T_) {
+        int64_t nt;
+        EXPECT_EQ(hpc_rnn_create(&desc, &rnn), HPC_OK);
+        EXPECT_EQ(hpc_rnn_param_layout(&desc, &nt, &n_params), HPC_OK);
+        const int64_t D = c.bi ? 2 : 1;
+        nx = B * T_ * I;
+        ny = B * T_ * D * H;
+        ns = c.layers * D * B * H;
+    }
+    ~Net() { hpc_rnn_destroy(rnn); }
+    // Loss = sum(y*gy) + sum(hn*gh) + sum(cn*gc)
+    double loss(const std::vector<T>& x, const std::vector<T>& p, const std::vector<T>* h0, const std::vector<T>* c0,
+                const std::vector<T>& gy, const std::vector<T>& gh, const std::vector<T>& gc, bool training = false) {
+        std::vector<T> y((size_t)ny), hn((size_t)ns), cn((size_t)ns);
+        const bool c = has_c(desc.cell);
+        int32_t rc = hpc_rnn_forward(rnn, training, B, Tn, x.data(), nx, p.data(), n_params, h0 ? h0->data() : nullptr,
+                                     h0 ? ns : 0, c0 && c ? c0->data() : nullptr, c0 && c ? ns : 0, y.data(), ny,
+                                     hn.data(), ns, c ? cn.data() : nullptr, c ? ns : 0);
+        EXPECT_EQ(rc, HPC_OK) << last_error();
+        double s = 0;
+        for (int64_t i = 0; i < ny; ++i) s += (double)y[i] * gy[i];
+        for (int64_t i = 0; i < ns; ++i) s += (double)hn[i] * gh[i] + (c ? (double)cn[i] * gc[i] : 0.0);
+        return s;
+    }
+};
+
+class GradientCheck : public ::testing::TestWithParam<Case> {};
+
+TEST_P(GradientCheck, AnalyticGradientsMatchCentralDifferences) {
+    const Case c = GetParam();
+    std::mt19937_64 rng(42 + c.cell * 7 + c.layers);
+    const int64_t I = 3, H = 4, B = 2, T = 3;
+    Net<double> net(c, I, H, B, T);
+    auto x = random_vec<double>((size_t)net.nx, rng), p = random_vec<double>((size_t)net.n_params, rng, 0.6);
+    auto h0 = random_vec<double>((size_t)net.ns, rng), c0 = random_vec<double>((size_t)net.ns, rng);
+    auto gy = random_vec<double>((size_t)net.ny, rng), gh = random_vec<double>((size_t)net.ns, rng),
+         gc = random_vec<double>((size_t)net.ns, rng);
+    const bool cs = has_c(c.cell);
+    const auto* ph0 = c.with_state ? &h0 : nullptr;
+    const auto* pc0 = c.with_state ? &c0 : nullptr;
+
+    net.loss(x, p, ph0, pc0, gy, gh, gc, true);
+    std::vector<double> dx((size_t)net.nx), dh0((size_t)net.ns), dc0((size_t)net.ns), dp((size_t)net.n_params, 99.0);
+    ASSERT_EQ(hpc_rnn_backward(net.rnn, x.data(), net.nx, p.data(), net.n_params, gy.data(), net.ny, gh.data(),
+                               net.ns, cs ? gc.data() : nullptr, cs ? net.ns : 0, dx.data(), net.nx, dh0.data(),
+                               net.ns, cs ? dc0.data() : nullptr, cs ? net.ns : 0, dp.data(), net.n_params, 0),
+              HPC_OK)
+        << last_error();
+
+    auto check = [&](const char* what, std::vector<double>& v, const std::vector<double>& grad) {
+        for (size_t i = 0; i < v.size(); ++i) {
+            const double keep = v[i], e = 1e-6;
+            v[i] = keep + e;
+            const double lp = net.loss(x, p, ph0, pc0, gy, gh, gc);
+            v[i] = keep - e;
+            const double lm = net.loss(x, p, ph0, pc0, gy, gh, gc);
+            v[i] = keep;
+            const double fd = (lp - lm) / (2 * e);
+            ASSERT_NEAR(grad[i], fd, 1e-6 * std::max(1.0, std::fabs(fd))) << what << "[" << i << "]";
+        }
+    };
+    check("x", x, dx);
+    check("params", p, dp);
+    if (c.with_state) {
+        check("h0", h0, dh0);
+        if (cs) check("c0", c0, dc0);
+    }
+}
+
+std::vector<Case> all_cases() {
+    std::vector<Case> v;
+    for (int32_t cell : {HPC_CELL_RNN_TANH, HPC_CELL_RNN_RELU, HPC_CELL_LSTM, HPC_CELL_LSTM_PEEPHOLE, HPC_CELL_GRU})
+        for (int64_t layers : {1, 2})
+            for (bool bi : {false, true})
+                for (bool bf : {false, true}) v.push_back({cell, layers, bi, bf, (layers + bi + bf) % 2 == 0});
+    v.push_back({HPC_CELL_LSTM_PEEPHOLE, 3, true, true, true});
+    v.push_back({HPC_CELL_GRU, 3, true, false, true});
+    return v;
+}
+
+INSTANTIATE_TEST_SUITE_P(AllCells, GradientCheck, ::testing::ValuesIn(all_cases()),
+                         [](const ::testing::TestParamInfo<Case>& i) { return name_of(i.param); });
+
+TEST(RnnKernels, Float32AgreesWithFloat64) {
+    for (const Case& c : all_cases()) {
+        std::mt19937_64 rng(7);
+        Net<double> n64(c, 5, 6, 3, 4);
+        Net<float> n32(c, 5, 6, 3, 4);
+        auto x = random_vec<double>((size_t)n64.nx, rng), p = random_vec<double>((size_t)n64.n_params, rng, 0.4);
+        auto gy = random_vec<double>((size_t)n64.ny, rng), gh = random_vec<double>((size_t)n64.ns, rng);
+        std::vector<float> xf(x.begin(), x.end()), pf(p.begin(), p.end()), gyf(gy.begin(), gy.end()),
+            ghf(gh.begin(), gh.end());
+        const double a = n64.loss(x, p, nullptr, nullptr, gy, gh, gh);
+        const double b = n32.loss(xf, pf, nullptr, nullptr, gyf, ghf, ghf);
+        EXPECT_NEAR(a, b, 1e-4 * std::max(1.0, std::fabs(a))) << name_of(c);
+    }
+}
+
+TEST(RnnKernels, BatchFirstEqualsTimeMajor) {
+    for (int32_t cell : {HPC_CELL_LSTM, HPC_CELL_GRU}) {
+        const int64_t I = 3, H = 2, B = 3, T = 4;
+        Net<double> bf({cell, 2, true, true, false}, I, H, B, T), tm({cell, 2, true, false, false}, I, H, B, T);
+        std::mt19937_64 rng(3);
+        auto x = random_vec<double>((size_t)bf.nx, rng), p = random_vec<double>((size_t)bf.n_params, rng);
+        std::vector<double> xt(x.size()), y1((size_t)bf.ny), y2((size_t)bf.ny);
+        for (int64_t b = 0; b < B; ++b)
+            for (int64_t t = 0; t < T; ++t)
+                for (int64_t i = 0; i < I; ++i) xt[(t * B + b) * I + i] = x[(b * T + t) * I + i];
+        ASSERT_EQ(hpc_rnn_forward(bf.rnn, 0, B, T, x.data(), bf.nx, p.data(), bf.n_params, nullptr, 0, nullptr, 0,
+                                  y1.data(), bf.ny, nullptr, 0, nullptr, 0), HPC_OK);
+        ASSERT_EQ(hpc_rnn_forward(tm.rnn, 0, B, T, xt.data(), tm.nx, p.data(), tm.n_params, nullptr, 0, nullptr, 0,
+                                  y2.data(), tm.ny, nullptr, 0, nullptr, 0), HPC_OK);
+        const int64_t C = 2 * H;
+        for (int64_t b = 0; b < B; ++b)
+            for (int64_t t = 0; t < T; ++t)
+                for (int64_t j = 0; j < C; ++j) EXPECT_EQ(y1[(b * T + t) * C + j], y2[(t * B + b) * C + j]);
+    }
+}
+
+TEST(RnnKernels, AccumulateAddsToExistingGradients) {
+    Case c{HPC_CELL_GRU, 2, true, true, false};
+    Net<double> net(c, 2, 3, 2, 3);
+    std::mt19937_64 rng(5);
+    auto x = random_vec<double>((size_t)net.nx, rng), p = random_vec<double>((size_t)net.n_params, rng);
+    auto gy = random_vec<double>((size_t)net.ny, rng);
+    net.loss(x, p, nullptr, nullptr, gy, gy, gy, true);
+    std::vector<double> once((size_t)net.n_params, 5.0), twice((size_t)net.n_params);
+    auto bwd = [&](std::vector<double>& dp, int acc) {
+        return hpc_rnn_backward(net.rnn, x.data(), net.nx, p.data(), net.n_params, gy.data(), net.ny, nullptr, 0,
+                                nullptr, 0, nullptr, 0, nullptr, 0, nullptr, 0, dp.data(), net.n_params, acc);
+    };
+    ASSERT_EQ(bwd(once, 0), HPC_OK);
+    twice = once;
+    ASSERT_EQ(bwd(twice, 1), HPC_OK);
+    for (size_t i = 0; i < once.size(); ++i) EXPECT_NEAR(twice[i], 2 * once[i], 1e-12 * (1 + std::fabs(once[i])));
+}
+
+}  // namespace
