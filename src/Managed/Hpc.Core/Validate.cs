@@ -12,14 +12,14 @@ internal static class Validate
             throw new ArgumentOutOfRangeException(name, value, $"{name} must be > 0, got {value}.");
     }
 
-    internal static void Length(int actual, long expected, string name, string shape)
+    internal static void Length(int actual, long expected, string name, Dims shape)
     {
         if (actual != expected)
             throw new ArgumentException($"{name}: expected {expected} elements (shape {shape}), got {actual}.", name);
     }
 
     /// <summary>An optional span: empty means absent; otherwise it must have exactly <paramref name="expected"/> elements.</summary>
-    internal static bool Optional(int actual, long expected, string name, string shape)
+    internal static bool Optional(int actual, long expected, string name, Dims shape)
     {
         if (actual == 0) return false;
         Length(actual, expected, name, shape);
@@ -61,4 +61,10 @@ internal static class Validate
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static long Product(long a, long b, long c) => checked(a * b * c);
+}
+
+/// <summary>A shape of up to three dimensions, formatted only when an error message needs it (no allocation otherwise).</summary>
+internal readonly record struct Dims(long A, long B, long C)
+{
+    public override string ToString() => $"[{A}, {B}, {C}]";
 }

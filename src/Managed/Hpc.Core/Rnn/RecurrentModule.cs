@@ -149,7 +149,7 @@ public abstract unsafe class RecurrentModule<T> : IDisposable where T : unmanage
         long state = Validate.Product(NumLayers * NumDirections, batch, HiddenSize);
         Validate.Length(input.Length, Validate.Product(batch, seqLen, InputSize), nameof(input), InputShape(batch, seqLen));
         Validate.Length(output.Length, Validate.Product(batch, seqLen, OutputSize), nameof(output), OutputShape(batch, seqLen));
-        string stateShape = StateShape(batch);
+        Dims stateShape = StateShape(batch);
         Validate.Optional(h0.Length, state, nameof(h0), stateShape);
         Validate.Optional(hn.Length, state, nameof(hn), stateShape);
         CheckCellState(c0.Length, nameof(c0), state, stateShape);
@@ -194,7 +194,7 @@ public abstract unsafe class RecurrentModule<T> : IDisposable where T : unmanage
             throw new InvalidOperationException("Backward needs a preceding Forward with training: true (an inference Forward discards the saved activations).");
         int batch = _savedBatch, seqLen = _savedSeqLen;
         long state = Validate.Product(NumLayers * NumDirections, batch, HiddenSize);
-        string stateShape = StateShape(batch);
+        Dims stateShape = StateShape(batch);
         Validate.Length(input.Length, Validate.Product(batch, seqLen, InputSize), nameof(input), InputShape(batch, seqLen));
         Validate.Length(gradOutput.Length, Validate.Product(batch, seqLen, OutputSize), nameof(gradOutput), OutputShape(batch, seqLen));
         Validate.Optional(gradInput.Length, input.Length, nameof(gradInput), InputShape(batch, seqLen));
@@ -270,16 +270,16 @@ public abstract unsafe class RecurrentModule<T> : IDisposable where T : unmanage
 
     private string Describe() => $"{Cell} with {NumLayers} layer(s){(Bidirectional ? ", bidirectional" : "")}";
 
-    private void CheckCellState(int length, string name, long expected, string shape)
+    private void CheckCellState(int length, string name, long expected, Dims shape)
     {
         if (length != 0 && !HasCellState)
             throw new ArgumentException($"{name}: a {Cell} has no cell state; expected an empty span, got {length} elements.", name);
         Validate.Optional(length, expected, name, shape);
     }
 
-    private string InputShape(long b, long t) => BatchFirst ? Validate.Shape(b, t, InputSize) : Validate.Shape(t, b, InputSize);
-    private string OutputShape(long b, long t) => BatchFirst ? Validate.Shape(b, t, OutputSize) : Validate.Shape(t, b, OutputSize);
-    private string StateShape(long b) => Validate.Shape(NumLayers * NumDirections, b, HiddenSize);
+    private Dims InputShape(long b, long t) => BatchFirst ? new(b, t, InputSize) : new(t, b, InputSize);
+    private Dims OutputShape(long b, long t) => BatchFirst ? new(b, t, OutputSize) : new(t, b, OutputSize);
+    private Dims StateShape(long b) => new(NumLayers * NumDirections, b, HiddenSize);
 
     private nint Handle()
     {

@@ -1,0 +1,101 @@
+using System.Numerics;
+using System.Text.Json;
+
+namespace Hpc.Tests;
+
+internal static class TestData
+{
+    public static string Path(params string[] parts) =>
+        System.IO.Path.Combine([AppContext.BaseDirectory, "data", .. parts]);
+
+    public static string Example(params string[] parts) =>
+        System.IO.Path.Combine([AppContext.BaseDirectory, "examples", .. parts]);
+
+    public static string TempDir()
+    {
+        string d = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "hpc-tests-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(d);
+        return d;
+    }
+}
+
+internal static class Num
+{
+    /// <summary>Tensor relative error: max|a - b| / max|b| (max|a - b| when b is all zeros); NaN anywhere gives NaN.</summary>
+    public static double MaxRel<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b) where T : IFloatingPointIeee754<T>
+    {
+        if (a.Length != b.Length) throw new ArgumentException($"length {a.Length} vs {b.Length}");
+        double diff = 0, scale = 0;
+        for (int i = 0; i < a.Length; i++)
+        {
+            double d = Math.Abs(double.CreateChecked(a[i]) - double.CreateChecked(b[i]));
+            if (double.IsNaN(d)) return double.NaN;
+            diff = Math.Max(diff, d);
+            scale = Math.Max(scale, Math.Abs(double.CreateChecked(b[i])));
+        }
+        return scale > 0 ? diff / scale : diff;
+    }
+
+    public static double[] Random(Random rng, int n, double scale = 1.0)
+    {
+        var v = new double[n];
+        for (int i = 0; i < n; i++) v[i] = (2 * rng.NextDouble() - 1) * scale;
+        return v;
+    }
+
+    public static float[] ToSingle(double[] v) => Array.ConvertAll(v, x => (float)x);
+    public static double[] ToDouble(float[] v) => Array.ConvertAll(v, x => (double)x);
+
+    /// <summary>Neumaier-compensated dot product, so finite differences of the loss are not swamped by summation error.</summary>
+    public static double Dot(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
+    {
+        double sum = 0, c = 0;
+        for (int i = 0; i < a.Length; i++)
+        {
+            double x = a[i] * b[i], t = sum + x;
+            c += Math.Abs(sum) >= Math.Abs(x) ? (sum - t) + x : (x - t) + sum;
+            sum = t;
+        }
+        return sum + c;
+    }
+}
+
+/// <summary>A reference case in the format of ../shared/refs/rnn (arrays as {shape, data}).</summary>
+internal sealed class RnnReference
+{
+    private readonly JsonElement _root;
+
+    public RnnReference(string path)
+    {
+        Path = path;
+        _root = JsonDocument.Parse(File.ReadAllBytes(path)).RootElement;
+    }
+
+    public string Path { get; }
+    public string Name => _root.GetProperty("name").GetString()!;
+    public string Cell => _root.GetProperty("cell").GetString()!;
+    public int Layers => _root.GetProperty("num_layers").GetInt32();
+    public bool Bidirectional => _root.GetProperty("bidirectional").GetBoolean();
+    public bool BatchFirst => _root.GetProperty("batch_first").GetBoolean();
+    public int Batch => _root.GetProperty("batch").GetInt32();
+    public int SeqLen => _root.GetProperty("seq_len").GetInt32();
+    public int InputSize => _root.GetProperty("input_size").GetInt32();
+    public int HiddenSize => _root.GetProperty("hidden_size").GetInt32();
+    public bool HasInitialState => _root.GetProperty("has_initial_state").GetBoolean();
+    public IEnumerable<string> ParamNames => _root.GetProperty("param_names").EnumerateArray().Select(e => e.GetString()!);
+
+    public RecurrentCell CellKind => Cell switch
+    {
+        "RNN_TANH" => RecurrentCell.RnnTanh, "RNN_RELU" => RecurrentCell.RnnRelu, "LSTM" => RecurrentCell.Lstm,
+        "LSTM_PEEPHOLE" => RecurrentCell.LstmPeephole, "GRU" => RecurrentCell.Gru,
+        _ => throw new InvalidDataException($"{Path}: unknown cell {Cell}"),
+    };
+
+    public bool Has(string group, string name) => _root.GetProperty(group).TryGetProperty(name, out _);
+
+    public double[] Array(string group, string name) =>
+        _root.GetProperty(group).GetProperty(name).GetProperty("data").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+
+    public int[] Shape(string group, string name) =>
+        _root.GetProperty(group).GetProperty(name).GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+}
