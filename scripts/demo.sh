@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The main job: builds the hpc CLI and runs the bundled two-layer bidirectional LSTM (PyTorch-exported weights)
+# on the bundled input, then checks the result against PyTorch's own output.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+scripts/setup.sh
+echo "demo: building the hpc CLI (dotnet build -c Release; this builds the native core with CMake)"
+dotnet build src/Managed/Hpc.Cli -c Release -v quiet -nologo -o out/hpc | grep -vE "^\s*$" || true
+hpc=out/hpc/hpc
+mkdir -p out/demo
+ex=examples/lstm
+echo "demo: $hpc rnn forward --cell lstm --layers 2 --bidirectional --weights $ex/weights.safetensors --input $ex/input.npy --h0 $ex/h0.npy --c0 $ex/c0.npy --output out/demo/output.npy --hn out/demo/hn.npy --cn out/demo/cn.npy"
+"$hpc" rnn forward --cell lstm --layers 2 --bidirectional --weights "$ex/weights.safetensors" --input "$ex/input.npy" \
+  --h0 "$ex/h0.npy" --c0 "$ex/c0.npy" --output out/demo/output.npy --hn out/demo/hn.npy --cn out/demo/cn.npy
+echo "demo: comparing with PyTorch's outputs for the same weights and input"
+"$hpc" npy diff out/demo/output.npy "$ex/expected_output.npy" --rtol 1e-5
+"$hpc" npy diff out/demo/hn.npy "$ex/expected_hn.npy" --rtol 1e-5
+"$hpc" npy diff out/demo/cn.npy "$ex/expected_cn.npy" --rtol 1e-5
+echo "demo: done; outputs are in out/demo/"

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Runs every test: the native GoogleTest suite (Release, then again under AddressSanitizer + UBSan) and the
+# managed xunit/FsCheck suite (which builds the native library through CMake). Ends with one summary line.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+scripts/setup.sh || exit 1
+jobs=$(nproc 2>/dev/null || echo 2)
+passed=0 failed=0 skipped=0 status=0
+log=$(mktemp -d)
+
+count_ctest() {  # "100% tests passed, 0 tests failed out of 61"
+  local line; line=$(grep -E "tests passed, [0-9]+ tests failed out of [0-9]+" "$1" | tail -n1)
+  if [ -z "$line" ]; then failed=$((failed + 1)); status=1; return; fi
+  local total fail; total=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$line"); fail=$(sed -E 's/.*passed, ([0-9]+) tests failed.*/\1/' <<<"$line")
+  passed=$((passed + total - fail)); failed=$((failed + fail))
+}
+
+native() {  # name, build dir, extra cmake flags...
+  local name=$1 dir=$2; shift 2
+  echo "== native tests ($name): cmake -S . -B $dir $*"
+  if cmake -S . -B "$dir" "$@" >"$log/$name-configure.txt" 2>&1 && cmake --build "$dir" --parallel "$jobs" >"$log/$name-build.txt" 2>&1; then
+    (cd "$dir" && ctest --output-on-failure --timeout 300) 2>&1 | tee "$log/$name-ctest.txt" | grep -E "tests passed|Failed|\*\*\*" || true
+    count_ctest "$log/$name-ctest.txt"
+  else
+    cat "$log/$name-configure.txt" "$log/$name-build.txt" | tail -n 40
+    echo "== native build ($name) FAILED"; failed=$((failed + 1)); status=1
+  fi
+}
+
+native release build/native -DCMAKE_BUILD_TYPE=Release
+native asan build/asan -DCMAKE_BUILD_TYPE=Debug -DHPC_SANITIZE=ON
+
+echo "== managed tests: dotnet test HPC.sln -c Release"
+dotnet test HPC.sln -c Release --logger "console;verbosity=normal" 2>&1 | tee "$log/dotnet.txt"
+if grep -qE "^\s*Total tests:" "$log/dotnet.txt"; then
+  for k in Passed Failed Skipped; do
+    n=$(grep -E "^\s+$k:\s+[0-9]+" "$log/dotnet.txt" | sed -E 's/[^0-9]*([0-9]+).*/\1/' | awk '{s+=$1} END {print s+0}')
+    case $k in Passed) passed=$((passed + n));; Failed) failed=$((failed + n));; Skipped) skipped=$((skipped + n));; esac
+  done
+  grep -qE "Test Run Successful" "$log/dotnet.txt" || status=1
+else
+  tail -n 40 "$log/dotnet.txt"; echo "== managed build or test run FAILED"; failed=$((failed + 1)); status=1
+fi
+[ "$failed" -gt 0 ] && status=1
+
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+exit $status
