@@ -1,5 +1,6 @@
 // The C ABI: validates every argument, dispatches to the CPU backend, converts exceptions into statuses.
 #include <climits>
+#include <initializer_list>
 #include <cstring>
 #include <string>
 
@@ -82,6 +83,21 @@ void require_disjoint(const char* a_name, const void* a, int64_t a_len, const ch
     auto a0 = reinterpret_cast<uintptr_t>(a), b0 = reinterpret_cast<uintptr_t>(b);
     auto a1 = a0 + (uintptr_t)a_len * elem, b1 = b0 + (uintptr_t)b_len * elem;
     require(a1 <= b0 || b1 <= a0, std::string(a_name) + " overlaps " + b_name);
+}
+
+struct Buffer {
+    const char* name;
+    const void* ptr;
+    int64_t len;
+};
+
+// No output may overlap an input or another output.
+void require_no_overlap(std::initializer_list<Buffer> ins, std::initializer_list<Buffer> outs, size_t elem) {
+    for (const Buffer& o : outs) {
+        for (const Buffer& i : ins) require_disjoint(o.name, o.ptr, o.len, i.name, i.ptr, i.len, elem);
+        for (const Buffer& o2 : outs)
+            if (&o2 != &o) require_disjoint(o.name, o.ptr, o.len, o2.name, o2.ptr, o2.len, elem);
+    }
 }
 
 struct Sizes {
@@ -197,15 +213,8 @@ HPC_API int32_t hpc_rnn_forward(hpc_rnn* rnn, int32_t training, int64_t batch, i
         check_buffer("hn", hn, hn_len, s.state, true);
         if (!lstm) require(cn == nullptr && cn_len == 0, "cn: this cell has no cell state; pass NULL and 0");
         check_buffer("cn", cn, cn_len, s.state, true);
-        const size_t e = r->dtype == HPC_DTYPE_FLOAT32 ? 4 : 8;
-        const struct { const char* n; const void* p; int64_t l; } ins[] = {
-            {"x", x, x_len}, {"params", params, params_len}, {"h0", h0, h0_len}, {"c0", c0, c0_len}};
-        const struct { const char* n; void* p; int64_t l; } outs[] = {{"y", y, y_len}, {"hn", hn, hn_len}, {"cn", cn, cn_len}};
-        for (auto& o : outs) {
-            for (auto& i : ins) require_disjoint(o.n, o.p, o.l, i.n, i.p, i.l, e);
-            for (auto& o2 : outs)
-                if (&o2 != &o) require_disjoint(o.n, o.p, o.l, o2.n, o2.p, o2.l, e);
-        }
+        require_no_overlap({{"x", x, x_len}, {"params", params, params_len}, {"h0", h0, h0_len}, {"c0", c0, c0_len}},
+                           {{"y", y, y_len}, {"hn", hn, hn_len}, {"cn", cn, cn_len}}, r->dtype == HPC_DTYPE_FLOAT32 ? 4 : 8);
         if (r->dtype == HPC_DTYPE_FLOAT32)
             cpu::rnn_forward<float>(d, batch, seq_len, training != 0, (const float*)x, (const float*)params,
                                     (const float*)h0, (const float*)c0, (float*)y, (float*)hn, (float*)cn, r->ws32);
@@ -240,16 +249,10 @@ HPC_API int32_t hpc_rnn_backward(hpc_rnn* rnn, const void* x, int64_t x_len, con
         if (!lstm) require(dc0 == nullptr && dc0_len == 0, "dc0: this cell has no cell state; pass NULL and 0");
         check_buffer("dc0", dc0, dc0_len, s.state, true);
         check_buffer("dparams", dparams, dparams_len, r->param_elements, true);
-        const size_t e = f32 ? 4 : 8;
-        const struct { const char* n; const void* p; int64_t l; } ins[] = {
-            {"x", x, x_len}, {"params", params, params_len}, {"dy", dy, dy_len}, {"dhn", dhn, dhn_len}, {"dcn", dcn, dcn_len}};
-        const struct { const char* n; void* p; int64_t l; } outs[] = {
-            {"dx", dx, dx_len}, {"dh0", dh0, dh0_len}, {"dc0", dc0, dc0_len}, {"dparams", dparams, dparams_len}};
-        for (auto& o : outs) {
-            for (auto& i : ins) require_disjoint(o.n, o.p, o.l, i.n, i.p, i.l, e);
-            for (auto& o2 : outs)
-                if (&o2 != &o) require_disjoint(o.n, o.p, o.l, o2.n, o2.p, o2.l, e);
-        }
+        require_no_overlap({{"x", x, x_len}, {"params", params, params_len}, {"dy", dy, dy_len}, {"dhn", dhn, dhn_len},
+                            {"dcn", dcn, dcn_len}},
+                           {{"dx", dx, dx_len}, {"dh0", dh0, dh0_len}, {"dc0", dc0, dc0_len}, {"dparams", dparams, dparams_len}},
+                           f32 ? 4 : 8);
         if (f32)
             cpu::rnn_backward<float>(d, (const float*)x, (const float*)params, (const float*)dy, (const float*)dhn,
                                      (const float*)dcn, (float*)dx, (float*)dh0, (float*)dc0, (float*)dparams,
