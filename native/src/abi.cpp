@@ -6,6 +6,7 @@
 
 #include <cblas.h>
 
+#include "abi_util.h"
 #include "checked.h"
 #include "cpu/rnn_cpu.h"
 #include "errors.h"
@@ -17,6 +18,7 @@ const std::string& last_error() noexcept;
 }
 
 using namespace hpc;
+using namespace hpc::abi;
 
 struct hpc_rnn {
     RnnDims dims;
@@ -27,10 +29,6 @@ struct hpc_rnn {
 };
 
 namespace {
-
-void require(bool ok, const std::string& message) {
-    if (!ok) throw InvalidArgument(message);
-}
 
 RnnDims to_dims(const hpc_rnn_desc* desc) {
     require(desc != nullptr, "desc is NULL");
@@ -62,42 +60,6 @@ RnnDims to_dims(const hpc_rnn_desc* desc) {
     require(gh <= INT_MAX && d.input <= INT_MAX && d.directions * d.hidden <= INT_MAX,
             "desc: input_size and gates*hidden_size must be <= " + std::to_string(INT_MAX));
     return d;
-}
-
-// A buffer argument: required or optional (NULL with length 0), and exactly `expected` elements when present.
-bool check_buffer(const char* name, const void* ptr, int64_t len, int64_t expected, bool optional) {
-    if (ptr == nullptr) {
-        require(optional, std::string(name) + " is NULL (required, " + std::to_string(expected) + " elements)");
-        require(len == 0, std::string(name) + " is NULL but " + name + "_len is " + std::to_string(len));
-        return false;
-    }
-    require(len == expected, std::string(name) + "_len: expected " + std::to_string(expected) + " elements, got " +
-                                 std::to_string(len));
-    return true;
-}
-
-// Rejects an output buffer that overlaps an input: the kernels read inputs while writing outputs.
-void require_disjoint(const char* a_name, const void* a, int64_t a_len, const char* b_name, const void* b,
-                      int64_t b_len, size_t elem) {
-    if (!a || !b) return;
-    auto a0 = reinterpret_cast<uintptr_t>(a), b0 = reinterpret_cast<uintptr_t>(b);
-    auto a1 = a0 + (uintptr_t)a_len * elem, b1 = b0 + (uintptr_t)b_len * elem;
-    require(a1 <= b0 || b1 <= a0, std::string(a_name) + " overlaps " + b_name);
-}
-
-struct Buffer {
-    const char* name;
-    const void* ptr;
-    int64_t len;
-};
-
-// No output may overlap an input or another output.
-void require_no_overlap(std::initializer_list<Buffer> ins, std::initializer_list<Buffer> outs, size_t elem) {
-    for (const Buffer& o : outs) {
-        for (const Buffer& i : ins) require_disjoint(o.name, o.ptr, o.len, i.name, i.ptr, i.len, elem);
-        for (const Buffer& o2 : outs)
-            if (&o2 != &o) require_disjoint(o.name, o.ptr, o.len, o2.name, o2.ptr, o2.len, elem);
-    }
 }
 
 struct Sizes {

@@ -119,6 +119,66 @@ HPC_API int32_t hpc_rnn_backward(hpc_rnn* rnn, const void* x, int64_t x_len, con
 /* Bytes of workspace the object currently holds (grows with the largest shape used). */
 HPC_API int32_t hpc_rnn_workspace_bytes(const hpc_rnn* rnn, int64_t* bytes);
 
+/* ---- Hidden Markov models (float64) ------------------------------------------------------------------------
+ * A batch of S sequences is passed concatenated: rows [start_s, start_s + lengths[s]) of every [N, ...] array
+ * belong to sequence s, in order; lengths[s] > 0 and sum(lengths) = N. Probabilities follow hmmlearn:
+ * startprob [K] and every row of transmat [K, K] are non-negative and sum to 1 (within 1e-6); zeros are allowed
+ * (left-right and other constrained topologies). Emission log-densities log_emission [N, K] may be -inf (an
+ * impossible emission) but not NaN or +inf. */
+
+#define HPC_HMM_SCALING 0 /* scaled probability space (emission log-densities shifted by each step's maximum) */
+#define HPC_HMM_LOG 1     /* log space (shift by the running maximum, then a matrix product) */
+
+#define HPC_COVARIANCE_SPHERICAL 1 /* covars [K] */
+#define HPC_COVARIANCE_DIAG 2      /* covars [K, D] */
+#define HPC_COVARIANCE_FULL 3      /* covars [K, D, D] */
+#define HPC_COVARIANCE_TIED 4      /* covars [D, D] */
+
+/* Forward-backward over a batch of sequences.
+ *  seq_loglik [S]      log-likelihood of each sequence (required)
+ *  posteriors [N, K]   state posteriors gamma (optional)
+ *  xi_sum [K, K]       expected transition counts summed over all steps and sequences (optional)
+ *  start_sum [K]       sum over sequences of gamma at the first step (optional)
+ * With only seq_loglik, just the forward pass runs. A sequence of zero probability gives -inf in seq_loglik;
+ * if any optional output is requested that is an error (HPC_ERR_INVALID_ARGUMENT naming the sequence). */
+HPC_API int32_t hpc_hmm_forward_backward(int32_t mode, int64_t n_states, int64_t n_seqs, const int64_t* lengths,
+                                         int64_t n_samples, const double* log_emission, int64_t log_emission_len,
+                                         const double* startprob, int64_t startprob_len, const double* transmat,
+                                         int64_t transmat_len, double* seq_loglik, int64_t seq_loglik_len,
+                                         double* posteriors, int64_t posteriors_len, double* xi_sum,
+                                         int64_t xi_sum_len, double* start_sum, int64_t start_sum_len);
+
+/* Viterbi decoding in log space: path [N] (one state per row), seq_logprob [S]. Ties go to the lowest state. */
+HPC_API int32_t hpc_hmm_viterbi(int64_t n_states, int64_t n_seqs, const int64_t* lengths, int64_t n_samples,
+                                const double* log_emission, int64_t log_emission_len, const double* startprob,
+                                int64_t startprob_len, const double* transmat, int64_t transmat_len, int64_t* path,
+                                int64_t path_len, double* seq_logprob, int64_t seq_logprob_len);
+
+/* Gaussian emission log-densities out [N, K] of x [N, D] for means [K, D] and covars in the compact shape of
+ * covariance_type. Variances must be > 0; full/tied matrices symmetric and positive definite (a failed Cholesky
+ * factorisation is retried with min_covar added to the diagonal, as hmmlearn does). */
+HPC_API int32_t hpc_hmm_gaussian_loglik(int32_t covariance_type, int64_t n_states, int64_t n_features,
+                                        int64_t n_samples, const double* x, int64_t x_len, const double* means,
+                                        int64_t means_len, const double* covars, int64_t covars_len,
+                                        double min_covar, double* out, int64_t out_len);
+
+/* Categorical emission log-probabilities out [N, K] of symbols [N] in [0, M) for emissionprob [K, M]. */
+HPC_API int32_t hpc_hmm_categorical_loglik(int64_t n_states, int64_t n_symbols, int64_t n_samples,
+                                           const int64_t* symbols, int64_t symbols_len, const double* emissionprob,
+                                           int64_t emissionprob_len, double* out, int64_t out_len);
+
+/* Expected sufficient statistics of Gaussian emissions for posteriors [N, K]: post_sum [K], obs [K, D] = gamma^T x,
+ * obs2 [K, D] = gamma^T x^2 (optional), obs_outer [K, D, D] = sum_n gamma_nk x_n x_n^T (optional). */
+HPC_API int32_t hpc_hmm_gaussian_stats(int64_t n_states, int64_t n_features, int64_t n_samples, const double* x,
+                                       int64_t x_len, const double* posteriors, int64_t posteriors_len,
+                                       double* post_sum, int64_t post_sum_len, double* obs, int64_t obs_len,
+                                       double* obs2, int64_t obs2_len, double* obs_outer, int64_t obs_outer_len);
+
+/* Expected symbol counts counts [K, M] = sum_n gamma_nk [symbols_n == m]. */
+HPC_API int32_t hpc_hmm_categorical_stats(int64_t n_states, int64_t n_symbols, int64_t n_samples,
+                                          const int64_t* symbols, int64_t symbols_len, const double* posteriors,
+                                          int64_t posteriors_len, double* counts, int64_t counts_len);
+
 /* Number of threads the BLAS backend uses; n <= 0 restores the default. */
 HPC_API int32_t hpc_set_num_threads(int32_t n);
 

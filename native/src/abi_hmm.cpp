@@ -1,0 +1,240 @@
+// The HMM part of the C ABI: validates every argument, then calls the CPU kernels.
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <string>
+
+#include "abi_util.h"
+#include "checked.h"
+#include "cpu/hmm_cpu.h"
+#include "errors.h"
+#include "hpc/hpc.h"
+
+using namespace hpc;
+using namespace hpc::abi;
+
+namespace {
+
+std::string num(double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    return buf;
+}
+
+void require_size(const char* name, int64_t v) {
+    require(v > 0, std::string(name) + ": expected > 0, got " + std::to_string(v));
+    require(v <= INT_MAX, std::string(name) + ": expected <= " + std::to_string(INT_MAX) + ", got " + std::to_string(v));
+}
+
+// lengths[s] > 0, sum = n_samples.
+void check_lengths(int64_t n_seqs, const int64_t* lengths, int64_t n_samples) {
+    require_size("n_seqs", n_seqs);
+    require_size("n_samples", n_samples);
+    require(lengths != nullptr, "lengths is NULL");
+    int64_t sum = 0;
+    for (int64_t s = 0; s < n_seqs; ++s) {
+        require(lengths[s] > 0, "lengths[" + std::to_string(s) + "]: expected > 0, got " + std::to_string(lengths[s]));
+        sum = checked_add(sum, lengths[s], "sum(lengths)");
+    }
+    require(sum == n_samples, "lengths: expected to sum to n_samples = " + std::to_string(n_samples) + ", got " +
+                                  std::to_string(sum));
+}
+
+// Non-negative, finite, summing to 1 within 1e-6.
+void check_stochastic(const char* name, const double* p, int64_t n, int64_t row) {
+    double sum = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        require(std::isfinite(p[i]) && p[i] >= 0, std::string(name) + (row >= 0 ? "[" + std::to_string(row) + "]" : "") +
+                                                      "[" + std::to_string(i) + "]: expected a probability in [0, 1], got " + num(p[i]));
+        sum += p[i];
+    }
+    require(std::fabs(sum - 1.0) <= 1e-6, std::string(name) + (row >= 0 ? " row " + std::to_string(row) : "") +
+                                              ": expected to sum to 1, got " + num(sum));
+}
+
+void check_model(int64_t K, const double* startprob, int64_t startprob_len, const double* transmat, int64_t transmat_len) {
+    check_buffer("startprob", startprob, startprob_len, K, false);
+    check_buffer("transmat", transmat, transmat_len, checked_mul(K, K, "n_states^2"), false);
+    check_stochastic("startprob", startprob, K, -1);
+    for (int64_t i = 0; i < K; ++i) check_stochastic("transmat", transmat + i * K, K, i);
+}
+
+void check_log_emission(const double* le, int64_t len, int64_t expected) {
+    check_buffer("log_emission", le, len, expected, false);
+    for (int64_t i = 0; i < len; ++i)
+        require(!std::isnan(le[i]) && le[i] != INFINITY,
+                "log_emission[" + std::to_string(i) + "]: expected a log-density (finite or -inf), got " + num(le[i]));
+}
+
+void check_finite(const char* name, const double* v, int64_t n) {
+    for (int64_t i = 0; i < n; ++i)
+        require(std::isfinite(v[i]), std::string(name) + "[" + std::to_string(i) + "]: expected a finite value, got " + num(v[i]));
+}
+
+void check_symbols(const int64_t* symbols, int64_t len, int64_t expected, int64_t M) {
+    check_buffer("symbols", symbols, len, expected, false);
+    for (int64_t i = 0; i < len; ++i)
+        require(symbols[i] >= 0 && symbols[i] < M, "symbols[" + std::to_string(i) + "]: expected a symbol in [0, " +
+                                                       std::to_string(M) + "), got " + std::to_string(symbols[i]));
+}
+
+void check_posteriors(const double* p, int64_t len, int64_t expected) {
+    check_buffer("posteriors", p, len, expected, false);
+    for (int64_t i = 0; i < len; ++i)
+        require(std::isfinite(p[i]) && p[i] >= 0, "posteriors[" + std::to_string(i) + "]: expected a probability, got " + num(p[i]));
+}
+
+}  // namespace
+
+extern "C" {
+
+HPC_API int32_t hpc_hmm_forward_backward(int32_t mode, int64_t K, int64_t S, const int64_t* lengths, int64_t N,
+                                         const double* log_emission, int64_t log_emission_len,
+                                         const double* startprob, int64_t startprob_len, const double* transmat,
+                                         int64_t transmat_len, double* seq_loglik, int64_t seq_loglik_len,
+                                         double* posteriors, int64_t posteriors_len, double* xi_sum,
+                                         int64_t xi_sum_len, double* start_sum, int64_t start_sum_len) {
+    return guarded(__func__, [&] {
+        require(mode == HPC_HMM_SCALING || mode == HPC_HMM_LOG,
+                "mode: expected HPC_HMM_SCALING (0) or HPC_HMM_LOG (1), got " + std::to_string(mode));
+        require_size("n_states", K);
+        check_lengths(S, lengths, N);
+        const int64_t NK = checked_mul(N, K, "n_samples*n_states");
+        check_log_emission(log_emission, log_emission_len, NK);
+        check_model(K, startprob, startprob_len, transmat, transmat_len);
+        check_buffer("seq_loglik", seq_loglik, seq_loglik_len, S, false);
+        check_buffer("posteriors", posteriors, posteriors_len, NK, true);
+        check_buffer("xi_sum", xi_sum, xi_sum_len, K * K, true);
+        check_buffer("start_sum", start_sum, start_sum_len, K, true);
+        require_no_overlap({{"log_emission", log_emission, log_emission_len}, {"startprob", startprob, startprob_len},
+                            {"transmat", transmat, transmat_len}, {"lengths", lengths, S}},
+                           {{"seq_loglik", seq_loglik, seq_loglik_len}, {"posteriors", posteriors, posteriors_len},
+                            {"xi_sum", xi_sum, xi_sum_len}, {"start_sum", start_sum, start_sum_len}},
+                           8);
+        int64_t impossible = -1;
+        const bool ok = cpu::hmm_forward_backward(mode == HPC_HMM_LOG ? cpu::HmmMode::Log : cpu::HmmMode::Scaling, K,
+                                                  S, lengths, N, log_emission, startprob, transmat, seq_loglik,
+                                                  posteriors, xi_sum, start_sum, &impossible);
+        if (!ok)
+            throw InvalidArgument("sequence " + std::to_string(impossible) +
+                                  " has zero probability under the model (log-likelihood -inf): its observations "
+                                  "cannot be produced through the non-zero start, transition and emission "
+                                  "probabilities, so it has no posteriors");
+    });
+}
+
+HPC_API int32_t hpc_hmm_viterbi(int64_t K, int64_t S, const int64_t* lengths, int64_t N, const double* log_emission,
+                                int64_t log_emission_len, const double* startprob, int64_t startprob_len,
+                                const double* transmat, int64_t transmat_len, int64_t* path, int64_t path_len,
+                                double* seq_logprob, int64_t seq_logprob_len) {
+    return guarded(__func__, [&] {
+        require_size("n_states", K);
+        require(K <= INT32_MAX, "n_states: too large");
+        check_lengths(S, lengths, N);
+        const int64_t NK = checked_mul(N, K, "n_samples*n_states");
+        check_log_emission(log_emission, log_emission_len, NK);
+        check_model(K, startprob, startprob_len, transmat, transmat_len);
+        check_buffer("path", path, path_len, N, false);
+        check_buffer("seq_logprob", seq_logprob, seq_logprob_len, S, false);
+        require_no_overlap({{"log_emission", log_emission, log_emission_len}, {"lengths", lengths, S}},
+                           {{"path", path, path_len}, {"seq_logprob", seq_logprob, seq_logprob_len}}, 8);
+        cpu::hmm_viterbi(K, S, lengths, N, log_emission, startprob, transmat, path, seq_logprob);
+    });
+}
+
+HPC_API int32_t hpc_hmm_gaussian_loglik(int32_t covariance_type, int64_t K, int64_t D, int64_t N, const double* x,
+                                        int64_t x_len, const double* means, int64_t means_len, const double* covars,
+                                        int64_t covars_len, double min_covar, double* out, int64_t out_len) {
+    return guarded(__func__, [&] {
+        require(covariance_type >= HPC_COVARIANCE_SPHERICAL && covariance_type <= HPC_COVARIANCE_TIED,
+                "covariance_type: expected 1 (spherical), 2 (diag), 3 (full) or 4 (tied), got " + std::to_string(covariance_type));
+        require_size("n_states", K);
+        require_size("n_features", D);
+        require_size("n_samples", N);
+        require(std::isfinite(min_covar) && min_covar >= 0, "min_covar: expected a finite value >= 0, got " + num(min_covar));
+        const auto type = (cpu::CovarianceType)(covariance_type - 1);
+        const int64_t ncov = type == cpu::CovarianceType::Spherical ? K
+                             : type == cpu::CovarianceType::Diag   ? checked_mul(K, D, "n_states*n_features")
+                             : type == cpu::CovarianceType::Full   ? checked_mul(checked_mul(K, D, "K*D"), D, "K*D*D")
+                                                                   : checked_mul(D, D, "D*D");
+        check_buffer("x", x, x_len, checked_mul(N, D, "n_samples*n_features"), false);
+        check_buffer("means", means, means_len, checked_mul(K, D, "n_states*n_features"), false);
+        check_buffer("covars", covars, covars_len, ncov, false);
+        check_buffer("out", out, out_len, checked_mul(N, K, "n_samples*n_states"), false);
+        check_finite("x", x, x_len);
+        check_finite("means", means, means_len);
+        check_finite("covars", covars, covars_len);
+        if (type == cpu::CovarianceType::Spherical || type == cpu::CovarianceType::Diag) {
+            for (int64_t i = 0; i < ncov; ++i)
+                require(covars[i] > 0, "covars[" + std::to_string(i) + "]: expected a variance > 0, got " + num(covars[i]));
+        } else {
+            const int64_t n = type == cpu::CovarianceType::Tied ? 1 : K;
+            for (int64_t c = 0; c < n; ++c)
+                for (int64_t i = 0; i < D; ++i)
+                    for (int64_t j = 0; j < i; ++j) {
+                        const double a = covars[(c * D + i) * D + j], b = covars[(c * D + j) * D + i];
+                        require(std::fabs(a - b) <= 1e-8 * std::max({1.0, std::fabs(a), std::fabs(b)}),
+                                "covars" + (type == cpu::CovarianceType::Tied ? std::string() : "[" + std::to_string(c) + "]") +
+                                    ": expected a symmetric matrix, got [" + std::to_string(i) + "][" + std::to_string(j) +
+                                    "] = " + num(a) + " and [" + std::to_string(j) + "][" + std::to_string(i) + "] = " + num(b));
+                    }
+        }
+        require_no_overlap({{"x", x, x_len}, {"means", means, means_len}, {"covars", covars, covars_len}},
+                           {{"out", out, out_len}}, 8);
+        const int64_t bad = cpu::gaussian_loglik(type, K, D, N, x, means, covars, min_covar, out);
+        if (bad >= 0)
+            throw InvalidArgument("covars" + (type == cpu::CovarianceType::Tied ? std::string() : "[" + std::to_string(bad) + "]") +
+                                  ": expected a positive-definite matrix (Cholesky factorisation failed even with "
+                                  "min_covar = " + num(min_covar) + " added to the diagonal)");
+    });
+}
+
+HPC_API int32_t hpc_hmm_categorical_loglik(int64_t K, int64_t M, int64_t N, const int64_t* symbols,
+                                           int64_t symbols_len, const double* emissionprob, int64_t emissionprob_len,
+                                           double* out, int64_t out_len) {
+    return guarded(__func__, [&] {
+        require_size("n_states", K);
+        require_size("n_symbols", M);
+        require_size("n_samples", N);
+        check_symbols(symbols, symbols_len, N, M);
+        check_buffer("emissionprob", emissionprob, emissionprob_len, checked_mul(K, M, "n_states*n_symbols"), false);
+        for (int64_t k = 0; k < K; ++k) check_stochastic("emissionprob", emissionprob + k * M, M, k);
+        check_buffer("out", out, out_len, checked_mul(N, K, "n_samples*n_states"), false);
+        cpu::categorical_loglik(K, M, N, symbols, emissionprob, out);
+    });
+}
+
+HPC_API int32_t hpc_hmm_gaussian_stats(int64_t K, int64_t D, int64_t N, const double* x, int64_t x_len,
+                                       const double* posteriors, int64_t posteriors_len, double* post_sum,
+                                       int64_t post_sum_len, double* obs, int64_t obs_len, double* obs2,
+                                       int64_t obs2_len, double* obs_outer, int64_t obs_outer_len) {
+    return guarded(__func__, [&] {
+        require_size("n_states", K);
+        require_size("n_features", D);
+        require_size("n_samples", N);
+        check_buffer("x", x, x_len, checked_mul(N, D, "n_samples*n_features"), false);
+        check_finite("x", x, x_len);
+        check_posteriors(posteriors, posteriors_len, checked_mul(N, K, "n_samples*n_states"));
+        check_buffer("post_sum", post_sum, post_sum_len, K, false);
+        check_buffer("obs", obs, obs_len, K * D, false);
+        check_buffer("obs2", obs2, obs2_len, K * D, true);
+        check_buffer("obs_outer", obs_outer, obs_outer_len, checked_mul(K * D, D, "K*D*D"), true);
+        cpu::gaussian_stats(K, D, N, x, posteriors, post_sum, obs, obs2, obs_outer);
+    });
+}
+
+HPC_API int32_t hpc_hmm_categorical_stats(int64_t K, int64_t M, int64_t N, const int64_t* symbols,
+                                          int64_t symbols_len, const double* posteriors, int64_t posteriors_len,
+                                          double* counts, int64_t counts_len) {
+    return guarded(__func__, [&] {
+        require_size("n_states", K);
+        require_size("n_symbols", M);
+        require_size("n_samples", N);
+        check_symbols(symbols, symbols_len, N, M);
+        check_posteriors(posteriors, posteriors_len, checked_mul(N, K, "n_samples*n_states"));
+        check_buffer("counts", counts, counts_len, checked_mul(K, M, "n_states*n_symbols"), false);
+        cpu::categorical_stats(K, M, N, symbols, posteriors, counts);
+    });
+}
+
+}  // extern "C"

@@ -1,0 +1,55 @@
+// Argument checks shared by the ABI entry points. Each throws InvalidArgument with a message that names the
+// argument, the expected and the actual value.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <initializer_list>
+#include <string>
+
+#include "errors.h"
+
+namespace hpc::abi {
+
+inline void require(bool ok, const std::string& message) {
+    if (!ok) throw InvalidArgument(message);
+}
+
+// A buffer argument: required or optional (NULL with length 0), and exactly `expected` elements when present.
+inline bool check_buffer(const char* name, const void* ptr, int64_t len, int64_t expected, bool optional) {
+    if (ptr == nullptr) {
+        require(optional, std::string(name) + " is NULL (required, " + std::to_string(expected) + " elements)");
+        require(len == 0, std::string(name) + " is NULL but " + name + "_len is " + std::to_string(len));
+        return false;
+    }
+    require(len == expected, std::string(name) + "_len: expected " + std::to_string(expected) + " elements, got " +
+                                 std::to_string(len));
+    return true;
+}
+
+// Rejects an output buffer that overlaps an input: the kernels read inputs while writing outputs.
+inline void require_disjoint(const char* a_name, const void* a, int64_t a_len, const char* b_name, const void* b,
+                      int64_t b_len, size_t elem) {
+    if (!a || !b) return;
+    auto a0 = reinterpret_cast<uintptr_t>(a), b0 = reinterpret_cast<uintptr_t>(b);
+    auto a1 = a0 + (uintptr_t)a_len * elem, b1 = b0 + (uintptr_t)b_len * elem;
+    require(a1 <= b0 || b1 <= a0, std::string(a_name) + " overlaps " + b_name);
+}
+
+struct Buffer {
+    const char* name;
+    const void* ptr;
+    int64_t len;
+};
+
+// No output may overlap an input or another output.
+inline void require_no_overlap(std::initializer_list<Buffer> ins, std::initializer_list<Buffer> outs, size_t elem) {
+    for (const Buffer& o : outs) {
+        for (const Buffer& i : ins) require_disjoint(o.name, o.ptr, o.len, i.name, i.ptr, i.len, elem);
+        for (const Buffer& o2 : outs)
+            if (&o2 != &o) require_disjoint(o.name, o.ptr, o.len, o2.name, o2.ptr, o2.len, elem);
+    }
+}
+
+
+}  // namespace hpc::abi

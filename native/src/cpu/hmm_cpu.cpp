@@ -1,0 +1,471 @@
+#include "hmm_cpu.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <thread>
+#include <vector>
+
+#include <cblas.h>
+
+#include "blas.h"
+
+namespace hpc::cpu {
+namespace {
+
+constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+
+// Sequences of one thread's group, sorted by decreasing length so that the active ones at step t are a prefix.
+struct Group {
+    std::vector<int64_t> seqs;  // sequence ids
+    std::vector<int64_t> active;  // active[t] = number of sequences with length > t
+};
+
+struct Layout {
+    std::vector<int64_t> start;
+    std::vector<Group> groups;
+};
+
+Layout make_layout(int64_t S, const int64_t* lengths, int64_t N, int64_t K) {
+    Layout l;
+    l.start.resize((size_t)S);
+    int64_t off = 0;
+    for (int64_t s = 0; s < S; ++s) {
+        l.start[(size_t)s] = off;
+        off += lengths[s];
+    }
+    std::vector<int64_t> order((size_t)S);
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return lengths[a] > lengths[b]; });
+    // Threads only pay off when there is enough work per thread.
+    const int64_t hw = std::max<int64_t>(1, (int64_t)std::thread::hardware_concurrency());
+    const int64_t by_work = std::max<int64_t>(1, (N * K * K) / 200000);
+    const int64_t G = std::max<int64_t>(1, std::min({hw, S, by_work}));
+    l.groups.resize((size_t)G);
+    // Deal sequences longest first, each to the group with the least work so far.
+    std::vector<int64_t> work((size_t)G, 0);
+    for (int64_t s : order) {
+        size_t g = (size_t)(std::min_element(work.begin(), work.end()) - work.begin());
+        l.groups[g].seqs.push_back(s);
+        work[g] += lengths[s];
+    }
+    for (auto& g : l.groups) {
+        const int64_t maxT = g.seqs.empty() ? 0 : lengths[g.seqs.front()];
+        g.active.assign((size_t)maxT, 0);
+        for (int64_t s : g.seqs)
+            for (int64_t t = 0; t < lengths[s]; ++t) ++g.active[(size_t)t];
+    }
+    return l;
+}
+
+template <typename F>
+void for_each_group(const Layout& l, F&& f) {
+    if (l.groups.size() == 1) {
+        f(l.groups[0], (size_t)0);
+        return;
+    }
+    std::vector<std::thread> threads;
+    for (size_t g = 1; g < l.groups.size(); ++g) threads.emplace_back([&, g] { f(l.groups[g], g); });
+    f(l.groups[0], 0);
+    for (auto& t : threads) t.join();
+}
+
+double row_max(const double* v, int64_t K) {
+    double m = kNegInf;
+    for (int64_t j = 0; j < K; ++j) m = std::max(m, v[j]);
+    return m;
+}
+
+// ---- scaled path -------------------------------------------------------------------------------------------
+// alpha [N,K] (normalised forward variables), bprime [N,K] = exp(logB - m_t), scale [N] = c'_t,
+// logc [N] = log c'_t + m_t. Returns false if some step cannot be scaled (c' = 0: the caller falls back to logs).
+bool forward_scaled(const Group& g, const Layout& l, const int64_t* lengths, int64_t K, const double* logB,
+                    const double* pi, const double* A, double* alpha, double* bprime, double* scale, double* logc) {
+    const int64_t S = (int64_t)g.seqs.size();
+    std::vector<double> prev((size_t)(S * K)), cur((size_t)(S * K));
+    for (size_t t = 0; t < g.active.size(); ++t) {
+        const int64_t a = g.active[t];
+        if (t == 0)
+            for (int64_t i = 0; i < a; ++i) std::copy(pi, pi + K, cur.data() + i * K);
+        else
+            gemm(false, false, a, K, K, 1.0, prev.data(), K, A, K, 0.0, cur.data(), K);
+        for (int64_t i = 0; i < a; ++i) {
+            const int64_t s = g.seqs[(size_t)i];
+            const int64_t r = l.start[(size_t)s] + (int64_t)t;
+            const double* lb = logB + r * K;
+            const double m = row_max(lb, K);
+            if (!std::isfinite(m)) return false;
+            double c = 0;
+            double* bp = bprime + r * K;
+            double* cr = cur.data() + i * K;
+            for (int64_t j = 0; j < K; ++j) {
+                bp[j] = std::exp(lb[j] - m);
+                cr[j] *= bp[j];
+                c += cr[j];
+            }
+            if (!(c > 0) || !std::isfinite(c)) return false;
+            const double inv = 1.0 / c;
+            double* al = alpha + r * K;
+            for (int64_t j = 0; j < K; ++j) al[j] = prev[(size_t)(i * K + j)] = cr[j] * inv;
+            scale[r] = c;
+            logc[r] = std::log(c) + m;
+        }
+    }
+    (void)lengths;
+    return true;
+}
+
+// beta [N,K]; w [N,K] rows t >= 1: b'_t * beta_t / c'_t (the factor that xi and the recursion share).
+void backward_scaled(const Group& g, const Layout& l, const int64_t* lengths, int64_t K, const double* A,
+                     const double* bprime, const double* scale, double* beta, double* w) {
+    const int64_t S = (int64_t)g.seqs.size();
+    std::vector<double> wt((size_t)(S * K)), bt((size_t)(S * K));
+    const int64_t maxT = (int64_t)g.active.size();
+    for (int64_t t = maxT - 1; t >= 0; --t) {
+        const int64_t a = g.active[(size_t)t];
+        const int64_t a_next = t + 1 < maxT ? g.active[(size_t)t + 1] : 0;
+        // Sequences 0..a_next-1 continue past t: beta_t = A (b'_{t+1} beta_{t+1} / c'_{t+1}).
+        if (a_next > 0) gemm(false, true, a_next, K, K, 1.0, wt.data(), K, A, K, 0.0, bt.data(), K);
+        for (int64_t i = 0; i < a; ++i) {
+            const int64_t s = g.seqs[(size_t)i];
+            const int64_t r = l.start[(size_t)s] + t;
+            double* be = beta + r * K;
+            if (i < a_next) std::copy(bt.data() + i * K, bt.data() + (i + 1) * K, be);
+            else std::fill(be, be + K, 1.0);
+            if (t > 0) {
+                const double inv = 1.0 / scale[r];
+                const double* bp = bprime + r * K;
+                double* wr = w + r * K;
+                for (int64_t j = 0; j < K; ++j) wt[(size_t)(i * K + j)] = wr[j] = bp[j] * be[j] * inv;
+            }
+        }
+    }
+    (void)lengths;
+}
+
+// ---- log path ----------------------------------------------------------------------------------------------
+// la [N,K] log forward variables; seq_ll per sequence.
+void forward_log(const Group& g, const Layout& l, const int64_t* lengths, int64_t K, const double* logB,
+                 const double* pi, const double* A, double* la, double* seq_ll) {
+    const int64_t S = (int64_t)g.seqs.size();
+    std::vector<double> e((size_t)(S * K)), prod((size_t)(S * K)), shift((size_t)S);
+    for (size_t t = 0; t < g.active.size(); ++t) {
+        const int64_t a = g.active[t];
+        if (t > 0) gemm(false, false, a, K, K, 1.0, e.data(), K, A, K, 0.0, prod.data(), K);
+        for (int64_t i = 0; i < a; ++i) {
+            const int64_t s = g.seqs[(size_t)i];
+            const int64_t r = l.start[(size_t)s] + (int64_t)t;
+            const double* lb = logB + r * K;
+            double* lr = la + r * K;
+            for (int64_t j = 0; j < K; ++j) {
+                const double pred = t == 0 ? std::log(pi[j]) : shift[(size_t)i] + std::log(prod[(size_t)(i * K + j)]);
+                lr[j] = pred + lb[j];
+            }
+            const double m = row_max(lr, K);
+            shift[(size_t)i] = m;
+            for (int64_t j = 0; j < K; ++j) e[(size_t)(i * K + j)] = std::isfinite(m) ? std::exp(lr[j] - m) : 0.0;
+            if (t + 1 == (size_t)lengths[s]) {
+                double sum = 0;
+                for (int64_t j = 0; j < K; ++j) sum += e[(size_t)(i * K + j)];
+                seq_ll[s] = std::isfinite(m) ? m + std::log(sum) : kNegInf;
+            }
+        }
+    }
+}
+
+// lb [N,K] log backward variables; q [N,K] rows t >= 1 hold exp(logB_t + lb_t - v_t), v [N] the shifts.
+void backward_log(const Group& g, const Layout& l, int64_t K, const double* logB, const double* A, double* lbw,
+                  double* q, double* v) {
+    const int64_t S = (int64_t)g.seqs.size();
+    std::vector<double> qt((size_t)(S * K)), prod((size_t)(S * K)), vt((size_t)S);
+    const int64_t maxT = (int64_t)g.active.size();
+    for (int64_t t = maxT - 1; t >= 0; --t) {
+        const int64_t a = g.active[(size_t)t];
+        const int64_t a_next = t + 1 < maxT ? g.active[(size_t)t + 1] : 0;
+        if (a_next > 0) gemm(false, true, a_next, K, K, 1.0, qt.data(), K, A, K, 0.0, prod.data(), K);
+        for (int64_t i = 0; i < a; ++i) {
+            const int64_t s = g.seqs[(size_t)i];
+            const int64_t r = l.start[(size_t)s] + t;
+            double* br = lbw + r * K;
+            for (int64_t j = 0; j < K; ++j)
+                br[j] = i < a_next ? vt[(size_t)i] + std::log(prod[(size_t)(i * K + j)]) : 0.0;
+            if (t > 0) {
+                const double* lb = logB + r * K;
+                double m = kNegInf;
+                for (int64_t j = 0; j < K; ++j) m = std::max(m, lb[j] + br[j]);
+                vt[(size_t)i] = v[r] = m;
+                double* qr = q + r * K;
+                for (int64_t j = 0; j < K; ++j)
+                    qt[(size_t)(i * K + j)] = qr[j] = std::isfinite(m) ? std::exp(lb[j] + br[j] - m) : 0.0;
+            }
+        }
+    }
+}
+
+}  // namespace
+
+bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* lengths, int64_t N,
+                          const double* logB, const double* pi, const double* A, double* seq_loglik,
+                          double* posteriors, double* xi_sum, double* start_sum, int64_t* impossible_seq) {
+    const Layout l = make_layout(S, lengths, N, K);
+    const bool need_backward = posteriors || xi_sum || start_sum;
+    // Every buffer is allocated here, before the threads start: groups write disjoint rows of them.
+    const size_t NK = (size_t)(N * K);
+    std::vector<double> fwd(NK), bwd(need_backward ? NK : 0), w(need_backward ? NK : 0), v((size_t)N);
+    std::vector<double> bprime(mode == HmmMode::Scaling ? NK : 0), scale(mode == HmmMode::Scaling ? (size_t)N : 0),
+        logc(mode == HmmMode::Scaling ? (size_t)N : 0);
+    std::vector<std::vector<double>> xi_part(l.groups.size());
+    std::vector<std::vector<double>> start_part(l.groups.size());
+
+    for_each_group(l, [&](const Group& g, size_t gi) {
+        // The scaled path falls back to log space for a group in which some step cannot be scaled (an
+        // observation so unlikely under every reachable state that the shifted densities underflow).
+        const bool use_log = mode == HmmMode::Log ||
+                             !forward_scaled(g, l, lengths, K, logB, pi, A, fwd.data(), bprime.data(), scale.data(), logc.data());
+        if (use_log) {
+            forward_log(g, l, lengths, K, logB, pi, A, fwd.data(), seq_loglik);
+        } else {
+            for (int64_t s : g.seqs) {
+                double sum = 0;
+                for (int64_t t = 0; t < lengths[s]; ++t) sum += logc[(size_t)(l.start[(size_t)s] + t)];
+                seq_loglik[s] = sum;
+            }
+        }
+        if (!need_backward) return;
+        for (int64_t s : g.seqs)
+            if (!std::isfinite(seq_loglik[s])) return;  // impossible sequence: reported below
+        if (use_log) backward_log(g, l, K, logB, A, bwd.data(), w.data(), v.data());
+        else backward_scaled(g, l, lengths, K, A, bprime.data(), scale.data(), bwd.data(), w.data());
+
+        // gamma_t = alpha_t * beta_t (scaled) or exp(la + lb - ll) (log), renormalised against rounding.
+        auto gamma = [&](int64_t s, int64_t r, double* p) {
+            const double* f = fwd.data() + r * K;
+            const double* b = bwd.data() + r * K;
+            double sum = 0;
+            for (int64_t j = 0; j < K; ++j) {
+                p[j] = use_log ? std::exp(f[j] + b[j] - seq_loglik[s]) : f[j] * b[j];
+                sum += p[j];
+            }
+            const double inv = sum > 0 ? 1.0 / sum : 0.0;
+            for (int64_t j = 0; j < K; ++j) p[j] *= inv;
+        };
+        if (posteriors)
+            for (int64_t s : g.seqs)
+                for (int64_t t = 0; t < lengths[s]; ++t) gamma(s, l.start[(size_t)s] + t, posteriors + (l.start[(size_t)s] + t) * K);
+        if (start_sum) {
+            auto& part = start_part[gi];
+            part.assign((size_t)K, 0.0);
+            std::vector<double> p((size_t)K);
+            for (int64_t s : g.seqs) {
+                gamma(s, l.start[(size_t)s], p.data());
+                for (int64_t j = 0; j < K; ++j) part[(size_t)j] += p[(size_t)j];
+            }
+        }
+        if (xi_sum) {
+            // sum_t alpha_t^T w_{t+1}: one GEMM per sequence. The log path folds exp(u + v_{t+1} - ll) into alpha.
+            auto& part = xi_part[gi];
+            part.assign((size_t)(K * K), 0.0);
+            std::vector<double> arow;
+            for (int64_t s : g.seqs) {
+                const int64_t T = lengths[s], r0 = l.start[(size_t)s];
+                if (T < 2) continue;
+                const double* a = fwd.data() + r0 * K;
+                if (use_log) {
+                    arow.resize((size_t)((T - 1) * K));
+                    for (int64_t t = 0; t + 1 < T; ++t)
+                        for (int64_t j = 0; j < K; ++j)
+                            arow[(size_t)(t * K + j)] = std::exp(a[t * K + j] + v[(size_t)(r0 + t + 1)] - seq_loglik[s]);
+                    a = arow.data();
+                }
+                gemm(true, false, K, K, T - 1, 1.0, a, K, w.data() + (r0 + 1) * K, K, 1.0, part.data(), K);
+            }
+        }
+    });
+    if (impossible_seq) *impossible_seq = -1;
+    for (int64_t s = 0; s < S; ++s)
+        if (!std::isfinite(seq_loglik[s])) {
+            if (impossible_seq) *impossible_seq = s;
+            if (need_backward) return false;
+            break;
+        }
+    // Partial sums are added in group order, so results do not depend on thread timing.
+    if (xi_sum) {
+        std::fill(xi_sum, xi_sum + K * K, 0.0);
+        for (auto& p : xi_part)
+            for (size_t i = 0; i < p.size(); ++i) xi_sum[i] += p[i];
+        for (int64_t i = 0; i < K * K; ++i) xi_sum[i] *= A[i];
+    }
+    if (start_sum) {
+        std::fill(start_sum, start_sum + K, 0.0);
+        for (auto& p : start_part)
+            for (size_t i = 0; i < p.size(); ++i) start_sum[i] += p[i];
+    }
+    return true;
+}
+
+void hmm_viterbi(int64_t K, int64_t S, const int64_t* lengths, int64_t N, const double* logB, const double* pi,
+                 const double* A, int64_t* path, double* seq_logprob) {
+    const Layout l = make_layout(S, lengths, N, K);
+    std::vector<double> logA((size_t)(K * K)), logpi((size_t)K);
+    for (int64_t i = 0; i < K * K; ++i) logA[(size_t)i] = std::log(A[i]);
+    for (int64_t i = 0; i < K; ++i) logpi[(size_t)i] = std::log(pi[i]);
+    std::vector<int32_t> back((size_t)(N * K));
+    for_each_group(l, [&](const Group& g, size_t) {
+        const int64_t Sg = (int64_t)g.seqs.size();
+        std::vector<double> prev((size_t)(Sg * K)), cur((size_t)(Sg * K));
+        for (size_t t = 0; t < g.active.size(); ++t) {
+            for (int64_t i = 0; i < g.active[t]; ++i) {
+                const int64_t s = g.seqs[(size_t)i];
+                const int64_t r = l.start[(size_t)s] + (int64_t)t;
+                const double* lb = logB + r * K;
+                double* c = cur.data() + i * K;
+                int32_t* bk = back.data() + r * K;
+                for (int64_t j = 0; j < K; ++j) {
+                    if (t == 0) {
+                        c[j] = logpi[(size_t)j] + lb[j];
+                        bk[j] = 0;
+                        continue;
+                    }
+                    const double* p = prev.data() + i * K;
+                    double best = kNegInf;
+                    int32_t arg = 0;
+                    for (int64_t k = 0; k < K; ++k) {
+                        const double cand = p[k] + logA[(size_t)(k * K + j)];
+                        if (cand > best) {  // first maximum wins, as numpy's argmax
+                            best = cand;
+                            arg = (int32_t)k;
+                        }
+                    }
+                    c[j] = best + lb[j];
+                    bk[j] = arg;
+                }
+            }
+            std::swap(prev, cur);
+            // rows of sequences that ended at t keep their final scores in prev until backtracking below
+            for (int64_t i = 0; i < g.active[t]; ++i) {
+                const int64_t s = g.seqs[(size_t)i];
+                if (t + 1 == (size_t)lengths[s]) {
+                    const double* p = prev.data() + i * K;
+                    int64_t arg = 0;
+                    for (int64_t j = 1; j < K; ++j)
+                        if (p[j] > p[arg]) arg = j;
+                    seq_logprob[s] = p[arg];
+                    const int64_t r0 = l.start[(size_t)s];
+                    int64_t state = arg;
+                    for (int64_t u = lengths[s] - 1; u >= 0; --u) {
+                        path[r0 + u] = state;
+                        state = back[(size_t)((r0 + u) * K + state)];
+                    }
+                }
+            }
+            // the next step overwrites cur (= the old prev); active sequences keep their rows in prev
+        }
+    });
+}
+
+int64_t gaussian_loglik(CovarianceType type, int64_t K, int64_t D, int64_t N, const double* x, const double* means,
+                        const double* covars, double min_covar, double* out) {
+    const double log2pi = std::log(2.0 * M_PI);
+    if (type == CovarianceType::Diag || type == CovarianceType::Spherical) {
+        // lpr = -0.5 (D log 2pi + sum log s2 + sum mu^2/s2 - 2 x.(mu/s2) + x^2.(1/s2)), as two GEMMs.
+        std::vector<double> inv((size_t)(K * D)), mu_inv((size_t)(K * D)), x2((size_t)(N * D)), c((size_t)K);
+        for (int64_t k = 0; k < K; ++k) {
+            double sum = D * log2pi;
+            for (int64_t d = 0; d < D; ++d) {
+                const double s2 = type == CovarianceType::Spherical ? covars[k] : covars[k * D + d];
+                const double mu = means[k * D + d];
+                inv[(size_t)(k * D + d)] = 1.0 / s2;
+                mu_inv[(size_t)(k * D + d)] = mu / s2;
+                sum += std::log(s2) + mu * mu / s2;
+            }
+            c[(size_t)k] = sum;
+        }
+        for (int64_t i = 0; i < N * D; ++i) x2[(size_t)i] = x[i] * x[i];
+        for (int64_t n = 0; n < N; ++n) std::copy(c.begin(), c.end(), out + n * K);
+        gemm(false, true, N, K, D, -2.0, x, D, mu_inv.data(), D, 1.0, out, K);
+        gemm(false, true, N, K, D, 1.0, x2.data(), D, inv.data(), D, 1.0, out, K);
+        for (int64_t i = 0; i < N * K; ++i) out[i] *= -0.5;
+        return -1;
+    }
+    // Full / tied: Cholesky L of each covariance; z = L^{-1}(x - mu) by a triangular solve of all rows at once.
+    const int64_t n_cov = type == CovarianceType::Tied ? 1 : K;
+    std::vector<double> L((size_t)(n_cov * D * D)), logdet((size_t)n_cov);
+    for (int64_t c = 0; c < n_cov; ++c) {
+        const double* S = covars + c * D * D;
+        double* Lc = L.data() + c * D * D;
+        bool ok = false;
+        for (int attempt = 0; attempt < 2 && !ok; ++attempt) {
+            ok = true;
+            for (int64_t i = 0; i < D && ok; ++i)
+                for (int64_t j = 0; j <= i && ok; ++j) {
+                    double sum = S[i * D + j] + (attempt == 1 && i == j ? min_covar : 0.0);
+                    for (int64_t k = 0; k < j; ++k) sum -= Lc[i * D + k] * Lc[j * D + k];
+                    if (i == j) {
+                        if (!(sum > 0)) ok = false;
+                        else Lc[i * D + i] = std::sqrt(sum);
+                    } else {
+                        Lc[i * D + j] = sum / Lc[j * D + j];
+                    }
+                }
+        }
+        if (!ok) return c;
+        for (int64_t i = 0; i < D; ++i)
+            for (int64_t j = i + 1; j < D; ++j) Lc[i * D + j] = 0.0;
+        double ld = 0;
+        for (int64_t i = 0; i < D; ++i) ld += 2.0 * std::log(Lc[i * D + i]);
+        logdet[(size_t)c] = ld;
+    }
+    std::vector<double> z((size_t)(N * D));
+    for (int64_t k = 0; k < K; ++k) {
+        const int64_t c = type == CovarianceType::Tied ? 0 : k;
+        for (int64_t n = 0; n < N; ++n)
+            for (int64_t d = 0; d < D; ++d) z[(size_t)(n * D + d)] = x[n * D + d] - means[k * D + d];
+        // Solve z L^T = (x - mu) for z (rows): right side, lower, transposed.
+        cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)N, (int)D, 1.0,
+                    L.data() + c * D * D, (int)D, z.data(), (int)D);
+        for (int64_t n = 0; n < N; ++n) {
+            double q = 0;
+            for (int64_t d = 0; d < D; ++d) q += z[(size_t)(n * D + d)] * z[(size_t)(n * D + d)];
+            out[n * K + k] = -0.5 * (D * log2pi + logdet[(size_t)c] + q);
+        }
+    }
+    return -1;
+}
+
+void categorical_loglik(int64_t K, int64_t M, int64_t N, const int64_t* symbols, const double* emissionprob,
+                        double* out) {
+    std::vector<double> logp((size_t)(K * M));
+    for (int64_t i = 0; i < K * M; ++i) logp[(size_t)i] = std::log(emissionprob[i]);
+    for (int64_t n = 0; n < N; ++n)
+        for (int64_t k = 0; k < K; ++k) out[n * K + k] = logp[(size_t)(k * M + symbols[n])];
+}
+
+void gaussian_stats(int64_t K, int64_t D, int64_t N, const double* x, const double* gamma, double* post_sum,
+                    double* obs, double* obs2, double* obs_outer) {
+    std::fill(post_sum, post_sum + K, 0.0);
+    for (int64_t n = 0; n < N; ++n)
+        for (int64_t k = 0; k < K; ++k) post_sum[k] += gamma[n * K + k];
+    gemm(true, false, K, D, N, 1.0, gamma, K, x, D, 0.0, obs, D);
+    if (obs2) {
+        std::vector<double> x2((size_t)(N * D));
+        for (int64_t i = 0; i < N * D; ++i) x2[(size_t)i] = x[i] * x[i];
+        gemm(true, false, K, D, N, 1.0, gamma, K, x2.data(), D, 0.0, obs2, D);
+    }
+    if (obs_outer) {
+        std::vector<double> xs((size_t)(N * D));
+        for (int64_t k = 0; k < K; ++k) {
+            for (int64_t n = 0; n < N; ++n)
+                for (int64_t d = 0; d < D; ++d) xs[(size_t)(n * D + d)] = x[n * D + d] * gamma[n * K + k];
+            gemm(true, false, D, D, N, 1.0, xs.data(), D, x, D, 0.0, obs_outer + k * D * D, D);
+        }
+    }
+}
+
+void categorical_stats(int64_t K, int64_t M, int64_t N, const int64_t* symbols, const double* gamma, double* counts) {
+    std::fill(counts, counts + K * M, 0.0);
+    for (int64_t n = 0; n < N; ++n)
+        for (int64_t k = 0; k < K; ++k) counts[k * M + symbols[n]] += gamma[n * K + k];
+}
+
+}  // namespace hpc::cpu

@@ -1,0 +1,48 @@
+// CPU kernels for hidden Markov models over a batch of sequences of different lengths (float64).
+// Plain functions on raw pointers; the ABI layer validates. Sequences are concatenated row-wise: sequence s
+// occupies rows [start_s, start_s + len_s) of every [N, K] or [N, D] array.
+//
+// Structure: sequences are sorted by length and stepped together, so that each time step of a batch is one
+// [active, K] x [K, K] matrix product; sequences are split into groups that run on separate threads.
+// The scaled path shifts each step's emission log-densities by their maximum before exponentiating; the log path
+// shifts by the running maximum and uses the same matrix product (K exp and K log per row, no K^2 exp/log).
+#pragma once
+
+#include <cstdint>
+
+namespace hpc::cpu {
+
+enum class HmmMode { Scaling, Log };
+enum class CovarianceType { Spherical, Diag, Full, Tied };
+
+// seq_loglik [S]; posteriors [N,K], xi_sum [K,K], start_sum [K] may be nullptr (then only what is asked is done).
+// Returns false when some sequence is impossible under the model (log-likelihood -inf) and posteriors or
+// statistics were requested; seq_loglik is still written (with -inf for such sequences).
+bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* lengths, int64_t N,
+                          const double* log_emission, const double* startprob, const double* transmat,
+                          double* seq_loglik, double* posteriors, double* xi_sum, double* start_sum,
+                          int64_t* impossible_seq);
+
+// Viterbi in log space: path [N] (state per row), seq_logprob [S].
+void hmm_viterbi(int64_t K, int64_t S, const int64_t* lengths, int64_t N, const double* log_emission,
+                 const double* startprob, const double* transmat, int64_t* path, double* seq_logprob);
+
+// Emission log-densities out [N,K]. covars in the compact per-type shape: spherical [K], diag [K,D], full [K,D,D],
+// tied [D,D]. A full/tied covariance whose Cholesky factorisation fails is retried with min_covar added to its
+// diagonal (as hmmlearn does); returns the first state (or 0 for tied) that is still not positive definite, or -1.
+int64_t gaussian_loglik(CovarianceType type, int64_t K, int64_t D, int64_t N, const double* x, const double* means,
+                        const double* covars, double min_covar, double* out);
+
+void categorical_loglik(int64_t K, int64_t M, int64_t N, const int64_t* symbols, const double* emissionprob,
+                        double* out);
+
+// post_sum [K] = sum_n gamma; obs [K,D] = gamma^T x; obs2 [K,D] = gamma^T x^2 (or nullptr);
+// obs_outer [K,D,D] = sum_n gamma_nk x_n x_n^T (or nullptr).
+void gaussian_stats(int64_t K, int64_t D, int64_t N, const double* x, const double* posteriors, double* post_sum,
+                    double* obs, double* obs2, double* obs_outer);
+
+// counts [K,M] = sum_n gamma_nk [x_n == m].
+void categorical_stats(int64_t K, int64_t M, int64_t N, const int64_t* symbols, const double* posteriors,
+                       double* counts);
+
+}  // namespace hpc::cpu

@@ -1,0 +1,224 @@
+// HMM kernels through the ABI: brute force over all state paths on tiny models, scaled vs log, batch vs single,
+// Gaussian densities against direct formulas, and argument validation.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+
+#include "test_util.h"
+
+namespace {
+
+struct Model {
+    int64_t K;
+    std::vector<double> pi, A;
+};
+
+Model random_model(int64_t K, std::mt19937_64& rng, bool with_zeros = false) {
+    std::uniform_real_distribution<double> u(0.05, 1.0);
+    Model m{K, std::vector<double>((size_t)K), std::vector<double>((size_t)(K * K))};
+    double s = 0;
+    for (auto& p : m.pi) s += (p = u(rng));
+    for (auto& p : m.pi) p /= s;
+    for (int64_t i = 0; i < K; ++i) {
+        double r = 0;
+        for (int64_t j = 0; j < K; ++j) {
+            double v = u(rng);
+            if (with_zeros && j < i) v = 0;  // left-right
+            r += (m.A[(size_t)(i * K + j)] = v);
+        }
+        for (int64_t j = 0; j < K; ++j) m.A[(size_t)(i * K + j)] /= r;
+    }
+    if (with_zeros) {
+        std::fill(m.pi.begin(), m.pi.end(), 0.0);
+        m.pi[0] = 1.0;
+    }
+    return m;
+}
+
+// Enumerates every state path of one sequence: likelihood, posteriors and the best path.
+void brute_force(const Model& m, const double* logB, int64_t T, double& loglik, std::vector<double>& post,
+                 double& best_lp, std::vector<int64_t>& best) {
+    const int64_t K = m.K;
+    std::vector<int64_t> path((size_t)T, 0);
+    double total = 0;
+    best_lp = -INFINITY;
+    post.assign((size_t)(T * K), 0.0);
+    for (;;) {
+        double lp = std::log(m.pi[(size_t)path[0]]) + logB[path[0]];
+        for (int64_t t = 1; t < T; ++t) lp += std::log(m.A[(size_t)(path[t - 1] * K + path[t])]) + logB[t * K + path[t]];
+        const double p = std::exp(lp);
+        total += p;
+        for (int64_t t = 0; t < T; ++t) post[(size_t)(t * K + path[t])] += p;
+        if (lp > best_lp) {
+            best_lp = lp;
+            best = path;
+        }
+        int64_t t = T - 1;
+        while (t >= 0 && ++path[(size_t)t] == K) path[(size_t)t--] = 0;
+        if (t < 0) break;
+    }
+    loglik = std::log(total);
+    for (auto& v : post) v /= total;
+}
+
+TEST(Hmm, ForwardBackwardAndViterbiEqualBruteForce) {
+    std::mt19937_64 rng(11);
+    std::normal_distribution<double> g(0, 1.5);
+    for (int trial = 0; trial < 40; ++trial) {
+        const int64_t K = 1 + trial % 3, S = 1 + trial % 3;
+        Model m = random_model(K, rng, trial % 5 == 4);
+        std::vector<int64_t> lengths;
+        int64_t N = 0;
+        for (int64_t s = 0; s < S; ++s) {
+            lengths.push_back(1 + (trial + s) % 6);
+            N += lengths.back();
+        }
+        std::vector<double> logB((size_t)(N * K));
+        for (auto& v : logB) v = g(rng);
+        for (int32_t mode : {HPC_HMM_SCALING, HPC_HMM_LOG}) {
+            std::vector<double> ll((size_t)S), post((size_t)(N * K)), xi((size_t)(K * K)), st((size_t)K), lp((size_t)S);
+            std::vector<int64_t> path((size_t)N);
+            ASSERT_EQ(hpc_hmm_forward_backward(mode, K, S, lengths.data(), N, logB.data(), N * K, m.pi.data(), K,
+                                               m.A.data(), K * K, ll.data(), S, post.data(), N * K, xi.data(), K * K,
+                                               st.data(), K), HPC_OK) << last_error();
+            ASSERT_EQ(hpc_hmm_viterbi(K, S, lengths.data(), N, logB.data(), N * K, m.pi.data(), K, m.A.data(), K * K,
+                                      path.data(), N, lp.data(), S), HPC_OK) << last_error();
+            int64_t r0 = 0;
+            for (int64_t s = 0; s < S; ++s) {
+                double bl, blp;
+                std::vector<double> bp;
+                std::vector<int64_t> bpath;
+                brute_force(m, logB.data() + r0 * K, lengths[(size_t)s], bl, bp, blp, bpath);
+                EXPECT_NEAR(ll[(size_t)s], bl, 1e-10 * std::max(1.0, std::fabs(bl)));
+                EXPECT_NEAR(lp[(size_t)s], blp, 1e-10 * std::max(1.0, std::fabs(blp)));
+                for (int64_t i = 0; i < lengths[(size_t)s] * K; ++i) EXPECT_NEAR(post[(size_t)(r0 * K + i)], bp[(size_t)i], 1e-10);
+                for (int64_t t = 0; t < lengths[(size_t)s]; ++t) EXPECT_EQ(path[(size_t)(r0 + t)], bpath[(size_t)t]);
+                r0 += lengths[(size_t)s];
+            }
+        }
+    }
+}
+
+TEST(Hmm, ScaledAndLogPathsAgreeAndBatchEqualsSingles) {
+    std::mt19937_64 rng(5);
+    std::normal_distribution<double> g(0, 3);
+    const int64_t K = 7, S = 9;
+    Model m = random_model(K, rng);
+    std::vector<int64_t> lengths;
+    int64_t N = 0;
+    for (int64_t s = 0; s < S; ++s) N += (lengths.push_back(1 + (s * 37) % 60), lengths.back());
+    std::vector<double> logB((size_t)(N * K));
+    for (auto& v : logB) v = g(rng);
+    std::vector<double> ll1((size_t)S), ll2((size_t)S), p1((size_t)(N * K)), p2((size_t)(N * K)), x1((size_t)(K * K)),
+        x2((size_t)(K * K));
+    ASSERT_EQ(hpc_hmm_forward_backward(HPC_HMM_SCALING, K, S, lengths.data(), N, logB.data(), N * K, m.pi.data(), K, m.A.data(), K * K,
+                                       ll1.data(), S, p1.data(), N * K, x1.data(), K * K, nullptr, 0), HPC_OK);
+    ASSERT_EQ(hpc_hmm_forward_backward(HPC_HMM_LOG, K, S, lengths.data(), N, logB.data(), N * K, m.pi.data(), K, m.A.data(), K * K,
+                                       ll2.data(), S, p2.data(), N * K, x2.data(), K * K, nullptr, 0), HPC_OK);
+    for (int64_t s = 0; s < S; ++s) EXPECT_NEAR(ll1[(size_t)s], ll2[(size_t)s], 1e-9 * std::fabs(ll1[(size_t)s]));
+    for (int64_t i = 0; i < N * K; ++i) EXPECT_NEAR(p1[(size_t)i], p2[(size_t)i], 1e-9);
+    for (int64_t i = 0; i < K * K; ++i) EXPECT_NEAR(x1[(size_t)i], x2[(size_t)i], 1e-9 * std::max(1.0, x1[(size_t)i]));
+    int64_t r0 = 0;
+    for (int64_t s = 0; s < S; ++s) {
+        double ll;
+        std::vector<double> p((size_t)(lengths[(size_t)s] * K));
+        ASSERT_EQ(hpc_hmm_forward_backward(HPC_HMM_SCALING, K, 1, &lengths[(size_t)s], lengths[(size_t)s], logB.data() + r0 * K,
+                                           lengths[(size_t)s] * K, m.pi.data(), K, m.A.data(), K * K, &ll, 1, p.data(),
+                                           (int64_t)p.size(), nullptr, 0, nullptr, 0), HPC_OK);
+        EXPECT_NEAR(ll, ll1[(size_t)s], 1e-12 * std::fabs(ll));
+        for (size_t i = 0; i < p.size(); ++i) EXPECT_NEAR(p[i], p1[(size_t)(r0 * K) + i], 1e-12);
+        r0 += lengths[(size_t)s];
+    }
+}
+
+TEST(Hmm, AFarTailObservationDoesNotUnderflowTheScaledPath) {
+    // One step where every state's log-density is about -1e5: exp() of it underflows to 0 without the shift.
+    const int64_t K = 2, T = 4;
+    std::vector<double> pi{0.5, 0.5}, A{0.9, 0.1, 0.2, 0.8}, logB{-1, -2, -1e5, -1e5 - 3, -1, -1.5, -2, -1};
+    double ll1, ll2;
+    std::vector<double> p1(8), p2(8);
+    const int64_t len = T;
+    ASSERT_EQ(hpc_hmm_forward_backward(HPC_HMM_SCALING, K, 1, &len, T, logB.data(), 8, pi.data(), 2, A.data(), 4, &ll1, 1, p1.data(), 8, nullptr, 0, nullptr, 0), HPC_OK);
+    ASSERT_EQ(hpc_hmm_forward_backward(HPC_HMM_LOG, K, 1, &len, T, logB.data(), 8, pi.data(), 2, A.data(), 4, &ll2, 1, p2.data(), 8, nullptr, 0, nullptr, 0), HPC_OK);
+    EXPECT_TRUE(std::isfinite(ll1));
+    EXPECT_NEAR(ll1, ll2, 1e-9 * std::fabs(ll2));
+    // The log path carries absolute rounding of about 1e-16 * 1e5 in its exponents here, hence 1e-9.
+    for (int i = 0; i < 8; ++i) EXPECT_NEAR(p1[(size_t)i], p2[(size_t)i], 1e-9);
+}
+
+TEST(Hmm, ImpossibleSequenceGivesMinusInfinityAndNoPosteriors) {
+    const int64_t K = 2, len = 2;
+    std::vector<double> pi{1, 0}, A{1, 0, 0, 1}, logB{0, 0, -INFINITY, 0};  // state 0 cannot emit at t = 1
+    double ll;
+    std::vector<double> p(4);
+    ASSERT_EQ(hpc_hmm_forward_backward(HPC_HMM_SCALING, K, 1, &len, 2, logB.data(), 4, pi.data(), 2, A.data(), 4, &ll, 1, nullptr, 0, nullptr, 0, nullptr, 0), HPC_OK);
+    EXPECT_EQ(ll, -INFINITY);
+    EXPECT_EQ(hpc_hmm_forward_backward(HPC_HMM_SCALING, K, 1, &len, 2, logB.data(), 4, pi.data(), 2, A.data(), 4, &ll, 1, p.data(), 4, nullptr, 0, nullptr, 0),
+              HPC_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(last_error().find("sequence 0 has zero probability"), std::string::npos);
+}
+
+TEST(Hmm, GaussianLogDensitiesMatchDirectFormulas) {
+    const int64_t K = 2, D = 2, N = 3;
+    std::vector<double> x{0.5, -1, 2, 0.3, -0.7, 1.1}, means{0, 0, 1, -1};
+    std::vector<double> diag{1.0, 0.5, 2.0, 0.3}, full{2.0, 0.3, 0.3, 1.0, 0.5, -0.1, -0.1, 0.8};
+    std::vector<double> out((size_t)(N * K));
+    ASSERT_EQ(hpc_hmm_gaussian_loglik(HPC_COVARIANCE_DIAG, K, D, N, x.data(), 6, means.data(), 4, diag.data(), 4, 1e-3, out.data(), 6), HPC_OK);
+    for (int64_t n = 0; n < N; ++n)
+        for (int64_t k = 0; k < K; ++k) {
+            double e = -D * 0.5 * std::log(2 * M_PI);
+            for (int64_t d = 0; d < D; ++d) {
+                const double v = diag[(size_t)(k * D + d)], r = x[(size_t)(n * D + d)] - means[(size_t)(k * D + d)];
+                e += -0.5 * std::log(v) - 0.5 * r * r / v;
+            }
+            EXPECT_NEAR(out[(size_t)(n * K + k)], e, 1e-12);
+        }
+    ASSERT_EQ(hpc_hmm_gaussian_loglik(HPC_COVARIANCE_FULL, K, D, N, x.data(), 6, means.data(), 4, full.data(), 8, 1e-3, out.data(), 6), HPC_OK);
+    for (int64_t n = 0; n < N; ++n)
+        for (int64_t k = 0; k < K; ++k) {
+            const double* S = full.data() + k * 4;
+            const double det = S[0] * S[3] - S[1] * S[2];
+            const double r0 = x[(size_t)(n * D)] - means[(size_t)(k * D)], r1 = x[(size_t)(n * D + 1)] - means[(size_t)(k * D + 1)];
+            const double q = (S[3] * r0 * r0 - 2 * S[1] * r0 * r1 + S[0] * r1 * r1) / det;
+            EXPECT_NEAR(out[(size_t)(n * K + k)], -std::log(2 * M_PI) - 0.5 * std::log(det) - 0.5 * q, 1e-12);
+        }
+}
+
+TEST(Hmm, ValidationNamesTheBadArgument) {
+    const int64_t K = 2;
+    std::vector<double> pi{0.5, 0.5}, A{0.9, 0.1, 0.2, 0.8}, logB(8, -1.0), ll(2);
+    std::vector<int64_t> lengths{2, 2};
+    auto fb = [&](const int64_t* len, int64_t S, int64_t N) {
+        return hpc_hmm_forward_backward(HPC_HMM_SCALING, K, S, len, N, logB.data(), N * K, pi.data(), 2, A.data(), 4, ll.data(), S, nullptr, 0, nullptr, 0, nullptr, 0);
+    };
+    EXPECT_EQ(fb(lengths.data(), 2, 4), HPC_OK) << last_error();
+    EXPECT_EQ(fb(lengths.data(), 2, 3), HPC_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(last_error().find("lengths: expected to sum to n_samples = 3, got 4"), std::string::npos);
+    std::vector<int64_t> bad{2, 0};
+    EXPECT_EQ(fb(bad.data(), 2, 2), HPC_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(last_error().find("lengths[1]: expected > 0, got 0"), std::string::npos);
+    EXPECT_EQ(fb(nullptr, 2, 4), HPC_ERR_INVALID_ARGUMENT);
+    A[1] = 0.2;
+    EXPECT_EQ(fb(lengths.data(), 2, 4), HPC_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(last_error().find("transmat row 0: expected to sum to 1, got 1.1"), std::string::npos);
+    A[1] = 0.1;
+    logB[3] = NAN;
+    EXPECT_EQ(fb(lengths.data(), 2, 4), HPC_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(last_error().find("log_emission[3]"), std::string::npos);
+    std::vector<int64_t> sym{0, 3, 1};
+    std::vector<double> ep{0.5, 0.5, 0.1, 0.9}, out(6);
+    EXPECT_EQ(hpc_hmm_categorical_loglik(2, 2, 3, sym.data(), 3, ep.data(), 4, out.data(), 6), HPC_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(last_error().find("symbols[1]: expected a symbol in [0, 2), got 3"), std::string::npos);
+    std::vector<double> x{1, 2}, mu{0, 0}, cov{1, 2, 0, 1};
+    EXPECT_EQ(hpc_hmm_gaussian_loglik(HPC_COVARIANCE_TIED, 1, 2, 1, x.data(), 2, mu.data(), 2, cov.data(), 4, 1e-3, out.data(), 1), HPC_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(last_error().find("expected a symmetric matrix"), std::string::npos);
+    std::vector<double> notpd{1, 2, 2, 1};
+    EXPECT_EQ(hpc_hmm_gaussian_loglik(HPC_COVARIANCE_TIED, 1, 2, 1, x.data(), 2, mu.data(), 2, notpd.data(), 4, 1e-3, out.data(), 1), HPC_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(last_error().find("positive-definite"), std::string::npos);
+    std::vector<double> negvar{-1, 1};
+    EXPECT_EQ(hpc_hmm_gaussian_loglik(HPC_COVARIANCE_DIAG, 1, 2, 1, x.data(), 2, mu.data(), 2, negvar.data(), 2, 1e-3, out.data(), 1), HPC_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(last_error().find("covars[0]: expected a variance > 0"), std::string::npos);
+}
+
+}  // namespace
