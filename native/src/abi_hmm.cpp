@@ -93,7 +93,8 @@ HPC_API int32_t hpc_hmm_forward_backward(int32_t mode, int64_t K, int64_t S, con
                                          const double* startprob, int64_t startprob_len, const double* transmat,
                                          int64_t transmat_len, double* seq_loglik, int64_t seq_loglik_len,
                                          double* posteriors, int64_t posteriors_len, double* xi_sum,
-                                         int64_t xi_sum_len, double* start_sum, int64_t start_sum_len) {
+                                         int64_t xi_sum_len, double* start_sum, int64_t start_sum_len,
+                                         double* seq_loglik_backward, int64_t seq_loglik_backward_len) {
     return guarded(__func__, [&] {
         require(mode == HPC_HMM_SCALING || mode == HPC_HMM_LOG,
                 "mode: expected HPC_HMM_SCALING (0) or HPC_HMM_LOG (1), got " + std::to_string(mode));
@@ -106,15 +107,17 @@ HPC_API int32_t hpc_hmm_forward_backward(int32_t mode, int64_t K, int64_t S, con
         check_buffer("posteriors", posteriors, posteriors_len, NK, true);
         check_buffer("xi_sum", xi_sum, xi_sum_len, K * K, true);
         check_buffer("start_sum", start_sum, start_sum_len, K, true);
+        check_buffer("seq_loglik_backward", seq_loglik_backward, seq_loglik_backward_len, S, true);
         require_no_overlap({{"log_emission", log_emission, log_emission_len}, {"startprob", startprob, startprob_len},
                             {"transmat", transmat, transmat_len}, {"lengths", lengths, S}},
                            {{"seq_loglik", seq_loglik, seq_loglik_len}, {"posteriors", posteriors, posteriors_len},
-                            {"xi_sum", xi_sum, xi_sum_len}, {"start_sum", start_sum, start_sum_len}},
+                            {"xi_sum", xi_sum, xi_sum_len}, {"start_sum", start_sum, start_sum_len},
+                            {"seq_loglik_backward", seq_loglik_backward, seq_loglik_backward_len}},
                            8);
         int64_t impossible = -1;
         const bool ok = cpu::hmm_forward_backward(mode == HPC_HMM_LOG ? cpu::HmmMode::Log : cpu::HmmMode::Scaling, K,
                                                   S, lengths, N, log_emission, startprob, transmat, seq_loglik,
-                                                  posteriors, xi_sum, start_sum, &impossible);
+                                                  posteriors, xi_sum, start_sum, seq_loglik_backward, &impossible);
         if (!ok)
             throw InvalidArgument("sequence " + std::to_string(impossible) +
                                   " has zero probability under the model (log-likelihood -inf): its observations "

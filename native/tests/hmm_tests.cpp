@@ -77,11 +77,12 @@ TEST(Hmm, ForwardBackwardAndViterbiEqualBruteForce) {
         std::vector<double> logB((size_t)(N * K));
         for (auto& v : logB) v = g(rng);
         for (int32_t mode : {HPC_HMM_SCALING, HPC_HMM_LOG}) {
-            std::vector<double> ll((size_t)S), post((size_t)(N * K)), xi((size_t)(K * K)), st((size_t)K), lp((size_t)S);
+            std::vector<double> ll((size_t)S), post((size_t)(N * K)), xi((size_t)(K * K)), st((size_t)K), lp((size_t)S), llb((size_t)S);
             std::vector<int64_t> path((size_t)N);
             ASSERT_EQ(hpc_hmm_forward_backward(mode, K, S, lengths.data(), N, logB.data(), N * K, m.pi.data(), K,
                                                m.A.data(), K * K, ll.data(), S, post.data(), N * K, xi.data(), K * K,
-                                               st.data(), K), HPC_OK) << last_error();
+                                               st.data(), K, llb.data(), S), HPC_OK) << last_error();
+            for (int64_t s = 0; s < S; ++s) EXPECT_NEAR(llb[(size_t)s], ll[(size_t)s], 1e-10 * std::max(1.0, std::fabs(ll[(size_t)s])));
             ASSERT_EQ(hpc_hmm_viterbi(K, S, lengths.data(), N, logB.data(), N * K, m.pi.data(), K, m.A.data(), K * K,
                                       path.data(), N, lp.data(), S), HPC_OK) << last_error();
             int64_t r0 = 0;
@@ -113,9 +114,9 @@ TEST(Hmm, ScaledAndLogPathsAgreeAndBatchEqualsSingles) {
     std::vector<double> ll1((size_t)S), ll2((size_t)S), p1((size_t)(N * K)), p2((size_t)(N * K)), x1((size_t)(K * K)),
         x2((size_t)(K * K));
     ASSERT_EQ(hpc_hmm_forward_backward(HPC_HMM_SCALING, K, S, lengths.data(), N, logB.data(), N * K, m.pi.data(), K, m.A.data(), K * K,
-                                       ll1.data(), S, p1.data(), N * K, x1.data(), K * K, nullptr, 0), HPC_OK);
+                                       ll1.data(), S, p1.data(), N * K, x1.data(), K * K, nullptr, 0, nullptr, 0), HPC_OK);
     ASSERT_EQ(hpc_hmm_forward_backward(HPC_HMM_LOG, K, S, lengths.data(), N, logB.data(), N * K, m.pi.data(), K, m.A.data(), K * K,
-                                       ll2.data(), S, p2.data(), N * K, x2.data(), K * K, nullptr, 0), HPC_OK);
+                                       ll2.data(), S, p2.data(), N * K, x2.data(), K * K, nullptr, 0, nullptr, 0), HPC_OK);
     for (int64_t s = 0; s < S; ++s) EXPECT_NEAR(ll1[(size_t)s], ll2[(size_t)s], 1e-9 * std::fabs(ll1[(size_t)s]));
     for (int64_t i = 0; i < N * K; ++i) EXPECT_NEAR(p1[(size_t)i], p2[(size_t)i], 1e-9);
     for (int64_t i = 0; i < K * K; ++i) EXPECT_NEAR(x1[(size_t)i], x2[(size_t)i], 1e-9 * std::max(1.0, x1[(size_t)i]));
@@ -125,7 +126,7 @@ TEST(Hmm, ScaledAndLogPathsAgreeAndBatchEqualsSingles) {
         std::vector<double> p((size_t)(lengths[(size_t)s] * K));
         ASSERT_EQ(hpc_hmm_forward_backward(HPC_HMM_SCALING, K, 1, &lengths[(size_t)s], lengths[(size_t)s], logB.data() + r0 * K,
                                            lengths[(size_t)s] * K, m.pi.data(), K, m.A.data(), K * K, &ll, 1, p.data(),
-                                           (int64_t)p.size(), nullptr, 0, nullptr, 0), HPC_OK);
+                                           (int64_t)p.size(), nullptr, 0, nullptr, 0, nullptr, 0), HPC_OK);
         EXPECT_NEAR(ll, ll1[(size_t)s], 1e-12 * std::fabs(ll));
         for (size_t i = 0; i < p.size(); ++i) EXPECT_NEAR(p[i], p1[(size_t)(r0 * K) + i], 1e-12);
         r0 += lengths[(size_t)s];
@@ -139,8 +140,8 @@ TEST(Hmm, AFarTailObservationDoesNotUnderflowTheScaledPath) {
     double ll1, ll2;
     std::vector<double> p1(8), p2(8);
     const int64_t len = T;
-    ASSERT_EQ(hpc_hmm_forward_backward(HPC_HMM_SCALING, K, 1, &len, T, logB.data(), 8, pi.data(), 2, A.data(), 4, &ll1, 1, p1.data(), 8, nullptr, 0, nullptr, 0), HPC_OK);
-    ASSERT_EQ(hpc_hmm_forward_backward(HPC_HMM_LOG, K, 1, &len, T, logB.data(), 8, pi.data(), 2, A.data(), 4, &ll2, 1, p2.data(), 8, nullptr, 0, nullptr, 0), HPC_OK);
+    ASSERT_EQ(hpc_hmm_forward_backward(HPC_HMM_SCALING, K, 1, &len, T, logB.data(), 8, pi.data(), 2, A.data(), 4, &ll1, 1, p1.data(), 8, nullptr, 0, nullptr, 0, nullptr, 0), HPC_OK);
+    ASSERT_EQ(hpc_hmm_forward_backward(HPC_HMM_LOG, K, 1, &len, T, logB.data(), 8, pi.data(), 2, A.data(), 4, &ll2, 1, p2.data(), 8, nullptr, 0, nullptr, 0, nullptr, 0), HPC_OK);
     EXPECT_TRUE(std::isfinite(ll1));
     EXPECT_NEAR(ll1, ll2, 1e-9 * std::fabs(ll2));
     // The log path carries absolute rounding of about 1e-16 * 1e5 in its exponents here, hence 1e-9.
@@ -152,9 +153,9 @@ TEST(Hmm, ImpossibleSequenceGivesMinusInfinityAndNoPosteriors) {
     std::vector<double> pi{1, 0}, A{1, 0, 0, 1}, logB{0, 0, -INFINITY, 0};  // state 0 cannot emit at t = 1
     double ll;
     std::vector<double> p(4);
-    ASSERT_EQ(hpc_hmm_forward_backward(HPC_HMM_SCALING, K, 1, &len, 2, logB.data(), 4, pi.data(), 2, A.data(), 4, &ll, 1, nullptr, 0, nullptr, 0, nullptr, 0), HPC_OK);
+    ASSERT_EQ(hpc_hmm_forward_backward(HPC_HMM_SCALING, K, 1, &len, 2, logB.data(), 4, pi.data(), 2, A.data(), 4, &ll, 1, nullptr, 0, nullptr, 0, nullptr, 0, nullptr, 0), HPC_OK);
     EXPECT_EQ(ll, -INFINITY);
-    EXPECT_EQ(hpc_hmm_forward_backward(HPC_HMM_SCALING, K, 1, &len, 2, logB.data(), 4, pi.data(), 2, A.data(), 4, &ll, 1, p.data(), 4, nullptr, 0, nullptr, 0),
+    EXPECT_EQ(hpc_hmm_forward_backward(HPC_HMM_SCALING, K, 1, &len, 2, logB.data(), 4, pi.data(), 2, A.data(), 4, &ll, 1, p.data(), 4, nullptr, 0, nullptr, 0, nullptr, 0),
               HPC_ERR_INVALID_ARGUMENT);
     EXPECT_NE(last_error().find("sequence 0 has zero probability"), std::string::npos);
 }
@@ -190,7 +191,7 @@ TEST(Hmm, ValidationNamesTheBadArgument) {
     std::vector<double> pi{0.5, 0.5}, A{0.9, 0.1, 0.2, 0.8}, logB(8, -1.0), ll(2);
     std::vector<int64_t> lengths{2, 2};
     auto fb = [&](const int64_t* len, int64_t S, int64_t N) {
-        return hpc_hmm_forward_backward(HPC_HMM_SCALING, K, S, len, N, logB.data(), N * K, pi.data(), 2, A.data(), 4, ll.data(), S, nullptr, 0, nullptr, 0, nullptr, 0);
+        return hpc_hmm_forward_backward(HPC_HMM_SCALING, K, S, len, N, logB.data(), N * K, pi.data(), 2, A.data(), 4, ll.data(), S, nullptr, 0, nullptr, 0, nullptr, 0, nullptr, 0);
     };
     EXPECT_EQ(fb(lengths.data(), 2, 4), HPC_OK) << last_error();
     EXPECT_EQ(fb(lengths.data(), 2, 3), HPC_ERR_INVALID_ARGUMENT);

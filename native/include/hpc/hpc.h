@@ -139,6 +139,7 @@ HPC_API int32_t hpc_rnn_workspace_bytes(const hpc_rnn* rnn, int64_t* bytes);
  *  posteriors [N, K]   state posteriors gamma (optional)
  *  xi_sum [K, K]       expected transition counts summed over all steps and sequences (optional)
  *  start_sum [K]       sum over sequences of gamma at the first step (optional)
+ *  seq_loglik_backward [S]  log-likelihood recomputed from the backward variables (optional; a consistency check)
  * With only seq_loglik, just the forward pass runs. A sequence of zero probability gives -inf in seq_loglik;
  * if any optional output is requested that is an error (HPC_ERR_INVALID_ARGUMENT naming the sequence). */
 HPC_API int32_t hpc_hmm_forward_backward(int32_t mode, int64_t n_states, int64_t n_seqs, const int64_t* lengths,
@@ -146,7 +147,8 @@ HPC_API int32_t hpc_hmm_forward_backward(int32_t mode, int64_t n_states, int64_t
                                          const double* startprob, int64_t startprob_len, const double* transmat,
                                          int64_t transmat_len, double* seq_loglik, int64_t seq_loglik_len,
                                          double* posteriors, int64_t posteriors_len, double* xi_sum,
-                                         int64_t xi_sum_len, double* start_sum, int64_t start_sum_len);
+                                         int64_t xi_sum_len, double* start_sum, int64_t start_sum_len,
+                                         double* seq_loglik_backward, int64_t seq_loglik_backward_len);
 
 /* Viterbi decoding in log space: path [N] (one state per row), seq_logprob [S]. Ties go to the lowest state. */
 HPC_API int32_t hpc_hmm_viterbi(int64_t n_states, int64_t n_seqs, const int64_t* lengths, int64_t n_samples,

@@ -207,9 +207,10 @@ void backward_log(const Group& g, const Layout& l, int64_t K, const double* logB
 
 bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* lengths, int64_t N,
                           const double* logB, const double* pi, const double* A, double* seq_loglik,
-                          double* posteriors, double* xi_sum, double* start_sum, int64_t* impossible_seq) {
+                          double* posteriors, double* xi_sum, double* start_sum, double* seq_loglik_backward,
+                          int64_t* impossible_seq) {
     const Layout l = make_layout(S, lengths, N, K);
-    const bool need_backward = posteriors || xi_sum || start_sum;
+    const bool need_backward = posteriors || xi_sum || start_sum || seq_loglik_backward;
     // Every buffer is allocated here, before the threads start: groups write disjoint rows of them.
     const size_t NK = (size_t)(N * K);
     std::vector<double> fwd(NK), bwd(need_backward ? NK : 0), w(need_backward ? NK : 0), v((size_t)N);
@@ -250,6 +251,27 @@ bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* len
             const double inv = sum > 0 ? 1.0 / sum : 0.0;
             for (int64_t j = 0; j < K; ++j) p[j] *= inv;
         };
+        if (seq_loglik_backward) {
+            // log P(O) = log sum_j pi_j b_0(j) beta_0(j), from the backward variables alone (log path) or from the
+            // scaled ones and the scale factors of steps >= 1 (scaled path).
+            for (int64_t s : g.seqs) {
+                const int64_t r0 = l.start[(size_t)s];
+                const double* b = bwd.data() + r0 * K;
+                if (use_log) {
+                    double m = kNegInf;
+                    for (int64_t j = 0; j < K; ++j) m = std::max(m, std::log(pi[j]) + logB[r0 * K + j] + b[j]);
+                    double sum = 0;
+                    for (int64_t j = 0; j < K; ++j) sum += std::exp(std::log(pi[j]) + logB[r0 * K + j] + b[j] - m);
+                    seq_loglik_backward[s] = m + std::log(sum);
+                } else {
+                    const double m0 = logc[(size_t)r0] - std::log(scale[(size_t)r0]);
+                    double sum = 0, rest = 0;
+                    for (int64_t j = 0; j < K; ++j) sum += pi[j] * bprime[(size_t)(r0 * K + j)] * b[j];
+                    for (int64_t t = 1; t < lengths[s]; ++t) rest += logc[(size_t)(r0 + t)];
+                    seq_loglik_backward[s] = m0 + std::log(sum) + rest;
+                }
+            }
+        }
         if (posteriors)
             for (int64_t s : g.seqs)
                 for (int64_t t = 0; t < lengths[s]; ++t) gamma(s, l.start[(size_t)s] + t, posteriors + (l.start[(size_t)s] + t) * K);

@@ -15,13 +15,14 @@ namespace hpc::cpu {
 enum class HmmMode { Scaling, Log };
 enum class CovarianceType { Spherical, Diag, Full, Tied };
 
-// seq_loglik [S]; posteriors [N,K], xi_sum [K,K], start_sum [K] may be nullptr (then only what is asked is done).
+// seq_loglik [S]; posteriors [N,K], xi_sum [K,K], start_sum [K], seq_loglik_backward [S] (the likelihood
+// computed from the backward variables, a consistency check) may be nullptr (then only what is asked is done).
 // Returns false when some sequence is impossible under the model (log-likelihood -inf) and posteriors or
 // statistics were requested; seq_loglik is still written (with -inf for such sequences).
 bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* lengths, int64_t N,
                           const double* log_emission, const double* startprob, const double* transmat,
                           double* seq_loglik, double* posteriors, double* xi_sum, double* start_sum,
-                          int64_t* impossible_seq);
+                          double* seq_loglik_backward, int64_t* impossible_seq);
 
 // Viterbi in log space: path [N] (state per row), seq_logprob [S].
 void hmm_viterbi(int64_t K, int64_t S, const int64_t* lengths, int64_t N, const double* log_emission,
