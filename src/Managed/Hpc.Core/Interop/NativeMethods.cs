@@ -70,3 +70,36 @@ internal static unsafe partial class NativeMethods
         }
     }
 }
+
+/// <summary>The HMM part of the C ABI.</summary>
+internal static unsafe partial class NativeMethods
+{
+    [LibraryImport(Library)]
+    internal static partial int hpc_hmm_forward_backward(int mode, long nStates, long nSeqs, long* lengths, long nSamples,
+        double* logEmission, long logEmissionLen, double* startprob, long startprobLen, double* transmat, long transmatLen,
+        double* seqLoglik, long seqLoglikLen, double* posteriors, long posteriorsLen, double* xiSum, long xiSumLen,
+        double* startSum, long startSumLen, double* seqLoglikBackward, long seqLoglikBackwardLen);
+
+    [LibraryImport(Library)]
+    internal static partial int hpc_hmm_viterbi(long nStates, long nSeqs, long* lengths, long nSamples,
+        double* logEmission, long logEmissionLen, double* startprob, long startprobLen, double* transmat, long transmatLen,
+        long* path, long pathLen, double* seqLogprob, long seqLogprobLen);
+
+    [LibraryImport(Library)]
+    internal static partial int hpc_hmm_gaussian_loglik(int covarianceType, long nStates, long nFeatures, long nSamples,
+        double* x, long xLen, double* means, long meansLen, double* covars, long covarsLen, double minCovar,
+        double* output, long outputLen);
+
+    [LibraryImport(Library)]
+    internal static partial int hpc_hmm_categorical_loglik(long nStates, long nSymbols, long nSamples, long* symbols,
+        long symbolsLen, double* emissionprob, long emissionprobLen, double* output, long outputLen);
+
+    [LibraryImport(Library)]
+    internal static partial int hpc_hmm_gaussian_stats(long nStates, long nFeatures, long nSamples, double* x, long xLen,
+        double* posteriors, long posteriorsLen, double* postSum, long postSumLen, double* obs, long obsLen,
+        double* obs2, long obs2Len, double* obsOuter, long obsOuterLen);
+
+    [LibraryImport(Library)]
+    internal static partial int hpc_hmm_categorical_stats(long nStates, long nSymbols, long nSamples, long* symbols,
+        long symbolsLen, double* posteriors, long posteriorsLen, double* counts, long countsLen);
+}
