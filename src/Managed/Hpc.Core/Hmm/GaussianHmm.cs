@@ -45,7 +45,10 @@ public sealed unsafe class GaussianHmm : HiddenMarkovModel<double>
 
     /// <summary>The covariance parameterisation.</summary>
     public CovarianceType CovarianceType { get; }
-    /// <summary>Floor on variances (default 1e-3); added to the diagonal of a covariance that is not positive definite.</summary>
+    /// <summary>Floor on variances (default 1e-3): after an M-step a variance below it is raised to it, and a full or
+    /// tied covariance with a conditional variance (Cholesky pivot) below it gets it added to its diagonal; both are
+    /// reported in FitWarnings. Also added to the diagonal of a covariance whose factorisation fails when computing
+    /// densities, as hmmlearn does.</summary>
     public double MinCovar { get; set; } = 1e-3;
     /// <summary>Mean of the normal prior on the means (default 0).</summary>
     public double MeansPrior { get; set; }
@@ -276,22 +279,28 @@ public sealed unsafe class GaussianHmm : HiddenMarkovModel<double>
         return MinCovar;
     }
 
-    /// <summary>Writes the symmetrised matrix if it is positive definite; else adds min_covar to its diagonal; else keeps the old one.</summary>
+    /// <summary>
+    /// Writes the symmetrised matrix if every Cholesky pivot (a conditional variance) is at least min_covar — the
+    /// full-matrix form of the variance floor. Otherwise adds min_covar to the diagonal (which lifts every
+    /// eigenvalue, hence every pivot, by min_covar) and reports it; if even that fails, keeps the old matrix.
+    /// A numerically singular matrix (fewer distinct points than dimensions in a state) is caught here: its
+    /// factorisation may "succeed" with a pivot of 1e-16 that rounding alone decided.
+    /// </summary>
     private void PositiveDefiniteOrKeep(double[] t, double[] dest, int offset, string name, List<string> warnings)
     {
         int d = _nFeatures;
         for (int i = 0; i < d; i++)
             for (int j = 0; j < i; j++) t[i * d + j] = t[j * d + i] = 0.5 * (t[i * d + j] + t[j * d + i]);
-        if (Cholesky.IsPositiveDefinite(t, d))
+        if (Cholesky.MinPivot(t, d) >= MinCovar)
         {
             Array.Copy(t, 0, dest, offset, d * d);
             return;
         }
         for (int i = 0; i < d; i++) t[i * d + i] += MinCovar;
-        if (Cholesky.IsPositiveDefinite(t, d))
+        if (Cholesky.MinPivot(t, d) > 0)
         {
             Array.Copy(t, 0, dest, offset, d * d);
-            warnings.Add($"{name} was singular; added min_covar = {MinCovar:G4} to its diagonal");
+            warnings.Add($"{name} was (nearly) singular; added min_covar = {MinCovar:G4} to its diagonal");
         }
         else warnings.Add($"{name} was not positive definite even with min_covar added; kept the previous matrix");
     }
@@ -335,10 +344,16 @@ public sealed unsafe class GaussianHmm : HiddenMarkovModel<double>
 /// <summary>Small dense Cholesky helpers for D x D covariances.</summary>
 internal static class Cholesky
 {
-    public static bool IsPositiveDefinite(ReadOnlySpan<double> a, int d)
+    /// <summary>The smallest squared pivot of the factorisation (the smallest conditional variance), or
+    /// -infinity when the matrix is not positive definite.</summary>
+    public static double MinPivot(ReadOnlySpan<double> a, int d)
     {
-        try { Factor(a, d); return true; }
-        catch (ArgumentException) { return false; }
+        double[] l;
+        try { l = Factor(a, d); }
+        catch (ArgumentException) { return double.NegativeInfinity; }
+        double m = double.PositiveInfinity;
+        for (int i = 0; i < d; i++) m = Math.Min(m, l[i * d + i] * l[i * d + i]);
+        return m;
     }
 
     /// <summary>Lower-triangular L with L L^T = a; throws when a is not positive definite.</summary>

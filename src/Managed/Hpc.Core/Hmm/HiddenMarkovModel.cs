@@ -90,7 +90,7 @@ public abstract unsafe class HiddenMarkovModel<TObs> where TObs : unmanaged
     public HiddenMarkovModel<TObs> Fit(ReadOnlySpan<TObs> x, ReadOnlySpan<int> lengths = default)
     {
         if (NIter < 1) throw new ArgumentOutOfRangeException(nameof(NIter), NIter, $"NIter must be >= 1, got {NIter}.");
-        if (!double.IsFinite(Tol)) throw new ArgumentOutOfRangeException(nameof(Tol), Tol, $"Tol must be finite, got {Tol}.");
+        if (double.IsNaN(Tol)) throw new ArgumentOutOfRangeException(nameof(Tol), Tol, "Tol must be a number (-infinity runs all NIter iterations), got NaN.");
         CheckPriors();
         var (n, lens) = Batch(x, lengths);
         CheckObservations(x, nameof(x));
