@@ -14,6 +14,7 @@ public static class HpcCli
     {
         var root = new RootCommand("HPC: fused recurrent cells and HMM kernels with a native core.");
         root.Subcommands.Add(RnnCommands.Build(stdout));
+        root.Subcommands.Add(HmmCommands.Build(stdout));
         root.Subcommands.Add(NpyCommands.Build(stdout));
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)
@@ -26,7 +27,8 @@ public static class HpcCli
             return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
         }
         catch (Exception e) when (e is CliException or InvalidDataException or ArgumentException or FileNotFoundException
-                                       or DirectoryNotFoundException or KeyNotFoundException or NotSupportedException)
+                                       or DirectoryNotFoundException or KeyNotFoundException or NotSupportedException
+                                       or InvalidOperationException)
         {
             stderr.WriteLine($"hpc: error: {e.Message}");
             return 2;
