@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job: builds the hpc CLI and runs the bundled two-layer bidirectional LSTM (PyTorch-exported weights)
-# on the bundled input, then checks the result against PyTorch's own output.
+# The main job: builds the hpc CLI, runs the bundled two-layer bidirectional LSTM (PyTorch-exported weights) on the
+# bundled input and checks the result against PyTorch's own output, then fits a Gaussian HMM to the bundled
+# sequences and decodes their hidden states.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -18,4 +19,10 @@ echo "demo: comparing with PyTorch's outputs for the same weights and input"
 "$hpc" npy diff out/demo/output.npy "$ex/expected_output.npy" --rtol 1e-5
 "$hpc" npy diff out/demo/hn.npy "$ex/expected_hn.npy" --rtol 1e-5
 "$hpc" npy diff out/demo/cn.npy "$ex/expected_cn.npy" --rtol 1e-5
+h=examples/hmm
+echo "demo: $hpc hmm fit --emission gaussian --covariance-type diag --states 3 --input $h/observations.npy --lengths $h/lengths.npy --iterations 50 --seed 1 --model-out out/demo/hmm.json"
+"$hpc" hmm fit --emission gaussian --covariance-type diag --states 3 --input "$h/observations.npy" --lengths "$h/lengths.npy" \
+  --iterations 50 --seed 1 --model-out out/demo/hmm.json
+echo "demo: Viterbi log-probability of the most likely state paths:"
+"$hpc" hmm decode --model out/demo/hmm.json --input "$h/observations.npy" --lengths "$h/lengths.npy" --output out/demo/hmm_states.npy
 echo "demo: done; outputs are in out/demo/"

@@ -1,3 +1,5 @@
+using Hpc.Hmm;
+using Hpc.IO;
 using Xunit;
 
 namespace Hpc.Tests;
@@ -35,6 +37,50 @@ public class ReadmeExampleTests
     }
 
     [Fact]
+    public void HmmExampleRuns()
+    {
+        string cwd = Environment.CurrentDirectory;
+        string dir = TestData.TempDir();
+        Directory.CreateDirectory(Path.Combine(dir, "examples"));
+        foreach (string f in Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "examples", "hmm")))
+        {
+            Directory.CreateDirectory(Path.Combine(dir, "examples", "hmm"));
+            File.Copy(f, Path.Combine(dir, "examples", "hmm", Path.GetFileName(f)));
+        }
+        Environment.CurrentDirectory = dir;
+        try
+        {
+            // --- begin README HMM example ---
+            // 600 rows of 2 features in 5 sequences (examples/hmm/make_data.py made them from a 3-state model).
+            double[] x = Npy.Read("examples/hmm/observations.npy").ToDoubleArray();                  // [N, 2]
+            int[] lengths = Array.ConvertAll(Npy.Read("examples/hmm/lengths.npy").ToInt64Array(), v => (int)v);
+
+            var model = new GaussianHmm(nComponents: 3, CovarianceType.Diag) { RandomState = 1, NIter = 50 };
+            model.Fit(x, nFeatures: 2, lengths);                      // k-means init, then EM over all sequences at once
+            double logLikelihood = model.Score(x, lengths);           // total; ScorePerSequence gives one per sequence
+            int[] states = model.Predict(x, lengths);                 // Viterbi path, one state per row
+            double[] gamma = model.PredictProba(x, lengths);          // posteriors [N, 3]
+            HmmModelFile.Save("model.json", model);                   // hmmlearn's shapes and names, lossless
+            // --- end README HMM example ---
+            Assert.True(File.Exists("model.json"));
+            Assert.Equal(600, states.Length);
+            Assert.Equal(1800, gamma.Length);
+            Assert.True(double.IsFinite(logLikelihood));
+            // The fitted states recover the true ones up to relabelling: each fitted state maps to one true state.
+            long[] truth = Npy.Read("examples/hmm/true_states.npy").ToInt64Array();
+            int agree = 0;
+            for (int k = 0; k < 3; k++)
+            {
+                var rows = Enumerable.Range(0, 600).Where(r => states[r] == k).ToArray();
+                if (rows.Length == 0) continue;
+                agree += rows.GroupBy(r => truth[r]).Max(g => g.Count());
+            }
+            Assert.True(agree >= 0.95 * 600, $"only {agree} of 600 states recovered");
+        }
+        finally { Environment.CurrentDirectory = cwd; }
+    }
+
+    [Fact]
     public void TheReadmeShowsExactlyTheTestedCode()
     {
         var root = new DirectoryInfo(AppContext.BaseDirectory);
@@ -43,11 +89,15 @@ public class ReadmeExampleTests
         static string[] Normalize(IEnumerable<string> lines) =>
             lines.Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith("using ")).ToArray();
         string[] readme = File.ReadAllLines(Path.Combine(root!.FullName, "README.md"));
-        int start = Array.IndexOf(readme, "```csharp") + 1;
-        int end = Array.IndexOf(readme, "```", start);
         string[] test = File.ReadAllLines(Path.Combine(root.FullName, "tests", "Hpc.Tests", "ReadmeExampleTests.cs"));
-        int tStart = Array.FindIndex(test, l => l.Contains("--- begin README example")) + 1;
-        int tEnd = Array.FindIndex(test, l => l.Contains("--- end README example"));
-        Assert.Equal(Normalize(test[tStart..tEnd]), Normalize(readme[start..end]));
+        int start = 0;
+        foreach (string marker in new[] { "README example", "README HMM example" })
+        {
+            start = Array.IndexOf(readme, "```csharp", start) + 1;
+            int end = Array.IndexOf(readme, "```", start);
+            int tStart = Array.FindIndex(test, l => l.Contains("--- begin " + marker + " ---")) + 1;
+            int tEnd = Array.FindIndex(test, l => l.Contains("--- end " + marker + " ---"));
+            Assert.Equal(Normalize(test[tStart..tEnd]), Normalize(readme[start..end]));
+        }
     }
 }
