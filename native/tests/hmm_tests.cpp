@@ -223,3 +223,49 @@ TEST(Hmm, ValidationNamesTheBadArgument) {
 }
 
 }  // namespace
+
+namespace {
+
+// Large enough (N*K*K well above the threshold) that sequences are split into groups on separate threads; every
+// result must equal running each sequence alone, and the summed statistics the sum of the per-sequence ones.
+TEST(Hmm, ThreadedGroupsEqualSequencesRunAlone) {
+    std::mt19937_64 rng(17);
+    std::normal_distribution<double> g(0, 2);
+    const int64_t K = 8, S = 8;
+    Model m = random_model(K, rng);
+    std::vector<int64_t> lengths;
+    int64_t N = 0;
+    for (int64_t s = 0; s < S; ++s) N += (lengths.push_back(3000 + 700 * s), lengths.back());
+    std::vector<double> logB((size_t)(N * K));
+    for (auto& v : logB) v = g(rng);
+    for (int32_t mode : {HPC_HMM_SCALING, HPC_HMM_LOG}) {
+        std::vector<double> ll((size_t)S), post((size_t)(N * K)), xi((size_t)(K * K)), st((size_t)K), lp((size_t)S);
+        std::vector<int64_t> path((size_t)N);
+        ASSERT_EQ(hpc_hmm_forward_backward(mode, K, S, lengths.data(), N, logB.data(), N * K, m.pi.data(), K, m.A.data(), K * K,
+                                           ll.data(), S, post.data(), N * K, xi.data(), K * K, st.data(), K, nullptr, 0), HPC_OK);
+        ASSERT_EQ(hpc_hmm_viterbi(K, S, lengths.data(), N, logB.data(), N * K, m.pi.data(), K, m.A.data(), K * K, path.data(), N,
+                                  lp.data(), S), HPC_OK);
+        std::vector<double> xi_sum((size_t)(K * K), 0.0), st_sum((size_t)K, 0.0);
+        int64_t r0 = 0;
+        for (int64_t s = 0; s < S; ++s) {
+            const int64_t T = lengths[(size_t)s];
+            double l1, v1;
+            std::vector<double> p((size_t)(T * K)), x1((size_t)(K * K)), s1((size_t)K);
+            std::vector<int64_t> q((size_t)T);
+            ASSERT_EQ(hpc_hmm_forward_backward(mode, K, 1, &T, T, logB.data() + r0 * K, T * K, m.pi.data(), K, m.A.data(), K * K, &l1, 1,
+                                               p.data(), T * K, x1.data(), K * K, s1.data(), K, nullptr, 0), HPC_OK);
+            ASSERT_EQ(hpc_hmm_viterbi(K, 1, &T, T, logB.data() + r0 * K, T * K, m.pi.data(), K, m.A.data(), K * K, q.data(), T, &v1, 1), HPC_OK);
+            EXPECT_NEAR(ll[(size_t)s], l1, 1e-12 * std::fabs(l1));
+            EXPECT_NEAR(lp[(size_t)s], v1, 1e-12 * std::fabs(v1));
+            for (int64_t i = 0; i < T * K; ++i) ASSERT_NEAR(post[(size_t)(r0 * K + i)], p[(size_t)i], 1e-12);
+            for (int64_t t = 0; t < T; ++t) ASSERT_EQ(path[(size_t)(r0 + t)], q[(size_t)t]);
+            for (int64_t i = 0; i < K * K; ++i) xi_sum[(size_t)i] += x1[(size_t)i];
+            for (int64_t i = 0; i < K; ++i) st_sum[(size_t)i] += s1[(size_t)i];
+            r0 += T;
+        }
+        for (int64_t i = 0; i < K * K; ++i) EXPECT_NEAR(xi[(size_t)i], xi_sum[(size_t)i], 1e-9 * std::max(1.0, xi_sum[(size_t)i]));
+        for (int64_t i = 0; i < K; ++i) EXPECT_NEAR(st[(size_t)i], st_sum[(size_t)i], 1e-12);
+    }
+}
+
+}  // namespace
