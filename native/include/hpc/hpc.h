@@ -181,6 +181,54 @@ HPC_API int32_t hpc_hmm_categorical_stats(int64_t n_states, int64_t n_symbols, i
                                           const int64_t* symbols, int64_t symbols_len, const double* posteriors,
                                           int64_t posteriors_len, double* counts, int64_t counts_len);
 
+/* ---- Training: optimizers, gradient clipping, GEMM ---------------------------------------------------------
+ * A parameter set is n tensors given as arrays of pointers (params[i], grads[i], optimizer state) and element
+ * counts lengths[i] > 0, all of the element type dtype. Every optimizer updates all tensors in one call. */
+
+#define HPC_OPTIM_SGD 1      /* lr, momentum, dampening, nesterov, weight_decay            state1 = momentum buffer */
+#define HPC_OPTIM_RMSPROP 2  /* lr, alpha, eps, momentum, weight_decay                      state1 = square_avg, state2 = momentum buffer */
+#define HPC_OPTIM_ADAM 3     /* lr, beta1, beta2, eps, weight_decay (L2 added to the gradient)  state1 = exp_avg, state2 = exp_avg_sq */
+#define HPC_OPTIM_ADAMW 4    /* lr, beta1, beta2, eps, weight_decay (decoupled)             state1 = exp_avg, state2 = exp_avg_sq */
+#define HPC_OPTIM_ADAGRAD 5  /* lr, lr_decay, eps, weight_decay, initial_accumulator_value   state1 = sum of squares */
+
+/* Hyper-parameters; update rules and defaults as in PyTorch 1.13's torch.optim (non-amsgrad, non-centered). */
+typedef struct hpc_optim_hparams {
+    double lr;
+    double momentum;
+    double dampening;
+    int32_t nesterov;
+    double weight_decay;  /* L2 (AdamW: decoupled decay) */
+    double l1;            /* L1 penalty: l1 * sign(param) is added to the gradient (all optimizers) */
+    double alpha;         /* RMSProp smoothing */
+    double beta1, beta2;  /* Adam, AdamW */
+    double eps;
+    double lr_decay;                  /* Adagrad */
+    double initial_accumulator_value; /* Adagrad: state1 is set to it at step 1 */
+} hpc_optim_hparams;
+
+/* One optimizer step; step is the 1-based step count (state buffers are initialised at step 1, as PyTorch does
+ * lazily). Parameters and state are updated in place; gradients are only read. Nothing is written unless every
+ * argument is valid. */
+HPC_API int32_t hpc_optim_step(int32_t algorithm, int32_t dtype, const hpc_optim_hparams* hparams, int64_t step,
+                               int64_t n_tensors, void* const* params, void* const* grads, void* const* state1,
+                               void* const* state2, const int64_t* lengths);
+
+/* Scales all gradients so that their joint norm (2 or infinity) is at most max_norm, like
+ * torch.nn.utils.clip_grad_norm_ (coefficient max_norm / (norm + 1e-6), capped at 1). total_norm receives the norm
+ * before clipping. norm_type: 2 or INFINITY. */
+HPC_API int32_t hpc_clip_grad_norm(int32_t dtype, int64_t n_tensors, void* const* grads, const int64_t* lengths,
+                                   double max_norm, double norm_type, double* total_norm);
+
+/* Clamps every gradient element to [-clip_value, clip_value] (torch.nn.utils.clip_grad_value_). */
+HPC_API int32_t hpc_clip_grad_value(int32_t dtype, int64_t n_tensors, void* const* grads, const int64_t* lengths,
+                                    double clip_value);
+
+/* C[M,N] = alpha op(A) op(B) + beta C, row-major, through the BLAS. Lengths are element counts of the buffers;
+ * every accessed element must lie inside them. */
+HPC_API int32_t hpc_gemm(int32_t dtype, int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k, double alpha,
+                         const void* a, int64_t a_len, int64_t lda, const void* b, int64_t b_len, int64_t ldb,
+                         double beta, void* c, int64_t c_len, int64_t ldc);
+
 /* Number of threads the BLAS backend uses; n <= 0 restores the default. */
 HPC_API int32_t hpc_set_num_threads(int32_t n);
 
