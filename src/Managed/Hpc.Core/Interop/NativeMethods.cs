@@ -103,3 +103,40 @@ internal static unsafe partial class NativeMethods
     internal static partial int hpc_hmm_categorical_stats(long nStates, long nSymbols, long nSamples, long* symbols,
         long symbolsLen, double* posteriors, long posteriorsLen, double* counts, long countsLen);
 }
+
+/// <summary>Mirror of <c>hpc_optim_hparams</c>.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct OptimHParams
+{
+    public double Lr;
+    public double Momentum;
+    public double Dampening;
+    public int Nesterov;
+    public double WeightDecay;
+    public double L1;
+    public double Alpha;
+    public double Beta1;
+    public double Beta2;
+    public double Eps;
+    public double LrDecay;
+    public double InitialAccumulatorValue;
+}
+
+/// <summary>The training part of the C ABI.</summary>
+internal static unsafe partial class NativeMethods
+{
+    [LibraryImport(Library)]
+    internal static partial int hpc_optim_step(int algorithm, int dtype, OptimHParams* hparams, long step, long nTensors,
+        nint* parameters, nint* grads, nint* state1, nint* state2, long* lengths);
+
+    [LibraryImport(Library)]
+    internal static partial int hpc_clip_grad_norm(int dtype, long nTensors, nint* grads, long* lengths, double maxNorm,
+        double normType, double* totalNorm);
+
+    [LibraryImport(Library)]
+    internal static partial int hpc_clip_grad_value(int dtype, long nTensors, nint* grads, long* lengths, double clipValue);
+
+    [LibraryImport(Library)]
+    internal static partial int hpc_gemm(int dtype, int transA, int transB, long m, long n, long k, double alpha,
+        void* a, long aLen, long lda, void* b, long bLen, long ldb, double beta, void* c, long cLen, long ldc);
+}
