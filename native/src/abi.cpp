@@ -190,7 +190,8 @@ HPC_API int32_t hpc_rnn_forward(hpc_rnn* rnn, int32_t training, int64_t batch, i
 HPC_API int32_t hpc_rnn_backward(hpc_rnn* rnn, const void* x, int64_t x_len, const void* params, int64_t params_len,
                                  const void* dy, int64_t dy_len, const void* dhn, int64_t dhn_len, const void* dcn,
                                  int64_t dcn_len, void* dx, int64_t dx_len, void* dh0, int64_t dh0_len, void* dc0,
-                                 int64_t dc0_len, void* dparams, int64_t dparams_len, int32_t accumulate) {
+                                 int64_t dc0_len, void* dparams, int64_t dparams_len, int32_t accumulate,
+                                 void* dh_top, int64_t dh_top_len) {
     return guarded(__func__, [&] {
         hpc_rnn* r = require_rnn(rnn);
         const RnnDims& d = r->dims;
@@ -211,18 +212,20 @@ HPC_API int32_t hpc_rnn_backward(hpc_rnn* rnn, const void* x, int64_t x_len, con
         if (!lstm) require(dc0 == nullptr && dc0_len == 0, "dc0: this cell has no cell state; pass NULL and 0");
         check_buffer("dc0", dc0, dc0_len, s.state, true);
         check_buffer("dparams", dparams, dparams_len, r->param_elements, true);
+        check_buffer("dh_top", dh_top, dh_top_len, s.y, true);
         require_no_overlap({{"x", x, x_len}, {"params", params, params_len}, {"dy", dy, dy_len}, {"dhn", dhn, dhn_len},
                             {"dcn", dcn, dcn_len}},
-                           {{"dx", dx, dx_len}, {"dh0", dh0, dh0_len}, {"dc0", dc0, dc0_len}, {"dparams", dparams, dparams_len}},
+                           {{"dx", dx, dx_len}, {"dh0", dh0, dh0_len}, {"dc0", dc0, dc0_len}, {"dparams", dparams, dparams_len},
+                            {"dh_top", dh_top, dh_top_len}},
                            f32 ? 4 : 8);
         if (f32)
             cpu::rnn_backward<float>(d, (const float*)x, (const float*)params, (const float*)dy, (const float*)dhn,
                                      (const float*)dcn, (float*)dx, (float*)dh0, (float*)dc0, (float*)dparams,
-                                     accumulate != 0, r->ws32);
+                                     accumulate != 0, (float*)dh_top, r->ws32);
         else
             cpu::rnn_backward<double>(d, (const double*)x, (const double*)params, (const double*)dy,
                                       (const double*)dhn, (const double*)dcn, (double*)dx, (double*)dh0,
-                                      (double*)dc0, (double*)dparams, accumulate != 0, r->ws64);
+                                      (double*)dc0, (double*)dparams, accumulate != 0, (double*)dh_top, r->ws64);
     });
 }
 

@@ -168,7 +168,7 @@ TEST_F(Fixture, BackwardNeedsATrainingForward) {
     std::vector<float> dy(y.size());
     auto backward = [&] {
         return hpc_rnn_backward(rnn, x.data(), 30, p.data(), n_params, dy.data(), 40, nullptr, 0, nullptr, 0,
-                                nullptr, 0, nullptr, 0, nullptr, 0, nullptr, 0, 0);
+                                nullptr, 0, nullptr, 0, nullptr, 0, nullptr, 0, 0, nullptr, 0);
     };
     EXPECT_EQ(backward(), HPC_ERR_INVALID_STATE);
     EXPECT_NE(last_error().find("training = 1"), std::string::npos);
@@ -184,14 +184,14 @@ TEST_F(Fixture, BackwardRejectsMismatchedLengths) {
     ASSERT_EQ(forward(), HPC_OK);
     std::vector<float> dy(y.size()), dp((size_t)n_params);
     EXPECT_EQ(hpc_rnn_backward(rnn, x.data(), 30, p.data(), n_params, dy.data(), 41, nullptr, 0, nullptr, 0, nullptr,
-                               0, nullptr, 0, nullptr, 0, nullptr, 0, 0),
+                               0, nullptr, 0, nullptr, 0, nullptr, 0, 0, nullptr, 0),
               HPC_ERR_INVALID_ARGUMENT);
     EXPECT_NE(last_error().find("dy_len: expected 40 elements, got 41"), std::string::npos);
     EXPECT_EQ(hpc_rnn_backward(rnn, x.data(), 30, p.data(), n_params, dy.data(), 40, nullptr, 0, nullptr, 0, nullptr,
-                               0, nullptr, 0, nullptr, 0, dp.data(), n_params + 1, 0),
+                               0, nullptr, 0, nullptr, 0, dp.data(), n_params + 1, 0, nullptr, 0),
               HPC_ERR_INVALID_ARGUMENT);
     EXPECT_EQ(hpc_rnn_backward(rnn, x.data(), 30, p.data(), n_params, dy.data(), 40, nullptr, 0, nullptr, 0, nullptr,
-                               0, nullptr, 0, nullptr, 0, dy.data(), n_params, 0),
+                               0, nullptr, 0, nullptr, 0, dy.data(), n_params, 0, nullptr, 0),
               HPC_ERR_INVALID_ARGUMENT);  // dparams overlaps dy
 }
 

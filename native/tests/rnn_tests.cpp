@@ -75,7 +75,7 @@ TEST_P(GradientCheck, AnalyticGradientsMatchCentralDifferences) {
     std::vector<double> dx((size_t)net.nx), dh0((size_t)net.ns), dc0((size_t)net.ns), dp((size_t)net.n_params, 99.0);
     ASSERT_EQ(hpc_rnn_backward(net.rnn, x.data(), net.nx, p.data(), net.n_params, gy.data(), net.ny, gh.data(),
                                net.ns, cs ? gc.data() : nullptr, cs ? net.ns : 0, dx.data(), net.nx, dh0.data(),
-                               net.ns, cs ? dc0.data() : nullptr, cs ? net.ns : 0, dp.data(), net.n_params, 0),
+                               net.ns, cs ? dc0.data() : nullptr, cs ? net.ns : 0, dp.data(), net.n_params, 0, nullptr, 0),
               HPC_OK)
         << last_error();
 
@@ -159,7 +159,7 @@ TEST(RnnKernels, AccumulateAddsToExistingGradients) {
     std::vector<double> once((size_t)net.n_params, 5.0), twice((size_t)net.n_params);
     auto bwd = [&](std::vector<double>& dp, int acc) {
         return hpc_rnn_backward(net.rnn, x.data(), net.nx, p.data(), net.n_params, gy.data(), net.ny, nullptr, 0,
-                                nullptr, 0, nullptr, 0, nullptr, 0, nullptr, 0, dp.data(), net.n_params, acc);
+                                nullptr, 0, nullptr, 0, nullptr, 0, nullptr, 0, dp.data(), net.n_params, acc, nullptr, 0);
     };
     ASSERT_EQ(bwd(once, 0), HPC_OK);
     twice = once;

@@ -109,12 +109,14 @@ HPC_API int32_t hpc_rnn_forward(hpc_rnn* rnn, int32_t training, int64_t batch, i
  *  dx        [B,T,I] gradient w.r.t. x (optional)
  *  dh0, dc0  [L*D,B,H] gradients w.r.t. the initial states (optional)
  *  dparams   flat buffer like params: gradients of every weight and bias (optional);
- *            accumulate != 0 adds to its contents (PyTorch's .grad semantics), 0 overwrites them. */
+ *            accumulate != 0 adds to its contents (PyTorch's .grad semantics), 0 overwrites them.
+ *  dh_top    [B,T,D*H] (or time-major) total dL/dh_t of the last layer at every step, the recurrence included
+ *            (optional; the signal of vanishing and exploding gradients). */
 HPC_API int32_t hpc_rnn_backward(hpc_rnn* rnn, const void* x, int64_t x_len, const void* params, int64_t params_len,
                                  const void* dy, int64_t dy_len, const void* dhn, int64_t dhn_len,
                                  const void* dcn, int64_t dcn_len, void* dx, int64_t dx_len, void* dh0,
                                  int64_t dh0_len, void* dc0, int64_t dc0_len, void* dparams, int64_t dparams_len,
-                                 int32_t accumulate);
+                                 int32_t accumulate, void* dh_top, int64_t dh_top_len);
 
 /* Bytes of workspace the object currently holds (grows with the largest shape used). */
 HPC_API int32_t hpc_rnn_workspace_bytes(const hpc_rnn* rnn, int64_t* bytes);

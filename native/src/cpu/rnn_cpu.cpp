@@ -140,7 +140,7 @@ template <typename T>
 void backward_direction(Cell cell, const Geometry& g, int dir, const T* x_in, int64_t in, const T* p,
                         const LayerParams& o, const T* gx, const T* aux, const T* out, const T* h0, const T* c0,
                         const T* d_out, const T* dhn, const T* dcn, T* d_x, bool add_dx, T* dh0, T* dc0, T* dp,
-                        bool accumulate, T* d_gx, T* d_gh, T* dh, T* dh_next, T* dc, T* d_peep) {
+                        bool accumulate, T* d_gx, T* d_gh, T* dh, T* dh_next, T* dc, T* d_peep, T* record) {
     const int64_t B = g.B, T_ = g.T, H = g.H, GH = g.GH(), DH = g.DH(), TB = g.TB(), BH = g.BH();
     const bool gru = cell == Cell::Gru;
     const bool lstm = has_cell_state(cell);
@@ -170,6 +170,9 @@ void backward_direction(Cell cell, const Geometry& g, int dir, const T* x_in, in
         const T* dot = d_out + t * B * DH + dir * H;
         T* dgx = d_gx + t * B * GH;
         T* dgh = d_gh + t * B * GH;
+        if (record)  // total dL/dh_t = dy_t + the gradient arriving through the recurrence
+            for (int64_t b = 0; b < B; ++b)
+                for (int64_t j = 0; j < H; ++j) record[(t * B + b) * DH + dir * H + j] = dot[b * DH + j] + dh[b * H + j];
         for (int64_t b = 0; b < B; ++b) {
             const T* gr = gt + b * GH;
             const T* hr = ht + b * DH;
@@ -289,7 +292,7 @@ void backward_direction(Cell cell, const Geometry& g, int dir, const T* x_in, in
 template <typename T>
 size_t RnnWorkspace<T>::bytes() const {
     return sizeof(T) * (x_tm.capacity() + outs.capacity() + gates.capacity() + aux.capacity() + init.capacity() +
-                        step.capacity() + d_out.capacity() + d_in.capacity() + d_top.capacity() + d_gx.capacity() + d_gh.capacity() +
+                        step.capacity() + d_out.capacity() + d_in.capacity() + d_top.capacity() + d_record.capacity() + d_gx.capacity() + d_gh.capacity() +
                         d_state.capacity());
 }
 
@@ -338,7 +341,7 @@ void rnn_forward(const RnnDims& dims, int64_t batch, int64_t steps, bool trainin
 
 template <typename T>
 void rnn_backward(const RnnDims& dims, const T* x, const T* params, const T* dy, const T* dhn, const T* dcn, T* dx,
-                  T* dh0, T* dc0, T* dparams, bool accumulate, RnnWorkspace<T>& ws) {
+                  T* dh0, T* dc0, T* dparams, bool accumulate, T* dh_top, RnnWorkspace<T>& ws) {
     const Geometry g = geometry(dims, ws.saved_batch, ws.saved_steps);
     const int64_t TB = g.TB(), DH = g.DH(), GH = g.GH(), BH = g.BH(), LD = g.L * g.D, H = g.H;
     const T* x_tm = dims.batch_first ? ws.x_tm.data() : x;
@@ -348,6 +351,7 @@ void rnn_backward(const RnnDims& dims, const T* x, const T* params, const T* dy,
     T* d_gh = dims.cell == Cell::Gru ? ensure(ws.d_gh, TB * GH) : nullptr;
     T* st = ensure(ws.d_state, 3 * BH + 3 * H);
     const T* init = ws.init.data();
+    T* record = dh_top ? (dims.batch_first ? ensure(ws.d_record, TB * DH) : dh_top) : nullptr;
 
     const T* d_top = dy;
     if (dims.batch_first) {
@@ -369,10 +373,11 @@ void rnn_backward(const RnnDims& dims, const T* x, const T* params, const T* dy,
                                init + LD * BH + k * BH, d_layer, dhn ? dhn + k * BH : nullptr,
                                dcn ? dcn + k * BH : nullptr, d_x, d == 1, dh0 ? dh0 + k * BH : nullptr,
                                dc0 ? dc0 + k * BH : nullptr, dparams, accumulate, d_gx, d_gh, st, st + BH,
-                               st + 2 * BH, st + 3 * BH);
+                               st + 2 * BH, st + 3 * BH, l == g.L - 1 ? record : nullptr);
         }
     }
     if (dx && dims.batch_first) swap_batch_time(d_in, dx, g.T, g.B, g.I);
+    if (dh_top && dims.batch_first) swap_batch_time(record, dh_top, g.T, g.B, DH);
 }
 
 template struct RnnWorkspace<float>;
@@ -382,8 +387,8 @@ template void rnn_forward<float>(const RnnDims&, int64_t, int64_t, bool, const f
 template void rnn_forward<double>(const RnnDims&, int64_t, int64_t, bool, const double*, const double*,
                                   const double*, const double*, double*, double*, double*, RnnWorkspace<double>&);
 template void rnn_backward<float>(const RnnDims&, const float*, const float*, const float*, const float*,
-                                  const float*, float*, float*, float*, float*, bool, RnnWorkspace<float>&);
+                                  const float*, float*, float*, float*, float*, bool, float*, RnnWorkspace<float>&);
 template void rnn_backward<double>(const RnnDims&, const double*, const double*, const double*, const double*,
-                                   const double*, double*, double*, double*, double*, bool, RnnWorkspace<double>&);
+                                   const double*, double*, double*, double*, double*, bool, double*, RnnWorkspace<double>&);
 
 }  // namespace hpc::cpu

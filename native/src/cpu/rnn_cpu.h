@@ -27,6 +27,7 @@ struct RnnWorkspace {
     std::vector<T> d_out;    // backward: 2 x [T*B, D*H] gradient w.r.t. a layer's output (ping-pong)
     std::vector<T> d_in;     // backward: [T*B, I] gradient w.r.t. layer 0's input (time-major)
     std::vector<T> d_top;    // backward: [T*B, D*H] time-major copy of a batch-first dy
+    std::vector<T> d_record; // backward: [T*B, D*H] time-major dL/dh_t of the last layer (when asked for)
     std::vector<T> d_gx;     // backward: [T*B, G*H] gradients of the input-projected gates
     std::vector<T> d_gh;     // backward: [T*B, G*H] gradients of the recurrent-projected gates (GRU only)
     std::vector<T> d_state;  // backward: [4, B, H]: dh, dh (next), dc, peephole accumulators [3H]
@@ -41,8 +42,9 @@ void rnn_forward(const RnnDims& dims, int64_t batch, int64_t steps, bool trainin
                  const T* h0, const T* c0, T* y, T* hn, T* cn, RnnWorkspace<T>& ws);
 
 // Requires a preceding training forward with the same shapes, x and params. Any output may be nullptr except dy.
+// dh_top receives dL/dh_t of the last layer at every step (recurrence included), laid out like y.
 template <typename T>
 void rnn_backward(const RnnDims& dims, const T* x, const T* params, const T* dy, const T* dhn, const T* dcn, T* dx,
-                  T* dh0, T* dc0, T* dparams, bool accumulate, RnnWorkspace<T>& ws);
+                  T* dh0, T* dc0, T* dparams, bool accumulate, T* dh_top, RnnWorkspace<T>& ws);
 
 }  // namespace hpc::cpu

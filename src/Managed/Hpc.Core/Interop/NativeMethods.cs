@@ -56,7 +56,8 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library)]
     internal static partial int hpc_rnn_backward(nint rnn, void* x, long xLen, void* parameters, long parametersLen,
         void* dy, long dyLen, void* dhn, long dhnLen, void* dcn, long dcnLen, void* dx, long dxLen,
-        void* dh0, long dh0Len, void* dc0, long dc0Len, void* dparameters, long dparametersLen, int accumulate);
+        void* dh0, long dh0Len, void* dc0, long dc0Len, void* dparameters, long dparametersLen, int accumulate,
+        void* dhTop, long dhTopLen);
 
     /// <summary>The calling thread's last native error message.</summary>
     internal static string LastError()

@@ -53,8 +53,8 @@ public abstract unsafe class RecurrentModule<T> : IDisposable where T : unmanage
             _infos[i] = new ParameterInfo(new string((sbyte*)name), dims, (int)offset, (int)(shape[0] * shape[1]));
         }
         _byName = _infos.ToDictionary(p => p.Name);
-        _parameters = new T[elements];
-        _gradients = new T[elements];
+        _parameters = GC.AllocateArray<T>((int)elements, pinned: true);
+        _gradients = GC.AllocateArray<T>((int)elements, pinned: true);
         _handle = RnnHandle.Create(desc);
         ResetParameters(seed);
     }
@@ -125,6 +125,10 @@ public abstract unsafe class RecurrentModule<T> : IDisposable where T : unmanage
     /// <summary>Sets every gradient to zero.</summary>
     public void ZeroGradients() => Array.Clear(_gradients);
 
+    /// <summary>All parameters as one trainable tensor (values and gradients) for optimizers and clipping.</summary>
+    /// <param name="name">The name it carries in reports.</param>
+    public Training.ParameterTensor<T> AsParameterTensor(string name = "rnn") => new(name, _parameters, _gradients);
+
     /// <summary>
     /// Runs the network over a batch of sequences.
     /// </summary>
@@ -184,11 +188,13 @@ public abstract unsafe class RecurrentModule<T> : IDisposable where T : unmanage
     /// <param name="gradH0">Receives dLoss/dh0 [L*D, B, H]; empty to skip.</param>
     /// <param name="gradC0">Receives dLoss/dc0 [L*D, B, H] (LSTM kinds only); empty to skip.</param>
     /// <param name="accumulate">True adds to <see cref="Gradients"/> (PyTorch's .grad); false overwrites them.</param>
+    /// <param name="gradTopHidden">Receives dLoss/dh_t of the last layer at every step, recurrence included,
+    /// shaped like the output ([B, T, D*H]); empty to skip. Its norm over time shows vanishing or exploding gradients.</param>
     /// <exception cref="InvalidOperationException">There was no training forward since the last inference forward.</exception>
     /// <exception cref="ArgumentException">A span has the wrong length, or (with <see cref="CheckFinite"/>) a gradient is not finite.</exception>
     public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> gradOutput, Span<T> gradInput = default,
         ReadOnlySpan<T> gradHn = default, ReadOnlySpan<T> gradCn = default, Span<T> gradH0 = default,
-        Span<T> gradC0 = default, bool accumulate = false)
+        Span<T> gradC0 = default, bool accumulate = false, Span<T> gradTopHidden = default)
     {
         if (_savedBatch == 0)
             throw new InvalidOperationException("Backward needs a preceding Forward with training: true (an inference Forward discards the saved activations).");
@@ -198,6 +204,7 @@ public abstract unsafe class RecurrentModule<T> : IDisposable where T : unmanage
         Validate.Length(input.Length, Validate.Product(batch, seqLen, InputSize), nameof(input), InputShape(batch, seqLen));
         Validate.Length(gradOutput.Length, Validate.Product(batch, seqLen, OutputSize), nameof(gradOutput), OutputShape(batch, seqLen));
         Validate.Optional(gradInput.Length, input.Length, nameof(gradInput), InputShape(batch, seqLen));
+        Validate.Optional(gradTopHidden.Length, gradOutput.Length, nameof(gradTopHidden), OutputShape(batch, seqLen));
         Validate.Optional(gradHn.Length, state, nameof(gradHn), stateShape);
         Validate.Optional(gradH0.Length, state, nameof(gradH0), stateShape);
         CheckCellState(gradCn.Length, nameof(gradCn), state, stateShape);
@@ -209,11 +216,11 @@ public abstract unsafe class RecurrentModule<T> : IDisposable where T : unmanage
             Validate.Finite(gradCn, nameof(gradCn));
         }
         fixed (T* px = input, pdy = gradOutput, pdx = gradInput, pdhn = gradHn, pdcn = gradCn, pdh0 = gradH0,
-               pdc0 = gradC0, pp = _parameters, pg = _gradients)
+               pdc0 = gradC0, pp = _parameters, pg = _gradients, pdt = gradTopHidden)
         {
             Status.ThrowIfFailed(NativeMethods.hpc_rnn_backward(Handle(), px, input.Length, pp, _parameters.Length,
                 pdy, gradOutput.Length, pdhn, gradHn.Length, pdcn, gradCn.Length, pdx, gradInput.Length,
-                pdh0, gradH0.Length, pdc0, gradC0.Length, pg, _gradients.Length, accumulate ? 1 : 0));
+                pdh0, gradH0.Length, pdc0, gradC0.Length, pg, _gradients.Length, accumulate ? 1 : 0, pdt, gradTopHidden.Length));
         }
         GC.KeepAlive(_handle);
     }
