@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The main job: builds the hpc CLI, runs the bundled two-layer bidirectional LSTM (PyTorch-exported weights) on the
-# bundled input and checks the result against PyTorch's own output, then fits a Gaussian HMM to the bundled
-# sequences and decodes their hidden states.
+# The main job: builds the hpc CLI and runs `hpc demo` (vanishing and exploding gradients, LSTM regression,
+# optimizers, HMMs, a character-level LSTM) with its HTML report; then runs the bundled two-layer bidirectional LSTM
+# (PyTorch-exported weights) and checks it against PyTorch's own output, and fits and decodes the bundled HMM data.
+# Arguments are passed to `hpc demo` (e.g. ./scripts/demo.sh --quick, or ./scripts/demo.sh gradients).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -11,6 +12,8 @@ echo "demo: building the hpc CLI (dotnet build -c Release; this builds the nativ
 dotnet build src/Managed/Hpc.Cli -c Release -v quiet -nologo -o out/hpc | grep -vE "^\s*$" || true
 hpc=out/hpc/hpc
 mkdir -p out/demo
+echo "demo: $hpc demo --report out/demo/report.html $*"
+"$hpc" demo --report out/demo/report.html "$@"
 ex=examples/lstm
 echo "demo: $hpc rnn forward --cell lstm --layers 2 --bidirectional --weights $ex/weights.safetensors --input $ex/input.npy --h0 $ex/h0.npy --c0 $ex/c0.npy --output out/demo/output.npy --hn out/demo/hn.npy --cn out/demo/cn.npy"
 "$hpc" rnn forward --cell lstm --layers 2 --bidirectional --weights "$ex/weights.safetensors" --input "$ex/input.npy" \

@@ -1,4 +1,5 @@
 using Hpc.Hmm;
+using Hpc.Training;
 using Hpc.IO;
 using Xunit;
 
@@ -81,6 +82,53 @@ public class ReadmeExampleTests
     }
 
     [Fact]
+    public void TrainingExamplesRun()
+    {
+        string cwd = Environment.CurrentDirectory;
+        Environment.CurrentDirectory = TestData.TempDir();  // the example writes files; tests of this class run one at a time
+        try
+        {
+            // --- begin README training example ---
+            // Mean-sign task: is the mean of 20 values positive? x [N, T, 1], one 0/1 target per sequence.
+            var rng = new Random(1);
+            float[] x = Enumerable.Range(0, 800 * 20).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+            float[] y = Enumerable.Range(0, 800).Select(i => x.AsSpan(i * 20, 20).ToArray().Sum() > 0 ? 1f : 0f).ToArray();
+
+            using var model = new Sequential<float>(
+                new Recurrent<float>(RecurrentCell.Lstm, inputSize: 1, hiddenSize: 16, seed: 1),   // last step (Keras's default)
+                new Dropout<float>(0.1, seed: 2),
+                new Dense<float>(16, 1, Activation.Linear, seed: 3));                             // a logit
+            Initializers.InitializeRecurrent(((Recurrent<float>)model.Layers[0]).Modules[0], RecurrentInit.GlorotOrthogonal, seed: 4, forgetBias: 1.0);
+            using var adam = new Adam<float>(new ParameterSet<float>(model.Parameters), lr: 1e-2);
+            var diagnostics = new GradientDiagnostics();
+            var history = Trainer.Fit(model, adam, LossKind.BinaryCrossEntropyWithLogits, x, new Shape(0, 20, 1), y, new TrainingOptions
+            {
+                Epochs = 10, BatchSize = 32, ValidationSplit = 0.2, Seed = 5, ClipNorm = 5.0,    // clip_grad_norm_(..., 5.0)
+                Schedule = new CosineAnnealing(1e-2, tMax: 10), EarlyStopping = new EarlyStopping(patience: 3),
+                Diagnostics = diagnostics, Log = Console.Out,                                    // Log = null is quiet
+            });
+            Console.WriteLine($"validation accuracy {history.Epochs[^1].ValidationAccuracy:P1}, gradient flow {diagnostics.Classify().Verdict}");
+            diagnostics.ExportCsv("gradients.csv");                                              // per-step, per-parameter norms
+            model.Save("model.safetensors");                                                     // weights + architecture
+            using var again = Sequential<float>.Load("model.safetensors");                       // predicts identically
+            // --- end README training example ---
+            Assert.True(File.Exists("gradients.csv"));
+            Assert.Equal(model.Forward(x.AsSpan(0, 20 * 4), new Shape(4, 20, 1)).ToArray(), again.Forward(x.AsSpan(0, 20 * 4), new Shape(4, 20, 1)).ToArray());
+            Assert.True(history.Epochs.Max(e => e.ValidationAccuracy) >= 0.85, $"best validation accuracy {history.Epochs.Max(e => e.ValidationAccuracy):P1}");
+
+            // --- begin README search example ---
+            var search = HyperparameterSearch.Random(new Dictionary<string, Distribution>
+            {
+                ["lr"] = new LogUniform(1e-4, 1e-1), ["units"] = new IntRange(4, 32), ["cell"] = new Choice("lstm", "gru"),
+            }, trials: 8, seed: 42, config => Math.Abs(Math.Log10((double)config["lr"]) + 2.5));  // your training run's validation loss here
+            Console.WriteLine($"best {string.Join(", ", search.Best.Config)} after {search.Trials.Count} trials");
+            // --- end README search example ---
+            Assert.Equal(8, search.Trials.Count);
+        }
+        finally { Environment.CurrentDirectory = cwd; }
+    }
+
+    [Fact]
     public void TheReadmeShowsExactlyTheTestedCode()
     {
         var root = new DirectoryInfo(AppContext.BaseDirectory);
@@ -91,7 +139,7 @@ public class ReadmeExampleTests
         string[] readme = File.ReadAllLines(Path.Combine(root!.FullName, "README.md"));
         string[] test = File.ReadAllLines(Path.Combine(root.FullName, "tests", "Hpc.Tests", "ReadmeExampleTests.cs"));
         int start = 0;
-        foreach (string marker in new[] { "README example", "README HMM example" })
+        foreach (string marker in new[] { "README example", "README HMM example", "README training example", "README search example" })
         {
             start = Array.IndexOf(readme, "```csharp", start) + 1;
             int end = Array.IndexOf(readme, "```", start);

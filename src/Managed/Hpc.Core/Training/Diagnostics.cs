@@ -36,6 +36,7 @@ public sealed class GradientDiagnostics
     private readonly List<(int Step, int Epoch, double Loss, double Norm, double Applied, Dictionary<string, double> Params, Dictionary<string, double> Layers)> _steps = [];
     private double[] _hiddenSum = [];
     private int _hiddenCount;
+    private readonly SortedDictionary<int, (double[] Sum, int Count)> _hiddenByEpoch = [];
 
     /// <summary>A ratio ||dL/dh_0|| / ||dL/dh_{T-1}|| below this is vanishing (default 1e-3).</summary>
     public double VanishingRatio { get; init; } = 1e-3;
@@ -50,6 +51,17 @@ public sealed class GradientDiagnostics
     /// <summary>Mean ||dL/dh_t|| over the recorded steps, for t = 0 .. T-1 (empty when the model has no recurrent layer).</summary>
     public double[] HiddenGradientNorms => _hiddenCount == 0 ? [] : _hiddenSum.Select(v => v / _hiddenCount).ToArray();
 
+    /// <summary>Mean ||dL/dh_t|| over the steps of one epoch (1-based), for t = 0 .. T-1; empty if not recorded.</summary>
+    public double[] HiddenGradientNormsOfEpoch(int epoch) =>
+        _hiddenByEpoch.TryGetValue(epoch, out var e) ? e.Sum.Select(v => v / e.Count).ToArray() : [];
+
+    /// <summary>||dL/dh_0|| / ||dL/dh_T-1|| of one epoch (NaN if not recorded).</summary>
+    public double FirstToLastRatioOfEpoch(int epoch)
+    {
+        var h = HiddenGradientNormsOfEpoch(epoch);
+        return h.Length >= 2 && h[^1] > 0 ? h[0] / h[^1] : double.NaN;
+    }
+
     /// <summary>Mean gradient norm of each layer over the recorded steps, in layer order.</summary>
     public IReadOnlyList<(string Layer, double Norm)> LayerNorms =>
         _steps.Count == 0 ? [] : _steps[0].Layers.Keys.Select(k => (k, _steps.Average(s => s.Layers[k]))).ToList();
@@ -60,6 +72,9 @@ public sealed class GradientDiagnostics
 
     /// <summary>Global gradient norm (before clipping) of every step.</summary>
     public IReadOnlyList<double> GlobalNorms => _steps.Select(s => s.Norm).ToList();
+
+    /// <summary>Global gradient norm actually applied (after clipping) of every step.</summary>
+    public IReadOnlyList<double> AppliedNorms => _steps.Select(s => s.Applied).ToList();
 
     /// <summary>Turns on recording of dL/dh_t in the model's last recurrent layer.</summary>
     public void Attach<T>(Sequential<T> model) where T : unmanaged, IFloatingPointIeee754<T>
@@ -105,6 +120,15 @@ public sealed class GradientDiagnostics
                 _hiddenSum[t] += Math.Sqrt(sq / batch);
             }
             _hiddenCount++;
+            if (!_hiddenByEpoch.TryGetValue(epoch, out var e) || e.Sum.Length != steps) e = (new double[steps], 0);
+            for (int t = 0; t < steps; t++)
+            {
+                double sq = 0;
+                for (int b = 0; b < batch; b++)
+                    for (int j = 0; j < o; j++) { double v = double.CreateChecked(r.HiddenGradients[(b * steps + t) * o + j]); sq += v * v; }
+                e.Sum[t] += Math.Sqrt(sq / batch);
+            }
+            _hiddenByEpoch[epoch] = (e.Sum, e.Count + 1);
         }
     }
 
