@@ -149,6 +149,15 @@ HPC_API int32_t hpc_rnn_destroy(hpc_rnn* rnn) {
     return guarded(__func__, [&] { delete rnn; });
 }
 
+HPC_API int32_t hpc_rnn_set_checkpointing(hpc_rnn* rnn, int64_t every) {
+    return guarded(__func__, [&] {
+        require(rnn != nullptr, "rnn is NULL");
+        require(every >= 0, "every: expected >= 0 (0 turns checkpointing off), got " + std::to_string(every));
+        rnn->ws32.checkpoint_every = rnn->ws64.checkpoint_every = every;
+        rnn->ws32.saved_batch = rnn->ws64.saved_batch = 0;  // saved activations no longer match the mode
+    });
+}
+
 HPC_API int32_t hpc_rnn_workspace_bytes(const hpc_rnn* rnn, int64_t* bytes) {
     return guarded(__func__, [&] {
         require(rnn != nullptr, "rnn is NULL");

@@ -118,6 +118,12 @@ HPC_API int32_t hpc_rnn_backward(hpc_rnn* rnn, const void* x, int64_t x_len, con
                                  int64_t dh0_len, void* dc0, int64_t dc0_len, void* dparams, int64_t dparams_len,
                                  int32_t accumulate, void* dh_top, int64_t dh_top_len);
 
+/* Memory-efficient BPTT: with every > 0, a training forward keeps the layer outputs and the LSTM cell state only at
+ * every `every`-th step instead of every gate activation, and backward recomputes each segment's activations from
+ * its checkpoint. Gradients are identical to the plain path; saved activations shrink by about (G+1)/(G+1+D) per
+ * layer. 0 turns it off. Invalidates saved activations. */
+HPC_API int32_t hpc_rnn_set_checkpointing(hpc_rnn* rnn, int64_t every);
+
 /* Bytes of workspace the object currently holds (grows with the largest shape used). */
 HPC_API int32_t hpc_rnn_workspace_bytes(const hpc_rnn* rnn, int64_t* bytes);
 

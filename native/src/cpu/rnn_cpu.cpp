@@ -40,38 +40,45 @@ Geometry geometry(const RnnDims& d, int64_t batch, int64_t steps) {
     return {batch, steps, d.input, d.hidden, d.gates(), d.directions, d.layers};
 }
 
-// One direction of one layer, forward in time order (direction 0) or reverse (direction 1).
-// x_in [TB, in], gx [TB, GH] (becomes the saved activations), aux [TB, H], out [TB, DH] (columns d*H..),
-// h0/c0 [B, H].
+// Input projection of the rows of time steps [t_lo, t_hi): gx rows 0.. receive X W_ih^T + b_ih + b_hh (GRU keeps
+// b_hn apart: it is scaled by r).
 template <typename T>
-void forward_direction(Cell cell, const Geometry& g, int dir, const T* x_in, int64_t in, const T* p,
-                       const LayerParams& o, T* gx, T* aux, T* out, const T* h0, const T* c0, T* step, T* hn, T* cn) {
-    const int64_t B = g.B, T_ = g.T, H = g.H, GH = g.GH(), DH = g.DH(), TB = g.TB();
-    const T* w_ih = p + o.w_ih;
-    const T* w_hh = p + o.w_hh;
+void project(Cell cell, const Geometry& g, const T* x_in, int64_t in, const T* p, const LayerParams& o, int64_t t_lo,
+             int64_t t_hi, T* gx) {
+    const int64_t GH = g.GH(), H = g.H, rows = (t_hi - t_lo) * g.B;
     const T* b_ih = p + o.b_ih;
     const T* b_hh = p + o.b_hh;
     const bool gru = cell == Cell::Gru;
-
-    // Gx = X W_ih^T + b_ih + b_hh (GRU keeps b_hn apart: it is scaled by r).
-    for (int64_t r = 0; r < TB; ++r) {
+    for (int64_t r = 0; r < rows; ++r) {
         T* row = gx + r * GH;
         for (int64_t j = 0; j < GH; ++j) row[j] = b_ih[j] + ((gru && j >= 2 * H) ? T(0) : b_hh[j]);
     }
-    gemm(false, true, TB, GH, in, T(1), x_in, in, w_ih, in, T(1), gx, GH);
+    gemm(false, true, rows, GH, in, T(1), x_in + t_lo * g.B * in, in, p + o.w_ih, in, T(1), gx, GH);
+}
 
-    const T* h_prev = h0;
-    int64_t ld_h = H;
-    const T* c_prev = c0;
+// Time range [t0, t0 + n) covered by processing steps [s_begin, s_end) of a direction.
+inline int64_t first_time(int dir, int64_t T_, int64_t s_begin, int64_t s_end) { return dir == 0 ? s_begin : T_ - s_end; }
+inline int64_t time_of(int dir, int64_t T_, int64_t s) { return dir == 0 ? s : T_ - 1 - s; }
+
+// Processing steps [s_begin, s_end) of one direction (direction 0 runs t = s, direction 1 runs t = T-1-s). The
+// activations of time t live at row (t - t0) * B of gx (input-projected on entry, activated gates on exit) and aux
+// (LSTM c_t, GRU W_hn h + b_hn); h_t goes to out (columns dir*H.., leading dimension D*H). h_prev / c_prev: the
+// state before the first step.
+template <typename T>
+void forward_steps(Cell cell, const Geometry& g, int dir, const T* p, const LayerParams& o, T* gx, T* aux, int64_t t0,
+                   int64_t s_begin, int64_t s_end, T* out, const T* h_prev, int64_t ld_h, const T* c_prev, T* step) {
+    const int64_t B = g.B, T_ = g.T, H = g.H, GH = g.GH(), DH = g.DH();
+    const T* w_hh = p + o.w_hh;
+    const T* b_hh = p + o.b_hh;
     const T* p_i = o.p_i >= 0 ? p + o.p_i : nullptr;
     const T* p_f = o.p_f >= 0 ? p + o.p_f : nullptr;
     const T* p_o = o.p_o >= 0 ? p + o.p_o : nullptr;
-    for (int64_t s = 0; s < T_; ++s) {
-        const int64_t t = dir == 0 ? s : T_ - 1 - s;
+    for (int64_t s = s_begin; s < s_end; ++s) {
+        const int64_t t = time_of(dir, T_, s);
         gemm(false, true, B, GH, H, T(1), h_prev, ld_h, w_hh, H, T(0), step, GH);
-        T* gt = gx + t * B * GH;
+        T* gt = gx + (t - t0) * B * GH;
         T* ht = out + t * B * DH + dir * H;
-        T* at = aux + t * B * H;
+        T* at = aux + (t - t0) * B * H;
         for (int64_t b = 0; b < B; ++b) {
             T* gr = gt + b * GH;
             const T* sr = step + b * GH;
@@ -129,44 +136,32 @@ void forward_direction(Cell cell, const Geometry& g, int dir, const T* x_in, int
         ld_h = DH;
         c_prev = at;
     }
-    if (hn)
-        for (int64_t b = 0; b < B; ++b) std::memcpy(hn + b * H, h_prev + b * DH, sizeof(T) * H);
-    if (cn && has_cell_state(cell)) std::memcpy(cn, c_prev, sizeof(T) * B * H);
 }
 
-// Backward of one direction of one layer. d_out [TB, DH] is the gradient w.r.t. this layer's output
-// (columns d*H..). Writes (or, for dir 1 / accumulate, adds) dX [TB, in], the parameter gradients, and dh0/dc0.
+// Backward over processing steps [s_begin, s_end), last to first. Activations as in forward_steps (rows relative to
+// t0); c_first is the cell state before step s_begin (LSTM). dh / dh_next / dc carry the gradients between calls;
+// d_gx / d_gh receive the pre-activation gradients at global rows t * B; d_peep accumulates peephole gradients.
 template <typename T>
-void backward_direction(Cell cell, const Geometry& g, int dir, const T* x_in, int64_t in, const T* p,
-                        const LayerParams& o, const T* gx, const T* aux, const T* out, const T* h0, const T* c0,
-                        const T* d_out, const T* dhn, const T* dcn, T* d_x, bool add_dx, T* dh0, T* dc0, T* dp,
-                        bool accumulate, T* d_gx, T* d_gh, T* dh, T* dh_next, T* dc, T* d_peep, T* record) {
-    const int64_t B = g.B, T_ = g.T, H = g.H, GH = g.GH(), DH = g.DH(), TB = g.TB(), BH = g.BH();
+void backward_steps(Cell cell, const Geometry& g, int dir, const T* p, const LayerParams& o, const T* gx, const T* aux,
+                    int64_t t0, int64_t s_begin, int64_t s_end, const T* out, const T* h0, const T* c_first,
+                    const T* d_out, T* d_gx, T* d_gh, T*& dh, T*& dh_next, T* dc, T* d_peep, T* record) {
+    const int64_t B = g.B, T_ = g.T, H = g.H, GH = g.GH(), DH = g.DH(), BH = g.BH();
     const bool gru = cell == Cell::Gru;
-    const bool lstm = has_cell_state(cell);
-    const T* w_ih = p + o.w_ih;
     const T* w_hh = p + o.w_hh;
     const T* p_i = o.p_i >= 0 ? p + o.p_i : nullptr;
     const T* p_f = o.p_f >= 0 ? p + o.p_f : nullptr;
     const T* p_o = o.p_o >= 0 ? p + o.p_o : nullptr;
     if (!gru) d_gh = d_gx;  // the recurrent and input projections see the same pre-activation gradient
-
-    if (dhn) std::memcpy(dh, dhn, sizeof(T) * BH); else std::fill(dh, dh + BH, T(0));
-    if (lstm) {
-        if (dcn) std::memcpy(dc, dcn, sizeof(T) * BH); else std::fill(dc, dc + BH, T(0));
-    }
-    if (p_i) std::fill(d_peep, d_peep + 3 * H, T(0));
-
-    for (int64_t s = 0; s < T_; ++s) {
-        const int64_t t = dir == 0 ? T_ - 1 - s : s;
+    for (int64_t s = s_end - 1; s >= s_begin; --s) {
+        const int64_t t = time_of(dir, T_, s);
         const int64_t tp = dir == 0 ? t - 1 : t + 1;  // the step that produced h_{t-1}
-        const bool first = tp < 0 || tp >= T_;
+        const bool first = s == 0;
         const T* h_prev = first ? h0 : out + tp * B * DH + dir * H;
         const int64_t ld_h = first ? H : DH;
-        const T* c_prev = first ? c0 : aux + tp * BH;
-        const T* gt = gx + t * B * GH;
+        const T* c_prev = s == s_begin ? c_first : aux + (tp - t0) * BH;
+        const T* gt = gx + (t - t0) * B * GH;
         const T* ht = out + t * B * DH + dir * H;
-        const T* at = aux + t * BH;
+        const T* at = aux + (t - t0) * BH;
         const T* dot = d_out + t * B * DH + dir * H;
         T* dgx = d_gx + t * B * GH;
         T* dgh = d_gh + t * B * GH;
@@ -243,9 +238,15 @@ void backward_direction(Cell cell, const Geometry& g, int dir, const T* x_in, in
         gemm(false, false, B, H, GH, T(1), dgh, GH, w_hh, H, gru ? T(1) : T(0), dh_next, H);
         std::swap(dh, dh_next);
     }
-    if (dh0) std::memcpy(dh0, dh, sizeof(T) * BH);
-    if (dc0 && lstm) std::memcpy(dc0, dc, sizeof(T) * BH);
+}
 
+// After every step of a direction: the parameter gradients and dX as large GEMMs over all steps.
+template <typename T>
+void backward_gemms(Cell cell, const Geometry& g, int dir, const T* x_in, int64_t in, const T* p, const LayerParams& o,
+                    const T* out, const T* h0, T* d_x, bool add_dx, T* dp, bool accumulate, const T* d_gx,
+                    const T* d_gh, const T* d_peep) {
+    const int64_t B = g.B, T_ = g.T, H = g.H, GH = g.GH(), DH = g.DH(), TB = g.TB();
+    if (cell != Cell::Gru) d_gh = d_gx;
     const T beta = accumulate ? T(1) : T(0);
     if (dp) {
         gemm(true, false, GH, in, TB, T(1), d_gx, GH, x_in, in, beta, dp + o.w_ih, in);
@@ -273,7 +274,7 @@ void backward_direction(Cell cell, const Geometry& g, int dir, const T* x_in, in
                 db_hh[j] += c[j];
             }
         }
-        if (p_i) {
+        if (o.p_i >= 0) {
             T* dpi = dp + o.p_i;
             T* dpf = dp + o.p_f;
             T* dpo = dp + o.p_o;
@@ -284,14 +285,14 @@ void backward_direction(Cell cell, const Geometry& g, int dir, const T* x_in, in
             }
         }
     }
-    if (d_x) gemm(false, false, TB, in, GH, T(1), d_gx, GH, w_ih, in, add_dx ? T(1) : T(0), d_x, in);
+    if (d_x) gemm(false, false, TB, in, GH, T(1), d_gx, GH, p + o.w_ih, in, add_dx ? T(1) : T(0), d_x, in);
 }
 
 }  // namespace
 
 template <typename T>
 size_t RnnWorkspace<T>::bytes() const {
-    return sizeof(T) * (x_tm.capacity() + outs.capacity() + gates.capacity() + aux.capacity() + init.capacity() +
+    return sizeof(T) * (x_tm.capacity() + outs.capacity() + gates.capacity() + aux.capacity() + init.capacity() + ckpt.capacity() + seg_aux.capacity() +
                         step.capacity() + d_out.capacity() + d_in.capacity() + d_top.capacity() + d_record.capacity() + d_gx.capacity() + d_gh.capacity() +
                         d_state.capacity());
 }
@@ -300,8 +301,13 @@ template <typename T>
 void rnn_forward(const RnnDims& dims, int64_t batch, int64_t steps, bool training, const T* x, const T* params,
                  const T* h0, const T* c0, T* y, T* hn, T* cn, RnnWorkspace<T>& ws) {
     const Geometry g = geometry(dims, batch, steps);
-    const int64_t TB = g.TB(), DH = g.DH(), GH = g.GH(), BH = g.BH(), LD = g.L * g.D;
+    const int64_t TB = g.TB(), DH = g.DH(), GH = g.GH(), BH = g.BH(), LD = g.L * g.D, H = g.H;
     ws.saved_batch = ws.saved_steps = 0;
+    const bool lstm = has_cell_state(dims.cell);
+    // Checkpointing (training only): keep every layer's outputs and the cell state at each segment start; the gates
+    // are recomputed segment by segment in backward.
+    const int64_t k = training && ws.checkpoint_every > 0 && ws.checkpoint_every < g.T ? ws.checkpoint_every : 0;
+    const int64_t nseg = k ? (g.T + k - 1) / k : 1;
 
     const T* x_tm = x;
     if (dims.batch_first) {
@@ -310,12 +316,14 @@ void rnn_forward(const RnnDims& dims, int64_t batch, int64_t steps, bool trainin
         x_tm = buf;
     }
     const int64_t out_slots = training ? g.L : std::min<int64_t>(g.L, 2);
-    const int64_t gate_slots = training ? LD : 1;
+    // Plain training keeps every layer-direction's activations; inference and checkpointed training reuse one slot.
+    const int64_t gate_slots = training && !k ? LD : 1;
     T* outs = ensure(ws.outs, out_slots * TB * DH);
     T* gates = ensure(ws.gates, gate_slots * TB * GH);
-    T* aux = ensure(ws.aux, gate_slots * TB * g.H);
+    T* aux = ensure(ws.aux, gate_slots * TB * H);
     T* init = ensure(ws.init, 2 * LD * BH);
     T* step = ensure(ws.step, g.B * GH);
+    T* ckpt = k && lstm ? ensure(ws.ckpt, LD * nseg * BH) : nullptr;
     if (h0) std::memcpy(init, h0, sizeof(T) * LD * BH); else std::fill(init, init + LD * BH, T(0));
     if (c0) std::memcpy(init + LD * BH, c0, sizeof(T) * LD * BH); else std::fill(init + LD * BH, init + 2 * LD * BH, T(0));
 
@@ -323,11 +331,22 @@ void rnn_forward(const RnnDims& dims, int64_t batch, int64_t steps, bool trainin
         const T* in = l == 0 ? x_tm : outs + ((l - 1) % out_slots) * TB * DH;
         T* out = outs + (l % out_slots) * TB * DH;
         for (int d = 0; d < g.D; ++d) {
-            const int64_t slot = training ? l * g.D + d : 0;
-            const int64_t k = l * g.D + d;
-            forward_direction(dims.cell, g, d, in, dims.layer_input(l), params, layer_params(dims, l, d),
-                              gates + slot * TB * GH, aux + slot * TB * g.H, out, init + k * BH,
-                              init + LD * BH + k * BH, step, hn ? hn + k * BH : nullptr, cn ? cn + k * BH : nullptr);
+            const int64_t kd = l * g.D + d;
+            const int64_t slot = gate_slots > 1 ? kd : 0;
+            const LayerParams o = layer_params(dims, l, d);
+            T* gx = gates + slot * TB * GH;
+            T* ax = aux + slot * TB * H;
+            // The input projection is one GEMM over all T*B rows in every mode, so that checkpointed backward can
+            // recompute it bit for bit (a BLAS may round a row differently in a GEMM of another shape).
+            project(dims.cell, g, in, dims.layer_input(l), params, o, 0, g.T, gx);
+            forward_steps(dims.cell, g, d, params, o, gx, ax, 0, 0, g.T, out, init + kd * BH, H, init + LD * BH + kd * BH, step);
+            if (ckpt)  // cell state before each segment's first step
+                for (int64_t j = 1; j < nseg; ++j)
+                    std::memcpy(ckpt + (kd * nseg + j) * BH, ax + time_of(d, g.T, j * k - 1) * BH, sizeof(T) * BH);
+            const int64_t t_last = time_of(d, g.T, g.T - 1);
+            if (hn)
+                for (int64_t b = 0; b < g.B; ++b) std::memcpy(hn + kd * BH + b * H, out + t_last * g.B * DH + d * H + b * DH, sizeof(T) * H);
+            if (cn && lstm) std::memcpy(cn + kd * BH, ax + t_last * BH, sizeof(T) * BH);
         }
     }
     const T* last = outs + ((g.L - 1) % out_slots) * TB * DH;
@@ -336,6 +355,7 @@ void rnn_forward(const RnnDims& dims, int64_t batch, int64_t steps, bool trainin
     if (training) {
         ws.saved_batch = g.B;
         ws.saved_steps = g.T;
+        ws.saved_checkpoint = k;
     }
 }
 
@@ -344,12 +364,16 @@ void rnn_backward(const RnnDims& dims, const T* x, const T* params, const T* dy,
                   T* dh0, T* dc0, T* dparams, bool accumulate, T* dh_top, RnnWorkspace<T>& ws) {
     const Geometry g = geometry(dims, ws.saved_batch, ws.saved_steps);
     const int64_t TB = g.TB(), DH = g.DH(), GH = g.GH(), BH = g.BH(), LD = g.L * g.D, H = g.H;
+    const bool lstm = has_cell_state(dims.cell);
+    const int64_t k = ws.saved_checkpoint;
+    const int64_t nseg = k ? (g.T + k - 1) / k : 1;
     const T* x_tm = dims.batch_first ? ws.x_tm.data() : x;
     T* d_out = ensure(ws.d_out, 2 * TB * DH);
     T* d_in = dx && dims.batch_first ? ensure(ws.d_in, TB * g.I) : nullptr;
     T* d_gx = ensure(ws.d_gx, TB * GH);
     T* d_gh = dims.cell == Cell::Gru ? ensure(ws.d_gh, TB * GH) : nullptr;
     T* st = ensure(ws.d_state, 3 * BH + 3 * H);
+    T* step = ensure(ws.step, g.B * GH);
     const T* init = ws.init.data();
     T* record = dh_top ? (dims.batch_first ? ensure(ws.d_record, TB * DH) : dh_top) : nullptr;
 
@@ -362,18 +386,48 @@ void rnn_backward(const RnnDims& dims, const T* x, const T* params, const T* dy,
     for (int64_t l = g.L - 1; l >= 0; --l) {
         const T* in = l == 0 ? x_tm : ws.outs.data() + (l - 1) * TB * DH;
         const int64_t in_size = dims.layer_input(l);
-        const T* out = ws.outs.data() + l * TB * DH;
+        T* out = ws.outs.data() + l * TB * DH;
         const T* d_layer = l == g.L - 1 ? d_top : d_out + (l % 2) * TB * DH;
         // Gradient w.r.t. this layer's input: the layer below's output, or x (time-major, when asked for).
         T* d_x = l > 0 ? d_out + ((l - 1) % 2) * TB * DH : (dx ? (dims.batch_first ? d_in : dx) : nullptr);
         for (int d = 0; d < g.D; ++d) {
-            const int64_t k = l * g.D + d;
-            backward_direction(dims.cell, g, d, in, in_size, params, layer_params(dims, l, d),
-                               ws.gates.data() + k * TB * GH, ws.aux.data() + k * TB * H, out, init + k * BH,
-                               init + LD * BH + k * BH, d_layer, dhn ? dhn + k * BH : nullptr,
-                               dcn ? dcn + k * BH : nullptr, d_x, d == 1, dh0 ? dh0 + k * BH : nullptr,
-                               dc0 ? dc0 + k * BH : nullptr, dparams, accumulate, d_gx, d_gh, st, st + BH,
-                               st + 2 * BH, st + 3 * BH, l == g.L - 1 ? record : nullptr);
+            const int64_t kd = l * g.D + d;
+            const LayerParams o = layer_params(dims, l, d);
+            const T* h0l = init + kd * BH;
+            const T* c0l = init + LD * BH + kd * BH;
+            T* dh = st;
+            T* dh_next = st + BH;
+            T* dc = st + 2 * BH;
+            T* d_peep = st + 3 * BH;
+            if (dhn) std::memcpy(dh, dhn + kd * BH, sizeof(T) * BH); else std::fill(dh, dh + BH, T(0));
+            if (lstm) {
+                if (dcn) std::memcpy(dc, dcn + kd * BH, sizeof(T) * BH); else std::fill(dc, dc + BH, T(0));
+            }
+            if (o.p_i >= 0) std::fill(d_peep, d_peep + 3 * H, T(0));
+            T* rec = l == g.L - 1 ? record : nullptr;
+            if (!k) {
+                backward_steps(dims.cell, g, d, params, o, ws.gates.data() + kd * TB * GH, ws.aux.data() + kd * TB * H, 0, 0,
+                               g.T, out, h0l, c0l, d_layer, d_gx, d_gh, dh, dh_next, dc, d_peep, rec);
+            } else {
+                // Recompute the input projection exactly as forward did, then, segment by segment from the last,
+                // the segment's activations from its checkpoint and its backward steps.
+                T* gx = ws.gates.data();
+                T* ax = ensure(ws.seg_aux, k * g.B * H);
+                project(dims.cell, g, in, in_size, params, o, 0, g.T, gx);
+                for (int64_t j = nseg - 1; j >= 0; --j) {
+                    const int64_t s_b = j * k, s_e = std::min(g.T, s_b + k);
+                    const int64_t t0 = first_time(d, g.T, s_b, s_e);
+                    const T* h_prev = s_b == 0 ? h0l : out + time_of(d, g.T, s_b - 1) * BH * g.D + d * H;
+                    const T* c_first = lstm && j > 0 ? ws.ckpt.data() + (kd * nseg + j) * BH : c0l;
+                    T* gseg = gx + t0 * g.B * GH;  // rows of the segment, activated in place
+                    forward_steps(dims.cell, g, d, params, o, gseg, ax, t0, s_b, s_e, out, h_prev, s_b == 0 ? H : DH, c_first, step);
+                    backward_steps(dims.cell, g, d, params, o, gseg, ax, t0, s_b, s_e, out, h0l, c_first, d_layer, d_gx, d_gh, dh,
+                                   dh_next, dc, d_peep, rec);
+                }
+            }
+            if (dh0) std::memcpy(dh0 + kd * BH, dh, sizeof(T) * BH);
+            if (dc0 && lstm) std::memcpy(dc0 + kd * BH, dc, sizeof(T) * BH);
+            backward_gemms(dims.cell, g, d, in, in_size, params, o, out, h0l, d_x, d == 1, dparams, accumulate, d_gx, d_gh, d_peep);
         }
     }
     if (dx && dims.batch_first) swap_batch_time(d_in, dx, g.T, g.B, g.I);

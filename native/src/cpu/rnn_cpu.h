@@ -20,8 +20,9 @@ template <typename T>
 struct RnnWorkspace {
     std::vector<T> x_tm;     // [T*B, I] time-major copy of a batch-first input
     std::vector<T> outs;     // training: L x [T*B, D*H]; inference: 2 x [T*B, D*H] (ping-pong)
-    std::vector<T> gates;    // training: L*D x [T*B, G*H] saved activations; inference: 1 x [T*B, G*H]
-    std::vector<T> aux;      // training: L*D x [T*B, H] (LSTM c_t, GRU W_hn h + b_hn); inference: 1 x [T*B, H]
+    std::vector<T> gates;    // training: L*D x [T*B, G*H] saved activations; inference: 1 x [T*B, G*H];
+                             // checkpointed training: 1 x [T*B, G*H], the input projection, reused per layer-direction
+    std::vector<T> aux;      // likewise [.., H]: LSTM c_t, GRU W_hn h + b_hn
     std::vector<T> init;     // [2, L*D, B, H]: h0 and c0 copies (zeros when not given)
     std::vector<T> step;     // [B, G*H] recurrent projection of one step
     std::vector<T> d_out;    // backward: 2 x [T*B, D*H] gradient w.r.t. a layer's output (ping-pong)
@@ -31,7 +32,11 @@ struct RnnWorkspace {
     std::vector<T> d_gx;     // backward: [T*B, G*H] gradients of the input-projected gates
     std::vector<T> d_gh;     // backward: [T*B, G*H] gradients of the recurrent-projected gates (GRU only)
     std::vector<T> d_state;  // backward: [4, B, H]: dh, dh (next), dc, peephole accumulators [3H]
+    std::vector<T> ckpt;     // checkpointed training: [L*D, segments, B, H] cell state at each segment start (LSTM)
+    std::vector<T> seg_aux;  // checkpointed backward: [k*B, H] aux activations of the segment being recomputed
     int64_t saved_batch = 0, saved_steps = 0;  // shape of the saved training forward (0 = none)
+    int64_t checkpoint_every = 0;              // > 0: training keeps states only every k steps and recomputes in backward
+    int64_t saved_checkpoint = 0;              // the k the saved forward used (0 = everything saved)
 
     size_t bytes() const;
 };

@@ -317,6 +317,13 @@ public sealed class Recurrent<T> : Layer<T> where T : unmanaged, IFloatingPointI
     public double DropoutRate { get; }
     /// <summary>The underlying modules (one, or one per layer with inter-layer dropout).</summary>
     public IReadOnlyList<RecurrentModule<T>> Modules => _modules;
+    /// <summary>Memory-efficient BPTT for every module of the layer (see <see cref="RecurrentModule{T}.CheckpointEvery"/>).</summary>
+    public int CheckpointEvery
+    {
+        get => _modules[0].CheckpointEvery;
+        set { foreach (var m in _modules) m.CheckpointEvery = value; }
+    }
+
     /// <summary>When true, <see cref="Backward"/> records dL/dh_t of the top layer in <see cref="HiddenGradients"/>.</summary>
     public bool RecordHiddenGradients { get; set; }
     /// <summary>dL/dh_t of the top layer from the last backward, [B, T, D*H] (when recorded).</summary>
