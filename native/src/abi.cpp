@@ -8,6 +8,7 @@
 
 #include "abi_util.h"
 #include "checked.h"
+#include "cpu/hmm_cpu.h"
 #include "cpu/rnn_cpu.h"
 #include "errors.h"
 #include "hpc/hpc.h"
@@ -239,7 +240,10 @@ HPC_API int32_t hpc_rnn_backward(hpc_rnn* rnn, const void* x, int64_t x_len, con
 }
 
 HPC_API int32_t hpc_set_num_threads(int32_t n) {
-    return guarded(__func__, [&] { openblas_set_num_threads(n > 0 ? n : openblas_get_num_procs()); });
+    return guarded(__func__, [&] {
+        openblas_set_num_threads(n > 0 ? n : openblas_get_num_procs());
+        cpu::hmm_max_threads = n > 0 ? n : 0;
+    });
 }
 
 }  // extern "C"

@@ -33,7 +33,7 @@ void check_lengths(int64_t n_seqs, const int64_t* lengths, int64_t n_samples) {
     require(lengths != nullptr, "lengths is NULL");
     int64_t sum = 0;
     for (int64_t s = 0; s < n_seqs; ++s) {
-        require(lengths[s] > 0, "lengths[" + std::to_string(s) + "]: expected > 0, got " + std::to_string(lengths[s]));
+        if (lengths[s] <= 0) throw InvalidArgument("lengths[" + std::to_string(s) + "]: expected > 0, got " + std::to_string(lengths[s]));
         sum = checked_add(sum, lengths[s], "sum(lengths)");
     }
     require(sum == n_samples, "lengths: expected to sum to n_samples = " + std::to_string(n_samples) + ", got " +
@@ -44,8 +44,9 @@ void check_lengths(int64_t n_seqs, const int64_t* lengths, int64_t n_samples) {
 void check_stochastic(const char* name, const double* p, int64_t n, int64_t row) {
     double sum = 0;
     for (int64_t i = 0; i < n; ++i) {
-        require(std::isfinite(p[i]) && p[i] >= 0, std::string(name) + (row >= 0 ? "[" + std::to_string(row) + "]" : "") +
-                                                      "[" + std::to_string(i) + "]: expected a probability in [0, 1], got " + num(p[i]));
+        if (!(std::isfinite(p[i]) && p[i] >= 0))
+            throw InvalidArgument(std::string(name) + (row >= 0 ? "[" + std::to_string(row) + "]" : "") + "[" + std::to_string(i) +
+                                  "]: expected a probability in [0, 1], got " + num(p[i]));
         sum += p[i];
     }
     require(std::fabs(sum - 1.0) <= 1e-6, std::string(name) + (row >= 0 ? " row " + std::to_string(row) : "") +
@@ -62,26 +63,28 @@ void check_model(int64_t K, const double* startprob, int64_t startprob_len, cons
 void check_log_emission(const double* le, int64_t len, int64_t expected) {
     check_buffer("log_emission", le, len, expected, false);
     for (int64_t i = 0; i < len; ++i)
-        require(!std::isnan(le[i]) && le[i] != INFINITY,
-                "log_emission[" + std::to_string(i) + "]: expected a log-density (finite or -inf), got " + num(le[i]));
+        if (std::isnan(le[i]) || le[i] == INFINITY)
+            throw InvalidArgument("log_emission[" + std::to_string(i) + "]: expected a log-density (finite or -inf), got " + num(le[i]));
 }
 
 void check_finite(const char* name, const double* v, int64_t n) {
     for (int64_t i = 0; i < n; ++i)
-        require(std::isfinite(v[i]), std::string(name) + "[" + std::to_string(i) + "]: expected a finite value, got " + num(v[i]));
+        if (!std::isfinite(v[i])) throw InvalidArgument(std::string(name) + "[" + std::to_string(i) + "]: expected a finite value, got " + num(v[i]));
 }
 
 void check_symbols(const int64_t* symbols, int64_t len, int64_t expected, int64_t M) {
     check_buffer("symbols", symbols, len, expected, false);
     for (int64_t i = 0; i < len; ++i)
-        require(symbols[i] >= 0 && symbols[i] < M, "symbols[" + std::to_string(i) + "]: expected a symbol in [0, " +
-                                                       std::to_string(M) + "), got " + std::to_string(symbols[i]));
+        if (symbols[i] < 0 || symbols[i] >= M)
+            throw InvalidArgument("symbols[" + std::to_string(i) + "]: expected a symbol in [0, " + std::to_string(M) + "), got " +
+                                  std::to_string(symbols[i]));
 }
 
 void check_posteriors(const double* p, int64_t len, int64_t expected) {
     check_buffer("posteriors", p, len, expected, false);
     for (int64_t i = 0; i < len; ++i)
-        require(std::isfinite(p[i]) && p[i] >= 0, "posteriors[" + std::to_string(i) + "]: expected a probability, got " + num(p[i]));
+        if (!(std::isfinite(p[i]) && p[i] >= 0))
+            throw InvalidArgument("posteriors[" + std::to_string(i) + "]: expected a probability, got " + num(p[i]));
 }
 
 }  // namespace
@@ -169,15 +172,15 @@ HPC_API int32_t hpc_hmm_gaussian_loglik(int32_t covariance_type, int64_t K, int6
         check_finite("covars", covars, covars_len);
         if (type == cpu::CovarianceType::Spherical || type == cpu::CovarianceType::Diag) {
             for (int64_t i = 0; i < ncov; ++i)
-                require(covars[i] > 0, "covars[" + std::to_string(i) + "]: expected a variance > 0, got " + num(covars[i]));
+                if (!(covars[i] > 0)) throw InvalidArgument("covars[" + std::to_string(i) + "]: expected a variance > 0, got " + num(covars[i]));
         } else {
             const int64_t n = type == cpu::CovarianceType::Tied ? 1 : K;
             for (int64_t c = 0; c < n; ++c)
                 for (int64_t i = 0; i < D; ++i)
                     for (int64_t j = 0; j < i; ++j) {
                         const double a = covars[(c * D + i) * D + j], b = covars[(c * D + j) * D + i];
-                        require(std::fabs(a - b) <= 1e-8 * std::max({1.0, std::fabs(a), std::fabs(b)}),
-                                "covars" + (type == cpu::CovarianceType::Tied ? std::string() : "[" + std::to_string(c) + "]") +
+                        if (!(std::fabs(a - b) <= 1e-8 * std::max({1.0, std::fabs(a), std::fabs(b)})))
+                            throw InvalidArgument("covars" + (type == cpu::CovarianceType::Tied ? std::string() : "[" + std::to_string(c) + "]") +
                                     ": expected a symmetric matrix, got [" + std::to_string(i) + "][" + std::to_string(j) +
                                     "] = " + num(a) + " and [" + std::to_string(j) + "][" + std::to_string(i) + "] = " + num(b));
                     }

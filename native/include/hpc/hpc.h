@@ -237,7 +237,7 @@ HPC_API int32_t hpc_gemm(int32_t dtype, int32_t trans_a, int32_t trans_b, int64_
                          const void* a, int64_t a_len, int64_t lda, const void* b, int64_t b_len, int64_t ldb,
                          double beta, void* c, int64_t c_len, int64_t ldc);
 
-/* Number of threads the BLAS backend uses; n <= 0 restores the default. */
+/* Number of threads the BLAS backend and the HMM kernels use; n <= 0 restores the default. */
 HPC_API int32_t hpc_set_num_threads(int32_t n);
 
 #ifdef __cplusplus

@@ -15,6 +15,7 @@ public static class HpcCli
         var root = new RootCommand("HPC: fused recurrent cells and HMM kernels with a native core.");
         root.Subcommands.Add(RnnCommands.Build(stdout));
         root.Subcommands.Add(Demo.DemoCommand.Build(stdout));
+        root.Subcommands.Add(Bench.BenchCommands.Build(stdout));
         root.Subcommands.Add(HmmCommands.Build(stdout));
         root.Subcommands.Add(NpyCommands.Build(stdout));
         ParseResult parse = root.Parse(args);
