@@ -68,7 +68,7 @@ internal sealed class Report
 internal static class Svg
 {
     private static readonly string[] Colors = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"];
-    private const int W = 720, H = 320, L = 70, R = 160, Top = 36, Bottom = 50;
+    private const int W = 760, H = 320, L = 70, R = 200, Top = 36, Bottom = 50;
 
     private static string F(double v) => v.ToString("0.##", CultureInfo.InvariantCulture);
     private static string Tick(double v) => Math.Abs(v) >= 1e4 || (Math.Abs(v) < 1e-2 && v != 0) ? v.ToString("0.#E+0", CultureInfo.InvariantCulture) : v.ToString("G3", CultureInfo.InvariantCulture);
