@@ -5,14 +5,10 @@
 #include <cstring>
 
 #include "blas.h"
+#include "vmath.h"
 
 namespace hpc::cpu {
 namespace {
-
-template <typename T>
-inline T sigmoid(T v) {
-    return T(1) / (T(1) + std::exp(-v));
-}
 
 // Grows (never shrinks) a buffer so that steady-state calls do not allocate.
 template <typename T>
@@ -79,13 +75,15 @@ void forward_steps(Cell cell, const Geometry& g, int dir, const T* p, const Laye
         T* gt = gx + (t - t0) * B * GH;
         T* ht = out + t * B * DH + dir * H;
         T* at = aux + (t - t0) * B * H;
+        // Pre-activations are summed in place in the step buffer, then activated by whole-row vector calls.
         for (int64_t b = 0; b < B; ++b) {
             T* gr = gt + b * GH;
-            const T* sr = step + b * GH;
+            T* sr = step + b * GH;
             T* hr = ht + b * DH;
             switch (cell) {
                 case Cell::RnnTanh:
-                    for (int64_t j = 0; j < H; ++j) hr[j] = std::tanh(gr[j] + sr[j]);
+                    for (int64_t j = 0; j < H; ++j) sr[j] += gr[j];
+                    act_tanh(sr, hr, H);
                     break;
                 case Cell::RnnRelu:
                     for (int64_t j = 0; j < H; ++j) hr[j] = std::max(gr[j] + sr[j], T(0));
@@ -94,38 +92,35 @@ void forward_steps(Cell cell, const Geometry& g, int dir, const T* p, const Laye
                 case Cell::LstmPeephole: {
                     const T* cp = c_prev + b * H;
                     T* cr = at + b * H;
-                    for (int64_t j = 0; j < H; ++j) {
-                        T pi = gr[j] + sr[j], pf = gr[H + j] + sr[H + j];
-                        if (p_i) {
-                            pi += p_i[j] * cp[j];
-                            pf += p_f[j] * cp[j];
+                    for (int64_t j = 0; j < GH; ++j) sr[j] += gr[j];
+                    if (p_i)
+                        for (int64_t j = 0; j < H; ++j) {
+                            sr[j] += p_i[j] * cp[j];
+                            sr[H + j] += p_f[j] * cp[j];
                         }
-                        const T i = sigmoid(pi), f = sigmoid(pf), gg = std::tanh(gr[2 * H + j] + sr[2 * H + j]);
-                        const T c = f * cp[j] + i * gg;
-                        T po = gr[3 * H + j] + sr[3 * H + j];
-                        if (p_o) po += p_o[j] * c;
-                        const T og = sigmoid(po);
-                        gr[j] = i;
-                        gr[H + j] = f;
-                        gr[2 * H + j] = gg;
-                        gr[3 * H + j] = og;
-                        cr[j] = c;
-                        hr[j] = og * std::tanh(c);
-                    }
+                    act_sigmoid(sr, gr, 2 * H);             // i, f
+                    act_tanh(sr + 2 * H, gr + 2 * H, H);     // g
+                    for (int64_t j = 0; j < H; ++j) cr[j] = gr[H + j] * cp[j] + gr[j] * gr[2 * H + j];
+                    if (p_o)
+                        for (int64_t j = 0; j < H; ++j) sr[3 * H + j] += p_o[j] * cr[j];
+                    act_sigmoid(sr + 3 * H, gr + 3 * H, H);  // o
+                    act_tanh(cr, sr, H);                     // tanh(c_t), into the no longer needed i pre-activations
+                    for (int64_t j = 0; j < H; ++j) hr[j] = gr[3 * H + j] * sr[j];
                     break;
                 }
                 case Cell::Gru: {
                     const T* hp = h_prev + b * ld_h;
                     T* ar = at + b * H;
+                    for (int64_t j = 0; j < 2 * H; ++j) sr[j] += gr[j];
+                    act_sigmoid(sr, gr, 2 * H);  // r, z
                     for (int64_t j = 0; j < H; ++j) {
-                        const T r = sigmoid(gr[j] + sr[j]);
-                        const T z = sigmoid(gr[H + j] + sr[H + j]);
                         const T hl = sr[2 * H + j] + b_hh[2 * H + j];
-                        const T n = std::tanh(gr[2 * H + j] + r * hl);
-                        gr[j] = r;
-                        gr[H + j] = z;
-                        gr[2 * H + j] = n;
                         ar[j] = hl;
+                        sr[2 * H + j] = gr[2 * H + j] + gr[j] * hl;
+                    }
+                    act_tanh(sr + 2 * H, gr + 2 * H, H);  // n
+                    for (int64_t j = 0; j < H; ++j) {
+                        const T z = gr[H + j], n = gr[2 * H + j];
                         hr[j] = (T(1) - z) * n + z * hp[j];
                     }
                     break;
@@ -186,9 +181,11 @@ void backward_steps(Cell cell, const Geometry& g, int dir, const T* p, const Lay
                     const T* cr = at + b * H;
                     const T* cp = c_prev + b * H;
                     T* dcr = dc + b * H;
+                    T* tcr = dh_next + b * H;  // scratch: the GEMM after this pass overwrites dh_next
+                    act_tanh(cr, tcr, H);
                     for (int64_t j = 0; j < H; ++j) {
                         const T i = gr[j], f = gr[H + j], gg = gr[2 * H + j], og = gr[3 * H + j];
-                        const T c = cr[j], tc = std::tanh(c);
+                        const T c = cr[j], tc = tcr[j];
                         const T dht = dor[j] + dhr[j];
                         const T d_po = dht * tc * og * (T(1) - og);
                         T dct = dcr[j] + dht * og * (T(1) - tc * tc);

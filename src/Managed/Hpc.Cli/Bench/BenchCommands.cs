@@ -64,6 +64,7 @@ internal static class BenchCommands
         var bi = new Option<bool>("--bidirectional");
         var mode = new Option<string>("--mode") { Description = "inference | training (forward + backward of a fixed upstream gradient, weight gradients included)", DefaultValueFactory = _ => "inference" };
         mode.AcceptOnlyFromAmong("inference", "training");
+        var timeMajor = new Option<bool>("--time-major") { Description = "Time-major layout [T, B, I] (no internal transposes)" };
         var dtype = new Option<string>("--dtype") { DefaultValueFactory = _ => "float32" };
         dtype.AcceptOnlyFromAmong("float32", "float64");
         var threads = Threads();
@@ -71,7 +72,7 @@ internal static class BenchCommands
         var warmup = Warmup();
         var cmd = new Command("rnn", "Time a recurrent network forward (inference) or forward + backward (training).")
         {
-            cell, batch, seq, input, hidden, layers, bi, mode, dtype, threads, repeats, warmup,
+            cell, batch, seq, input, hidden, layers, bi, mode, timeMajor, dtype, threads, repeats, warmup,
         };
         cmd.SetAction(r =>
         {
@@ -83,8 +84,8 @@ internal static class BenchCommands
             var kind = c switch { "lstm" => RecurrentCell.Lstm, "gru" => RecurrentCell.Gru, "rnn_tanh" => RecurrentCell.RnnTanh, "rnn_relu" => RecurrentCell.RnnRelu, _ => RecurrentCell.LstmPeephole };
             bool training = r.GetValue(mode) == "training";
             var timing = r.GetValue(dtype) == "float64"
-                ? RunRnn<double>(kind, b, t, i, h, l, r.GetValue(bi), training, r.GetValue(warmup), r.GetValue(repeats))
-                : RunRnn<float>(kind, b, t, i, h, l, r.GetValue(bi), training, r.GetValue(warmup), r.GetValue(repeats));
+                ? RunRnn<double>(kind, b, t, i, h, l, r.GetValue(bi), training, r.GetValue(timeMajor), r.GetValue(warmup), r.GetValue(repeats))
+                : RunRnn<float>(kind, b, t, i, h, l, r.GetValue(bi), training, r.GetValue(timeMajor), r.GetValue(warmup), r.GetValue(repeats));
             int g = kind switch { RecurrentCell.Lstm or RecurrentCell.LstmPeephole => 4, RecurrentCell.Gru => 3, _ => 1 };
             int d = r.GetValue(bi) ? 2 : 1;
             double flops = 0;
@@ -93,17 +94,17 @@ internal static class BenchCommands
             Emit(stdout, new Dictionary<string, object>
             {
                 ["bench"] = "rnn", ["cell"] = c, ["batch"] = b, ["seq"] = t, ["input"] = i, ["hidden"] = h, ["layers"] = l, ["bidirectional"] = r.GetValue(bi),
-                ["mode"] = r.GetValue(mode)!, ["dtype"] = r.GetValue(dtype)!, ["threads"] = r.GetValue(threads), ["repeats"] = r.GetValue(repeats), ["gemm_flops"] = flops,
+                ["mode"] = r.GetValue(mode)!, ["layout"] = r.GetValue(timeMajor) ? "time-major" : "batch-first", ["dtype"] = r.GetValue(dtype)!, ["threads"] = r.GetValue(threads), ["repeats"] = r.GetValue(repeats), ["gemm_flops"] = flops,
             }, timing, flops);
             return 0;
         });
         return cmd;
     }
 
-    private static (double, double, double) RunRnn<T>(RecurrentCell cell, int b, int t, int i, int h, int l, bool bi, bool training, int warmup, int repeats)
+    private static (double, double, double) RunRnn<T>(RecurrentCell cell, int b, int t, int i, int h, int l, bool bi, bool training, bool timeMajor, int warmup, int repeats)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
-        using var m = RecurrentModules.Create<T>(cell, i, h, l, bi, batchFirst: true, seed: 1);
+        using var m = RecurrentModules.Create<T>(cell, i, h, l, bi, batchFirst: !timeMajor, seed: 1);
         m.CheckFinite = false;  // timing the kernels, not the input scan
         var rng = new Random(1);
         var x = Enumerable.Range(0, b * t * i).Select(_ => T.CreateChecked(rng.NextDouble() * 2 - 1)).ToArray();

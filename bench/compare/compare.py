@@ -1,0 +1,161 @@
+#!/usr/bin/python3
+"""Side-by-side timing of HPC (`hpc bench`) and PyTorch on the same machine, in one run.
+
+Usage:  /usr/bin/python3 bench/compare/compare.py [--grid seeds|deepbench|extra|all] [--quick] [--rounds 2]
+Method: for every configuration, HPC and PyTorch alternate (A B A B, --rounds times each); each measurement is the
+median of --repeats timed calls after --warmup untimed ones; the reported time is the median over rounds. PyTorch
+runs with one intra-op thread and its BLAS with two (the issue's fastest setting here); HPC with the BLAS default
+(two threads). Training = forward + backward of a fixed random upstream gradient, weight gradients included.
+The SGEMM rate of a 2048^3 product is measured in the same run (torch.mm, float32). Results go to
+bench/results/<date>-compare-<grid>.{json,md} with the machine, versions and this command.
+oneDNN's RNN primitive is not measured yet (no harness; see bench/README.md).
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "2")
+import torch  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+HPC = os.path.join(ROOT, "out", "bench", "hpc")
+
+
+def grid(name):
+    cfg = []
+    if name in ("seeds", "all"):
+        for cell in ("lstm", "gru", "rnn_tanh"):
+            for t in (5, 15, 50):
+                for h in (10, 20, 50):
+                    cfg.append(dict(cell=cell, batch=32, seq=t, input=10, hidden=h, layers=1, bidirectional=False))
+    if name in ("deepbench", "all"):
+        for cell in ("lstm", "gru", "rnn_tanh"):
+            for b in (1, 16, 64):
+                for t in (25, 100):
+                    for h in (128, 256, 512, 1024):
+                        cfg.append(dict(cell=cell, batch=b, seq=t, input=h, hidden=h, layers=1, bidirectional=False))
+    if name in ("extra", "all"):
+        for cell in ("lstm", "gru", "rnn_tanh"):
+            for layers, bi in ((2, False), (1, True), (2, True)):
+                cfg.append(dict(cell=cell, batch=32, seq=50, input=32, hidden=128, layers=layers, bidirectional=bi))
+    return cfg
+
+
+def torch_time(c, mode, warmup, repeats):
+    torch.manual_seed(0)
+    kw = dict(input_size=c["input"], hidden_size=c["hidden"], num_layers=c["layers"], bidirectional=c["bidirectional"])
+    m = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}.get(c["cell"], None)
+    m = m(**kw) if m else torch.nn.RNN(nonlinearity="tanh", **kw)
+    d = 2 if c["bidirectional"] else 1
+    x = torch.randn(c["seq"], c["batch"], c["input"])  # time-major: PyTorch's native layout
+    dy = torch.randn(c["seq"], c["batch"], d * c["hidden"])
+
+    def run():
+        if mode == "training":
+            for p in m.parameters():
+                p.grad = None
+            y, _ = m(x)
+            y.backward(dy)
+        else:
+            with torch.no_grad():
+                m(x)
+
+    for _ in range(warmup):
+        run()
+    ts = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        run()
+        ts.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(ts)
+
+
+def hpc_time(c, mode, warmup, repeats):
+    args = [HPC, "bench", "rnn", "--cell", c["cell"], "--batch", str(c["batch"]), "--seq", str(c["seq"]), "--input", str(c["input"]),
+            "--hidden", str(c["hidden"]), "--layers", str(c["layers"]), "--mode", mode, "--time-major",
+            "--warmup", str(warmup), "--repeats", str(repeats)]
+    if c["bidirectional"]:
+        args.append("--bidirectional")
+    out = subprocess.run(args, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    return json.loads(out)
+
+
+def gemm_flops(c, mode):
+    g = {"lstm": 4, "gru": 3}.get(c["cell"], 1)
+    d = 2 if c["bidirectional"] else 1
+    f = sum(d * 2.0 * c["batch"] * c["seq"] * g * c["hidden"] * ((c["input"] if k == 0 else d * c["hidden"]) + c["hidden"]) for k in range(c["layers"]))
+    return f * (3 if mode == "training" else 1)
+
+
+def sgemm_rate():
+    torch.set_num_threads(2)
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    for _ in range(2):
+        torch.mm(a, b)
+    ts = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        torch.mm(a, b)
+        ts.append(time.perf_counter() - t0)
+    torch.set_num_threads(1)
+    return 2 * 2048 ** 3 / min(ts) / 1e9
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--grid", default="seeds", choices=["seeds", "deepbench", "extra", "all"])
+    ap.add_argument("--quick", action="store_true", help="fewer repeats and the first configurations only")
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--warmup", type=int, default=2)
+    a = ap.parse_args()
+    print("building hpc (Release) ...", file=sys.stderr)
+    subprocess.run(["dotnet", "publish", os.path.join(ROOT, "src", "Managed", "Hpc.Cli"), "-c", "Release", "-o", os.path.dirname(HPC), "-v", "quiet", "-nologo"], check=True)
+    torch.set_num_threads(1)
+    rate = sgemm_rate()
+    configs = grid(a.grid)
+    if a.quick:
+        configs = configs[:6]
+    rows = []
+    for c in configs:
+        for mode in ("inference", "training"):
+            tt, ht, rec = [], [], None
+            for _ in range(a.rounds):  # A B A B
+                ht.append((rec := hpc_time(c, mode, a.warmup, a.repeats))["median_ms"])
+                tt.append(torch_time(c, mode, a.warmup, a.repeats))
+            h, t = statistics.median(ht), statistics.median(tt)
+            flops = gemm_flops(c, mode)
+            limit_ms = flops / (0.9 * rate * 1e9) * 1e3
+            target = max(t / 2, limit_ms)  # oneDNN not measured: the PyTorch half of the target only
+            row = dict(c, mode=mode, hpc_ms=round(h, 4), torch_ms=round(t, 4), speedup_vs_torch=round(t / h, 2),
+                       gemm_limit_ms=round(limit_ms, 4), hpc_gflops=round(flops / h / 1e6, 2), meets_torch_target=h <= target)
+            rows.append(row)
+            print(f"{c['cell']:8} B{c['batch']:<3} T{c['seq']:<4} I{c['input']:<5} H{c['hidden']:<5} L{c['layers']} {'bi' if c['bidirectional'] else 'uni'} "
+                  f"{mode:9}  hpc {h:9.3f} ms  torch {t:9.3f} ms  x{t / h:5.2f}  limit {limit_ms:8.3f} ms  {'ok' if row['meets_torch_target'] else 'MISS'}", flush=True)
+    date = datetime.date.today().isoformat()
+    meta = dict(date=date, command=" ".join(["/usr/bin/python3", "bench/compare/compare.py"] + sys.argv[1:]), machine=platform.processor() or platform.machine(),
+                cpu=open("/proc/cpuinfo").read().split("model name")[1].split("\n")[0].strip(": \t") if os.path.exists("/proc/cpuinfo") else "",
+                cores=os.cpu_count(), torch=torch.__version__, python=platform.python_version(), sgemm_2048_gflops=round(rate, 1),
+                torch_threads=1, openblas_threads=os.environ.get("OPENBLAS_NUM_THREADS"), onednn="not measured")
+    os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
+    base = os.path.join(ROOT, "bench", "results", f"{date}-compare-{a.grid}{'-quick' if a.quick else ''}")
+    with open(base + ".json", "w") as f:
+        json.dump(dict(meta=meta, rows=rows), f, indent=1)
+    with open(base + ".md", "w") as f:
+        f.write(f"# HPC vs PyTorch, {date}\n\nMachine: {meta['cpu']} ({meta['cores']} cores); PyTorch {meta['torch']} (1 thread, OpenBLAS {meta['openblas_threads']}); "
+                f"SGEMM 2048^3: {meta['sgemm_2048_gflops']} GFLOP/s. Command: `{meta['command']}`. oneDNN: not measured.\n\n"
+                "| cell | B | T | I | H | L | dir | mode | HPC ms | PyTorch ms | PyTorch / HPC | GEMM limit ms | HPC GFLOP/s | <= max(PyTorch/2, limit) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+        for r in rows:
+            f.write(f"| {r['cell']} | {r['batch']} | {r['seq']} | {r['input']} | {r['hidden']} | {r['layers']} | {'bi' if r['bidirectional'] else 'uni'} | {r['mode']} | "
+                    f"{r['hpc_ms']} | {r['torch_ms']} | {r['speedup_vs_torch']} | {r['gemm_limit_ms']} | {r['hpc_gflops']} | {'yes' if r['meets_torch_target'] else 'no'} |\n")
+    print(f"wrote {os.path.relpath(base, ROOT)}.{{json,md}}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
