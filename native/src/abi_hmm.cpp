@@ -15,12 +15,6 @@ using namespace hpc::abi;
 
 namespace {
 
-std::string num(double v) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.17g", v);
-    return buf;
-}
-
 void require_size(const char* name, int64_t v) {
     require(v > 0, std::string(name) + ": expected > 0, got " + std::to_string(v));
     require(v <= INT_MAX, std::string(name) + ": expected <= " + std::to_string(INT_MAX) + ", got " + std::to_string(v));

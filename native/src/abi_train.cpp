@@ -15,12 +15,6 @@ using namespace hpc::abi;
 
 namespace {
 
-std::string num(double v) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.17g", v);
-    return buf;
-}
-
 void require_dtype(int32_t dtype) {
     require(dtype == HPC_DTYPE_FLOAT32 || dtype == HPC_DTYPE_FLOAT64,
             "dtype: expected HPC_DTYPE_FLOAT32 (1) or HPC_DTYPE_FLOAT64 (2), got " + std::to_string(dtype));

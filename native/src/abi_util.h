@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <initializer_list>
 #include <string>
@@ -10,6 +11,13 @@
 #include "errors.h"
 
 namespace hpc::abi {
+
+// A double with all its digits, for messages.
+inline std::string num(double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    return buf;
+}
 
 inline void require(bool ok, const std::string& message) {
     if (!ok) throw InvalidArgument(message);

@@ -96,19 +96,7 @@ public class TrainingToolkitTests(ITestOutputHelper output)
     }
 
     /// <summary>Mean-sign task: is the mean of a sequence positive? An LSTM learns it to high accuracy.</summary>
-    internal static (float[] X, float[] Y) MeanSign(int n, int steps, ulong seed)
-    {
-        var rng = new Random((int)seed);
-        var x = new float[n * steps];
-        var y = new float[n];
-        for (int i = 0; i < n; i++)
-        {
-            double sum = 0;
-            for (int t = 0; t < steps; t++) sum += x[i * steps + t] = (float)(rng.NextDouble() * 2 - 1);
-            y[i] = sum > 0 ? 1 : 0;
-        }
-        return (x, y);
-    }
+    internal static (float[] X, float[] Y) MeanSign(int n, int steps, ulong seed) => SyntheticData.MeanSign(n, steps, seed);
 
     [Fact]
     public void TrainingConvergesOnALearnableTaskWithAFixedSeed()

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Hpc;
 using Hpc.Hmm;
 using Hpc.Training;
 using Spectre.Console;
@@ -53,24 +54,10 @@ internal sealed class DemoRunner(IAnsiConsole console, bool quick, bool quiet, u
         public override void WriteLine(string? value) => console.WriteLine($"  {prefix}: {value}");
     }
 
-    internal static (float[] X, float[] Y) MeanSign(int n, int steps, ulong seed)
-    {
-        var rng = new SplitMix64Public(seed);
-        var x = new float[n * steps];
-        var y = new float[n];
-        for (int i = 0; i < n; i++)
-        {
-            double sum = 0;
-            for (int t = 0; t < steps; t++) sum += x[i * steps + t] = (float)(rng.NextDouble() * 2 - 1);
-            y[i] = sum > 0 ? 1 : 0;
-        }
-        return (x, y);
-    }
-
     private void Gradients()
     {
         int n = quick ? 300 : 1000, epochs = quick ? 2 : 5;
-        var (x, y) = MeanSign(n, 50, seed);
+        var (x, y) = SyntheticData.MeanSign(n, 50, seed);
         var section = new Section("gradients", "Vanishing gradients: SimpleRNN vs LSTM vs GRU")
             .Text($"Mean-sign task: is the mean of 50 uniform values positive? {n} sequences, 10 units (tanh), {epochs} epochs of Adam (lr 1e-3, Keras's default), 20 % held out, " +
                   "Keras's default initialisation (Glorot input weights, orthogonal recurrent weights, forget-gate bias 1 for the LSTM). " +
@@ -119,7 +106,7 @@ internal sealed class DemoRunner(IAnsiConsole console, bool quick, bool quiet, u
     private void Exploding()
     {
         int n = quick ? 256 : 800, epochs = quick ? 1 : 3;
-        var (x, y) = MeanSign(n, 50, seed + 10);
+        var (x, y) = SyntheticData.MeanSign(n, 50, seed + 10);
         var section = new Section("exploding", "Exploding gradients and clipping")
             .Text("The SimpleRNN of the previous lesson, but with its weights scaled by 3 (a large initialisation). " +
                   "The gradients explode either way: the verdict looks at the norm before clipping. Clipping to norm 1 bounds the update actually applied (see \"max norm applied\").");
@@ -155,7 +142,7 @@ internal sealed class DemoRunner(IAnsiConsole console, bool quick, bool quiet, u
     {
         int n = quick ? 256 : 1024, epochs = quick ? 20 : 100, every = quick ? 5 : 10;
         const int T = 20, I = 10;
-        var rng = new SplitMix64Public(seed + 20);
+        var rng = new SplitMix64(seed + 20);
         var x = new float[n * T * I];
         var y = new float[n];
         for (int i = 0; i < n; i++)
@@ -199,7 +186,7 @@ internal sealed class DemoRunner(IAnsiConsole console, bool quick, bool quiet, u
     private void Optimizers()
     {
         int n = quick ? 400 : 1000, epochs = quick ? 5 : 15;
-        var (x, y) = MeanSign(n, 20, seed + 30);
+        var (x, y) = SyntheticData.MeanSign(n, 20, seed + 30);
         var curves = new List<Series>();
         var rows = new List<string[]>();
         var table = new Table().AddColumns("optimizer", "final train loss", "val. accuracy");
@@ -305,7 +292,7 @@ internal sealed class DemoRunner(IAnsiConsole console, bool quick, bool quiet, u
         using var adam = new Adam<float>(new ParameterSet<float>(model.Parameters), lr: 1e-2);
         var h = Train("char LSTM", model, adam, LossKind.SoftmaxCrossEntropy, x, new Shape(0, T, 1), y,
             new TrainingOptions { Epochs = epochs, BatchSize = 16, Seed = seed, ClipNorm = 5.0 });
-        var rng = new SplitMix64Public(seed + 53);
+        var rng = new SplitMix64(seed + 53);
         var lines = new List<string>();
         foreach (string prompt in new[] { "It was the ", "we had ", "in short, " })
         {
@@ -334,18 +321,5 @@ internal sealed class DemoRunner(IAnsiConsole console, bool quick, bool quiet, u
                   $"embedding 16, LSTM 96 units, softmax cross-entropy at every step, Adam, {epochs} epochs. Samples continue three prompts at temperature 0.7.")
             .Line("Training loss per epoch", "epoch", "cross-entropy", [new Series("train", h.Epochs.Select(e => (double)e.Epoch).ToArray(), h.Epochs.Select(e => e.TrainLoss).ToArray())])
             .Pre(string.Join("\n", lines)));
-    }
-}
-
-/// <summary>A public wrapper of the library's deterministic generator for the demo's data.</summary>
-internal struct SplitMix64Public(ulong seed)
-{
-    private ulong _s = seed;
-    public double NextDouble()
-    {
-        ulong z = _s += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return ((z ^ (z >> 31)) >> 11) * (1.0 / (1UL << 53));
     }
 }

@@ -419,11 +419,14 @@ public static class RecurrentModules
         };
 }
 
-/// <summary>SplitMix64: a small deterministic generator, identical on every platform and runtime version.</summary>
-internal struct SplitMix64(ulong seed)
+/// <summary>SplitMix64: a small deterministic generator, identical on every platform and runtime version. HPC seeds
+/// every initialisation, shuffle and sample with it.</summary>
+/// <param name="seed">The seed.</param>
+public struct SplitMix64(ulong seed)
 {
     private ulong _state = seed;
 
+    /// <summary>The next 64 random bits.</summary>
     public ulong Next()
     {
         ulong z = _state += 0x9E3779B97F4A7C15UL;
