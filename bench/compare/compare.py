@@ -8,7 +8,9 @@ runs with one intra-op thread and its BLAS with two (the issue's fastest setting
 (two threads). Training = forward + backward of a fixed random upstream gradient, weight gradients included.
 The SGEMM rate of a 2048^3 product is measured in the same run (torch.mm, float32). Results go to
 bench/results/<date>-compare-<grid>.{json,md} with the machine, versions and this command.
-oneDNN's RNN primitive is not measured yet (no harness; see bench/README.md).
+oneDNN's RNN primitive runs through bench/compare/onednn_rnn.cpp (built here against Debian's libdnnl-dev); the
+target per configuration is issue 5's: HPC <= max(min(oneDNN, PyTorch / 2), GEMM limit). Without libdnnl-dev
+(--no-onednn) only the PyTorch half is checked.
 """
 import argparse
 import datetime
@@ -25,6 +27,7 @@ import torch  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 HPC = os.path.join(ROOT, "out", "bench", "hpc")
+ONEDNN = os.path.join(ROOT, "out", "bench", "onednn_rnn")
 
 
 def grid(name):
@@ -86,6 +89,15 @@ def hpc_time(c, mode, warmup, repeats):
     return json.loads(out)
 
 
+def onednn_time(c, mode, warmup, repeats):
+    args = [ONEDNN, c["cell"], str(c["batch"]), str(c["seq"]), str(c["input"]), str(c["hidden"]), str(c["layers"]),
+            "1" if c["bidirectional"] else "0", mode, str(warmup), str(repeats)]
+    r = subprocess.run(args, capture_output=True, text=True)
+    if r.returncode != 0:
+        return None  # a shape this harness does not run (stacked layers with input != D*hidden)
+    return json.loads(r.stdout.strip().splitlines()[-1])["median_ms"]
+
+
 def gemm_flops(c, mode):
     g = {"lstm": 4, "gru": 3}.get(c["cell"], 1)
     d = 2 if c["bidirectional"] else 1
@@ -114,9 +126,14 @@ def main():
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--no-onednn", action="store_true", help="skip oneDNN (no libdnnl-dev)")
     a = ap.parse_args()
     print("building hpc (Release) ...", file=sys.stderr)
     subprocess.run(["dotnet", "publish", os.path.join(ROOT, "src", "Managed", "Hpc.Cli"), "-c", "Release", "-o", os.path.dirname(HPC), "-v", "quiet", "-nologo"], check=True)
+    use_onednn = not a.no_onednn
+    if use_onednn:
+        print("building the oneDNN harness ...", file=sys.stderr)
+        subprocess.run(["g++", "-O2", "-std=c++17", os.path.join(ROOT, "bench", "compare", "onednn_rnn.cpp"), "-ldnnl", "-o", ONEDNN], check=True)
     torch.set_num_threads(1)
     rate = sgemm_rate()
     configs = grid(a.grid)
@@ -125,35 +142,45 @@ def main():
     rows = []
     for c in configs:
         for mode in ("inference", "training"):
-            tt, ht, rec = [], [], None
-            for _ in range(a.rounds):  # A B A B
-                ht.append((rec := hpc_time(c, mode, a.warmup, a.repeats))["median_ms"])
+            tt, ht, ot = [], [], []
+            for _ in range(a.rounds):  # A B C A B C
+                ht.append(hpc_time(c, mode, a.warmup, a.repeats)["median_ms"])
                 tt.append(torch_time(c, mode, a.warmup, a.repeats))
+                if use_onednn:
+                    o = onednn_time(c, mode, a.warmup, a.repeats)
+                    if o is not None:
+                        ot.append(o)
             h, t = statistics.median(ht), statistics.median(tt)
+            o = statistics.median(ot) if ot else None
             flops = gemm_flops(c, mode)
             limit_ms = flops / (0.9 * rate * 1e9) * 1e3
-            target = max(t / 2, limit_ms)  # oneDNN not measured: the PyTorch half of the target only
-            row = dict(c, mode=mode, hpc_ms=round(h, 4), torch_ms=round(t, 4), speedup_vs_torch=round(t / h, 2),
-                       gemm_limit_ms=round(limit_ms, 4), hpc_gflops=round(flops / h / 1e6, 2), meets_torch_target=h <= target)
+            anchor = min(o, t / 2) if o is not None else t / 2
+            target = max(anchor, limit_ms)
+            row = dict(c, mode=mode, hpc_ms=round(h, 4), torch_ms=round(t, 4), onednn_ms=round(o, 4) if o is not None else None,
+                       speedup_vs_torch=round(t / h, 2), speedup_vs_onednn=round(o / h, 2) if o is not None else None,
+                       gemm_limit_ms=round(limit_ms, 4), target_ms=round(target, 4), hpc_gflops=round(flops / h / 1e6, 2), meets_target=h <= target)
             rows.append(row)
             print(f"{c['cell']:8} B{c['batch']:<3} T{c['seq']:<4} I{c['input']:<5} H{c['hidden']:<5} L{c['layers']} {'bi' if c['bidirectional'] else 'uni'} "
-                  f"{mode:9}  hpc {h:9.3f} ms  torch {t:9.3f} ms  x{t / h:5.2f}  limit {limit_ms:8.3f} ms  {'ok' if row['meets_torch_target'] else 'MISS'}", flush=True)
+                  f"{mode:9}  hpc {h:9.3f}  torch {t:9.3f}  onednn {o if o is not None else float('nan'):9.3f} ms  target {target:8.3f}  {'ok' if row['meets_target'] else 'MISS'}", flush=True)
     date = datetime.date.today().isoformat()
     meta = dict(date=date, command=" ".join(["/usr/bin/python3", "bench/compare/compare.py"] + sys.argv[1:]), machine=platform.processor() or platform.machine(),
                 cpu=open("/proc/cpuinfo").read().split("model name")[1].split("\n")[0].strip(": \t") if os.path.exists("/proc/cpuinfo") else "",
                 cores=os.cpu_count(), torch=torch.__version__, python=platform.python_version(), sgemm_2048_gflops=round(rate, 1),
-                torch_threads=1, openblas_threads=os.environ.get("OPENBLAS_NUM_THREADS"), onednn="not measured")
+                torch_threads=1, openblas_threads=os.environ.get("OPENBLAS_NUM_THREADS"),
+                onednn=subprocess.run(["dpkg-query", "-W", "-f=${Version}", "libdnnl-dev"], capture_output=True, text=True).stdout if use_onednn else "not measured")
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
     base = os.path.join(ROOT, "bench", "results", f"{date}-compare-{a.grid}{'-quick' if a.quick else ''}")
     with open(base + ".json", "w") as f:
         json.dump(dict(meta=meta, rows=rows), f, indent=1)
     with open(base + ".md", "w") as f:
         f.write(f"# HPC vs PyTorch, {date}\n\nMachine: {meta['cpu']} ({meta['cores']} cores); PyTorch {meta['torch']} (1 thread, OpenBLAS {meta['openblas_threads']}); "
-                f"SGEMM 2048^3: {meta['sgemm_2048_gflops']} GFLOP/s. Command: `{meta['command']}`. oneDNN: not measured.\n\n"
-                "| cell | B | T | I | H | L | dir | mode | HPC ms | PyTorch ms | PyTorch / HPC | GEMM limit ms | HPC GFLOP/s | <= max(PyTorch/2, limit) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+                f"SGEMM 2048^3: {meta['sgemm_2048_gflops']} GFLOP/s; oneDNN {meta['onednn']}. Command: `{meta['command']}`. "
+                "Target: HPC <= max(min(oneDNN, PyTorch / 2), GEMM limit).\n\n"
+                "| cell | B | T | I | H | L | dir | mode | HPC ms | PyTorch ms | oneDNN ms | PyTorch / HPC | oneDNN / HPC | GEMM limit ms | target ms | met |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
         for r in rows:
             f.write(f"| {r['cell']} | {r['batch']} | {r['seq']} | {r['input']} | {r['hidden']} | {r['layers']} | {'bi' if r['bidirectional'] else 'uni'} | {r['mode']} | "
-                    f"{r['hpc_ms']} | {r['torch_ms']} | {r['speedup_vs_torch']} | {r['gemm_limit_ms']} | {r['hpc_gflops']} | {'yes' if r['meets_torch_target'] else 'no'} |\n")
+                    f"{r['hpc_ms']} | {r['torch_ms']} | {r['onednn_ms'] if r['onednn_ms'] is not None else '-'} | {r['speedup_vs_torch']} | "
+                    f"{r['speedup_vs_onednn'] if r['speedup_vs_onednn'] is not None else '-'} | {r['gemm_limit_ms']} | {r['target_ms']} | {'yes' if r['meets_target'] else 'no'} |\n")
     print(f"wrote {os.path.relpath(base, ROOT)}.{{json,md}}", file=sys.stderr)
 
 
