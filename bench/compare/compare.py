@@ -23,6 +23,8 @@ import sys
 import time
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "2")
+# HPC and PyTorch share the machine's OpenBLAS and its configuration (OPENBLAS_CORETYPE, if set, applies to both);
+# oneDNN brings its own JIT kernels. The BLAS core in use is recorded with the results.
 import torch  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -106,17 +108,10 @@ def gemm_flops(c, mode):
 
 
 def sgemm_rate():
-    torch.set_num_threads(2)
-    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
-    for _ in range(2):
-        torch.mm(a, b)
-    ts = []
-    for _ in range(5):
-        t0 = time.perf_counter()
-        torch.mm(a, b)
-        ts.append(time.perf_counter() - t0)
-    torch.set_num_threads(1)
-    return 2 * 2048 ** 3 / min(ts) / 1e9
+    """The machine's SGEMM rate: a 2048^3 product through HPC's BLAS (the library both HPC and PyTorch use here)."""
+    out = subprocess.run([HPC, "bench", "gemm", "--size", "2048", "--repeats", "5", "--warmup", "2"], check=True, capture_output=True, text=True).stdout
+    r = json.loads(out.strip().splitlines()[-1])
+    return r["gflops"], r["backend"]
 
 
 def main():
@@ -135,7 +130,7 @@ def main():
         print("building the oneDNN harness ...", file=sys.stderr)
         subprocess.run(["g++", "-O2", "-std=c++17", os.path.join(ROOT, "bench", "compare", "onednn_rnn.cpp"), "-ldnnl", "-o", ONEDNN], check=True)
     torch.set_num_threads(1)
-    rate = sgemm_rate()
+    rate, backend = sgemm_rate()
     configs = grid(a.grid)
     if a.quick:
         configs = configs[:6]
@@ -166,7 +161,8 @@ def main():
     meta = dict(date=date, command=" ".join(["/usr/bin/python3", "bench/compare/compare.py"] + sys.argv[1:]), machine=platform.processor() or platform.machine(),
                 cpu=open("/proc/cpuinfo").read().split("model name")[1].split("\n")[0].strip(": \t") if os.path.exists("/proc/cpuinfo") else "",
                 cores=os.cpu_count(), torch=torch.__version__, python=platform.python_version(), sgemm_2048_gflops=round(rate, 1),
-                torch_threads=1, openblas_threads=os.environ.get("OPENBLAS_NUM_THREADS"),
+                torch_threads=1, openblas_threads=os.environ.get("OPENBLAS_NUM_THREADS"), openblas_coretype=os.environ.get("OPENBLAS_CORETYPE", "detected"),
+                blas=backend,
                 onednn=subprocess.run(["dpkg-query", "-W", "-f=${Version}", "libdnnl-dev"], capture_output=True, text=True).stdout if use_onednn else "not measured")
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
     base = os.path.join(ROOT, "bench", "results", f"{date}-compare-{a.grid}{'-quick' if a.quick else ''}")
@@ -174,7 +170,7 @@ def main():
         json.dump(dict(meta=meta, rows=rows), f, indent=1)
     with open(base + ".md", "w") as f:
         f.write(f"# HPC vs PyTorch, {date}\n\nMachine: {meta['cpu']} ({meta['cores']} cores); PyTorch {meta['torch']} (1 thread, OpenBLAS {meta['openblas_threads']}); "
-                f"SGEMM 2048^3: {meta['sgemm_2048_gflops']} GFLOP/s; oneDNN {meta['onednn']}. Command: `{meta['command']}`. "
+                f"SGEMM 2048^3: {meta['sgemm_2048_gflops']} GFLOP/s ({meta['blas']}); oneDNN {meta['onednn']}. Command: `{meta['command']}`. "
                 "Target: HPC <= max(min(oneDNN, PyTorch / 2), GEMM limit).\n\n"
                 "| cell | B | T | I | H | L | dir | mode | HPC ms | PyTorch ms | oneDNN ms | PyTorch / HPC | oneDNN / HPC | GEMM limit ms | target ms | met |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
         for r in rows:

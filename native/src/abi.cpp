@@ -239,6 +239,17 @@ HPC_API int32_t hpc_rnn_backward(hpc_rnn* rnn, const void* x, int64_t x_len, con
     });
 }
 
+HPC_API size_t hpc_backend_info(char* buf, size_t len) {
+    std::string info = std::string(openblas_get_config()) + " core=" + openblas_get_corename() +
+                       " threads=" + std::to_string(openblas_get_num_threads());
+    if (buf != nullptr && len > 0) {
+        const size_t n = info.size() < len - 1 ? info.size() : len - 1;
+        std::memcpy(buf, info.data(), n);
+        buf[n] = '\0';
+    }
+    return info.size();
+}
+
 HPC_API int32_t hpc_set_num_threads(int32_t n) {
     return guarded(__func__, [&] {
         openblas_set_num_threads(n > 0 ? n : openblas_get_num_procs());

@@ -49,6 +49,20 @@ public static class HpcLibrary
     /// <summary>The native library version as major * 10000 + minor * 100 + patch.</summary>
     public static int NativeVersion => NativeMethods.hpc_version();
 
+    /// <summary>The compute backend in use, e.g. "OpenBLAS 0.3.21 ... core=Cooperlake threads=2".</summary>
+    public static unsafe string BackendInfo
+    {
+        get
+        {
+            Span<byte> buf = stackalloc byte[512];
+            fixed (byte* p = buf)
+            {
+                int n = (int)Math.Min(NativeMethods.hpc_backend_info(p, (nuint)buf.Length), (nuint)(buf.Length - 1));
+                return System.Text.Encoding.UTF8.GetString(buf[..n]);
+            }
+        }
+    }
+
     /// <summary>Sets the number of threads the BLAS backend uses; 0 or less restores the default.</summary>
     /// <param name="threads">Thread count, or 0 for the default.</param>
     public static void SetNumThreads(int threads) => Status.ThrowIfFailed(NativeMethods.hpc_set_num_threads(threads));

@@ -18,6 +18,7 @@ internal static class BenchCommands
         var bench = new Command("bench", "Time HPC's kernels (one JSON line per configuration).");
         bench.Subcommands.Add(Rnn(stdout));
         bench.Subcommands.Add(Hmm(stdout));
+        bench.Subcommands.Add(Gemm(stdout));
         return bench;
     }
 
@@ -50,6 +51,35 @@ internal static class BenchCommands
         config["gflops"] = flops > 0 ? Math.Round(flops / (t.Median * 1e6), 3) : 0;
         config["peak_rss_mb"] = Math.Round(Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0, 1);
         stdout.WriteLine(JsonSerializer.Serialize(config));
+    }
+
+    private static unsafe Command Gemm(TextWriter stdout)
+    {
+        var size = new Option<int>("--size") { Description = "M = N = K", DefaultValueFactory = _ => 2048 };
+        var threads = Threads();
+        var repeats = Repeats();
+        var warmup = Warmup();
+        var cmd = new Command("gemm", "Time a float32 GEMM through HPC's BLAS (the machine's SGEMM rate, for GEMM limits).") { size, threads, repeats, warmup };
+        cmd.SetAction(r =>
+        {
+            int n = r.GetValue(size);
+            if (n <= 0) throw new CliException($"--size: expected > 0, got {n}.");
+            HpcLibrary.SetNumThreads(r.GetValue(threads));
+            var a = Enumerable.Repeat(0.5f, n * n).ToArray();
+            var b = Enumerable.Repeat(0.25f, n * n).ToArray();
+            var c = new float[n * n];
+            var timing = Time(() =>
+            {
+                fixed (float* pa = a, pb = b, pc = c)
+                    Status.ThrowIfFailed(Interop.NativeMethods.hpc_gemm(1, 0, 0, n, n, n, 1.0, pa, a.Length, n, pb, b.Length, n, 0.0, pc, c.Length, n));
+            }, r.GetValue(warmup), r.GetValue(repeats));
+            Emit(stdout, new Dictionary<string, object>
+            {
+                ["bench"] = "gemm", ["size"] = n, ["threads"] = r.GetValue(threads), ["repeats"] = r.GetValue(repeats), ["backend"] = HpcLibrary.BackendInfo,
+            }, timing, 2.0 * n * n * n);
+            return 0;
+        });
+        return cmd;
     }
 
     private static Command Rnn(TextWriter stdout)
@@ -94,7 +124,7 @@ internal static class BenchCommands
             Emit(stdout, new Dictionary<string, object>
             {
                 ["bench"] = "rnn", ["cell"] = c, ["batch"] = b, ["seq"] = t, ["input"] = i, ["hidden"] = h, ["layers"] = l, ["bidirectional"] = r.GetValue(bi),
-                ["mode"] = r.GetValue(mode)!, ["layout"] = r.GetValue(timeMajor) ? "time-major" : "batch-first", ["dtype"] = r.GetValue(dtype)!, ["threads"] = r.GetValue(threads), ["repeats"] = r.GetValue(repeats), ["gemm_flops"] = flops,
+                ["mode"] = r.GetValue(mode)!, ["backend"] = HpcLibrary.BackendInfo, ["layout"] = r.GetValue(timeMajor) ? "time-major" : "batch-first", ["dtype"] = r.GetValue(dtype)!, ["threads"] = r.GetValue(threads), ["repeats"] = r.GetValue(repeats), ["gemm_flops"] = flops,
             }, timing, flops);
             return 0;
         });

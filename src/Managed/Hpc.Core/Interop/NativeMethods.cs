@@ -33,6 +33,9 @@ internal static unsafe partial class NativeMethods
     internal static partial int hpc_set_num_threads(int n);
 
     [LibraryImport(Library)]
+    internal static partial nuint hpc_backend_info(byte* buf, nuint len);
+
+    [LibraryImport(Library)]
     internal static partial int hpc_rnn_param_layout(RnnDesc* desc, long* numTensors, long* numElements);
 
     [LibraryImport(Library)]
