@@ -2,9 +2,10 @@
 
 #include <cstring>
 
-// x86-64: an AVX2 clone and a portable default, chosen at load time; elsewhere the compiler's own vectorisation.
+// x86-64: AVX-512 and AVX2 clones and a portable default, chosen at load time; elsewhere the compiler's own
+// vectorisation.
 #if defined(__x86_64__) && defined(__GNUC__)
-#define HPC_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#define HPC_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define HPC_VECTOR_CLONES
 #endif
