@@ -1,0 +1,55 @@
+#!/usr/bin/python3
+"""Prints the README's benchmark section from the recorded comparison results.
+
+Usage: /usr/bin/python3 bench/compare/summarize.py [DATE]   (default: the newest seeds result)
+"""
+import glob
+import json
+import os
+import statistics
+import sys
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def load(name, date):
+    return json.load(open(os.path.join(ROOT, "bench", "results", f"{date}-compare-{name}.json")))
+
+
+def g(rows, key):
+    return round(statistics.geometric_mean([r[key] for r in rows]), 2)
+
+
+def main():
+    date = sys.argv[1] if len(sys.argv) > 1 else sorted(glob.glob(os.path.join(ROOT, "bench", "results", "*-compare-seeds.json")))[-1].split(os.sep)[-1][:10]
+    s, d = load("seeds", date), load("deepbench", date)
+    sr, dr = s["rows"], d["rows"]
+    m = s["meta"]
+    core = m["blas"].split(" core=")[1].split(" ")[0]
+    rows50 = [r for r in sr if r["seq"] == 50 and r["hidden"] == 50]
+    sel = [r for r in dr if r["cell"] == "lstm" and r["hidden"] == 1024 and r["seq"] == 100]
+    by_h = {h: [r for r in sr if r["hidden"] == h] for h in (10, 20, 50)}
+    by_b = {b: [r for r in dr if r["batch"] == b] for b in (1, 16, 64)}
+    yes = lambda r: "yes" if r["meets_target"] else "no"
+    out = [f"Measured {date} on this project's machine kind ({m['cpu']}, {m['cores']} cores), side by side in one run with A B C",
+           f"alternation: HPC, PyTorch {m['torch']} (one intra-op thread, OpenBLAS with two) and oneDNN {m['onednn']}'s RNN primitive.",
+           f"HPC and PyTorch share the machine's OpenBLAS as configured there ({core} kernels; SGEMM 2048³ at {m['sgemm_2048_gflops']} GFLOP/s",
+           "through HPC's BLAS in the same run); oneDNN uses its own AVX-512 kernels. Commands: `/usr/bin/python3",
+           "bench/compare/compare.py --grid seeds --rounds 2 --repeats 7` and `--grid deepbench --rounds 1 --repeats 3 --warmup 1`;",
+           "this section is printed by `bench/compare/summarize.py`. Target (issue 5): HPC at most max(min(oneDNN, PyTorch / 2),",
+           "GEMM FLOPs at 90 % of that SGEMM rate). Full tables and method: `bench/results/`, `bench/README.md`.", "",
+           "Seeds' sizes, batch 32, input 10, T = 50, H = 50, float32:", "",
+           "| cell | mode | HPC ms | PyTorch ms | oneDNN ms | target ms | met |", "|---|---|---|---|---|---|---|"]
+    out += [f"| {r['cell']} | {r['mode']} | {r['hpc_ms']} | {r['torch_ms']} | {r['onednn_ms']} | {r['target_ms']} | {yes(r)} |" for r in rows50]
+    out += ["", f"All 54 seed configurations: {sum(r['meets_target'] for r in sr)} meet the target; HPC is {g(sr, 'speedup_vs_torch')}x faster than PyTorch and runs at",
+            f"{g(sr, 'speedup_vs_onednn')}x oneDNN's speed (geometric means): {g(by_h[10], 'speedup_vs_onednn')}x at H = 10, {g(by_h[20], 'speedup_vs_onednn')}x at H = 20,",
+            f"{g(by_h[50], 'speedup_vs_onednn')}x at H = 50. DeepBench-style sizes (144 configurations): {sum(r['meets_target'] for r in dr)} meet it; HPC runs at",
+            f"{g(dr, 'speedup_vs_torch')}x PyTorch's speed and {g(dr, 'speedup_vs_onednn')}x oneDNN's ({g(by_b[1], 'speedup_vs_onednn')}x at batch 1,",
+            f"{g(by_b[16], 'speedup_vs_onednn')}x at batch 16, {g(by_b[64], 'speedup_vs_onednn')}x at batch 64). LSTM, T = 100, H = I = 1024:", "",
+            "| B | mode | HPC ms | PyTorch ms | oneDNN ms | GEMM limit ms | met |", "|---|---|---|---|---|---|---|"]
+    out += [f"| {r['batch']} | {r['mode']} | {r['hpc_ms']} | {r['torch_ms']} | {r['onednn_ms']} | {r['gemm_limit_ms']} | {yes(r)} |" for r in sel]
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
