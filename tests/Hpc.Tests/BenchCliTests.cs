@@ -1,0 +1,63 @@
+using System.Text.Json;
+using Hpc.Cli;
+using Xunit;
+
+namespace Hpc.Tests;
+
+/// <summary>hpc bench prints one JSON line per configuration with the documented fields, and rejects bad sizes.</summary>
+public class BenchCliTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        return (HpcCli.Run(args, o, e), o.ToString(), e.ToString());
+    }
+
+    private static JsonElement Line(string stdout) => JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement;
+
+    [Theory]
+    [InlineData("lstm", "training")]
+    [InlineData("gru", "inference")]
+    [InlineData("lstm_peephole", "training")]
+    public void RnnBenchPrintsTheDocumentedFields(string cell, string mode)
+    {
+        var (code, stdout, err) = Run("bench", "rnn", "--cell", cell, "--batch", "2", "--seq", "3", "--input", "4", "--hidden", "5", "--mode", mode, "--repeats", "3", "--warmup", "1");
+        Assert.True(code == 0, err);
+        var j = Line(stdout);
+        foreach (string k in new[] { "median_ms", "min_ms", "max_ms", "gflops", "peak_rss_mb", "cell", "batch", "seq", "hidden", "mode", "backend" })
+            Assert.True(j.TryGetProperty(k, out _), $"missing {k}");
+        Assert.True(j.GetProperty("min_ms").GetDouble() <= j.GetProperty("median_ms").GetDouble());
+        Assert.True(j.GetProperty("median_ms").GetDouble() <= j.GetProperty("max_ms").GetDouble());
+        double flops = 2.0 * 2 * 3 * (cell == "gru" ? 3 : 4) * 5 * (4 + 5) * (mode == "training" ? 3 : 1);
+        Assert.Equal(flops, j.GetProperty("gemm_flops").GetDouble());
+    }
+
+    [Fact]
+    public void HmmAndGemmBenchesRun()
+    {
+        foreach (string op in new[] { "fit-iteration", "score", "decode", "posteriors" })
+        {
+            var (code, stdout, err) = Run("bench", "hmm", "--states", "3", "--dims", "2", "--length", "200", "--sequences", "4", "--op", op, "--repeats", "1", "--warmup", "0");
+            Assert.True(code == 0, err);
+            Assert.Equal(op, Line(stdout).GetProperty("op").GetString());
+        }
+        var c = Run("bench", "hmm", "--emission", "categorical", "--states", "2", "--dims", "4", "--length", "100", "--op", "decode", "--repeats", "1");
+        Assert.Equal(0, c.Code);
+        var g = Run("bench", "gemm", "--size", "32", "--repeats", "1", "--warmup", "0");
+        Assert.Equal(0, g.Code);
+        Assert.Contains("OpenBLAS", Line(g.Out).GetProperty("backend").GetString());
+    }
+
+    [Fact]
+    public void BadSizesAreUsageErrors()
+    {
+        var r = Run("bench", "rnn", "--cell", "lstm", "--batch", "0", "--seq", "3", "--input", "4", "--hidden", "5");
+        Assert.Equal(2, r.Code);
+        Assert.Contains("--batch: expected > 0, got 0", r.Err);
+        r = Run("bench", "hmm", "--states", "3", "--length", "100", "--sequences", "3");
+        Assert.Equal(2, r.Code);
+        Assert.Contains("--length: expected a multiple of --sequences (3), got 100", r.Err);
+        Assert.Equal(2, Run("bench", "rnn", "--cell", "lstm", "--batch", "1", "--seq", "1", "--input", "1", "--hidden", "1", "--repeats", "0").Code);
+    }
+}
