@@ -200,6 +200,7 @@ HPC_API int32_t hpc_hmm_categorical_loglik(int64_t K, int64_t M, int64_t N, cons
         check_buffer("emissionprob", emissionprob, emissionprob_len, checked_mul(K, M, "n_states*n_symbols"), false);
         for (int64_t k = 0; k < K; ++k) check_stochastic("emissionprob", emissionprob + k * M, M, k);
         check_buffer("out", out, out_len, checked_mul(N, K, "n_samples*n_states"), false);
+        require_no_overlap({{"symbols", symbols, symbols_len}, {"emissionprob", emissionprob, emissionprob_len}}, {{"out", out, out_len}}, 8);
         cpu::categorical_loglik(K, M, N, symbols, emissionprob, out);
     });
 }
@@ -219,6 +220,10 @@ HPC_API int32_t hpc_hmm_gaussian_stats(int64_t K, int64_t D, int64_t N, const do
         check_buffer("obs", obs, obs_len, K * D, false);
         check_buffer("obs2", obs2, obs2_len, K * D, true);
         check_buffer("obs_outer", obs_outer, obs_outer_len, checked_mul(K * D, D, "K*D*D"), true);
+        require_no_overlap({{"x", x, x_len}, {"posteriors", posteriors, posteriors_len}},
+                           {{"post_sum", post_sum, post_sum_len}, {"obs", obs, obs_len}, {"obs2", obs2, obs2_len},
+                            {"obs_outer", obs_outer, obs_outer_len}},
+                           8);
         cpu::gaussian_stats(K, D, N, x, posteriors, post_sum, obs, obs2, obs_outer);
     });
 }
@@ -233,6 +238,7 @@ HPC_API int32_t hpc_hmm_categorical_stats(int64_t K, int64_t M, int64_t N, const
         check_symbols(symbols, symbols_len, N, M);
         check_posteriors(posteriors, posteriors_len, checked_mul(N, K, "n_samples*n_states"));
         check_buffer("counts", counts, counts_len, checked_mul(K, M, "n_states*n_symbols"), false);
+        require_no_overlap({{"symbols", symbols, symbols_len}, {"posteriors", posteriors, posteriors_len}}, {{"counts", counts, counts_len}}, 8);
         cpu::categorical_stats(K, M, N, symbols, posteriors, counts);
     });
 }

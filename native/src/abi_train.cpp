@@ -91,7 +91,17 @@ HPC_API int32_t hpc_optim_step(int32_t algorithm, int32_t dtype, const hpc_optim
         check_set("grads", grads, n, true);
         check_set("state1", state1, n, need1);
         check_set("state2", state2, n, need2);
-        for (int64_t i = 0; i < n; ++i) require(params[i] != grads[i], "params[" + std::to_string(i) + "] and grads[" + std::to_string(i) + "] are the same buffer");
+        // Per tensor, parameters and state are written while the gradient is read: no two may overlap.
+        const size_t e = dtype == HPC_DTYPE_FLOAT32 ? 4 : 8;
+        for (int64_t i = 0; i < n; ++i) {
+            const std::string k = "[" + std::to_string(i) + "]";
+            const std::string pn = "params" + k, gn = "grads" + k, s1 = "state1" + k, s2 = "state2" + k;
+            require_no_overlap({{gn.c_str(), grads[i], lengths[i]}},
+                               {{pn.c_str(), params[i], lengths[i]},
+                                {s1.c_str(), need1 ? state1[i] : nullptr, need1 ? lengths[i] : 0},
+                                {s2.c_str(), need2 ? state2[i] : nullptr, need2 ? lengths[i] : 0}},
+                               e);
+        }
         if (dtype == HPC_DTYPE_FLOAT32)
             cpu::optim_step<float>(algorithm, *h, step, n, (float* const*)params, (const float* const*)grads,
                                    need1 ? (float* const*)state1 : nullptr, need2 ? (float* const*)state2 : nullptr, lengths);

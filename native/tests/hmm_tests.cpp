@@ -269,3 +269,18 @@ TEST(Hmm, ThreadedGroupsEqualSequencesRunAlone) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Hmm, StatisticsRejectOutputsOverlappingInputs) {
+    std::vector<int64_t> sym{0, 1, 1};
+    std::vector<double> post{0.5, 0.5, 0.2, 0.8, 0.9, 0.1}, counts(4);
+    EXPECT_EQ(hpc_hmm_categorical_stats(2, 2, 3, sym.data(), 3, post.data(), 6, counts.data(), 4), HPC_OK) << last_error();
+    EXPECT_EQ(hpc_hmm_categorical_stats(2, 2, 3, sym.data(), 3, post.data(), 6, post.data() + 2, 4), HPC_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(last_error().find("counts overlaps posteriors"), std::string::npos);
+    std::vector<double> x{1, 2, 3}, ps(2), obs(2);
+    EXPECT_EQ(hpc_hmm_gaussian_stats(2, 1, 3, x.data(), 3, post.data(), 6, ps.data(), 2, obs.data(), 2, nullptr, 0, nullptr, 0), HPC_OK);
+    EXPECT_EQ(hpc_hmm_gaussian_stats(2, 1, 3, x.data(), 3, post.data(), 6, x.data(), 2, obs.data(), 2, nullptr, 0, nullptr, 0), HPC_ERR_INVALID_ARGUMENT);
+}
+
+}  // namespace

@@ -85,6 +85,17 @@ TEST(Train, ValidationNamesTheBadArgument) {
     h.beta1 = 1.0;
     EXPECT_EQ(hpc_optim_step(HPC_OPTIM_ADAMW, HPC_DTYPE_FLOAT64, &h, 1, 1, ps, gs, ss, ss, &len), HPC_ERR_INVALID_ARGUMENT);
     EXPECT_EQ(p[0], 1.0);  // nothing written
+    h = defaults();
+    std::vector<double> big(4, 0.0);
+    void* pb[] = {big.data()};
+    void* sb[] = {big.data() + 1};  // the momentum buffer overlaps the parameters
+    int64_t two = 2;
+    h.momentum = 0.9;
+    void* gb[] = {g.data()};
+    std::vector<double> g2(2, 1.0);
+    gb[0] = g2.data();
+    EXPECT_EQ(hpc_optim_step(HPC_OPTIM_SGD, HPC_DTYPE_FLOAT64, &h, 1, 1, pb, gb, sb, nullptr, &two), HPC_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(last_error().find("params[0] overlaps state1[0]"), std::string::npos) << last_error();
     double norm;
     void* nul[] = {nullptr};
     EXPECT_EQ(hpc_clip_grad_norm(HPC_DTYPE_FLOAT64, 1, nul, &len, 1.0, 2.0, &norm), HPC_ERR_INVALID_ARGUMENT);

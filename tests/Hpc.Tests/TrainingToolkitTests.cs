@@ -206,6 +206,25 @@ public class TrainingToolkitTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void InitializersAndSyntheticDataRejectBadArguments()
+    {
+        var w = new float[6];
+        Assert.Equal("fanIn", Assert.Throws<ArgumentOutOfRangeException>(() => Initializers.GlorotUniform<float>(w, 0, 3, 1)).ParamName);
+        Assert.Equal("fanOut", Assert.Throws<ArgumentOutOfRangeException>(() => Initializers.GlorotNormal<float>(w, 2, -1, 1)).ParamName);
+        Assert.Equal("fanIn", Assert.Throws<ArgumentOutOfRangeException>(() => Initializers.HeNormal<float>(w, 0, 1)).ParamName);
+        Assert.Equal("gain", Assert.Throws<ArgumentOutOfRangeException>(() => Initializers.Orthogonal<float>(w, 2, 3, 1, double.NaN)).ParamName);
+        Assert.Throws<ArgumentException>(() => Initializers.Orthogonal<float>(w, 2, 2, 1));
+        using var lstm = new Lstm<float>(2, 3);
+        Assert.Equal("scale", Assert.Throws<ArgumentOutOfRangeException>(() => Initializers.InitializeRecurrent(lstm, RecurrentInit.GlorotOrthogonal, 1, scale: double.PositiveInfinity)).ParamName);
+        Assert.Equal("forgetBias", Assert.Throws<ArgumentOutOfRangeException>(() => Initializers.InitializeRecurrent(lstm, RecurrentInit.PyTorchDefault, 1, forgetBias: double.NaN)).ParamName);
+        Assert.Equal("n", Assert.Throws<ArgumentOutOfRangeException>(() => SyntheticData.MeanSign(0, 5, 1)).ParamName);
+        Assert.Equal("etaMin", Assert.Throws<ArgumentOutOfRangeException>(() => new CosineAnnealing(0.1, 10, etaMin: 0.5)).ParamName);
+        var (x, y) = SyntheticData.MeanSign(50, 7, 3);
+        Assert.Equal(350, x.Length);
+        for (int i = 0; i < 50; i++) Assert.Equal(x.AsSpan(i * 7, 7).ToArray().Sum() > 0 ? 1f : 0f, y[i]);
+    }
+
+    [Fact]
     public void BadConfigurationsGiveClearErrors()
     {
         using var model = new Sequential<float>(new Recurrent<float>(RecurrentCell.Lstm, 2, 4), new Dense<float>(4, 1));

@@ -120,8 +120,8 @@ HPC_API int32_t hpc_rnn_backward(hpc_rnn* rnn, const void* x, int64_t x_len, con
 
 /* Memory-efficient BPTT: with every > 0, a training forward keeps the layer outputs and the LSTM cell state only at
  * every `every`-th step instead of every gate activation, and backward recomputes each segment's activations from
- * its checkpoint. Gradients are identical to the plain path; saved activations shrink by about (G+1)/(G+1+D) per
- * layer. 0 turns it off. Invalidates saved activations. */
+ * its checkpoint. Gradients are identical to the plain path (bit for bit); the saving grows with layers x
+ * directions (query hpc_rnn_workspace_bytes). 0 turns it off. Invalidates saved activations. */
 HPC_API int32_t hpc_rnn_set_checkpointing(hpc_rnn* rnn, int64_t every);
 
 /* Bytes of workspace the object currently holds (grows with the largest shape used). */

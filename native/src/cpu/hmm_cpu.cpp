@@ -83,7 +83,7 @@ double row_max(const double* v, int64_t K) {
 // ---- scaled path -------------------------------------------------------------------------------------------
 // alpha [N,K] (normalised forward variables), bprime [N,K] = exp(logB - m_t), scale [N] = c'_t,
 // logc [N] = log c'_t + m_t. Returns false if some step cannot be scaled (c' = 0: the caller falls back to logs).
-bool forward_scaled(const Group& g, const Layout& l, const int64_t* lengths, int64_t K, const double* logB,
+bool forward_scaled(const Group& g, const Layout& l, int64_t K, const double* logB,
                     const double* pi, const double* A, double* alpha, double* bprime, double* scale, double* logc) {
     const int64_t S = (int64_t)g.seqs.size();
     std::vector<double> prev((size_t)(S * K)), cur((size_t)(S * K));
@@ -115,12 +115,11 @@ bool forward_scaled(const Group& g, const Layout& l, const int64_t* lengths, int
             logc[r] = std::log(c) + m;
         }
     }
-    (void)lengths;
     return true;
 }
 
 // beta [N,K]; w [N,K] rows t >= 1: b'_t * beta_t / c'_t (the factor that xi and the recursion share).
-void backward_scaled(const Group& g, const Layout& l, const int64_t* lengths, int64_t K, const double* A,
+void backward_scaled(const Group& g, const Layout& l, int64_t K, const double* A,
                      const double* bprime, const double* scale, double* beta, double* w) {
     const int64_t S = (int64_t)g.seqs.size();
     std::vector<double> wt((size_t)(S * K)), bt((size_t)(S * K));
@@ -144,7 +143,6 @@ void backward_scaled(const Group& g, const Layout& l, const int64_t* lengths, in
             }
         }
     }
-    (void)lengths;
 }
 
 // ---- log path ----------------------------------------------------------------------------------------------
@@ -226,7 +224,7 @@ bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* len
         // The scaled path falls back to log space for a group in which some step cannot be scaled (an
         // observation so unlikely under every reachable state that the shifted densities underflow).
         const bool use_log = mode == HmmMode::Log ||
-                             !forward_scaled(g, l, lengths, K, logB, pi, A, fwd.data(), bprime.data(), scale.data(), logc.data());
+                             !forward_scaled(g, l, K, logB, pi, A, fwd.data(), bprime.data(), scale.data(), logc.data());
         if (use_log) {
             forward_log(g, l, lengths, K, logB, pi, A, fwd.data(), seq_loglik);
         } else {
@@ -240,7 +238,7 @@ bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* len
         for (int64_t s : g.seqs)
             if (!std::isfinite(seq_loglik[s])) return;  // impossible sequence: reported below
         if (use_log) backward_log(g, l, K, logB, A, bwd.data(), w.data(), v.data());
-        else backward_scaled(g, l, lengths, K, A, bprime.data(), scale.data(), bwd.data(), w.data());
+        else backward_scaled(g, l, K, A, bprime.data(), scale.data(), bwd.data(), w.data());
 
         // gamma_t = alpha_t * beta_t (scaled) or exp(la + lb - ll) (log), renormalised against rounding.
         auto gamma = [&](int64_t s, int64_t r, double* p) {

@@ -234,7 +234,6 @@ internal sealed class DemoRunner(IAnsiConsole console, bool quick, bool quiet, u
         fitToy.Fit(tx, 1);
         int[] tp = fitToy.Predict(tx);
         double toyAcc = Recovery(tp, ts, 2);
-        int hi = fitToy.Means![0] > fitToy.Means[1] ? 0 : 1;
         section.Text($"Toy series: 60 observations from a 2-state model (means 0 and 3). The fitted HMM recovers {toyAcc:P1} of the hidden states.")
                .Line("Toy series and the decoded state (shown at the fitted state's mean)", "t", "value", [
                    new Series("observation", Range(60), tx),
@@ -267,7 +266,6 @@ internal sealed class DemoRunner(IAnsiConsole console, bool quick, bool quiet, u
         t.AddRow($"synthetic ({seqs} x {per})", P(acc), fit.Monitor.Iter.ToString(CultureInfo.InvariantCulture));
         console.Write(t);
         report.Sections.Add(section);
-        _ = hi;
     }
 
     private void Text()

@@ -93,28 +93,22 @@ public sealed unsafe class GaussianHmm : HiddenMarkovModel<double>
         {
             if (value == null) { _covars = null; return; }
             if (_nFeatures == 0) throw new InvalidOperationException("Set Means before Covars: they fix the number of features.");
-            long expected = CovarsLength(_nFeatures);
+            int[] shape = CovarsShape(CovarianceType, NComponents, _nFeatures);
+            long expected = shape.Aggregate(1L, (a, b) => a * b);
             if (value.Length != expected)
-                throw new ArgumentException($"Covars: expected {expected} values ({CovarsShape(_nFeatures)} for {CovarianceType}), got {value.Length}.", nameof(Covars));
+                throw new ArgumentException($"Covars: expected {expected} values ([{string.Join(", ", shape)}] for {CovarianceType}), got {value.Length}.", nameof(Covars));
             CheckCovars(value, nameof(Covars));
             _covars = (double[])value.Clone();
         }
     }
 
-    private long CovarsLength(int d) => CovarianceType switch
+    /// <summary>The compact shape of the covariances of a covariance type (hmmlearn's).</summary>
+    internal static int[] CovarsShape(CovarianceType type, int k, int d) => type switch
     {
-        CovarianceType.Spherical => NComponents,
-        CovarianceType.Diag => (long)NComponents * d,
-        CovarianceType.Full => (long)NComponents * d * d,
-        _ => (long)d * d,
-    };
-
-    internal string CovarsShape(int d) => CovarianceType switch
-    {
-        CovarianceType.Spherical => $"[{NComponents}]",
-        CovarianceType.Diag => $"[{NComponents}, {d}]",
-        CovarianceType.Full => $"[{NComponents}, {d}, {d}]",
-        _ => $"[{d}, {d}]",
+        CovarianceType.Spherical => [k],
+        CovarianceType.Diag => [k, d],
+        CovarianceType.Full => [k, d, d],
+        _ => [d, d],
     };
 
     /// <summary>Validates covariances through the native density (it checks positivity, symmetry and definiteness).</summary>

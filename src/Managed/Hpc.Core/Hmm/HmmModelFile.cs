@@ -31,7 +31,7 @@ public static class HmmModelFile
                 WriteArray(w, "startprob", g.Startprob, [k]);
                 WriteArray(w, "transmat", g.Transmat, [k, k]);
                 WriteArray(w, "means", g.Means, [k, d]);
-                WriteArray(w, "covars", g.Covars, CovarsShape(g.CovarianceType, k, d));
+                WriteArray(w, "covars", g.Covars, GaussianHmm.CovarsShape(g.CovarianceType, k, d));
                 w.WriteNumber("min_covar", g.MinCovar);
                 w.WriteNumber("startprob_prior", g.StartprobPrior);
                 w.WriteNumber("transmat_prior", g.TransmatPrior);
@@ -99,7 +99,7 @@ public static class HmmModelFile
                     g.Startprob = Array(root, "startprob", [k], path);
                     g.Transmat = Array(root, "transmat", [k, k], path);
                     g.Means = Array(root, "means", [k, d], path);
-                    g.Covars = Array(root, "covars", CovarsShape(type, k, d), path);
+                    g.Covars = Array(root, "covars", GaussianHmm.CovarsShape(type, k, d), path);
                     return g;
                 }
                 case "categorical":
@@ -124,14 +124,6 @@ public static class HmmModelFile
             throw new InvalidDataException($"{path}: {e.Message}");
         }
     }
-
-    internal static int[] CovarsShape(CovarianceType t, int k, int d) => t switch
-    {
-        CovarianceType.Spherical => [k],
-        CovarianceType.Diag => [k, d],
-        CovarianceType.Full => [k, d, d],
-        _ => [d, d],
-    };
 
     private static void WriteArray(Utf8JsonWriter w, string name, double[] v, int[] shape)
     {

@@ -37,6 +37,9 @@ public sealed class GradientDiagnostics
     private double[] _hiddenSum = [];
     private int _hiddenCount;
     private readonly SortedDictionary<int, (double[] Sum, int Count)> _hiddenByEpoch = [];
+    private string[] _layerNames = [];
+    private string[][] _paramNames = [];
+    private object? _namedModel;
 
     /// <summary>A ratio ||dL/dh_0|| / ||dL/dh_{T-1}|| below this is vanishing (default 1e-3).</summary>
     public double VanishingRatio { get; init; } = 1e-3;
@@ -86,50 +89,50 @@ public sealed class GradientDiagnostics
     /// <summary>Records one step (called by the trainer after backward, before clipping is applied to the norms).</summary>
     public void Record<T>(Sequential<T> model, int epoch, double loss, double globalNorm, double appliedNorm) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        // Names once per model: a layer's Spec is built anew on every access.
+        if (!ReferenceEquals(_namedModel, model) || _layerNames.Length != model.Layers.Count)
+        {
+            _namedModel = model;
+            _layerNames = model.Layers.Select((l, i) => $"{i}.{l.Spec["type"]}").ToArray();
+            _paramNames = model.Layers.Select((l, i) => l.Parameters.Select(p => $"{_layerNames[i]}.{p.Name}").ToArray()).ToArray();
+        }
         var ps = new Dictionary<string, double>();
         var ls = new Dictionary<string, double>();
         for (int i = 0; i < model.Layers.Count; i++)
         {
             var layer = model.Layers[i];
             double layerSq = 0;
-            foreach (var p in layer.Parameters)
+            for (int k = 0; k < layer.Parameters.Count; k++)
             {
                 double sq = 0;
-                foreach (var g in p.Grad) { double v = double.CreateChecked(g); sq += v * v; }
-                ps[$"{i}.{layer.Spec["type"]}.{p.Name}"] = Math.Sqrt(sq);
+                foreach (var g in layer.Parameters[k].Grad) { double v = double.CreateChecked(g); sq += v * v; }
+                ps[_paramNames[i][k]] = Math.Sqrt(sq);
                 layerSq += sq;
             }
-            if (layer.Parameters.Count > 0) ls[$"{i}.{layer.Spec["type"]}"] = Math.Sqrt(layerSq);
+            if (layer.Parameters.Count > 0) ls[_layerNames[i]] = Math.Sqrt(layerSq);
         }
         _steps.Add((_steps.Count + 1, epoch, loss, globalNorm, appliedNorm, ps, ls));
         var r = model.Layers.OfType<Recurrent<T>>().LastOrDefault();
-        if (r is { RecordHiddenGradients: true } && r.HiddenGradients.Length > 0)
+        if (r is not { RecordHiddenGradients: true } || r.HiddenGradients.Length == 0) return;
+        // HiddenGradients is [B, T, D*H]; the sequence length comes from the last input.
+        int o = (r.Bidirectional ? 2 : 1) * r.HiddenSize;
+        int bt = r.HiddenGradients.Length / o;
+        int steps = r.LastSequenceLength;
+        if (steps <= 0 || bt % steps != 0) return;
+        if (_hiddenSum.Length != steps) { _hiddenSum = new double[steps]; _hiddenCount = 0; }  // a new sequence length starts a new average
+        if (!_hiddenByEpoch.TryGetValue(epoch, out var e) || e.Sum.Length != steps) e = (new double[steps], 0);
+        int batch = bt / steps;
+        for (int t = 0; t < steps; t++)
         {
-            // HiddenGradients is [B, T, D*H]; the sequence length comes from the last input.
-            int o = (r.Bidirectional ? 2 : 1) * r.HiddenSize;
-            int bt = r.HiddenGradients.Length / o;
-            int steps = r.LastSequenceLength;
-            if (steps <= 0 || bt % steps != 0) return;
-            if (_hiddenSum.Length != steps) { _hiddenSum = new double[steps]; _hiddenCount = 0; }  // a new sequence length starts a new average
-            int batch = bt / steps;
-            for (int t = 0; t < steps; t++)
-            {
-                double sq = 0;
-                for (int b = 0; b < batch; b++)
-                    for (int j = 0; j < o; j++) { double v = double.CreateChecked(r.HiddenGradients[(b * steps + t) * o + j]); sq += v * v; }
-                _hiddenSum[t] += Math.Sqrt(sq / batch);
-            }
-            _hiddenCount++;
-            if (!_hiddenByEpoch.TryGetValue(epoch, out var e) || e.Sum.Length != steps) e = (new double[steps], 0);
-            for (int t = 0; t < steps; t++)
-            {
-                double sq = 0;
-                for (int b = 0; b < batch; b++)
-                    for (int j = 0; j < o; j++) { double v = double.CreateChecked(r.HiddenGradients[(b * steps + t) * o + j]); sq += v * v; }
-                e.Sum[t] += Math.Sqrt(sq / batch);
-            }
-            _hiddenByEpoch[epoch] = (e.Sum, e.Count + 1);
+            double sq = 0;
+            for (int b = 0; b < batch; b++)
+                for (int j = 0; j < o; j++) { double v = double.CreateChecked(r.HiddenGradients[(b * steps + t) * o + j]); sq += v * v; }
+            double norm = Math.Sqrt(sq / batch);  // root mean square over the batch of ||dL/dh_t||
+            _hiddenSum[t] += norm;
+            e.Sum[t] += norm;
         }
+        _hiddenCount++;
+        _hiddenByEpoch[epoch] = (e.Sum, e.Count + 1);
     }
 
     /// <summary>Classifies the recorded gradient flow.</summary>

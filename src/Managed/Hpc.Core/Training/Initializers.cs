@@ -11,12 +11,23 @@ public enum RecurrentInit
     GlorotOrthogonal,
 }
 
-/// <summary>Seeded weight initialisers (deterministic for a seed on every platform).</summary>
+/// <summary>Seeded weight initialisers (deterministic for a seed on every platform). Fans must be positive and gains
+/// finite: they throw <see cref="ArgumentOutOfRangeException"/> otherwise.</summary>
 public static class Initializers
 {
+    private static void CheckFan(int fan, string name) => Validate.Positive(fan, name);
+
+    private static void CheckGain(double gain)
+    {
+        if (!double.IsFinite(gain)) throw new ArgumentOutOfRangeException(nameof(gain), gain, $"gain must be finite, got {gain}.");
+    }
+
     /// <summary>Glorot/Xavier uniform: U(-a, a), a = gain * sqrt(6 / (fanIn + fanOut)).</summary>
     public static void GlorotUniform<T>(Span<T> w, int fanIn, int fanOut, ulong seed, double gain = 1) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        CheckFan(fanIn, nameof(fanIn));
+        CheckFan(fanOut, nameof(fanOut));
+        CheckGain(gain);
         double a = gain * Math.Sqrt(6.0 / (fanIn + fanOut));
         var rng = new SplitMix64(seed);
         for (int i = 0; i < w.Length; i++) w[i] = T.CreateChecked((2 * rng.NextDouble() - 1) * a);
@@ -25,6 +36,9 @@ public static class Initializers
     /// <summary>Glorot/Xavier normal: N(0, gain^2 * 2 / (fanIn + fanOut)).</summary>
     public static void GlorotNormal<T>(Span<T> w, int fanIn, int fanOut, ulong seed, double gain = 1) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        CheckFan(fanIn, nameof(fanIn));
+        CheckFan(fanOut, nameof(fanOut));
+        CheckGain(gain);
         double sd = gain * Math.Sqrt(2.0 / (fanIn + fanOut));
         var rng = new SplitMix64(seed);
         for (int i = 0; i < w.Length; i++) w[i] = T.CreateChecked(rng.NextGaussian() * sd);
@@ -33,6 +47,7 @@ public static class Initializers
     /// <summary>He/Kaiming uniform for relu: U(-a, a), a = sqrt(6 / fanIn).</summary>
     public static void HeUniform<T>(Span<T> w, int fanIn, ulong seed) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        CheckFan(fanIn, nameof(fanIn));
         double a = Math.Sqrt(6.0 / fanIn);
         var rng = new SplitMix64(seed);
         for (int i = 0; i < w.Length; i++) w[i] = T.CreateChecked((2 * rng.NextDouble() - 1) * a);
@@ -41,6 +56,7 @@ public static class Initializers
     /// <summary>He/Kaiming normal for relu: N(0, 2 / fanIn).</summary>
     public static void HeNormal<T>(Span<T> w, int fanIn, ulong seed) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        CheckFan(fanIn, nameof(fanIn));
         double sd = Math.Sqrt(2.0 / fanIn);
         var rng = new SplitMix64(seed);
         for (int i = 0; i < w.Length; i++) w[i] = T.CreateChecked(rng.NextGaussian() * sd);
@@ -49,6 +65,9 @@ public static class Initializers
     /// <summary>A (semi-)orthogonal rows x cols matrix times gain, by Gram-Schmidt on a Gaussian matrix.</summary>
     public static void Orthogonal<T>(Span<T> w, int rows, int cols, ulong seed, double gain = 1) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        CheckFan(rows, nameof(rows));
+        CheckFan(cols, nameof(cols));
+        CheckGain(gain);
         if (w.Length != rows * cols) throw new ArgumentException($"w: expected {rows * cols} values, got {w.Length}.", nameof(w));
         bool transpose = rows < cols;  // orthonormalise the longer side's vectors
         int n = transpose ? rows : cols, m = transpose ? cols : rows;  // n vectors of length m
@@ -83,6 +102,10 @@ public static class Initializers
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(m);
+        if (!double.IsFinite(scale)) throw new ArgumentOutOfRangeException(nameof(scale), scale, $"scale must be finite, got {scale}.");
+        if (forgetBias is double fb && !double.IsFinite(fb))
+            throw new ArgumentOutOfRangeException(nameof(forgetBias), fb, $"forgetBias must be finite, got {fb}.");
+        if (!Enum.IsDefined(scheme)) throw new ArgumentOutOfRangeException(nameof(scheme), scheme, "scheme must be a defined RecurrentInit.");
         int h = m.HiddenSize;
         int g = m.Cell switch { RecurrentCell.Lstm or RecurrentCell.LstmPeephole => 4, RecurrentCell.Gru => 3, _ => 1 };
         if (scheme == RecurrentInit.PyTorchDefault) m.ResetParameters(seed);

@@ -73,6 +73,8 @@ public sealed class CosineAnnealing : LearningRateSchedule
     public CosineAnnealing(double baseLr, int tMax, double etaMin = 0) : base(baseLr)
     {
         Validate.Positive(tMax, nameof(tMax));
+        if (!(etaMin >= 0 && etaMin <= baseLr))
+            throw new ArgumentOutOfRangeException(nameof(etaMin), etaMin, $"etaMin must be in [0, baseLr = {baseLr}], got {etaMin}.");
         (_tMax, _etaMin) = (tMax, etaMin);
     }
 
