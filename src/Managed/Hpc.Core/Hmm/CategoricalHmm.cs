@@ -10,6 +10,10 @@ public sealed unsafe class CategoricalHmm : HiddenMarkovModel<int>
 {
     private double[]? _emissionprob;
     private int _nFeatures;
+    private long[]? _fitSymbols;  // the native symbol array of the observations being fitted, converted once per Fit
+
+    private protected override void BeginFit(ReadOnlySpan<int> x) => _fitSymbols = Symbols(x);
+    private protected override void EndFit() => _fitSymbols = null;
 
     /// <summary>Creates an unfitted model.</summary>
     /// <param name="nComponents">Number of states K &gt; 0.</param>
@@ -62,7 +66,7 @@ public sealed unsafe class CategoricalHmm : HiddenMarkovModel<int>
 
     private protected override void ComputeLogEmission(ReadOnlySpan<int> x, int n, Span<double> logB)
     {
-        long[] symbols = Symbols(x);
+        long[] symbols = _fitSymbols ?? Symbols(x);
         fixed (long* ps = symbols)
         fixed (double* pe = _emissionprob, po = logB)
             Status.ThrowIfFailed(NativeMethods.hpc_hmm_categorical_loglik(NComponents, _nFeatures, n, ps, symbols.Length, pe, _emissionprob!.Length, po, logB.Length));
@@ -98,7 +102,7 @@ public sealed unsafe class CategoricalHmm : HiddenMarkovModel<int>
         if (!Params.Contains('e')) return;
         int k = NComponents, m = _nFeatures;
         var counts = new double[k * m];
-        long[] symbols = Symbols(x);
+        long[] symbols = _fitSymbols ?? Symbols(x);
         fixed (long* ps = symbols)
         fixed (double* pp = post, pc = counts)
             Status.ThrowIfFailed(NativeMethods.hpc_hmm_categorical_stats(k, m, n, ps, symbols.Length, pp, post.Length, pc, counts.Length));

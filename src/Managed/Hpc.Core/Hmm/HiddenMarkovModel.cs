@@ -76,6 +76,9 @@ public abstract unsafe class HiddenMarkovModel<TObs> where TObs : unmanaged
     private protected abstract object CaptureEmission();
     private protected abstract void RestoreEmission(object state);
     private protected abstract void SampleEmission(int state, ref SplitMix64 rng, Span<TObs> row);
+    /// <summary>Called once before EM iterations on the same observations, and after them, also when they fail.</summary>
+    private protected virtual void BeginFit(ReadOnlySpan<TObs> x) { }
+    private protected virtual void EndFit() { }
 
     private protected bool NeedsInit(char code, object? current) => InitParams.Contains(code) || current == null;
 
@@ -110,6 +113,7 @@ public abstract unsafe class HiddenMarkovModel<TObs> where TObs : unmanaged
             var xi = new double[k * k];
             var start = new double[k];
             var ll = new double[lens.Length];
+            BeginFit(x);
             for (int iter = 0; iter < NIter; iter++)
             {
                 ComputeLogEmission(x, n, logB);
@@ -120,9 +124,11 @@ public abstract unsafe class HiddenMarkovModel<TObs> where TObs : unmanaged
                 Monitor.Report(curr);
                 if (Monitor.Converged) break;
             }
+            EndFit();
         }
         catch
         {
+            EndFit();
             _startprob = (double[]?)saved.Item1;
             _transmat = (double[]?)saved.Item2;
             RestoreEmission(saved.Item3);
