@@ -9,7 +9,9 @@
 #include "abi_util.h"
 #include "checked.h"
 #include "cpu/hmm_cpu.h"
+#include "cpu/packed_gemm.h"
 #include "cpu/rnn_cpu.h"
+#include "cpu/thread_team.h"
 #include "errors.h"
 #include "hpc/hpc.h"
 #include "rnn_layout.h"
@@ -241,7 +243,9 @@ HPC_API int32_t hpc_rnn_backward(hpc_rnn* rnn, const void* x, int64_t x_len, con
 
 HPC_API size_t hpc_backend_info(char* buf, size_t len) {
     std::string info = std::string(openblas_get_config()) + " core=" + openblas_get_corename() +
-                       " threads=" + std::to_string(openblas_get_num_threads());
+                       " threads=" + std::to_string(openblas_get_num_threads()) +
+                       "; float32 RNN kernel=" + (cpu::packed_gemm_avx512() ? "avx512" : "portable") +
+                       " team=" + std::to_string(cpu::team_size());
     if (buf != nullptr && len > 0) {
         const size_t n = info.size() < len - 1 ? info.size() : len - 1;
         std::memcpy(buf, info.data(), n);
@@ -254,6 +258,7 @@ HPC_API int32_t hpc_set_num_threads(int32_t n) {
     return guarded(__func__, [&] {
         openblas_set_num_threads(n > 0 ? n : openblas_get_num_procs());
         cpu::hmm_max_threads = n > 0 ? n : 0;
+        cpu::team_set_size(n);
     });
 }
 

@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "blas.h"
+#include "packed_gemm.h"
+#include "thread_team.h"
 #include "vmath.h"
 
 namespace hpc::cpu {
@@ -36,11 +39,65 @@ Geometry geometry(const RnnDims& d, int64_t batch, int64_t steps) {
     return {batch, steps, d.input, d.hidden, d.gates(), d.directions, d.layers};
 }
 
+// The recurrent products of every step. float32: W_hh is packed once per layer and direction (into ws.packed) and
+// each step runs the small-M packed kernel; float64 (the reference path) calls BLAS.
+// Forward: step[B, GH] = h_prev[B, H] W_hh^T.  Backward: dh[B, H] (+)= dG[B, GH] W_hh.
+const float* pack_forward(const float* w_hh, int64_t GH, int64_t H, std::vector<float>& buf) {
+    pack_b(w_hh, H, true, H, GH, buf);
+    return buf.data();
+}
+const double* pack_forward(const double*, int64_t, int64_t, std::vector<double>&) { return nullptr; }
+const float* pack_backward(const float* w_hh, int64_t GH, int64_t H, std::vector<float>& buf) {
+    pack_b(w_hh, H, false, GH, H, buf);
+    return buf.data();
+}
+const double* pack_backward(const double*, int64_t, int64_t, std::vector<double>&) { return nullptr; }
+
+// `serial`: the caller has split the batch rows among the team and runs this on one member.
+inline void step_forward(int64_t B, int64_t GH, int64_t H, const float* h, int64_t ld_h, const float*, const float* packed,
+                         float* step, bool serial) {
+    if (serial) gemm_packed_serial(B, H, GH, h, ld_h, 1, packed, step, GH, false);
+    else gemm_packed(B, H, GH, h, ld_h, 1, packed, step, GH, false);
+}
+inline void step_forward(int64_t B, int64_t GH, int64_t H, const double* h, int64_t ld_h, const double* w_hh, const double*,
+                         double* step, bool) {
+    gemm(false, true, B, GH, H, 1.0, h, ld_h, w_hh, H, 0.0, step, GH);
+}
+inline void step_backward(int64_t B, int64_t GH, int64_t H, const float* dg, const float*, const float* packed, bool add,
+                          float* dh, bool serial) {
+    if (serial) gemm_packed_serial(B, GH, H, dg, GH, 1, packed, dh, H, add);
+    else gemm_packed(B, GH, H, dg, GH, 1, packed, dh, H, add);
+}
+inline void step_backward(int64_t B, int64_t GH, int64_t H, const double* dg, const double* w_hh, const double*, bool add,
+                          double* dh, bool) {
+    gemm(false, false, B, H, GH, 1.0, dg, GH, w_hh, H, add ? 1.0 : 0.0, dh, H);
+}
+
+// How many parts the batch rows of each step are split into, one per team member (float32 only): a member then runs
+// the step's product for its rows and their pointwise pass, so a step costs one hand-off. Small batches keep one
+// part (their product is split by columns inside gemm_packed instead).
+template <typename T>
+int step_row_chunks(int64_t B, int64_t GH, int64_t H) {
+    if (!std::is_same<T, float>::value || B < 8 || 2.0 * B * GH * H < kTeamMinFlops) return 1;
+    return (int)std::min<int64_t>(team_size(), B / 4);
+}
+
+// The large products of a layer: C = op(A) op(B) (+ C). float32 runs HPC's packed kernel on the thread team (B is
+// packed into `pack`); float64 calls BLAS.
+inline void product(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
+                    int64_t ldb, bool accumulate, float* c, int64_t ldc, std::vector<float>& pack) {
+    gemm_f32(ta, tb, m, n, k, a, lda, b, ldb, accumulate, c, ldc, pack);
+}
+inline void product(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const double* a, int64_t lda, const double* b,
+                    int64_t ldb, bool accumulate, double* c, int64_t ldc, std::vector<double>&) {
+    gemm(ta, tb, m, n, k, 1.0, a, lda, b, ldb, accumulate ? 1.0 : 0.0, c, ldc);
+}
+
 // Input projection of the rows of time steps [t_lo, t_hi): gx rows 0.. receive X W_ih^T + b_ih + b_hh (GRU keeps
 // b_hn apart: it is scaled by r).
 template <typename T>
 void project(Cell cell, const Geometry& g, const T* x_in, int64_t in, const T* p, const LayerParams& o, int64_t t_lo,
-             int64_t t_hi, T* gx) {
+             int64_t t_hi, T* gx, std::vector<T>& pack) {
     const int64_t GH = g.GH(), H = g.H, rows = (t_hi - t_lo) * g.B;
     const T* b_ih = p + o.b_ih;
     const T* b_hh = p + o.b_hh;
@@ -49,7 +106,7 @@ void project(Cell cell, const Geometry& g, const T* x_in, int64_t in, const T* p
         T* row = gx + r * GH;
         for (int64_t j = 0; j < GH; ++j) row[j] = b_ih[j] + ((gru && j >= 2 * H) ? T(0) : b_hh[j]);
     }
-    gemm(false, true, rows, GH, in, T(1), x_in + t_lo * g.B * in, in, p + o.w_ih, in, T(1), gx, GH);
+    product(false, true, rows, GH, in, x_in + t_lo * g.B * in, in, p + o.w_ih, in, true, gx, GH, pack);
 }
 
 // Time range [t0, t0 + n) covered by processing steps [s_begin, s_end) of a direction.
@@ -62,71 +119,83 @@ inline int64_t time_of(int dir, int64_t T_, int64_t s) { return dir == 0 ? s : T
 // state before the first step.
 template <typename T>
 void forward_steps(Cell cell, const Geometry& g, int dir, const T* p, const LayerParams& o, T* gx, T* aux, int64_t t0,
-                   int64_t s_begin, int64_t s_end, T* out, const T* h_prev, int64_t ld_h, const T* c_prev, T* step) {
+                   int64_t s_begin, int64_t s_end, T* out, const T* h_prev, int64_t ld_h, const T* c_prev, T* step,
+                   const T* packed) {
     const int64_t B = g.B, T_ = g.T, H = g.H, GH = g.GH(), DH = g.DH();
     const T* w_hh = p + o.w_hh;
     const T* b_hh = p + o.b_hh;
     const T* p_i = o.p_i >= 0 ? p + o.p_i : nullptr;
     const T* p_f = o.p_f >= 0 ? p + o.p_f : nullptr;
     const T* p_o = o.p_o >= 0 ? p + o.p_o : nullptr;
+    const int chunks = step_row_chunks<T>(B, GH, H);
     for (int64_t s = s_begin; s < s_end; ++s) {
         const int64_t t = time_of(dir, T_, s);
-        gemm(false, true, B, GH, H, T(1), h_prev, ld_h, w_hh, H, T(0), step, GH);
         T* gt = gx + (t - t0) * B * GH;
         T* ht = out + t * B * DH + dir * H;
         T* at = aux + (t - t0) * B * H;
-        // Pre-activations are summed in place in the step buffer, then activated by whole-row vector calls.
-        for (int64_t b = 0; b < B; ++b) {
-            T* gr = gt + b * GH;
-            T* sr = step + b * GH;
-            T* hr = ht + b * DH;
-            switch (cell) {
-                case Cell::RnnTanh:
-                    for (int64_t j = 0; j < H; ++j) sr[j] += gr[j];
-                    act_tanh(sr, hr, H);
-                    break;
-                case Cell::RnnRelu:
-                    for (int64_t j = 0; j < H; ++j) hr[j] = std::max(gr[j] + sr[j], T(0));
-                    break;
-                case Cell::Lstm:
-                case Cell::LstmPeephole: {
-                    const T* cp = c_prev + b * H;
-                    T* cr = at + b * H;
-                    for (int64_t j = 0; j < GH; ++j) sr[j] += gr[j];
-                    if (p_i)
+        // Rows [b0, b1): the recurrent product, then the pre-activations summed in place in the step buffer and
+        // activated by whole-row vector calls.
+        auto rows = [&](int64_t b0, int64_t b1, bool serial) {
+            step_forward(b1 - b0, GH, H, h_prev + b0 * ld_h, ld_h, w_hh, packed, step + b0 * GH, serial);
+            for (int64_t b = b0; b < b1; ++b) {
+                T* gr = gt + b * GH;
+                T* sr = step + b * GH;
+                T* hr = ht + b * DH;
+                switch (cell) {
+                    case Cell::RnnTanh:
+                        for (int64_t j = 0; j < H; ++j) sr[j] += gr[j];
+                        act_tanh(sr, hr, H);
+                        break;
+                    case Cell::RnnRelu:
+                        for (int64_t j = 0; j < H; ++j) hr[j] = std::max(gr[j] + sr[j], T(0));
+                        break;
+                    case Cell::Lstm:
+                    case Cell::LstmPeephole: {
+                        const T* cp = c_prev + b * H;
+                        T* cr = at + b * H;
+                        for (int64_t j = 0; j < GH; ++j) sr[j] += gr[j];
+                        if (p_i)
+                            for (int64_t j = 0; j < H; ++j) {
+                                sr[j] += p_i[j] * cp[j];
+                                sr[H + j] += p_f[j] * cp[j];
+                            }
+                        act_sigmoid(sr, gr, 2 * H);             // i, f
+                        act_tanh(sr + 2 * H, gr + 2 * H, H);     // g
+                        for (int64_t j = 0; j < H; ++j) cr[j] = gr[H + j] * cp[j] + gr[j] * gr[2 * H + j];
+                        if (p_o)
+                            for (int64_t j = 0; j < H; ++j) sr[3 * H + j] += p_o[j] * cr[j];
+                        act_sigmoid(sr + 3 * H, gr + 3 * H, H);  // o
+                        act_tanh(cr, sr, H);                     // tanh(c_t), into the no longer needed i pre-activations
+                        for (int64_t j = 0; j < H; ++j) hr[j] = gr[3 * H + j] * sr[j];
+                        break;
+                    }
+                    case Cell::Gru: {
+                        const T* hp = h_prev + b * ld_h;
+                        T* ar = at + b * H;
+                        for (int64_t j = 0; j < 2 * H; ++j) sr[j] += gr[j];
+                        act_sigmoid(sr, gr, 2 * H);  // r, z
                         for (int64_t j = 0; j < H; ++j) {
-                            sr[j] += p_i[j] * cp[j];
-                            sr[H + j] += p_f[j] * cp[j];
+                            const T hl = sr[2 * H + j] + b_hh[2 * H + j];
+                            ar[j] = hl;
+                            sr[2 * H + j] = gr[2 * H + j] + gr[j] * hl;
                         }
-                    act_sigmoid(sr, gr, 2 * H);             // i, f
-                    act_tanh(sr + 2 * H, gr + 2 * H, H);     // g
-                    for (int64_t j = 0; j < H; ++j) cr[j] = gr[H + j] * cp[j] + gr[j] * gr[2 * H + j];
-                    if (p_o)
-                        for (int64_t j = 0; j < H; ++j) sr[3 * H + j] += p_o[j] * cr[j];
-                    act_sigmoid(sr + 3 * H, gr + 3 * H, H);  // o
-                    act_tanh(cr, sr, H);                     // tanh(c_t), into the no longer needed i pre-activations
-                    for (int64_t j = 0; j < H; ++j) hr[j] = gr[3 * H + j] * sr[j];
-                    break;
-                }
-                case Cell::Gru: {
-                    const T* hp = h_prev + b * ld_h;
-                    T* ar = at + b * H;
-                    for (int64_t j = 0; j < 2 * H; ++j) sr[j] += gr[j];
-                    act_sigmoid(sr, gr, 2 * H);  // r, z
-                    for (int64_t j = 0; j < H; ++j) {
-                        const T hl = sr[2 * H + j] + b_hh[2 * H + j];
-                        ar[j] = hl;
-                        sr[2 * H + j] = gr[2 * H + j] + gr[j] * hl;
+                        act_tanh(sr + 2 * H, gr + 2 * H, H);  // n
+                        for (int64_t j = 0; j < H; ++j) {
+                            const T z = gr[H + j], n = gr[2 * H + j];
+                            hr[j] = (T(1) - z) * n + z * hp[j];
+                        }
+                        break;
                     }
-                    act_tanh(sr + 2 * H, gr + 2 * H, H);  // n
-                    for (int64_t j = 0; j < H; ++j) {
-                        const T z = gr[H + j], n = gr[2 * H + j];
-                        hr[j] = (T(1) - z) * n + z * hp[j];
-                    }
-                    break;
                 }
             }
-        }
+        };
+        if (chunks > 1)
+            team_for(chunks, [&](int c, int n) {
+                const auto [b0, b1] = team_share(B, 2, c, n);
+                if (b1 > b0) rows(b0, b1, true);
+            });
+        else
+            rows(0, B, false);
         h_prev = ht;
         ld_h = DH;
         c_prev = at;
@@ -139,7 +208,8 @@ void forward_steps(Cell cell, const Geometry& g, int dir, const T* p, const Laye
 template <typename T>
 void backward_steps(Cell cell, const Geometry& g, int dir, const T* p, const LayerParams& o, const T* gx, const T* aux,
                     int64_t t0, int64_t s_begin, int64_t s_end, const T* out, const T* h0, const T* c_first,
-                    const T* d_out, T* d_gx, T* d_gh, T*& dh, T*& dh_next, T* dc, T* d_peep, T* record) {
+                    const T* d_out, T* d_gx, T* d_gh, T*& dh, T*& dh_next, T* dc, T* d_peep, T* record,
+                    const T* packed) {
     const int64_t B = g.B, T_ = g.T, H = g.H, GH = g.GH(), DH = g.DH(), BH = g.BH();
     const bool gru = cell == Cell::Gru;
     const T* w_hh = p + o.w_hh;
@@ -147,6 +217,8 @@ void backward_steps(Cell cell, const Geometry& g, int dir, const T* p, const Lay
     const T* p_f = o.p_f >= 0 ? p + o.p_f : nullptr;
     const T* p_o = o.p_o >= 0 ? p + o.p_o : nullptr;
     if (!gru) d_gh = d_gx;  // the recurrent and input projections see the same pre-activation gradient
+    // Peephole gradients are sums over the batch rows: one part keeps their order (and the threads apart).
+    const int chunks = p_i ? 1 : step_row_chunks<T>(B, GH, H);
     for (int64_t s = s_end - 1; s >= s_begin; --s) {
         const int64_t t = time_of(dir, T_, s);
         const int64_t tp = dir == 0 ? t - 1 : t + 1;  // the step that produced h_{t-1}
@@ -160,79 +232,88 @@ void backward_steps(Cell cell, const Geometry& g, int dir, const T* p, const Lay
         const T* dot = d_out + t * B * DH + dir * H;
         T* dgx = d_gx + t * B * GH;
         T* dgh = d_gh + t * B * GH;
-        if (record)  // total dL/dh_t = dy_t + the gradient arriving through the recurrence
-            for (int64_t b = 0; b < B; ++b)
-                for (int64_t j = 0; j < H; ++j) record[(t * B + b) * DH + dir * H + j] = dot[b * DH + j] + dh[b * H + j];
-        for (int64_t b = 0; b < B; ++b) {
-            const T* gr = gt + b * GH;
-            const T* hr = ht + b * DH;
-            const T* dor = dot + b * DH;
-            T* dhr = dh + b * H;
-            T* dxr = dgx + b * GH;
-            switch (cell) {
-                case Cell::RnnTanh:
-                    for (int64_t j = 0; j < H; ++j) dxr[j] = (dor[j] + dhr[j]) * (T(1) - hr[j] * hr[j]);
-                    break;
-                case Cell::RnnRelu:
-                    for (int64_t j = 0; j < H; ++j) dxr[j] = hr[j] > T(0) ? dor[j] + dhr[j] : T(0);
-                    break;
-                case Cell::Lstm:
-                case Cell::LstmPeephole: {
-                    const T* cr = at + b * H;
-                    const T* cp = c_prev + b * H;
-                    T* dcr = dc + b * H;
-                    T* tcr = dh_next + b * H;  // scratch: the GEMM after this pass overwrites dh_next
-                    act_tanh(cr, tcr, H);
-                    for (int64_t j = 0; j < H; ++j) {
-                        const T i = gr[j], f = gr[H + j], gg = gr[2 * H + j], og = gr[3 * H + j];
-                        const T c = cr[j], tc = tcr[j];
-                        const T dht = dor[j] + dhr[j];
-                        const T d_po = dht * tc * og * (T(1) - og);
-                        T dct = dcr[j] + dht * og * (T(1) - tc * tc);
-                        if (p_o) dct += d_po * p_o[j];
-                        const T d_pi = dct * gg * i * (T(1) - i);
-                        const T d_pf = dct * cp[j] * f * (T(1) - f);
-                        const T d_pg = dct * i * (T(1) - gg * gg);
-                        T dcp = dct * f;
-                        if (p_i) {
-                            dcp += d_pi * p_i[j] + d_pf * p_f[j];
-                            d_peep[j] += d_pi * cp[j];
-                            d_peep[H + j] += d_pf * cp[j];
-                            d_peep[2 * H + j] += d_po * c;
+        // Rows [b0, b1): the pointwise pass, then dh_{t-1} = dGh_t W_hh (+ z * dh_t for GRU, already in dh_next).
+        auto rows = [&](int64_t b0, int64_t b1, bool serial) {
+            if (record)  // total dL/dh_t = dy_t + the gradient arriving through the recurrence
+                for (int64_t b = b0; b < b1; ++b)
+                    for (int64_t j = 0; j < H; ++j) record[(t * B + b) * DH + dir * H + j] = dot[b * DH + j] + dh[b * H + j];
+            for (int64_t b = b0; b < b1; ++b) {
+                const T* gr = gt + b * GH;
+                const T* hr = ht + b * DH;
+                const T* dor = dot + b * DH;
+                T* dhr = dh + b * H;
+                T* dxr = dgx + b * GH;
+                switch (cell) {
+                    case Cell::RnnTanh:
+                        for (int64_t j = 0; j < H; ++j) dxr[j] = (dor[j] + dhr[j]) * (T(1) - hr[j] * hr[j]);
+                        break;
+                    case Cell::RnnRelu:
+                        for (int64_t j = 0; j < H; ++j) dxr[j] = hr[j] > T(0) ? dor[j] + dhr[j] : T(0);
+                        break;
+                    case Cell::Lstm:
+                    case Cell::LstmPeephole: {
+                        const T* cr = at + b * H;
+                        const T* cp = c_prev + b * H;
+                        T* dcr = dc + b * H;
+                        T* tcr = dh_next + b * H;  // scratch: the GEMM after this pass overwrites dh_next
+                        act_tanh(cr, tcr, H);
+                        for (int64_t j = 0; j < H; ++j) {
+                            const T i = gr[j], f = gr[H + j], gg = gr[2 * H + j], og = gr[3 * H + j];
+                            const T c = cr[j], tc = tcr[j];
+                            const T dht = dor[j] + dhr[j];
+                            const T d_po = dht * tc * og * (T(1) - og);
+                            T dct = dcr[j] + dht * og * (T(1) - tc * tc);
+                            if (p_o) dct += d_po * p_o[j];
+                            const T d_pi = dct * gg * i * (T(1) - i);
+                            const T d_pf = dct * cp[j] * f * (T(1) - f);
+                            const T d_pg = dct * i * (T(1) - gg * gg);
+                            T dcp = dct * f;
+                            if (p_i) {
+                                dcp += d_pi * p_i[j] + d_pf * p_f[j];
+                                d_peep[j] += d_pi * cp[j];
+                                d_peep[H + j] += d_pf * cp[j];
+                                d_peep[2 * H + j] += d_po * c;
+                            }
+                            dxr[j] = d_pi;
+                            dxr[H + j] = d_pf;
+                            dxr[2 * H + j] = d_pg;
+                            dxr[3 * H + j] = d_po;
+                            dcr[j] = dcp;
                         }
-                        dxr[j] = d_pi;
-                        dxr[H + j] = d_pf;
-                        dxr[2 * H + j] = d_pg;
-                        dxr[3 * H + j] = d_po;
-                        dcr[j] = dcp;
+                        break;
                     }
-                    break;
-                }
-                case Cell::Gru: {
-                    const T* ar = at + b * H;
-                    const T* hp = h_prev + b * ld_h;
-                    T* dhr_row = dgh + b * GH;
-                    T* direct = dh_next + b * H;
-                    for (int64_t j = 0; j < H; ++j) {
-                        const T r = gr[j], z = gr[H + j], n = gr[2 * H + j];
-                        const T dht = dor[j] + dhr[j];
-                        const T d_pn = dht * (T(1) - z) * (T(1) - n * n);
-                        const T d_pz = dht * (hp[j] - n) * z * (T(1) - z);
-                        const T d_pr = d_pn * ar[j] * r * (T(1) - r);
-                        dxr[j] = d_pr;
-                        dxr[H + j] = d_pz;
-                        dxr[2 * H + j] = d_pn;
-                        dhr_row[j] = d_pr;
-                        dhr_row[H + j] = d_pz;
-                        dhr_row[2 * H + j] = d_pn * r;
-                        direct[j] = dht * z;
+                    case Cell::Gru: {
+                        const T* ar = at + b * H;
+                        const T* hp = h_prev + b * ld_h;
+                        T* dhr_row = dgh + b * GH;
+                        T* direct = dh_next + b * H;
+                        for (int64_t j = 0; j < H; ++j) {
+                            const T r = gr[j], z = gr[H + j], n = gr[2 * H + j];
+                            const T dht = dor[j] + dhr[j];
+                            const T d_pn = dht * (T(1) - z) * (T(1) - n * n);
+                            const T d_pz = dht * (hp[j] - n) * z * (T(1) - z);
+                            const T d_pr = d_pn * ar[j] * r * (T(1) - r);
+                            dxr[j] = d_pr;
+                            dxr[H + j] = d_pz;
+                            dxr[2 * H + j] = d_pn;
+                            dhr_row[j] = d_pr;
+                            dhr_row[H + j] = d_pz;
+                            dhr_row[2 * H + j] = d_pn * r;
+                            direct[j] = dht * z;
+                        }
+                        break;
                     }
-                    break;
                 }
             }
-        }
-        // dh_{t-1} = dGh_t W_hh (+ z * dh_t for GRU, already in dh_next).
-        gemm(false, false, B, H, GH, T(1), dgh, GH, w_hh, H, gru ? T(1) : T(0), dh_next, H);
+            step_backward(b1 - b0, GH, H, dgh + b0 * GH, w_hh, packed, gru, dh_next + b0 * H, serial);
+        };
+        if (chunks > 1)
+            team_for(chunks, [&](int c, int n) {
+                const auto [b0, b1] = team_share(B, 2, c, n);
+                if (b1 > b0) rows(b0, b1, true);
+            });
+        else
+            rows(0, B, false);
         std::swap(dh, dh_next);
     }
 }
@@ -241,12 +322,12 @@ void backward_steps(Cell cell, const Geometry& g, int dir, const T* p, const Lay
 template <typename T>
 void backward_gemms(Cell cell, const Geometry& g, int dir, const T* x_in, int64_t in, const T* p, const LayerParams& o,
                     const T* out, const T* h0, T* d_x, bool add_dx, T* dp, bool accumulate, const T* d_gx,
-                    const T* d_gh, const T* d_peep) {
+                    const T* d_gh, const T* d_peep, std::vector<T>& pack) {
     const int64_t B = g.B, T_ = g.T, H = g.H, GH = g.GH(), DH = g.DH(), TB = g.TB();
     if (cell != Cell::Gru) d_gh = d_gx;
     const T beta = accumulate ? T(1) : T(0);
     if (dp) {
-        gemm(true, false, GH, in, TB, T(1), d_gx, GH, x_in, in, beta, dp + o.w_ih, in);
+        product(true, false, GH, in, TB, d_gx, GH, x_in, in, accumulate, dp + o.w_ih, in, pack);
         // dW_hh = sum_t dGh_t^T h_{t-1}: the steps whose h_{t-1} is a layer output form one GEMM, the first step
         // (which sees h0) another.
         T* dw_hh = dp + o.w_hh;
@@ -254,9 +335,9 @@ void backward_gemms(Cell cell, const Geometry& g, int dir, const T* x_in, int64_
         if (T_ > 1) {
             const T* a = dir == 0 ? d_gh + B * GH : d_gh;
             const T* h = dir == 0 ? out + dir * H : out + B * DH + dir * H;
-            gemm(true, false, GH, H, (T_ - 1) * B, T(1), a, GH, h, DH, beta, dw_hh, H);
+            product(true, false, GH, H, (T_ - 1) * B, a, GH, h, DH, accumulate, dw_hh, H, pack);
         }
-        gemm(true, false, GH, H, B, T(1), d_gh + first_t * B * GH, GH, h0, H, T_ > 1 ? T(1) : beta, dw_hh, H);
+        product(true, false, GH, H, B, d_gh + first_t * B * GH, GH, h0, H, T_ > 1 || accumulate, dw_hh, H, pack);
         T* db_ih = dp + o.b_ih;
         T* db_hh = dp + o.b_hh;
         if (!accumulate) {
@@ -282,7 +363,7 @@ void backward_gemms(Cell cell, const Geometry& g, int dir, const T* x_in, int64_
             }
         }
     }
-    if (d_x) gemm(false, false, TB, in, GH, T(1), d_gx, GH, p + o.w_ih, in, add_dx ? T(1) : T(0), d_x, in);
+    if (d_x) product(false, false, TB, in, GH, d_gx, GH, p + o.w_ih, in, add_dx, d_x, in, pack);
 }
 
 }  // namespace
@@ -291,7 +372,7 @@ template <typename T>
 size_t RnnWorkspace<T>::bytes() const {
     return sizeof(T) * (x_tm.capacity() + outs.capacity() + gates.capacity() + aux.capacity() + init.capacity() + ckpt.capacity() + seg_aux.capacity() +
                         step.capacity() + d_out.capacity() + d_in.capacity() + d_top.capacity() + d_record.capacity() + d_gx.capacity() + d_gh.capacity() +
-                        d_state.capacity());
+                        d_state.capacity() + packed.capacity() + packed_bwd.capacity() + pack_big.capacity());
 }
 
 template <typename T>
@@ -335,8 +416,10 @@ void rnn_forward(const RnnDims& dims, int64_t batch, int64_t steps, bool trainin
             T* ax = aux + slot * TB * H;
             // The input projection is one GEMM over all T*B rows in every mode, so that checkpointed backward can
             // recompute it bit for bit (a BLAS may round a row differently in a GEMM of another shape).
-            project(dims.cell, g, in, dims.layer_input(l), params, o, 0, g.T, gx);
-            forward_steps(dims.cell, g, d, params, o, gx, ax, 0, 0, g.T, out, init + kd * BH, H, init + LD * BH + kd * BH, step);
+            project(dims.cell, g, in, dims.layer_input(l), params, o, 0, g.T, gx, ws.pack_big);
+            const T* packed = pack_forward(params + o.w_hh, GH, H, ws.packed);
+            forward_steps(dims.cell, g, d, params, o, gx, ax, 0, 0, g.T, out, init + kd * BH, H, init + LD * BH + kd * BH, step,
+                          packed);
             if (ckpt)  // cell state before each segment's first step
                 for (int64_t j = 1; j < nseg; ++j)
                     std::memcpy(ckpt + (kd * nseg + j) * BH, ax + time_of(d, g.T, j * k - 1) * BH, sizeof(T) * BH);
@@ -402,29 +485,33 @@ void rnn_backward(const RnnDims& dims, const T* x, const T* params, const T* dy,
             }
             if (o.p_i >= 0) std::fill(d_peep, d_peep + 3 * H, T(0));
             T* rec = l == g.L - 1 ? record : nullptr;
+            const T* packed_bwd = pack_backward(params + o.w_hh, GH, H, ws.packed_bwd);
             if (!k) {
                 backward_steps(dims.cell, g, d, params, o, ws.gates.data() + kd * TB * GH, ws.aux.data() + kd * TB * H, 0, 0,
-                               g.T, out, h0l, c0l, d_layer, d_gx, d_gh, dh, dh_next, dc, d_peep, rec);
+                               g.T, out, h0l, c0l, d_layer, d_gx, d_gh, dh, dh_next, dc, d_peep, rec, packed_bwd);
             } else {
                 // Recompute the input projection exactly as forward did, then, segment by segment from the last,
                 // the segment's activations from its checkpoint and its backward steps.
                 T* gx = ws.gates.data();
                 T* ax = ensure(ws.seg_aux, k * g.B * H);
-                project(dims.cell, g, in, in_size, params, o, 0, g.T, gx);
+                project(dims.cell, g, in, in_size, params, o, 0, g.T, gx, ws.pack_big);
+                const T* packed = pack_forward(params + o.w_hh, GH, H, ws.packed);
                 for (int64_t j = nseg - 1; j >= 0; --j) {
                     const int64_t s_b = j * k, s_e = std::min(g.T, s_b + k);
                     const int64_t t0 = first_time(d, g.T, s_b, s_e);
                     const T* h_prev = s_b == 0 ? h0l : out + time_of(d, g.T, s_b - 1) * BH * g.D + d * H;
                     const T* c_first = lstm && j > 0 ? ws.ckpt.data() + (kd * nseg + j) * BH : c0l;
                     T* gseg = gx + t0 * g.B * GH;  // rows of the segment, activated in place
-                    forward_steps(dims.cell, g, d, params, o, gseg, ax, t0, s_b, s_e, out, h_prev, s_b == 0 ? H : DH, c_first, step);
+                    forward_steps(dims.cell, g, d, params, o, gseg, ax, t0, s_b, s_e, out, h_prev, s_b == 0 ? H : DH, c_first, step,
+                                  packed);
                     backward_steps(dims.cell, g, d, params, o, gseg, ax, t0, s_b, s_e, out, h0l, c_first, d_layer, d_gx, d_gh, dh,
-                                   dh_next, dc, d_peep, rec);
+                                   dh_next, dc, d_peep, rec, packed_bwd);
                 }
             }
             if (dh0) std::memcpy(dh0 + kd * BH, dh, sizeof(T) * BH);
             if (dc0 && lstm) std::memcpy(dc0 + kd * BH, dc, sizeof(T) * BH);
-            backward_gemms(dims.cell, g, d, in, in_size, params, o, out, h0l, d_x, d == 1, dparams, accumulate, d_gx, d_gh, d_peep);
+            backward_gemms(dims.cell, g, d, in, in_size, params, o, out, h0l, d_x, d == 1, dparams, accumulate, d_gx, d_gh, d_peep,
+                           ws.pack_big);
         }
     }
     if (dx && dims.batch_first) swap_batch_time(d_in, dx, g.T, g.B, g.I);

@@ -34,6 +34,9 @@ struct RnnWorkspace {
     std::vector<T> d_state;  // backward: [4, B, H]: dh, dh (next), dc, peephole accumulators [3H]
     std::vector<T> ckpt;     // checkpointed training: [L*D, segments, B, H] cell state at each segment start (LSTM)
     std::vector<T> seg_aux;  // checkpointed backward: [k*B, H] aux activations of the segment being recomputed
+    std::vector<T> packed;      // float32: W_hh^T of the layer-direction being run, packed for the step kernel
+    std::vector<T> packed_bwd;  // float32 backward: W_hh packed likewise (dh_{t-1} = dG_t W_hh)
+    std::vector<T> pack_big;    // float32: the B operand of the layer's large products, packed
     int64_t saved_batch = 0, saved_steps = 0;  // shape of the saved training forward (0 = none)
     int64_t checkpoint_every = 0;              // > 0: training keeps states only every k steps and recomputes in backward
     int64_t saved_checkpoint = 0;              // the k the saved forward used (0 = everything saved)

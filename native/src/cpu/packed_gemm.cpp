@@ -1,0 +1,291 @@
+#include "packed_gemm.h"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstring>
+#include <utility>
+
+#include "thread_team.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HPC_X86 1
+#endif
+
+// v8 values never cross a call (every helper that takes or returns one is always_inline), so GCC's note about the
+// AVX argument-passing ABI does not apply.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+namespace hpc::cpu {
+namespace {
+
+constexpr int64_t kBlockM = 192;        // rows of A per cache block (kBlockM x kBlockK floats = 192 KiB, in L2)
+
+// One cache block: rows [0, m) of A (already offset to the block), kc values of k, panels [p_lo, p_hi) of B
+// (bp points at row k0 of panel 0; panel p starts at bp + p * pstride).
+using BlockFn = void (*)(int64_t m, int64_t kc, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* bp,
+                         int64_t pstride, int64_t p_lo, int64_t p_hi, float* c, int64_t ldc, bool accumulate);
+
+// ---- portable kernel: MR rows x NP panels in 8-float GCC/Clang vectors (one ymm with AVX2, two xmm without) ----
+typedef float v8 __attribute__((vector_size(32)));
+
+__attribute__((always_inline)) inline v8 load8(const float* p) {
+    v8 v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+template <int MR, int NP>
+__attribute__((always_inline)) inline void tile_portable(int64_t kc, const float* a, int64_t a_rs, int64_t a_cs,
+                                                         const float* bp, int64_t pstride, float* c, int64_t ldc,
+                                                         int64_t cols, bool accumulate) {
+    v8 s[MR][2 * NP];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 8
+        for (int q = 0; q < 2 * NP; ++q) s[r][q] = v8{};
+    for (int64_t kk = 0; kk < kc; ++kk) {
+        v8 b[2 * NP];
+#pragma GCC unroll 8
+        for (int q = 0; q < 2 * NP; ++q) b[q] = load8(bp + (q / 2) * pstride + kk * kPanel + (q % 2) * 8);
+        const float* ak = a + kk * a_cs;
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; ++r) {
+            const float av = ak[r * a_rs];
+#pragma GCC unroll 8
+            for (int q = 0; q < 2 * NP; ++q) s[r][q] += av * b[q];
+        }
+    }
+    for (int r = 0; r < MR; ++r) {
+        float out[2 * NP * 8];
+        std::memcpy(out, s[r], sizeof out);
+        float* cr = c + r * ldc;
+        for (int64_t v = 0; v < cols; ++v) cr[v] = accumulate ? cr[v] + out[v] : out[v];
+    }
+}
+
+template <int MR, int NP>
+__attribute__((always_inline)) inline void block_portable_tiles(int64_t m, int64_t kc, int64_t n, const float* a,
+                                                                int64_t a_rs, int64_t a_cs, const float* bp,
+                                                                int64_t pstride, int64_t p_lo, int64_t p_hi, float* c,
+                                                                int64_t ldc, bool accumulate) {
+    int64_t p = p_lo;
+    for (; p + NP <= p_hi; p += NP) {
+        const int64_t c0 = p * kPanel, cols = std::min(NP * kPanel, n - c0);
+        int64_t r = 0;
+        for (; r + MR <= m; r += MR)
+            tile_portable<MR, NP>(kc, a + r * a_rs, a_rs, a_cs, bp + p * pstride, pstride, c + r * ldc + c0, ldc, cols, accumulate);
+        for (; r < m; ++r)
+            tile_portable<1, NP>(kc, a + r * a_rs, a_rs, a_cs, bp + p * pstride, pstride, c + r * ldc + c0, ldc, cols, accumulate);
+    }
+    for (; p < p_hi; ++p) {
+        const int64_t c0 = p * kPanel, cols = std::min(kPanel, n - c0);
+        for (int64_t r = 0; r < m; ++r)
+            tile_portable<1, 1>(kc, a + r * a_rs, a_rs, a_cs, bp + p * pstride, pstride, c + r * ldc + c0, ldc, cols, accumulate);
+    }
+}
+
+template <int Unused = 0>
+__attribute__((always_inline)) inline void block_portable_body(int64_t m, int64_t kc, int64_t n, const float* a,
+                                                               int64_t a_rs, int64_t a_cs, const float* bp,
+                                                               int64_t pstride, int64_t p_lo, int64_t p_hi, float* c,
+                                                               int64_t ldc, bool accumulate) {
+    if (m >= 4) block_portable_tiles<4, 1>(m, kc, n, a, a_rs, a_cs, bp, pstride, p_lo, p_hi, c, ldc, accumulate);
+    else if (m >= 2) block_portable_tiles<2, 2>(m, kc, n, a, a_rs, a_cs, bp, pstride, p_lo, p_hi, c, ldc, accumulate);
+    else block_portable_tiles<1, 4>(m, kc, n, a, a_rs, a_cs, bp, pstride, p_lo, p_hi, c, ldc, accumulate);
+}
+
+void block_portable(int64_t m, int64_t kc, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* bp,
+                    int64_t pstride, int64_t p_lo, int64_t p_hi, float* c, int64_t ldc, bool accumulate) {
+    block_portable_body(m, kc, n, a, a_rs, a_cs, bp, pstride, p_lo, p_hi, c, ldc, accumulate);
+}
+
+#ifdef HPC_X86
+__attribute__((target("avx2,fma"))) void block_avx2(int64_t m, int64_t kc, int64_t n, const float* a, int64_t a_rs,
+                                                    int64_t a_cs, const float* bp, int64_t pstride, int64_t p_lo,
+                                                    int64_t p_hi, float* c, int64_t ldc, bool accumulate) {
+    block_portable_body(m, kc, n, a, a_rs, a_cs, bp, pstride, p_lo, p_hi, c, ldc, accumulate);
+}
+
+// ---- AVX-512 kernel: MR rows x NP panels, MR*NP zmm accumulators, NP panel loads and MR broadcasts per k ----
+template <int MR, int NP>
+__attribute__((target("avx512f"))) void tile_avx512(int64_t kc, const float* a, int64_t a_rs, int64_t a_cs,
+                                                     const float* bp, int64_t pstride, float* c, int64_t ldc,
+                                                     int64_t cols, bool accumulate) {
+    __m512 s[MR][NP];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 8
+        for (int q = 0; q < NP; ++q) s[r][q] = _mm512_setzero_ps();
+    for (int64_t kk = 0; kk < kc; ++kk) {
+        __m512 b[NP];
+#pragma GCC unroll 8
+        for (int q = 0; q < NP; ++q) b[q] = _mm512_loadu_ps(bp + q * pstride + kk * kPanel);
+        const float* ak = a + kk * a_cs;
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; ++r) {
+            const __m512 av = _mm512_set1_ps(ak[r * a_rs]);
+#pragma GCC unroll 8
+            for (int q = 0; q < NP; ++q) s[r][q] = _mm512_fmadd_ps(av, b[q], s[r][q]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int q = 0; q < NP; ++q) {
+        const int64_t left = cols - q * kPanel;
+        if (left <= 0) break;
+        const __mmask16 mask = left >= kPanel ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; ++r) {
+            float* cp = c + r * ldc + q * kPanel;
+            __m512 v = s[r][q];
+            if (accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, cp));
+            _mm512_mask_storeu_ps(cp, mask, v);
+        }
+    }
+}
+
+using TileFn = void (*)(int64_t, const float*, int64_t, int64_t, const float*, int64_t, float*, int64_t, int64_t, bool);
+constexpr int kMaxRows = 6, kMaxPanels = 8;
+
+template <int MR, int... NPs>
+constexpr auto row_of_tiles(std::integer_sequence<int, NPs...>) {
+    return std::array<TileFn, sizeof...(NPs)>{&tile_avx512<MR, NPs + 1>...};
+}
+template <int... MRs>
+constexpr auto tile_table(std::integer_sequence<int, MRs...>) {
+    return std::array<std::array<TileFn, kMaxPanels>, sizeof...(MRs)>{
+        row_of_tiles<MRs + 1>(std::make_integer_sequence<int, kMaxPanels>{})...};
+}
+const auto kTiles = tile_table(std::make_integer_sequence<int, kMaxRows>{});  // kTiles[mr - 1][np - 1]
+
+// Enough independent accumulators to hide the FMA latency (>= 8) and at most 24 of them.
+inline void tile_shape(int64_t m, int& mr, int& np) {
+    if (m >= 6) { mr = 6; np = 4; }
+    else if (m == 5) { mr = 5; np = 4; }
+    else if (m == 4) { mr = 4; np = 6; }
+    else { mr = (int)m; np = 8; }
+}
+
+void block_avx512(int64_t m, int64_t kc, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* bp,
+                  int64_t pstride, int64_t p_lo, int64_t p_hi, float* c, int64_t ldc, bool accumulate) {
+    int mr, np;
+    tile_shape(m, mr, np);
+    // Panel groups outer (a group's kc x np*16 block of B stays in L1/L2 for all rows), rows inner.
+    for (int64_t p = p_lo; p < p_hi; p += np) {
+        const int64_t npp = std::min<int64_t>(np, p_hi - p);
+        const int64_t c0 = p * kPanel, cols = std::min(npp * kPanel, n - c0);
+        for (int64_t r = 0; r < m; r += mr) {
+            const int64_t mrr = std::min<int64_t>(mr, m - r);
+            kTiles[mrr - 1][npp - 1](kc, a + r * a_rs, a_rs, a_cs, bp + p * pstride, pstride, c + r * ldc + c0, ldc, cols,
+                                     accumulate);
+        }
+    }
+}
+
+const bool kHasAvx512 = __builtin_cpu_supports("avx512f");
+const bool kHasAvx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+BlockFn best_block() { return kHasAvx512 ? block_avx512 : (kHasAvx2 ? block_avx2 : block_portable); }
+BlockFn portable_block() { return kHasAvx2 ? block_avx2 : block_portable; }
+#else
+const bool kHasAvx512 = false;
+BlockFn best_block() { return block_portable; }
+BlockFn portable_block() { return block_portable; }
+#endif
+
+std::atomic<BlockFn> g_block{best_block()};
+
+// Rows [i_lo, i_hi) and panels [p_lo, p_hi) of C, blocked over k (outermost, so every element sums its k blocks in
+// the same order) and over rows.
+void gemm_range(int64_t i_lo, int64_t i_hi, int64_t p_lo, int64_t p_hi, int64_t k, int64_t n, const float* a,
+                int64_t a_rs, int64_t a_cs, const float* packed, float* c, int64_t ldc, bool accumulate) {
+    const BlockFn block = g_block.load(std::memory_order_relaxed);
+    const int64_t pstride = k * kPanel;
+    if (k == 0) {  // an empty sum: C = 0 (or unchanged)
+        if (!accumulate)
+            for (int64_t i = i_lo; i < i_hi; ++i) {
+                const int64_t c0 = p_lo * kPanel, c1 = std::min(p_hi * kPanel, n);
+                if (c1 > c0) std::fill(c + i * ldc + c0, c + i * ldc + c1, 0.0f);
+            }
+        return;
+    }
+    for (int64_t k0 = 0; k0 < k; k0 += kBlockK) {
+        const int64_t kc = std::min(kBlockK, k - k0);
+        for (int64_t i0 = i_lo; i0 < i_hi; i0 += kBlockM) {
+            const int64_t mb = std::min(kBlockM, i_hi - i0);
+            block(mb, kc, n, a + i0 * a_rs + k0 * a_cs, a_rs, a_cs, packed + k0 * kPanel, pstride, p_lo, p_hi,
+                  c + i0 * ldc, ldc, accumulate || k0 > 0);
+        }
+    }
+}
+
+inline std::pair<int64_t, int64_t> share(int64_t total, int64_t unit, int chunk, int chunks) {
+    return team_share(total, unit, chunk, chunks);
+}
+
+}  // namespace
+
+void pack_b(const float* src, int64_t ld, bool transposed, int64_t k, int64_t n, std::vector<float>& out) {
+    const int64_t panels = packed_panels(n);
+    if ((int64_t)out.size() < panels * k * kPanel) out.resize((size_t)(panels * k * kPanel));
+    float* dst = out.data();
+    const int chunks = (double)k * n > 2e5 ? std::min<int>(4 * team_size(), (int)panels) : 1;
+    team_for(chunks, [&](int member, int parts) {
+        const auto [p_lo, p_hi] = share(panels, 1, member, parts);
+        for (int64_t p = p_lo; p < p_hi; ++p) {
+            float* pd = dst + p * k * kPanel;
+            const int64_t c0 = p * kPanel, cols = std::min(kPanel, n - c0);
+            if (transposed) {  // B[kk, c0 + v] = src[(c0 + v) * ld + kk]: 16 x 16 blocks, read by rows of src
+                for (int64_t k0 = 0; k0 < k; k0 += kPanel) {
+                    const int64_t kb = std::min(kPanel, k - k0);
+                    float blk[kPanel][kPanel] = {};
+                    for (int64_t v = 0; v < cols; ++v) std::memcpy(blk[v], src + (c0 + v) * ld + k0, sizeof(float) * kb);
+                    for (int64_t kk = 0; kk < kb; ++kk)
+                        for (int64_t v = 0; v < kPanel; ++v) pd[(k0 + kk) * kPanel + v] = blk[v][kk];
+                }
+            } else {
+                for (int64_t kk = 0; kk < k; ++kk) {
+                    float* r = pd + kk * kPanel;
+                    std::memcpy(r, src + kk * ld + c0, sizeof(float) * cols);
+                    std::fill(r + cols, r + kPanel, 0.0f);
+                }
+            }
+        }
+    });
+}
+
+void gemm_packed(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* packed,
+                 float* c, int64_t ldc, bool accumulate) {
+    if (m <= 0 || n <= 0) return;
+    const int64_t panels = packed_panels(n);
+    // Chunks of the output for the team: two per thread for a step's product, four for the large ones.
+    const double flops = 2.0 * m * n * k;
+    const int chunks = flops < kTeamMinFlops ? 1 : team_size() * (flops < 1e8 ? 2 : 4);
+    team_for(chunks, [&](int member, int parts) {
+        if (parts == 1) return gemm_range(0, m, 0, panels, k, n, a, a_rs, a_cs, packed, c, ldc, accumulate);
+        if (panels >= 2 * parts) {  // split the columns (whole panel groups of 4 where there are enough)
+            const auto [p_lo, p_hi] = share(panels, panels >= 8 * parts ? 4 : 1, member, parts);
+            gemm_range(0, m, p_lo, p_hi, k, n, a, a_rs, a_cs, packed, c, ldc, accumulate);
+        } else {  // few columns: split the rows (in tiles of 6)
+            const auto [i_lo, i_hi] = share(m, 6, member, parts);
+            gemm_range(i_lo, i_hi, 0, panels, k, n, a, a_rs, a_cs, packed, c, ldc, accumulate);
+        }
+    });
+}
+
+void gemm_packed_serial(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* packed,
+                        float* c, int64_t ldc, bool accumulate) {
+    if (m > 0 && n > 0) gemm_range(0, m, 0, packed_panels(n), k, n, a, a_rs, a_cs, packed, c, ldc, accumulate);
+}
+
+void gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+              const float* b, int64_t ldb, bool accumulate, float* c, int64_t ldc, std::vector<float>& pack) {
+    if (m <= 0 || n <= 0) return;
+    pack_b(b, ldb, trans_b, k, n, pack);
+    gemm_packed(m, k, n, a, trans_a ? 1 : lda, trans_a ? lda : 1, pack.data(), c, ldc, accumulate);
+}
+
+void packed_gemm_use_best(bool best) { g_block.store(best ? best_block() : portable_block()); }
+bool packed_gemm_avx512() { return kHasAvx512 && g_block.load() == best_block(); }
+
+}  // namespace hpc::cpu

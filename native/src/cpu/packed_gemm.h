@@ -1,0 +1,51 @@
+// float32 GEMM on a pre-packed B operand, HPC's own kernel for the recurrent layers:
+//  - the recurrent product of every time step (h_{t-1} W_hh^T forward, dG_t W_hh backward): M is the batch (1..64)
+//    and B the same weights at every step, so B is packed once per layer and direction and each step is a
+//    register-tiled loop over it (a BLAS call pays a copy of B, a call and a thread hand-off per step);
+//  - the large products of a layer (input projection, weight gradients, dX), blocked for the caches.
+// AVX-512 when the CPU has it (one zmm per packed row), otherwise a portable loop built for AVX2+FMA and for plain
+// x86-64; both split the work between the members of the thread team (thread_team.h) by disjoint output blocks.
+// Every output element is the same chain of multiply-adds over k (in blocks of kBlockK) whatever the tile shape or
+// the number of threads, so results do not depend on the thread count.
+//
+// Packed layout: column panels of kPanel floats. Panel p holds B[k, kPanel*p .. kPanel*p + kPanel - 1] for
+// k = 0..K-1, one row of kPanel floats after another; columns past N are zero.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace hpc::cpu {
+
+constexpr int64_t kPanel = 16;
+constexpr int64_t kBlockK = 256;  // k is summed in blocks of this many (each block's sum is added to C)
+constexpr double kTeamMinFlops = 3e5;  // a product smaller than this runs on the calling thread alone
+
+inline int64_t packed_panels(int64_t n) { return (n + kPanel - 1) / kPanel; }
+inline int64_t packed_floats(int64_t k, int64_t n) { return packed_panels(n) * k * kPanel; }
+
+// Packs B (K x N) into `out` (grown as needed, never shrunk), on the thread team. With `transposed`, src is the
+// N x K row-major matrix whose transpose is B (e.g. PyTorch's W_hh for the forward product); otherwise src is B,
+// K x N row-major. ld is src's leading dimension.
+void pack_b(const float* src, int64_t ld, bool transposed, int64_t k, int64_t n, std::vector<float>& out);
+
+// C[M, N] = A B (+ C when accumulate), B packed. A's element (i, k) is a[i * a_rs + k * a_cs]; C is row-major with
+// leading dimension ldc. Columns at or past n are neither read nor written. Runs on the thread team when the product
+// is large enough to pay for the hand-off.
+void gemm_packed(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* packed,
+                 float* c, int64_t ldc, bool accumulate);
+
+// The same on the calling thread only (for callers that split the rows among the team themselves).
+void gemm_packed_serial(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* packed,
+                        float* c, int64_t ldc, bool accumulate);
+
+// C = op(A) op(B) (+ C), row-major like BLAS: op(A) is M x K (A is K x M when trans_a), op(B) is K x N (B is N x K
+// when trans_b). Packs B into `pack` first.
+void gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+              const float* b, int64_t ldb, bool accumulate, float* c, int64_t ldc, std::vector<float>& pack);
+
+// Test hooks: force the portable kernel (false) or the best one for this CPU (true); whether AVX-512 is in use.
+void packed_gemm_use_best(bool best);
+bool packed_gemm_avx512();
+
+}  // namespace hpc::cpu
