@@ -203,3 +203,96 @@ TEST(RnnKernels, CheckpointedBackwardIsBitIdentical) {
 }
 
 }  // namespace
+
+namespace {
+
+// float32 at sizes where HPC's own GEMM takes every path: rows of a step split among the threads (small W_hh),
+// columns split (batch < 8), the large products on the team, k blocks (T*B > 256), tails (sizes not multiples of
+// 16). Gradients against float64, identical bits for 1 and 2 threads, and checkpointed = plain in float32 too.
+struct BigCase {
+    Case c;
+    int64_t I, H, B, T;
+};
+
+struct Grads {
+    std::vector<double> y, dp, dx, dh0;
+};
+
+template <typename T>
+Grads run_big(const BigCase& bc, int64_t checkpoint, uint64_t seed) {
+    Net<T> n(bc.c, bc.I, bc.H, bc.B, bc.T);
+    if (checkpoint) EXPECT_EQ(hpc_rnn_set_checkpointing(n.rnn, checkpoint), HPC_OK);
+    std::mt19937_64 rng(seed);
+    auto x = random_vec<double>((size_t)n.nx, rng), p = random_vec<double>((size_t)n.n_params, rng, 0.15);
+    auto h0 = random_vec<double>((size_t)n.ns, rng, 0.5), gy = random_vec<double>((size_t)n.ny, rng);
+    std::vector<T> xt(x.begin(), x.end()), pt(p.begin(), p.end()), h0t(h0.begin(), h0.end()), gyt(gy.begin(), gy.end());
+    std::vector<T> y((size_t)n.ny), dp((size_t)n.n_params), dx((size_t)n.nx), dh0((size_t)n.ns);
+    const bool cs = has_c(bc.c.cell);
+    EXPECT_EQ(hpc_rnn_forward(n.rnn, 1, bc.B, bc.T, xt.data(), n.nx, pt.data(), n.n_params, h0t.data(), n.ns,
+                              cs ? h0t.data() : nullptr, cs ? n.ns : 0, y.data(), n.ny, nullptr, 0, nullptr, 0), HPC_OK)
+        << last_error();
+    EXPECT_EQ(hpc_rnn_backward(n.rnn, xt.data(), n.nx, pt.data(), n.n_params, gyt.data(), n.ny, nullptr, 0, nullptr, 0,
+                               dx.data(), n.nx, dh0.data(), n.ns, nullptr, 0, dp.data(), n.n_params, 0, nullptr, 0), HPC_OK)
+        << last_error();
+    return {std::vector<double>(y.begin(), y.end()), std::vector<double>(dp.begin(), dp.end()),
+            std::vector<double>(dx.begin(), dx.end()), std::vector<double>(dh0.begin(), dh0.end())};
+}
+
+double rel_err(const std::vector<double>& a, const std::vector<double>& b) {
+    double d = 0, n = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+        d += (a[i] - b[i]) * (a[i] - b[i]);
+        n += b[i] * b[i];
+    }
+    return std::sqrt(d / std::max(n, 1e-300));
+}
+
+std::vector<BigCase> big_cases() {
+    return {{{HPC_CELL_LSTM, 2, true, true, true}, 37, 70, 16, 20},
+            {{HPC_CELL_GRU, 1, false, false, true}, 20, 260, 2, 6},
+            {{HPC_CELL_RNN_TANH, 1, true, false, true}, 16, 300, 9, 5},
+            {{HPC_CELL_LSTM_PEEPHOLE, 1, false, true, true}, 8, 64, 12, 30},
+            {{HPC_CELL_GRU, 2, false, true, true}, 33, 48, 40, 8}};
+}
+
+TEST(RnnKernels, Float32OwnGemmMatchesFloat64AtLargeShapes) {
+    for (const BigCase& bc : big_cases()) {
+        const Grads ref = run_big<double>(bc, 0, 11);
+        const Grads got = run_big<float>(bc, 0, 11);
+        // float32 rounding through T steps and sums of up to T*B products: measured 1e-7 to 7e-7 relative in the
+        // 2-norm; the bound leaves a margin of about 8.
+        EXPECT_LT(rel_err(got.y, ref.y), 5e-6) << name_of(bc.c);
+        EXPECT_LT(rel_err(got.dp, ref.dp), 5e-6) << name_of(bc.c);
+        EXPECT_LT(rel_err(got.dx, ref.dx), 5e-6) << name_of(bc.c);
+        EXPECT_LT(rel_err(got.dh0, ref.dh0), 5e-6) << name_of(bc.c);
+    }
+}
+
+TEST(RnnKernels, Float32ResultsDoNotDependOnTheThreadCount) {
+    for (const BigCase& bc : big_cases()) {
+        ASSERT_EQ(hpc_set_num_threads(1), HPC_OK);
+        const Grads one = run_big<float>(bc, 0, 5);
+        ASSERT_EQ(hpc_set_num_threads(2), HPC_OK);
+        const Grads two = run_big<float>(bc, 0, 5);
+        ASSERT_EQ(hpc_set_num_threads(0), HPC_OK);
+        EXPECT_EQ(one.y, two.y) << name_of(bc.c);
+        EXPECT_EQ(one.dp, two.dp) << name_of(bc.c);
+        EXPECT_EQ(one.dx, two.dx) << name_of(bc.c);
+        EXPECT_EQ(one.dh0, two.dh0) << name_of(bc.c);
+    }
+}
+
+TEST(RnnKernels, Float32CheckpointedBackwardIsBitIdentical) {
+    ASSERT_EQ(hpc_set_num_threads(2), HPC_OK);
+    for (const BigCase& bc : big_cases()) {
+        const Grads plain = run_big<float>(bc, 0, 8);
+        const Grads ckpt = run_big<float>(bc, 3, 8);
+        EXPECT_EQ(plain.y, ckpt.y) << name_of(bc.c);
+        EXPECT_EQ(plain.dp, ckpt.dp) << name_of(bc.c);
+        EXPECT_EQ(plain.dx, ckpt.dx) << name_of(bc.c);
+        EXPECT_EQ(plain.dh0, ckpt.dh0) << name_of(bc.c);
+    }
+    ASSERT_EQ(hpc_set_num_threads(0), HPC_OK);
+}
+
+}  // namespace

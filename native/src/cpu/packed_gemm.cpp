@@ -159,12 +159,12 @@ constexpr auto tile_table(std::integer_sequence<int, MRs...>) {
 }
 const auto kTiles = tile_table(std::make_integer_sequence<int, kMaxRows>{});  // kTiles[mr - 1][np - 1]
 
-// Enough independent accumulators to hide the FMA latency (>= 8) and at most 24 of them.
+// Rows per tile: at most 6, spread evenly (16 rows: 6 + 6 + 4, not 6 + 6 + 2 + 2); panels per tile: enough
+// independent accumulators to hide the FMA latency (>= 8) and at most 24 of them.
 inline void tile_shape(int64_t m, int& mr, int& np) {
-    if (m >= 6) { mr = 6; np = 4; }
-    else if (m == 5) { mr = 5; np = 4; }
-    else if (m == 4) { mr = 4; np = 6; }
-    else { mr = (int)m; np = 8; }
+    const int64_t tiles = (m + 5) / 6;
+    mr = (int)((m + tiles - 1) / tiles);
+    np = mr >= 5 ? 4 : (mr == 4 ? 6 : 8);
 }
 
 void block_avx512(int64_t m, int64_t kc, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* bp,
@@ -223,6 +223,51 @@ inline std::pair<int64_t, int64_t> share(int64_t total, int64_t unit, int chunk,
     return team_share(total, unit, chunk, chunks);
 }
 
+// dst[kk * 16 + v] = src[v * ld + kk] for a full 16 x 16 block (the packing of a transposed B).
+void transpose16_scalar(const float* src, int64_t ld, float* dst) {
+    for (int64_t v = 0; v < kPanel; ++v)
+        for (int64_t kk = 0; kk < kPanel; ++kk) dst[kk * kPanel + v] = src[v * ld + kk];
+}
+
+#ifdef HPC_X86
+// The same as four 8 x 8 AVX transposes (unpack, shuffle, lane permute).
+__attribute__((target("avx2"))) void transpose16_avx2(const float* src, int64_t ld, float* dst) {
+    for (int bv = 0; bv < 2; ++bv)
+        for (int bk = 0; bk < 2; ++bk) {
+            const float* s0 = src + bv * 8 * ld + bk * 8;
+            __m256 r[8];
+            for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(s0 + i * ld);
+            const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+            const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+            const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+            const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+            const __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+            const __m256 u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+            const __m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+            const __m256 u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+            const __m256 u4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
+            const __m256 u5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+            const __m256 u6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
+            const __m256 u7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+            float* d0 = dst + bk * 8 * kPanel + bv * 8;  // rows kk = bk*8.., columns v = bv*8..
+            _mm256_storeu_ps(d0 + 0 * kPanel, _mm256_permute2f128_ps(u0, u4, 0x20));
+            _mm256_storeu_ps(d0 + 1 * kPanel, _mm256_permute2f128_ps(u1, u5, 0x20));
+            _mm256_storeu_ps(d0 + 2 * kPanel, _mm256_permute2f128_ps(u2, u6, 0x20));
+            _mm256_storeu_ps(d0 + 3 * kPanel, _mm256_permute2f128_ps(u3, u7, 0x20));
+            _mm256_storeu_ps(d0 + 4 * kPanel, _mm256_permute2f128_ps(u0, u4, 0x31));
+            _mm256_storeu_ps(d0 + 5 * kPanel, _mm256_permute2f128_ps(u1, u5, 0x31));
+            _mm256_storeu_ps(d0 + 6 * kPanel, _mm256_permute2f128_ps(u2, u6, 0x31));
+            _mm256_storeu_ps(d0 + 7 * kPanel, _mm256_permute2f128_ps(u3, u7, 0x31));
+        }
+}
+inline void transpose16(const float* src, int64_t ld, float* dst) {
+    if (kHasAvx2) transpose16_avx2(src, ld, dst);
+    else transpose16_scalar(src, ld, dst);
+}
+#else
+inline void transpose16(const float* src, int64_t ld, float* dst) { transpose16_scalar(src, ld, dst); }
+#endif
+
 }  // namespace
 
 void pack_b(const float* src, int64_t ld, bool transposed, int64_t k, int64_t n, std::vector<float>& out) {
@@ -238,6 +283,10 @@ void pack_b(const float* src, int64_t ld, bool transposed, int64_t k, int64_t n,
             if (transposed) {  // B[kk, c0 + v] = src[(c0 + v) * ld + kk]: 16 x 16 blocks, read by rows of src
                 for (int64_t k0 = 0; k0 < k; k0 += kPanel) {
                     const int64_t kb = std::min(kPanel, k - k0);
+                    if (cols == kPanel && kb == kPanel) {
+                        transpose16(src + c0 * ld + k0, ld, pd + k0 * kPanel);
+                        continue;
+                    }
                     float blk[kPanel][kPanel] = {};
                     for (int64_t v = 0; v < cols; ++v) std::memcpy(blk[v], src + (c0 + v) * ld + k0, sizeof(float) * kb);
                     for (int64_t kk = 0; kk < kb; ++kk)
@@ -258,15 +307,18 @@ void gemm_packed(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, 
                  float* c, int64_t ldc, bool accumulate) {
     if (m <= 0 || n <= 0) return;
     const int64_t panels = packed_panels(n);
-    // Chunks of the output for the team: two per thread for a step's product, four for the large ones.
+    // Chunks of the output for the team: one per thread for a step's product (so that each thread keeps taking the
+    // same columns, whose part of B stays in its L2 from step to step), four per thread for the large products.
     const double flops = 2.0 * m * n * k;
-    const int chunks = flops < kTeamMinFlops ? 1 : team_size() * (flops < 1e8 ? 2 : 4);
+    const int chunks = flops < kTeamMinFlops ? 1 : team_size() * (flops < 1e8 ? 1 : 4);
     team_for(chunks, [&](int member, int parts) {
         if (parts == 1) return gemm_range(0, m, 0, panels, k, n, a, a_rs, a_cs, packed, c, ldc, accumulate);
-        if (panels >= 2 * parts) {  // split the columns (whole panel groups of 4 where there are enough)
-            const auto [p_lo, p_hi] = share(panels, panels >= 8 * parts ? 4 : 1, member, parts);
+        // Split the columns in groups of 4 panels (the widest tile) where there are enough of them, or where the
+        // rows are too few to split; otherwise split the rows (in whole tiles of 6).
+        if (panels >= 4 * parts || m < 12 * parts) {
+            const auto [p_lo, p_hi] = share(panels, panels >= 4 * parts ? 4 : 1, member, parts);
             gemm_range(0, m, p_lo, p_hi, k, n, a, a_rs, a_cs, packed, c, ldc, accumulate);
-        } else {  // few columns: split the rows (in tiles of 6)
+        } else {
             const auto [i_lo, i_hi] = share(m, 6, member, parts);
             gemm_range(i_lo, i_hi, 0, panels, k, n, a, a_rs, a_cs, packed, c, ldc, accumulate);
         }

@@ -74,11 +74,15 @@ inline void step_backward(int64_t B, int64_t GH, int64_t H, const double* dg, co
 }
 
 // How many parts the batch rows of each step are split into, one per team member (float32 only): a member then runs
-// the step's product for its rows and their pointwise pass, so a step costs one hand-off. Small batches keep one
-// part (their product is split by columns inside gemm_packed instead).
+// the step's product for its rows and their pointwise pass, so a step costs one hand-off. Each member then reads all
+// of W_hh, so this is done only while the packed W_hh fits in a core's L2 beside the rest; larger W_hh (and small
+// batches) keep one part, and gemm_packed splits the product by columns instead (each thread keeping its half of
+// W_hh in cache from step to step), with the pointwise pass on the caller.
 template <typename T>
 int step_row_chunks(int64_t B, int64_t GH, int64_t H) {
+    constexpr double kRowSplitMaxWeightBytes = 512 * 1024;
     if (!std::is_same<T, float>::value || B < 8 || 2.0 * B * GH * H < kTeamMinFlops) return 1;
+    if (4.0 * GH * H > kRowSplitMaxWeightBytes) return 1;
     return (int)std::min<int64_t>(team_size(), B / 4);
 }
 

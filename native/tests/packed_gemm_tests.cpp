@@ -1,0 +1,161 @@
+// HPC's own float32 GEMM (packed_gemm.h) and thread team (thread_team.h), compiled into this test binary: every
+// kernel (AVX-512 where the CPU has it, the portable AVX2/x86-64 loop always) against a float64 loop, over shapes
+// that hit every tile, tail, k-block and thread split; results identical whatever the team size.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cmath>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "../src/cpu/packed_gemm.h"
+#include "../src/cpu/thread_team.h"
+
+namespace {
+
+using hpc::cpu::gemm_f32;
+using hpc::cpu::team_set_size;
+
+struct Shape {
+    int64_t m, n, k;
+    bool ta, tb;
+};
+
+// C = op(A) op(B) in float64 from float inputs, and the tolerance of a float32 sum of k products.
+void reference(const Shape& s, const std::vector<float>& a, const std::vector<float>& b, std::vector<double>& c,
+               std::vector<double>& bound) {
+    const int64_t lda = s.ta ? s.m : s.k, ldb = s.tb ? s.k : s.n;
+    for (int64_t i = 0; i < s.m; ++i)
+        for (int64_t j = 0; j < s.n; ++j) {
+            double sum = 0, mag = 0;
+            for (int64_t q = 0; q < s.k; ++q) {
+                const double x = s.ta ? a[q * lda + i] : a[i * lda + q];
+                const double y = s.tb ? b[j * ldb + q] : b[q * ldb + j];
+                sum += x * y;
+                mag += std::fabs(x * y);
+            }
+            c[i * s.n + j] = sum;
+            bound[i * s.n + j] = 2.0 * (s.k + 2) * 6e-8 * mag + 1e-30;
+        }
+}
+
+std::vector<Shape> shapes() {
+    std::vector<Shape> v;
+    // Every row-tile count 1..13 and panel tails (n not a multiple of 16), a k past one k-block (256) and k = 0.
+    for (int64_t m : {1, 2, 3, 4, 5, 6, 7, 8, 11, 13, 16, 25})
+        for (int64_t n : {1, 15, 16, 17, 50, 129})
+            for (int64_t k : {1, 7, 300}) v.push_back({m, n, k, false, true});
+    for (bool ta : {false, true})
+        for (bool tb : {false, true}) {
+            v.push_back({37, 53, 19, ta, tb});
+            v.push_back({70, 300, 520, ta, tb});  // large enough for the team, rows and k blocked
+            v.push_back({400, 40, 600, ta, tb});  // few panels, many rows: the team splits rows
+            v.push_back({3, 0, 5, ta, tb});
+            v.push_back({5, 9, 0, ta, tb});
+        }
+    return v;
+}
+
+void check_all(const char* what) {
+    std::mt19937_64 rng(17);
+    std::uniform_real_distribution<float> u(-1, 1);
+    for (const Shape& s : shapes()) {
+        std::vector<float> a((size_t)(s.m * s.k)), b((size_t)(s.n * s.k));
+        for (auto& e : a) e = u(rng);
+        for (auto& e : b) e = u(rng);
+        std::vector<double> ref((size_t)(s.m * s.n)), bound(ref.size());
+        reference(s, a, b, ref, bound);
+        std::vector<float> pack;
+        for (bool acc : {false, true}) {
+            // Columns past n must stay untouched: C has one guard column on each row.
+            const int64_t ldc = s.n + 1;
+            std::vector<float> c((size_t)(s.m * ldc), 0.5f);
+            gemm_f32(s.ta, s.tb, s.m, s.n, s.k, a.data(), s.ta ? s.m : s.k, b.data(), s.tb ? s.k : s.n, acc, c.data(), ldc,
+                     pack);
+            for (int64_t i = 0; i < s.m; ++i) {
+                for (int64_t j = 0; j < s.n; ++j) {
+                    const double want = ref[i * s.n + j] + (acc ? 0.5 : 0.0);
+                    ASSERT_NEAR(c[i * ldc + j], want, bound[i * s.n + j] + (acc ? 1e-7 : 0.0))
+                        << what << " m=" << s.m << " n=" << s.n << " k=" << s.k << " ta=" << s.ta << " tb=" << s.tb
+                        << " acc=" << acc << " at " << i << "," << j;
+                }
+                ASSERT_EQ(c[i * ldc + s.n], 0.5f) << what << ": wrote past column n";
+            }
+        }
+    }
+}
+
+TEST(PackedGemm, BestKernelMatchesFloat64) {
+    hpc::cpu::packed_gemm_use_best(true);
+    check_all(hpc::cpu::packed_gemm_avx512() ? "avx512" : "portable");
+}
+
+TEST(PackedGemm, PortableKernelMatchesFloat64) {
+    hpc::cpu::packed_gemm_use_best(false);
+    check_all("portable");
+    hpc::cpu::packed_gemm_use_best(true);
+}
+
+TEST(PackedGemm, ResultDoesNotDependOnTheThreadCount) {
+    std::mt19937_64 rng(3);
+    std::uniform_real_distribution<float> u(-1, 1);
+    for (const Shape& s : {Shape{16, 1024, 256, false, true}, Shape{1, 2048, 300, false, true},
+                           Shape{1024, 40, 900, true, false}, Shape{300, 700, 520, false, false}}) {
+        std::vector<float> a((size_t)(s.m * s.k)), b((size_t)(s.n * s.k)), pack;
+        for (auto& e : a) e = u(rng);
+        for (auto& e : b) e = u(rng);
+        std::vector<std::vector<float>> out;
+        for (int threads : {1, 2, 3}) {
+            team_set_size(threads);
+            std::vector<float> c((size_t)(s.m * s.n));
+            gemm_f32(s.ta, s.tb, s.m, s.n, s.k, a.data(), s.ta ? s.m : s.k, b.data(), s.tb ? s.k : s.n, false, c.data(), s.n, pack);
+            out.push_back(c);
+        }
+        team_set_size(0);
+        EXPECT_EQ(out[0], out[1]) << "m=" << s.m;
+        EXPECT_EQ(out[0], out[2]) << "m=" << s.m;
+    }
+}
+
+TEST(ThreadTeam, RunsEveryChunkOnceAndServesConcurrentCallers) {
+    team_set_size(2);
+    // Several threads use the team at once: one holds it, the others run their chunks alone; every chunk of every
+    // section runs exactly once.
+    constexpr int kCallers = 4, kSections = 2000, kChunks = 7;
+    std::vector<std::thread> callers;
+    std::atomic<int> bad{0};
+    for (int t = 0; t < kCallers; ++t)
+        callers.emplace_back([&] {
+            for (int s = 0; s < kSections; ++s) {
+                std::atomic<int> hits[kChunks] = {};
+                hpc::cpu::team_for(kChunks, [&](int c, int n) {
+                    if (n != kChunks || c < 0 || c >= n) bad++;
+                    else hits[c]++;
+                });
+                for (auto& h : hits)
+                    if (h.load() != 1) bad++;
+            }
+        });
+    for (auto& c : callers) c.join();
+    team_set_size(0);
+    EXPECT_EQ(bad.load(), 0);
+}
+
+TEST(ThreadTeam, ShareCoversTheRangeInUnits) {
+    for (int64_t total : {0, 1, 5, 16, 17, 100})
+        for (int64_t unit : {1, 2, 4, 6})
+            for (int parts : {1, 2, 3, 8}) {
+                int64_t next = 0;
+                for (int c = 0; c < parts; ++c) {
+                    const auto [lo, hi] = hpc::cpu::team_share(total, unit, c, parts);
+                    EXPECT_EQ(lo, next);
+                    EXPECT_LE(lo, hi);
+                    if (hi < total) EXPECT_EQ(hi % unit, 0);
+                    next = hi;
+                }
+                EXPECT_EQ(next, total);
+            }
+}
+
+}  // namespace
