@@ -28,9 +28,27 @@ static memory filled(const memory::desc& md, const engine& eng, std::mt19937& rn
 
 static void zero(memory& m) { std::memset(m.get_data_handle(), 0, m.get_desc().get_size()); }
 
+// `onednn_rnn sgemm N WARMUP REPEATS`: oneDNN's own SGEMM on an N^3 product (one of the rates behind the GEMM limit).
+static int sgemm(long n, int warmup, int repeats) {
+    std::vector<float> a(n * n, 0.5f), b(n * n, 0.25f), c(n * n);
+    auto run = [&] { dnnl_sgemm('N', 'N', n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n); };
+    for (int i = 0; i < warmup; ++i) run();
+    std::vector<double> ms;
+    for (int i = 0; i < repeats; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        run();
+        ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::sort(ms.begin(), ms.end());
+    const double med = ms[ms.size() / 2];
+    std::printf("{\"bench\":\"onednn_sgemm\",\"size\":%ld,\"median_ms\":%.4f,\"gflops\":%.1f}\n", n, med, 2.0 * n * n * n / med / 1e6);
+    return 0;
+}
+
 int main(int argc, char** argv) {
+    if (argc == 5 && std::string(argv[1]) == "sgemm") return sgemm(std::stol(argv[2]), std::stoi(argv[3]), std::stoi(argv[4]));
     if (argc != 11) {
-        std::fprintf(stderr, "usage: onednn_rnn CELL B T I H L BI MODE WARMUP REPEATS\n");
+        std::fprintf(stderr, "usage: onednn_rnn CELL B T I H L BI MODE WARMUP REPEATS | onednn_rnn sgemm N WARMUP REPEATS\n");
         return 2;
     }
     const std::string cell = argv[1];

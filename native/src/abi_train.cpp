@@ -2,11 +2,13 @@
 #include <climits>
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "abi_util.h"
 #include "checked.h"
 #include "cpu/blas.h"
 #include "cpu/optim_cpu.h"
+#include "cpu/packed_gemm.h"
 #include "errors.h"
 #include "hpc/hpc.h"
 
@@ -143,10 +145,15 @@ HPC_API int32_t hpc_clip_grad_value(int32_t dtype, int64_t n, void* const* grads
     });
 }
 
-HPC_API int32_t hpc_gemm(int32_t dtype, int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k, double alpha,
-                         const void* a, int64_t a_len, int64_t lda, const void* b, int64_t b_len, int64_t ldb, double beta,
-                         void* c, int64_t c_len, int64_t ldc) {
-    return guarded(__func__, [&] {
+}  // extern "C"
+
+namespace {
+
+// hpc_gemm and hpc_gemm_blas: the same validation, then HPC's own float32 kernel (alpha = 1, beta = 0 or 1) or BLAS.
+int32_t gemm_call(const char* fn, bool own_kernel, int32_t dtype, int32_t trans_a, int32_t trans_b, int64_t m, int64_t n,
+                  int64_t k, double alpha, const void* a, int64_t a_len, int64_t lda, const void* b, int64_t b_len,
+                  int64_t ldb, double beta, void* c, int64_t c_len, int64_t ldc) {
+    return guarded(fn, [&] {
         require_dtype(dtype);
         for (auto [name, v] : {std::pair{"m", m}, {"n", n}, {"k", k}})
             require(v > 0 && v <= INT_MAX, std::string(name) + ": expected 1.." + std::to_string(INT_MAX) + ", got " + std::to_string(v));
@@ -165,13 +172,36 @@ HPC_API int32_t hpc_gemm(int32_t dtype, int32_t trans_a, int32_t trans_b, int64_
         require(std::isfinite(alpha) && std::isfinite(beta), "alpha and beta must be finite");
         const size_t e = dtype == HPC_DTYPE_FLOAT32 ? 4 : 8;
         require_no_overlap({{"a", a, a_len}, {"b", b, b_len}}, {{"c", c, c_len}}, e);
-        if (dtype == HPC_DTYPE_FLOAT32)
+        if (dtype == HPC_DTYPE_FLOAT32 && own_kernel && alpha == 1.0 && (beta == 0.0 || beta == 1.0)) {
+            thread_local std::vector<float> pack;  // B's panels; grows to the largest B seen on this thread
+            cpu::gemm_f32(trans_a != 0, trans_b != 0, m, n, k, (const float*)a, lda, (const float*)b, ldb, beta == 1.0,
+                          (float*)c, ldc, pack);
+        } else if (dtype == HPC_DTYPE_FLOAT32) {
             cpu::gemm(trans_a != 0, trans_b != 0, m, n, k, (float)alpha, (const float*)a, lda, (const float*)b, ldb,
                       (float)beta, (float*)c, ldc);
-        else
+        } else {
             cpu::gemm(trans_a != 0, trans_b != 0, m, n, k, alpha, (const double*)a, lda, (const double*)b, ldb, beta,
                       (double*)c, ldc);
+        }
     });
+}
+
+}  // namespace
+
+extern "C" {
+
+HPC_API int32_t hpc_gemm(int32_t dtype, int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k, double alpha,
+                         const void* a, int64_t a_len, int64_t lda, const void* b, int64_t b_len, int64_t ldb, double beta,
+                         void* c, int64_t c_len, int64_t ldc) {
+    return gemm_call(__func__, true, dtype, trans_a, trans_b, m, n, k, alpha, a, a_len, lda, b, b_len, ldb, beta, c,
+                     c_len, ldc);
+}
+
+HPC_API int32_t hpc_gemm_blas(int32_t dtype, int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k,
+                              double alpha, const void* a, int64_t a_len, int64_t lda, const void* b, int64_t b_len,
+                              int64_t ldb, double beta, void* c, int64_t c_len, int64_t ldc) {
+    return gemm_call(__func__, false, dtype, trans_a, trans_b, m, n, k, alpha, a, a_len, lda, b, b_len, ldb, beta, c,
+                     c_len, ldc);
 }
 
 }  // extern "C"

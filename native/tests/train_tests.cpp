@@ -63,6 +63,32 @@ TEST(Train, GemmMatchesANaiveProduct) {
         }
 }
 
+// float32 through hpc_gemm (HPC's own kernel for alpha = 1, beta = 0 or 1; BLAS otherwise) and hpc_gemm_blas, every
+// transpose combination, against a float64 loop.
+TEST(Train, Float32GemmEntryPointsMatchANaiveProduct) {
+    const int64_t M = 19, N = 37, K = 300;
+    std::mt19937_64 rng(2);
+    auto a = random_vec<float>(M * K, rng), b = random_vec<float>(N * K, rng);
+    for (bool blas : {false, true})
+        for (int ta = 0; ta < 2; ++ta)
+            for (int tb = 0; tb < 2; ++tb)
+                for (auto [alpha, beta] : {std::pair{1.0, 0.0}, {1.0, 1.0}, {0.5, -2.0}}) {
+                    std::vector<float> c(M * N, 0.25f);
+                    const int64_t lda = ta ? M : K, ldb = tb ? K : N;
+                    auto f = blas ? hpc_gemm_blas : hpc_gemm;
+                    ASSERT_EQ(f(HPC_DTYPE_FLOAT32, ta, tb, M, N, K, alpha, a.data(), M * K, lda, b.data(), N * K, ldb, beta,
+                                c.data(), M * N, N), HPC_OK) << last_error();
+                    for (int64_t i = 0; i < M; ++i)
+                        for (int64_t j = 0; j < N; ++j) {
+                            double s = 0;
+                            for (int64_t q = 0; q < K; ++q)
+                                s += (double)(ta ? a[q * lda + i] : a[i * lda + q]) * (tb ? b[j * ldb + q] : b[q * ldb + j]);
+                            ASSERT_NEAR(c[i * N + j], alpha * s + beta * 0.25, 2e-5)
+                                << "blas=" << blas << " ta=" << ta << " tb=" << tb << " alpha=" << alpha << " beta=" << beta;
+                        }
+                }
+}
+
 TEST(Train, ValidationNamesTheBadArgument) {
     std::vector<double> p{1}, g{1}, s{0}, s2{0};
     void* ps[] = {p.data()};

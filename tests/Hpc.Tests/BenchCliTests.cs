@@ -44,9 +44,15 @@ public class BenchCliTests
         }
         var c = Run("bench", "hmm", "--emission", "categorical", "--states", "2", "--dims", "4", "--length", "100", "--op", "decode", "--repeats", "1");
         Assert.Equal(0, c.Code);
-        var g = Run("bench", "gemm", "--size", "32", "--repeats", "1", "--warmup", "0");
-        Assert.Equal(0, g.Code);
-        Assert.Contains("OpenBLAS", Line(g.Out).GetProperty("backend").GetString());
+        foreach (var kernel in new[] { "hpc", "blas" })
+        {
+            var g = Run("bench", "gemm", "--size", "32", "--kernel", kernel, "--repeats", "1", "--warmup", "0");
+            Assert.True(g.Code == 0, g.Err);
+            Assert.Equal(kernel, Line(g.Out).GetProperty("kernel").GetString());
+            Assert.Contains("OpenBLAS", Line(g.Out).GetProperty("backend").GetString());
+            Assert.Contains("float32 RNN kernel=", Line(g.Out).GetProperty("backend").GetString());
+        }
+        Assert.Equal(2, Run("bench", "gemm", "--kernel", "mkl").Code);
     }
 
     [Fact]

@@ -231,17 +231,25 @@ HPC_API int32_t hpc_clip_grad_norm(int32_t dtype, int64_t n_tensors, void* const
 HPC_API int32_t hpc_clip_grad_value(int32_t dtype, int64_t n_tensors, void* const* grads, const int64_t* lengths,
                                     double clip_value);
 
-/* C[M,N] = alpha op(A) op(B) + beta C, row-major, through the BLAS. Lengths are element counts of the buffers;
- * every accessed element must lie inside them. */
+/* C[M,N] = alpha op(A) op(B) + beta C, row-major. Lengths are element counts of the buffers; every accessed element
+ * must lie inside them. float32 with alpha = 1 and beta = 0 or 1 runs HPC's own packed GEMM (the recurrent layers'
+ * kernel; it keeps a per-thread buffer for B's panels that grows to the largest B seen); everything else goes to the
+ * BLAS. */
 HPC_API int32_t hpc_gemm(int32_t dtype, int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k, double alpha,
                          const void* a, int64_t a_len, int64_t lda, const void* b, int64_t b_len, int64_t ldb,
                          double beta, void* c, int64_t c_len, int64_t ldc);
+
+/* The same product always through the linked BLAS (for comparisons: `hpc bench gemm --kernel blas`). */
+HPC_API int32_t hpc_gemm_blas(int32_t dtype, int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k,
+                              double alpha, const void* a, int64_t a_len, int64_t lda, const void* b, int64_t b_len,
+                              int64_t ldb, double beta, void* c, int64_t c_len, int64_t ldc);
 
 /* Describes the compute backend (e.g. "OpenBLAS 0.3.21 core=Cooperlake threads=2") into buf (NUL-terminated,
  * truncated to len - 1); returns the full length. */
 HPC_API size_t hpc_backend_info(char* buf, size_t len);
 
-/* Number of threads the BLAS backend and the HMM kernels use; n <= 0 restores the default. */
+/* Number of threads the BLAS backend, the HMM kernels and HPC's float32 kernels (recurrent layers, hpc_gemm) use;
+ * n <= 0 restores the default (one per hardware thread). */
 HPC_API int32_t hpc_set_num_threads(int32_t n);
 
 #ifdef __cplusplus

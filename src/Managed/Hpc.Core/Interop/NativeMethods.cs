@@ -146,4 +146,8 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library)]
     internal static partial int hpc_gemm(int dtype, int transA, int transB, long m, long n, long k, double alpha,
         void* a, long aLen, long lda, void* b, long bLen, long ldb, double beta, void* c, long cLen, long ldc);
+
+    [LibraryImport(Library)]
+    internal static partial int hpc_gemm_blas(int dtype, int transA, int transB, long m, long n, long k, double alpha,
+        void* a, long aLen, long lda, void* b, long bLen, long ldb, double beta, void* c, long cLen, long ldc);
 }
