@@ -86,6 +86,37 @@ int step_row_chunks(int64_t B, int64_t GH, int64_t H) {
     return (int)std::min<int64_t>(team_size(), B / 4);
 }
 
+// float32 LSTM (no peepholes) and GRU rows run the fused vector loops of vmath.h; float64 keeps the reference code
+// below (these return false for it).
+inline bool fused_lstm_forward(const float* s, float* g, const float* cp, float* c, float* h, int64_t H) {
+    lstm_forward_row_f32(s, g, cp, c, h, H);
+    return true;
+}
+inline bool fused_lstm_forward(const double*, double*, const double*, double*, double*, int64_t) { return false; }
+inline bool fused_gru_forward(const float* s, float* g, const float* b_hn, const float* hp, float* hl, float* h, int64_t H) {
+    gru_forward_row_f32(s, g, b_hn, hp, hl, h, H);
+    return true;
+}
+inline bool fused_gru_forward(const double*, double*, const double*, const double*, double*, double*, int64_t) { return false; }
+inline bool fused_lstm_backward(const float* g, const float* c, const float* cp, const float* dy, const float* dh, float* dc,
+                                float* dg, int64_t H) {
+    lstm_backward_row_f32(g, c, cp, dy, dh, dc, dg, H);
+    return true;
+}
+inline bool fused_lstm_backward(const double*, const double*, const double*, const double*, const double*, double*, double*,
+                                int64_t) {
+    return false;
+}
+inline bool fused_gru_backward(const float* g, const float* hl, const float* hp, const float* dy, const float* dh, float* dgx,
+                               float* dgh, float* direct, int64_t H) {
+    gru_backward_row_f32(g, hl, hp, dy, dh, dgx, dgh, direct, H);
+    return true;
+}
+inline bool fused_gru_backward(const double*, const double*, const double*, const double*, const double*, double*, double*,
+                               double*, int64_t) {
+    return false;
+}
+
 // The large products of a layer: C = op(A) op(B) (+ C). float32 runs HPC's packed kernel on the thread team (B is
 // packed into `pack`); float64 calls BLAS.
 inline void product(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
@@ -157,6 +188,7 @@ void forward_steps(Cell cell, const Geometry& g, int dir, const T* p, const Laye
                     case Cell::LstmPeephole: {
                         const T* cp = c_prev + b * H;
                         T* cr = at + b * H;
+                        if (!p_i && fused_lstm_forward(sr, gr, cp, cr, hr, H)) break;
                         for (int64_t j = 0; j < GH; ++j) sr[j] += gr[j];
                         if (p_i)
                             for (int64_t j = 0; j < H; ++j) {
@@ -176,6 +208,7 @@ void forward_steps(Cell cell, const Geometry& g, int dir, const T* p, const Laye
                     case Cell::Gru: {
                         const T* hp = h_prev + b * ld_h;
                         T* ar = at + b * H;
+                        if (fused_gru_forward(sr, gr, b_hh + 2 * H, hp, ar, hr, H)) break;
                         for (int64_t j = 0; j < 2 * H; ++j) sr[j] += gr[j];
                         act_sigmoid(sr, gr, 2 * H);  // r, z
                         for (int64_t j = 0; j < H; ++j) {
@@ -259,6 +292,7 @@ void backward_steps(Cell cell, const Geometry& g, int dir, const T* p, const Lay
                         const T* cr = at + b * H;
                         const T* cp = c_prev + b * H;
                         T* dcr = dc + b * H;
+                        if (!p_i && fused_lstm_backward(gr, cr, cp, dor, dhr, dcr, dxr, H)) break;
                         T* tcr = dh_next + b * H;  // scratch: the GEMM after this pass overwrites dh_next
                         act_tanh(cr, tcr, H);
                         for (int64_t j = 0; j < H; ++j) {
@@ -291,6 +325,7 @@ void backward_steps(Cell cell, const Geometry& g, int dir, const T* p, const Lay
                         const T* hp = h_prev + b * ld_h;
                         T* dhr_row = dgh + b * GH;
                         T* direct = dh_next + b * H;
+                        if (fused_gru_backward(gr, ar, hp, dor, dhr, dxr, dhr_row, direct, H)) break;
                         for (int64_t j = 0; j < H; ++j) {
                             const T r = gr[j], z = gr[H + j], n = gr[2 * H + j];
                             const T dht = dor[j] + dhr[j];

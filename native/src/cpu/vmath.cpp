@@ -34,28 +34,105 @@ inline float exp_core(float x) {
     return p * scale;
 }
 
+inline float sigmoid_core(float x) { return 1.0f / (1.0f + exp_core(-x)); }
+
+// tanh: an odd Taylor polynomial for |x| < 0.25 (where 1 - 2/(e^2x + 1) would cancel), otherwise
+// sign(x) (1 - 2 / (exp(2|x|) + 1)).
+inline float tanh_core(float x) {
+    const float a = x < 0 ? -x : x;
+    const float x2 = x * x;
+    float p = 62.0f / 2835.0f;
+    p = p * x2 - 17.0f / 315.0f;
+    p = p * x2 + 2.0f / 15.0f;
+    p = p * x2 - 1.0f / 3.0f;
+    const float small = x + x * x2 * p;
+    const float big = 1.0f - 2.0f / (exp_core(2.0f * a) + 1.0f);
+    return a < 0.25f ? small : (x < 0 ? -big : big);
+}
+
 }  // namespace
 
 HPC_VECTOR_CLONES
 void vsigmoid_f32(const float* in, float* out, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) out[i] = 1.0f / (1.0f + exp_core(-in[i]));
+    for (int64_t i = 0; i < n; ++i) out[i] = sigmoid_core(in[i]);
 }
 
-// tanh: an odd Taylor polynomial for |x| < 0.25 (where 1 - 2/(e^2x + 1) would cancel), otherwise
-// sign(x) (1 - 2 / (exp(2|x|) + 1)).
 HPC_VECTOR_CLONES
 void vtanh_f32(const float* in, float* out, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) {
-        const float x = in[i];
-        const float a = x < 0 ? -x : x;
-        const float x2 = x * x;
-        float p = 62.0f / 2835.0f;
-        p = p * x2 - 17.0f / 315.0f;
-        p = p * x2 + 2.0f / 15.0f;
-        p = p * x2 - 1.0f / 3.0f;
-        const float small = x + x * x2 * p;
-        const float big = 1.0f - 2.0f / (exp_core(2.0f * a) + 1.0f);
-        out[i] = a < 0.25f ? small : (x < 0 ? -big : big);
+    for (int64_t i = 0; i < n; ++i) out[i] = tanh_core(in[i]);
+}
+
+// ---- one batch row of a cell's pointwise pass, every gate fused in one vectorised loop ----
+
+HPC_VECTOR_CLONES
+void lstm_forward_row_f32(const float* __restrict s, float* __restrict g, const float* __restrict c_prev,
+                          float* __restrict c, float* __restrict h, int64_t H) {
+    for (int64_t j = 0; j < H; ++j) {
+        const float i = sigmoid_core(s[j] + g[j]);
+        const float f = sigmoid_core(s[H + j] + g[H + j]);
+        const float gg = tanh_core(s[2 * H + j] + g[2 * H + j]);
+        const float o = sigmoid_core(s[3 * H + j] + g[3 * H + j]);
+        const float ct = f * c_prev[j] + i * gg;
+        g[j] = i;
+        g[H + j] = f;
+        g[2 * H + j] = gg;
+        g[3 * H + j] = o;
+        c[j] = ct;
+        h[j] = o * tanh_core(ct);
+    }
+}
+
+HPC_VECTOR_CLONES
+void gru_forward_row_f32(const float* __restrict s, float* __restrict g, const float* __restrict b_hn,
+                         const float* __restrict h_prev, float* __restrict hl_out, float* __restrict h, int64_t H) {
+    for (int64_t j = 0; j < H; ++j) {
+        const float r = sigmoid_core(s[j] + g[j]);
+        const float z = sigmoid_core(s[H + j] + g[H + j]);
+        const float hl = s[2 * H + j] + b_hn[j];
+        const float n = tanh_core(g[2 * H + j] + r * hl);
+        g[j] = r;
+        g[H + j] = z;
+        g[2 * H + j] = n;
+        hl_out[j] = hl;
+        h[j] = (1.0f - z) * n + z * h_prev[j];
+    }
+}
+
+HPC_VECTOR_CLONES
+void lstm_backward_row_f32(const float* __restrict g, const float* __restrict c, const float* __restrict c_prev,
+                           const float* __restrict dy, const float* __restrict dh, float* __restrict dc,
+                           float* __restrict dgates, int64_t H) {
+    for (int64_t j = 0; j < H; ++j) {
+        const float i = g[j], f = g[H + j], gg = g[2 * H + j], o = g[3 * H + j];
+        const float tc = tanh_core(c[j]);
+        const float dht = dy[j] + dh[j];
+        const float d_po = dht * tc * o * (1.0f - o);
+        const float dct = dc[j] + dht * o * (1.0f - tc * tc);
+        dgates[j] = dct * gg * i * (1.0f - i);
+        dgates[H + j] = dct * c_prev[j] * f * (1.0f - f);
+        dgates[2 * H + j] = dct * i * (1.0f - gg * gg);
+        dgates[3 * H + j] = d_po;
+        dc[j] = dct * f;
+    }
+}
+
+HPC_VECTOR_CLONES
+void gru_backward_row_f32(const float* __restrict g, const float* __restrict hl, const float* __restrict h_prev,
+                          const float* __restrict dy, const float* __restrict dh, float* __restrict dgx,
+                          float* __restrict dgh, float* __restrict dh_direct, int64_t H) {
+    for (int64_t j = 0; j < H; ++j) {
+        const float r = g[j], z = g[H + j], n = g[2 * H + j];
+        const float dht = dy[j] + dh[j];
+        const float d_pn = dht * (1.0f - z) * (1.0f - n * n);
+        const float d_pz = dht * (h_prev[j] - n) * z * (1.0f - z);
+        const float d_pr = d_pn * hl[j] * r * (1.0f - r);
+        dgx[j] = d_pr;
+        dgx[H + j] = d_pz;
+        dgx[2 * H + j] = d_pn;
+        dgh[j] = d_pr;
+        dgh[H + j] = d_pz;
+        dgh[2 * H + j] = d_pn * r;
+        dh_direct[j] = dht * z;
     }
 }
 

@@ -80,7 +80,7 @@ internal static class BenchCommands
             }, r.GetValue(warmup), r.GetValue(repeats));
             Emit(stdout, new Dictionary<string, object>
             {
-                ["bench"] = "gemm", ["size"] = n, ["kernel"] = r.GetValue(kernel), ["threads"] = r.GetValue(threads), ["repeats"] = r.GetValue(repeats), ["backend"] = HpcLibrary.BackendInfo,
+                ["bench"] = "gemm", ["size"] = n, ["kernel"] = r.GetValue(kernel) ?? "hpc", ["threads"] = r.GetValue(threads), ["repeats"] = r.GetValue(repeats), ["backend"] = HpcLibrary.BackendInfo,
             }, timing, 2.0 * n * n * n);
             return 0;
         });
