@@ -209,8 +209,9 @@ void gemm_range(int64_t i_lo, int64_t i_hi, int64_t p_lo, int64_t p_hi, int64_t 
             }
         return;
     }
-    for (int64_t k0 = 0; k0 < k; k0 += kBlockK) {
-        const int64_t kc = std::min(kBlockK, k - k0);
+    const int64_t kb = k_block(k);
+    for (int64_t k0 = 0; k0 < k; k0 += kb) {
+        const int64_t kc = std::min(kb, k - k0);
         for (int64_t i0 = i_lo; i0 < i_hi; i0 += kBlockM) {
             const int64_t mb = std::min(kBlockM, i_hi - i0);
             block(mb, kc, n, a + i0 * a_rs + k0 * a_cs, a_rs, a_cs, packed + k0 * kPanel, pstride, p_lo, p_hi,

@@ -5,7 +5,7 @@
 //  - the large products of a layer (input projection, weight gradients, dX), blocked for the caches.
 // AVX-512 when the CPU has it (one zmm per packed row), otherwise a portable loop built for AVX2+FMA and for plain
 // x86-64; both split the work between the members of the thread team (thread_team.h) by disjoint output blocks.
-// Every output element is the same chain of multiply-adds over k (in blocks of kBlockK) whatever the tile shape or
+// Every output element is the same chain of multiply-adds over k (blocked by k_block(k)) whatever the tile shape or
 // the number of threads, so results do not depend on the thread count.
 //
 // Packed layout: column panels of kPanel floats. Panel p holds B[k, kPanel*p .. kPanel*p + kPanel - 1] for
@@ -18,7 +18,12 @@
 namespace hpc::cpu {
 
 constexpr int64_t kPanel = 16;
-constexpr int64_t kBlockK = 256;  // k is summed in blocks of this many (each block's sum is added to C)
+// k is summed in one block up to kMaxSingleBlockK (a step's product, an input projection: the tile's accumulators
+// stay in registers for the whole sum and C is written once), in blocks of kBlockK beyond it (the weight gradients'
+// sums over T*B rows), each block's sum added to C. The rule depends on k alone.
+constexpr int64_t kBlockK = 256;
+constexpr int64_t kMaxSingleBlockK = 1024;
+inline int64_t k_block(int64_t k) { return k <= kMaxSingleBlockK ? (k > 0 ? k : 1) : kBlockK; }
 constexpr double kTeamMinFlops = 3e5;  // a product smaller than this runs on the calling thread alone
 
 inline int64_t packed_panels(int64_t n) { return (n + kPanel - 1) / kPanel; }
