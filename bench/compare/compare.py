@@ -2,8 +2,9 @@
 """Side-by-side timing of HPC (`hpc bench`) and PyTorch on the same machine, in one run.
 
 Usage:  /usr/bin/python3 bench/compare/compare.py [--grid seeds|deepbench|extra|all] [--quick] [--rounds 2]
-Method: for every configuration, HPC and PyTorch alternate (A B A B, --rounds times each); each measurement is the
-median of --repeats timed calls after --warmup untimed ones; the reported time is the median over rounds. PyTorch
+Method: for every configuration, HPC, PyTorch and oneDNN alternate (A B C A B C, --rounds times each); each
+measurement is the median of --repeats timed calls after --warmup untimed ones and at least WARMUP_MS (200 ms) of
+warm-up; the reported time is the median over rounds. PyTorch
 runs with one intra-op thread and its BLAS with two (the issue's fastest setting here); HPC with its default of one
 thread per core (its own float32 GEMM and thread team). Training = forward + backward of a fixed random upstream
 gradient, weight gradients included. The SGEMM rate of a 2048^3 product is measured in the same run: the fastest of
@@ -27,6 +28,11 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "2")
 # HPC and PyTorch share the machine's OpenBLAS and its configuration (OPENBLAS_CORETYPE, if set, applies to both);
 # oneDNN brings its own JIT kernels. The BLAS core in use is recorded with the results.
 import torch  # noqa: E402
+
+# Every measurement warms up for its --warmup calls and at least this long: HPC and oneDNN run in fresh processes (the
+# .NET runtime compiles in the background for its first tenth of a second, and worker threads settle), PyTorch in
+# this one; each gets the same minimum.
+WARMUP_MS = 200
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 HPC = os.path.join(ROOT, "out", "bench", "hpc")
@@ -72,7 +78,10 @@ def torch_time(c, mode, warmup, repeats):
             with torch.no_grad():
                 m(x)
 
+    w0 = time.perf_counter()
     for _ in range(warmup):
+        run()
+    while (time.perf_counter() - w0) * 1e3 < WARMUP_MS:
         run()
     ts = []
     for _ in range(repeats):
@@ -85,7 +94,7 @@ def torch_time(c, mode, warmup, repeats):
 def hpc_time(c, mode, warmup, repeats):
     args = [HPC, "bench", "rnn", "--cell", c["cell"], "--batch", str(c["batch"]), "--seq", str(c["seq"]), "--input", str(c["input"]),
             "--hidden", str(c["hidden"]), "--layers", str(c["layers"]), "--mode", mode, "--time-major",
-            "--warmup", str(warmup), "--repeats", str(repeats)]
+            "--warmup", str(warmup), "--warmup-ms", str(WARMUP_MS), "--repeats", str(repeats)]
     if c["bidirectional"]:
         args.append("--bidirectional")
     out = subprocess.run(args, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
@@ -94,7 +103,7 @@ def hpc_time(c, mode, warmup, repeats):
 
 def onednn_time(c, mode, warmup, repeats):
     args = [ONEDNN, c["cell"], str(c["batch"]), str(c["seq"]), str(c["input"]), str(c["hidden"]), str(c["layers"]),
-            "1" if c["bidirectional"] else "0", mode, str(warmup), str(repeats)]
+            "1" if c["bidirectional"] else "0", mode, str(warmup), str(repeats), str(WARMUP_MS)]
     r = subprocess.run(args, capture_output=True, text=True)
     if r.returncode != 0:
         return None  # a shape this harness does not run (stacked layers with input != D*hidden)

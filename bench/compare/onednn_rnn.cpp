@@ -47,8 +47,8 @@ static int sgemm(long n, int warmup, int repeats) {
 
 int main(int argc, char** argv) {
     if (argc == 5 && std::string(argv[1]) == "sgemm") return sgemm(std::stol(argv[2]), std::stoi(argv[3]), std::stoi(argv[4]));
-    if (argc != 11) {
-        std::fprintf(stderr, "usage: onednn_rnn CELL B T I H L BI MODE WARMUP REPEATS | onednn_rnn sgemm N WARMUP REPEATS\n");
+    if (argc != 11 && argc != 12) {
+        std::fprintf(stderr, "usage: onednn_rnn CELL B T I H L BI MODE WARMUP REPEATS [WARMUP_MS] | onednn_rnn sgemm N WARMUP REPEATS\n");
         return 2;
     }
     const std::string cell = argv[1];
@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
                       L = std::stol(argv[6]);
     const bool bi = std::stoi(argv[7]) != 0, training = std::string(argv[8]) == "training";
     const int warmup = std::stoi(argv[9]), repeats = std::stoi(argv[10]);
+    const double warmup_ms = argc == 12 ? std::stod(argv[11]) : 0.0;  // keep warming up until this much time has passed
     const memory::dim D = bi ? 2 : 1, G = cell == "lstm" ? 4 : cell == "gru" ? 3 : 1, GB = cell == "gru" ? 4 : G;
     // oneDNN stacks layers in one primitive only when every layer has the same input width: use a separate
     // primitive for layer 0 when I differs from D*H.
@@ -145,7 +146,9 @@ int main(int argc, char** argv) {
         }
         s.wait();
     };
+    const auto w0 = std::chrono::steady_clock::now();
     for (int i = 0; i < warmup; ++i) step();
+    while (std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - w0).count() < warmup_ms) step();
     std::vector<double> ms;
     for (int i = 0; i < repeats; ++i) {
         auto t0 = std::chrono::steady_clock::now();

@@ -26,6 +26,8 @@ def main():
     sr, dr = s["rows"], d["rows"]
     m = s["meta"]
     core = m["blas"].split(" core=")[1].split(" ")[0]
+    by_kernel = m.get("sgemm_2048_by_kernel", {})
+    rates = ", ".join(f"{name} {by_kernel[k]}" for k, name in (("hpc", "HPC's own"), ("blas", f"OpenBLAS ({core} kernels)"), ("onednn", "oneDNN's")) if k in by_kernel)
     rows50 = [r for r in sr if r["seq"] == 50 and r["hidden"] == 50]
     sel = [r for r in dr if r["cell"] == "lstm" and r["hidden"] == 1024 and r["seq"] == 100]
     by_h = {h: [r for r in sr if r["hidden"] == h] for h in (10, 20, 50)}
@@ -33,11 +35,12 @@ def main():
     yes = lambda r: "yes" if r["meets_target"] else "no"
     out = [f"Measured {date} on this project's machine kind ({m['cpu']}, {m['cores']} cores), side by side in one run with A B C",
            f"alternation: HPC, PyTorch {m['torch']} (one intra-op thread, OpenBLAS with two) and oneDNN {m['onednn']}'s RNN primitive.",
-           f"HPC and PyTorch share the machine's OpenBLAS as configured there ({core} kernels; SGEMM 2048³ at {m['sgemm_2048_gflops']} GFLOP/s",
-           "through HPC's BLAS in the same run); oneDNN uses its own AVX-512 kernels. Commands: `/usr/bin/python3",
+           f"HPC runs its float32 layers on its own GEMM kernel and thread team; PyTorch uses the machine's OpenBLAS as configured",
+           f"there ({core} kernels); oneDNN its own AVX-512 kernels. SGEMM 2048³ in the same run, GFLOP/s: {rates}; the GEMM limit",
+           f"uses the fastest ({m['sgemm_2048_gflops']}). Commands: `/usr/bin/python3",
            "bench/compare/compare.py --grid seeds --rounds 2 --repeats 7` and `--grid deepbench --rounds 1 --repeats 3 --warmup 1`;",
            "this section is printed by `bench/compare/summarize.py`. Target (issue 5): HPC at most max(min(oneDNN, PyTorch / 2),",
-           "GEMM FLOPs at 90 % of that SGEMM rate). Full tables and method: `bench/results/`, `bench/README.md`.", "",
+           "GEMM FLOPs at 90 % of the SGEMM rate). Full tables and method: `bench/results/`, `bench/README.md`.", "",
            "Seeds' sizes, batch 32, input 10, T = 50, H = 50, float32:", "",
            "| cell | mode | HPC ms | PyTorch ms | oneDNN ms | target ms | met |", "|---|---|---|---|---|---|---|"]
     out += [f"| {r['cell']} | {r['mode']} | {r['hpc_ms']} | {r['torch_ms']} | {r['onednn_ms']} | {r['target_ms']} | {yes(r)} |" for r in rows50]

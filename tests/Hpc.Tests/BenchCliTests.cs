@@ -53,6 +53,12 @@ public class BenchCliTests
             Assert.Contains("float32 RNN kernel=", Line(g.Out).GetProperty("backend").GetString());
         }
         Assert.Equal(2, Run("bench", "gemm", "--kernel", "mkl").Code);
+        var w = Run("bench", "rnn", "--cell", "gru", "--batch", "2", "--seq", "3", "--input", "4", "--hidden", "5", "--repeats", "1", "--warmup", "0", "--warmup-ms", "30");
+        Assert.True(w.Code == 0, w.Err);
+        Assert.Equal(30, Line(w.Out).GetProperty("warmup_ms").GetInt32());
+        var bad = Run("bench", "rnn", "--cell", "gru", "--batch", "2", "--seq", "3", "--input", "4", "--hidden", "5", "--warmup-ms", "-1");
+        Assert.Equal(2, bad.Code);
+        Assert.Contains("--warmup-ms: expected >= 0, got -1", bad.Err);
     }
 
     [Fact]

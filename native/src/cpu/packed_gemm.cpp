@@ -271,10 +271,12 @@ inline void transpose16(const float* src, int64_t ld, float* dst) { transpose16_
 
 }  // namespace
 
-void pack_b(const float* src, int64_t ld, bool transposed, int64_t k, int64_t n, std::vector<float>& out) {
+const float* pack_b(const float* src, int64_t ld, bool transposed, int64_t k, int64_t n, std::vector<float>& out) {
     const int64_t panels = packed_panels(n);
-    if ((int64_t)out.size() < panels * k * kPanel) out.resize((size_t)(panels * k * kPanel));
-    float* dst = out.data();
+    // 16 floats of slack so that the panels can start on a 64-byte boundary: every 16-float row of a panel is then one
+    // cache line (a misaligned zmm load touches two).
+    if ((int64_t)out.size() < panels * k * kPanel + kPanel) out.resize((size_t)(panels * k * kPanel + kPanel));
+    float* dst = out.data() + ((64 - (reinterpret_cast<uintptr_t>(out.data()) & 63)) & 63) / sizeof(float);
     const int chunks = (double)k * n > 2e5 ? std::min<int>(4 * team_size(), (int)panels) : 1;
     team_for(chunks, [&](int member, int parts) {
         const auto [p_lo, p_hi] = share(panels, 1, member, parts);
@@ -302,6 +304,7 @@ void pack_b(const float* src, int64_t ld, bool transposed, int64_t k, int64_t n,
             }
         }
     });
+    return dst;
 }
 
 void gemm_packed(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* packed,
@@ -334,8 +337,8 @@ void gemm_packed_serial(int64_t m, int64_t k, int64_t n, const float* a, int64_t
 void gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
               const float* b, int64_t ldb, bool accumulate, float* c, int64_t ldc, std::vector<float>& pack) {
     if (m <= 0 || n <= 0) return;
-    pack_b(b, ldb, trans_b, k, n, pack);
-    gemm_packed(m, k, n, a, trans_a ? 1 : lda, trans_a ? lda : 1, pack.data(), c, ldc, accumulate);
+    const float* packed = pack_b(b, ldb, trans_b, k, n, pack);
+    gemm_packed(m, k, n, a, trans_a ? 1 : lda, trans_a ? lda : 1, packed, c, ldc, accumulate);
 }
 
 void packed_gemm_use_best(bool best) { g_block.store(best ? best_block() : portable_block()); }

@@ -29,10 +29,10 @@ constexpr double kTeamMinFlops = 3e5;  // a product smaller than this runs on th
 inline int64_t packed_panels(int64_t n) { return (n + kPanel - 1) / kPanel; }
 inline int64_t packed_floats(int64_t k, int64_t n) { return packed_panels(n) * k * kPanel; }
 
-// Packs B (K x N) into `out` (grown as needed, never shrunk), on the thread team. With `transposed`, src is the
-// N x K row-major matrix whose transpose is B (e.g. PyTorch's W_hh for the forward product); otherwise src is B,
-// K x N row-major. ld is src's leading dimension.
-void pack_b(const float* src, int64_t ld, bool transposed, int64_t k, int64_t n, std::vector<float>& out);
+// Packs B (K x N) into `out` (grown as needed, never shrunk), on the thread team, and returns where the panels start
+// (64-byte aligned inside `out`). With `transposed`, src is the N x K row-major matrix whose transpose is B (e.g.
+// PyTorch's W_hh for the forward product); otherwise src is B, K x N row-major. ld is src's leading dimension.
+const float* pack_b(const float* src, int64_t ld, bool transposed, int64_t k, int64_t n, std::vector<float>& out);
 
 // C[M, N] = A B (+ C when accumulate), B packed. A's element (i, k) is a[i * a_rs + k * a_cs]; C is row-major with
 // leading dimension ldc. Columns at or past n are neither read nor written. Runs on the thread team when the product

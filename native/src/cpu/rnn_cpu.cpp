@@ -43,13 +43,11 @@ Geometry geometry(const RnnDims& d, int64_t batch, int64_t steps) {
 // each step runs the small-M packed kernel; float64 (the reference path) calls BLAS.
 // Forward: step[B, GH] = h_prev[B, H] W_hh^T.  Backward: dh[B, H] (+)= dG[B, GH] W_hh.
 const float* pack_forward(const float* w_hh, int64_t GH, int64_t H, std::vector<float>& buf) {
-    pack_b(w_hh, H, true, H, GH, buf);
-    return buf.data();
+    return pack_b(w_hh, H, true, H, GH, buf);
 }
 const double* pack_forward(const double*, int64_t, int64_t, std::vector<double>&) { return nullptr; }
 const float* pack_backward(const float* w_hh, int64_t GH, int64_t H, std::vector<float>& buf) {
-    pack_b(w_hh, H, false, GH, H, buf);
-    return buf.data();
+    return pack_b(w_hh, H, false, GH, H, buf);
 }
 const double* pack_backward(const double*, int64_t, int64_t, std::vector<double>&) { return nullptr; }
 

@@ -2,7 +2,7 @@
 // index, run once for every chunk 0..chunks-1; the caller and the workers claim chunks from one atomic counter, so
 // a worker that the OS has descheduled (two cores shared with the runtime's own threads) delays nothing: the caller
 // takes its chunks. Between sections the workers spin briefly (a recurrent layer runs one section per time step, a
-// few microseconds apart) and then sleep. No queue, no allocation per section. One caller uses the team at a time;
+// few microseconds apart) for up to 2 ms and then sleep. No queue, no allocation per section. One caller uses the team at a time;
 // a concurrent caller runs its chunks alone on its own thread. Every section in HPC writes disjoint outputs per
 // chunk with the same per-element arithmetic, so results do not depend on who ran which chunk.
 #pragma once

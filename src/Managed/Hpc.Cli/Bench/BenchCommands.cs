@@ -24,13 +24,17 @@ internal static class BenchCommands
 
     private static Option<int> Repeats() => new("--repeats") { Description = "Timed runs (median reported)", DefaultValueFactory = _ => 15 };
     private static Option<int> Warmup() => new("--warmup") { Description = "Untimed runs first", DefaultValueFactory = _ => 3 };
+    private static Option<int> WarmupMs() => new("--warmup-ms") { Description = "Keep warming up (after --warmup runs) until this many milliseconds have passed", DefaultValueFactory = _ => 0 };
     private static Option<int> Threads() => new("--threads") { Description = "Threads for BLAS and HMM kernels (0: default)", DefaultValueFactory = _ => 0 };
 
-    internal static (double Median, double Min, double Max) Time(Action run, int warmup, int repeats)
+    internal static (double Median, double Min, double Max) Time(Action run, int warmup, int repeats, int warmupMs = 0)
     {
         if (repeats <= 0) throw new CliException($"--repeats: expected > 0, got {repeats}.");
         if (warmup < 0) throw new CliException($"--warmup: expected >= 0, got {warmup}.");
+        if (warmupMs < 0) throw new CliException($"--warmup-ms: expected >= 0, got {warmupMs}.");
+        long w0 = Stopwatch.GetTimestamp();
         for (int i = 0; i < warmup; i++) run();
+        while (Stopwatch.GetElapsedTime(w0).TotalMilliseconds < warmupMs) run();
         var ms = new double[repeats];
         for (int i = 0; i < repeats; i++)
         {
@@ -105,9 +109,10 @@ internal static class BenchCommands
         var threads = Threads();
         var repeats = Repeats();
         var warmup = Warmup();
+        var warmupMs = WarmupMs();
         var cmd = new Command("rnn", "Time a recurrent network forward (inference) or forward + backward (training).")
         {
-            cell, batch, seq, input, hidden, layers, bi, mode, timeMajor, dtype, threads, repeats, warmup,
+            cell, batch, seq, input, hidden, layers, bi, mode, timeMajor, dtype, threads, repeats, warmup, warmupMs,
         };
         cmd.SetAction(r =>
         {
@@ -119,8 +124,8 @@ internal static class BenchCommands
             var kind = c switch { "lstm" => RecurrentCell.Lstm, "gru" => RecurrentCell.Gru, "rnn_tanh" => RecurrentCell.RnnTanh, "rnn_relu" => RecurrentCell.RnnRelu, _ => RecurrentCell.LstmPeephole };
             bool training = r.GetValue(mode) == "training";
             var timing = r.GetValue(dtype) == "float64"
-                ? RunRnn<double>(kind, b, t, i, h, l, r.GetValue(bi), training, r.GetValue(timeMajor), r.GetValue(warmup), r.GetValue(repeats))
-                : RunRnn<float>(kind, b, t, i, h, l, r.GetValue(bi), training, r.GetValue(timeMajor), r.GetValue(warmup), r.GetValue(repeats));
+                ? RunRnn<double>(kind, b, t, i, h, l, r.GetValue(bi), training, r.GetValue(timeMajor), r.GetValue(warmup), r.GetValue(repeats), r.GetValue(warmupMs))
+                : RunRnn<float>(kind, b, t, i, h, l, r.GetValue(bi), training, r.GetValue(timeMajor), r.GetValue(warmup), r.GetValue(repeats), r.GetValue(warmupMs));
             int g = kind switch { RecurrentCell.Lstm or RecurrentCell.LstmPeephole => 4, RecurrentCell.Gru => 3, _ => 1 };
             int d = r.GetValue(bi) ? 2 : 1;
             double flops = 0;
@@ -129,14 +134,14 @@ internal static class BenchCommands
             Emit(stdout, new Dictionary<string, object>
             {
                 ["bench"] = "rnn", ["cell"] = c, ["batch"] = b, ["seq"] = t, ["input"] = i, ["hidden"] = h, ["layers"] = l, ["bidirectional"] = r.GetValue(bi),
-                ["mode"] = r.GetValue(mode)!, ["backend"] = HpcLibrary.BackendInfo, ["layout"] = r.GetValue(timeMajor) ? "time-major" : "batch-first", ["dtype"] = r.GetValue(dtype)!, ["threads"] = r.GetValue(threads), ["repeats"] = r.GetValue(repeats), ["gemm_flops"] = flops,
+                ["mode"] = r.GetValue(mode)!, ["backend"] = HpcLibrary.BackendInfo, ["layout"] = r.GetValue(timeMajor) ? "time-major" : "batch-first", ["dtype"] = r.GetValue(dtype)!, ["threads"] = r.GetValue(threads), ["repeats"] = r.GetValue(repeats), ["warmup_ms"] = r.GetValue(warmupMs), ["gemm_flops"] = flops,
             }, timing, flops);
             return 0;
         });
         return cmd;
     }
 
-    private static (double, double, double) RunRnn<T>(RecurrentCell cell, int b, int t, int i, int h, int l, bool bi, bool training, bool timeMajor, int warmup, int repeats)
+    private static (double, double, double) RunRnn<T>(RecurrentCell cell, int b, int t, int i, int h, int l, bool bi, bool training, bool timeMajor, int warmup, int repeats, int warmupMs)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         using var m = RecurrentModules.Create<T>(cell, i, h, l, bi, batchFirst: !timeMajor, seed: 1);
@@ -150,7 +155,7 @@ internal static class BenchCommands
         {
             m.Forward(x, b, t, y, training: training);
             if (training) m.Backward(x, dy, dx);
-        }, warmup, repeats);
+        }, warmup, repeats, warmupMs);
     }
 
     private static Command Hmm(TextWriter stdout)
