@@ -76,6 +76,14 @@ inline void step_backward(int64_t B, int64_t GH, int64_t H, const double* dg, co
 // of W_hh, so this is done only while the packed W_hh fits in a core's L2 beside the rest; larger W_hh (and small
 // batches) keep one part, and gemm_packed splits the product by columns instead (each thread keeping its half of
 // W_hh in cache from step to step), with the pointwise pass on the caller.
+// When the rows do not split (W_hh too large), the product is split by columns inside gemm_packed and the pointwise
+// pass gets a section of its own, split by rows, if there is enough of it (float32, batch >= 8).
+template <typename T>
+int pointwise_row_chunks(int64_t B, int64_t H) {
+    if (!std::is_same<T, float>::value || B < 8 || B * H < 4096) return 1;
+    return (int)std::min<int64_t>(team_size(), B / 4);
+}
+
 template <typename T>
 int step_row_chunks(int64_t B, int64_t GH, int64_t H) {
     constexpr double kRowSplitMaxWeightBytes = 512 * 1024;
@@ -161,15 +169,16 @@ void forward_steps(Cell cell, const Geometry& g, int dir, const T* p, const Laye
     const T* p_f = o.p_f >= 0 ? p + o.p_f : nullptr;
     const T* p_o = o.p_o >= 0 ? p + o.p_o : nullptr;
     const int chunks = step_row_chunks<T>(B, GH, H);
+    const int pw_chunks = chunks > 1 ? 1 : pointwise_row_chunks<T>(B, H);
     for (int64_t s = s_begin; s < s_end; ++s) {
         const int64_t t = time_of(dir, T_, s);
         T* gt = gx + (t - t0) * B * GH;
         T* ht = out + t * B * DH + dir * H;
         T* at = aux + (t - t0) * B * H;
-        // Rows [b0, b1): the recurrent product, then the pre-activations summed in place in the step buffer and
-        // activated by whole-row vector calls.
-        auto rows = [&](int64_t b0, int64_t b1, bool serial) {
-            step_forward(b1 - b0, GH, H, h_prev + b0 * ld_h, ld_h, w_hh, packed, step + b0 * GH, serial);
+        // Rows [b0, b1): the recurrent product (unless done already), then the pre-activations summed in place in
+        // the step buffer and activated by whole-row vector calls.
+        auto rows = [&](int64_t b0, int64_t b1, bool serial, bool product) {
+            if (product) step_forward(b1 - b0, GH, H, h_prev + b0 * ld_h, ld_h, w_hh, packed, step + b0 * GH, serial);
             for (int64_t b = b0; b < b1; ++b) {
                 T* gr = gt + b * GH;
                 T* sr = step + b * GH;
@@ -224,13 +233,20 @@ void forward_steps(Cell cell, const Geometry& g, int dir, const T* p, const Laye
                 }
             }
         };
-        if (chunks > 1)
+        if (chunks > 1) {
             team_for(chunks, [&](int c, int n) {
                 const auto [b0, b1] = team_share(B, 2, c, n);
-                if (b1 > b0) rows(b0, b1, true);
+                if (b1 > b0) rows(b0, b1, true, true);
             });
-        else
-            rows(0, B, false);
+        } else if (pw_chunks > 1) {
+            step_forward(B, GH, H, h_prev, ld_h, w_hh, packed, step, false);
+            team_for(pw_chunks, [&](int c, int n) {
+                const auto [b0, b1] = team_share(B, 2, c, n);
+                if (b1 > b0) rows(b0, b1, true, false);
+            });
+        } else {
+            rows(0, B, false, true);
+        }
         h_prev = ht;
         ld_h = DH;
         c_prev = at;
@@ -254,6 +270,7 @@ void backward_steps(Cell cell, const Geometry& g, int dir, const T* p, const Lay
     if (!gru) d_gh = d_gx;  // the recurrent and input projections see the same pre-activation gradient
     // Peephole gradients are sums over the batch rows: one part keeps their order (and the threads apart).
     const int chunks = p_i ? 1 : step_row_chunks<T>(B, GH, H);
+    const int pw_chunks = p_i || chunks > 1 ? 1 : pointwise_row_chunks<T>(B, H);
     for (int64_t s = s_end - 1; s >= s_begin; --s) {
         const int64_t t = time_of(dir, T_, s);
         const int64_t tp = dir == 0 ? t - 1 : t + 1;  // the step that produced h_{t-1}
@@ -267,8 +284,9 @@ void backward_steps(Cell cell, const Geometry& g, int dir, const T* p, const Lay
         const T* dot = d_out + t * B * DH + dir * H;
         T* dgx = d_gx + t * B * GH;
         T* dgh = d_gh + t * B * GH;
-        // Rows [b0, b1): the pointwise pass, then dh_{t-1} = dGh_t W_hh (+ z * dh_t for GRU, already in dh_next).
-        auto rows = [&](int64_t b0, int64_t b1, bool serial) {
+        // Rows [b0, b1): the pointwise pass, then (with `product`) dh_{t-1} = dGh_t W_hh (+ z * dh_t for GRU, already
+        // in dh_next).
+        auto rows = [&](int64_t b0, int64_t b1, bool serial, bool product) {
             if (record)  // total dL/dh_t = dy_t + the gradient arriving through the recurrence
                 for (int64_t b = b0; b < b1; ++b)
                     for (int64_t j = 0; j < H; ++j) record[(t * B + b) * DH + dir * H + j] = dot[b * DH + j] + dh[b * H + j];
@@ -342,15 +360,22 @@ void backward_steps(Cell cell, const Geometry& g, int dir, const T* p, const Lay
                     }
                 }
             }
-            step_backward(b1 - b0, GH, H, dgh + b0 * GH, w_hh, packed, gru, dh_next + b0 * H, serial);
+            if (product) step_backward(b1 - b0, GH, H, dgh + b0 * GH, w_hh, packed, gru, dh_next + b0 * H, serial);
         };
-        if (chunks > 1)
+        if (chunks > 1) {
             team_for(chunks, [&](int c, int n) {
                 const auto [b0, b1] = team_share(B, 2, c, n);
-                if (b1 > b0) rows(b0, b1, true);
+                if (b1 > b0) rows(b0, b1, true, true);
             });
-        else
-            rows(0, B, false);
+        } else if (pw_chunks > 1) {
+            team_for(pw_chunks, [&](int c, int n) {
+                const auto [b0, b1] = team_share(B, 2, c, n);
+                if (b1 > b0) rows(b0, b1, true, false);
+            });
+            step_backward(B, GH, H, dgh, w_hh, packed, gru, dh_next, false);
+        } else {
+            rows(0, B, false, true);
+        }
         std::swap(dh, dh_next);
     }
 }
