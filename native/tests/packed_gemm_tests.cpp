@@ -7,6 +7,7 @@
 #include <cmath>
 #include <random>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "../src/cpu/packed_gemm.h"
@@ -46,6 +47,11 @@ std::vector<Shape> shapes() {
     for (int64_t m : {1, 2, 3, 4, 5, 6, 7, 8, 11, 13, 16, 25})
         for (int64_t n : {1, 15, 16, 17, 50, 129})
             for (int64_t k : {1, 7, 300}) v.push_back({m, n, k, false, true});
+    // B read in place (row-major, whole panels, few rows of A), k past the single-block limit.
+    for (int64_t m : {1, 5, 13, 63})
+        for (int64_t n : {16, 48, 128})
+            for (int64_t k : {7, 300, 1100})
+                for (bool ta : {false, true}) v.push_back({m, n, k, ta, false});
     for (bool ta : {false, true})
         for (bool tb : {false, true}) {
             v.push_back({37, 53, 19, ta, tb});
@@ -115,6 +121,25 @@ TEST(PackedGemm, ResultDoesNotDependOnTheThreadCount) {
         team_set_size(0);
         EXPECT_EQ(out[0], out[1]) << "m=" << s.m;
         EXPECT_EQ(out[0], out[2]) << "m=" << s.m;
+    }
+}
+
+// Reading B in place and reading it packed give the same bits (same operations in the same order).
+TEST(PackedGemm, InPlaceEqualsPacked) {
+    std::mt19937_64 rng(4);
+    std::uniform_real_distribution<float> u(-1, 1);
+    for (auto [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{1, 64, 300}, {16, 1024, 256}, {40, 32, 1500}}) {
+        const int64_t ldb = n + 3;  // a leading dimension wider than the matrix
+        std::vector<float> a((size_t)(m * k)), b((size_t)(k * ldb)), pack;
+        for (auto& e : a) e = u(rng);
+        for (auto& e : b) e = u(rng);
+        std::vector<float> c1((size_t)(m * n)), c2(c1.size()), c3(c1.size());
+        const float* packed = hpc::cpu::pack_b(b.data(), ldb, false, k, n, pack);
+        hpc::cpu::gemm_packed(m, k, n, a.data(), k, 1, packed, c1.data(), n, false);
+        hpc::cpu::gemm_in_place(m, k, n, a.data(), k, 1, b.data(), ldb, c2.data(), n, false, false);
+        hpc::cpu::gemm_in_place(m, k, n, a.data(), k, 1, b.data(), ldb, c3.data(), n, false, true);
+        EXPECT_EQ(c1, c2) << "m=" << m;
+        EXPECT_EQ(c1, c3) << "m=" << m;
     }
 }
 

@@ -23,9 +23,10 @@ namespace {
 constexpr int64_t kBlockM = 192;        // rows of A per cache block (kBlockM x kBlockK floats = 192 KiB, in L2)
 
 // One cache block: rows [0, m) of A (already offset to the block), kc values of k, panels [p_lo, p_hi) of B
-// (bp points at row k0 of panel 0; panel p starts at bp + p * pstride).
+// (bp points at row k0 of panel 0; panel p starts at bp + p * pstride, its row kk at + kk * brs: packed panels have
+// pstride = K * 16 and brs = 16, a row-major B read in place has pstride = 16 and brs = its leading dimension).
 using BlockFn = void (*)(int64_t m, int64_t kc, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* bp,
-                         int64_t pstride, int64_t p_lo, int64_t p_hi, float* c, int64_t ldc, bool accumulate);
+                         int64_t pstride, int64_t brs, int64_t p_lo, int64_t p_hi, float* c, int64_t ldc, bool accumulate);
 
 // ---- portable kernel: MR rows x NP panels in 8-float GCC/Clang vectors (one ymm with AVX2, two xmm without) ----
 typedef float v8 __attribute__((vector_size(32)));
@@ -38,7 +39,7 @@ __attribute__((always_inline)) inline v8 load8(const float* p) {
 
 template <int MR, int NP>
 __attribute__((always_inline)) inline void tile_portable(int64_t kc, const float* a, int64_t a_rs, int64_t a_cs,
-                                                         const float* bp, int64_t pstride, float* c, int64_t ldc,
+                                                         const float* bp, int64_t pstride, int64_t brs, float* c, int64_t ldc,
                                                          int64_t cols, bool accumulate) {
     v8 s[MR][2 * NP];
 #pragma GCC unroll 8
@@ -48,7 +49,7 @@ __attribute__((always_inline)) inline void tile_portable(int64_t kc, const float
     for (int64_t kk = 0; kk < kc; ++kk) {
         v8 b[2 * NP];
 #pragma GCC unroll 8
-        for (int q = 0; q < 2 * NP; ++q) b[q] = load8(bp + (q / 2) * pstride + kk * kPanel + (q % 2) * 8);
+        for (int q = 0; q < 2 * NP; ++q) b[q] = load8(bp + (q / 2) * pstride + kk * brs + (q % 2) * 8);
         const float* ak = a + kk * a_cs;
 #pragma GCC unroll 8
         for (int r = 0; r < MR; ++r) {
@@ -68,50 +69,50 @@ __attribute__((always_inline)) inline void tile_portable(int64_t kc, const float
 template <int MR, int NP>
 __attribute__((always_inline)) inline void block_portable_tiles(int64_t m, int64_t kc, int64_t n, const float* a,
                                                                 int64_t a_rs, int64_t a_cs, const float* bp,
-                                                                int64_t pstride, int64_t p_lo, int64_t p_hi, float* c,
+                                                                int64_t pstride, int64_t brs, int64_t p_lo, int64_t p_hi, float* c,
                                                                 int64_t ldc, bool accumulate) {
     int64_t p = p_lo;
     for (; p + NP <= p_hi; p += NP) {
         const int64_t c0 = p * kPanel, cols = std::min(NP * kPanel, n - c0);
         int64_t r = 0;
         for (; r + MR <= m; r += MR)
-            tile_portable<MR, NP>(kc, a + r * a_rs, a_rs, a_cs, bp + p * pstride, pstride, c + r * ldc + c0, ldc, cols, accumulate);
+            tile_portable<MR, NP>(kc, a + r * a_rs, a_rs, a_cs, bp + p * pstride, pstride, brs, c + r * ldc + c0, ldc, cols, accumulate);
         for (; r < m; ++r)
-            tile_portable<1, NP>(kc, a + r * a_rs, a_rs, a_cs, bp + p * pstride, pstride, c + r * ldc + c0, ldc, cols, accumulate);
+            tile_portable<1, NP>(kc, a + r * a_rs, a_rs, a_cs, bp + p * pstride, pstride, brs, c + r * ldc + c0, ldc, cols, accumulate);
     }
     for (; p < p_hi; ++p) {
         const int64_t c0 = p * kPanel, cols = std::min(kPanel, n - c0);
         for (int64_t r = 0; r < m; ++r)
-            tile_portable<1, 1>(kc, a + r * a_rs, a_rs, a_cs, bp + p * pstride, pstride, c + r * ldc + c0, ldc, cols, accumulate);
+            tile_portable<1, 1>(kc, a + r * a_rs, a_rs, a_cs, bp + p * pstride, pstride, brs, c + r * ldc + c0, ldc, cols, accumulate);
     }
 }
 
 template <int Unused = 0>
 __attribute__((always_inline)) inline void block_portable_body(int64_t m, int64_t kc, int64_t n, const float* a,
                                                                int64_t a_rs, int64_t a_cs, const float* bp,
-                                                               int64_t pstride, int64_t p_lo, int64_t p_hi, float* c,
+                                                               int64_t pstride, int64_t brs, int64_t p_lo, int64_t p_hi, float* c,
                                                                int64_t ldc, bool accumulate) {
-    if (m >= 4) block_portable_tiles<4, 1>(m, kc, n, a, a_rs, a_cs, bp, pstride, p_lo, p_hi, c, ldc, accumulate);
-    else if (m >= 2) block_portable_tiles<2, 2>(m, kc, n, a, a_rs, a_cs, bp, pstride, p_lo, p_hi, c, ldc, accumulate);
-    else block_portable_tiles<1, 4>(m, kc, n, a, a_rs, a_cs, bp, pstride, p_lo, p_hi, c, ldc, accumulate);
+    if (m >= 4) block_portable_tiles<4, 1>(m, kc, n, a, a_rs, a_cs, bp, pstride, brs, p_lo, p_hi, c, ldc, accumulate);
+    else if (m >= 2) block_portable_tiles<2, 2>(m, kc, n, a, a_rs, a_cs, bp, pstride, brs, p_lo, p_hi, c, ldc, accumulate);
+    else block_portable_tiles<1, 4>(m, kc, n, a, a_rs, a_cs, bp, pstride, brs, p_lo, p_hi, c, ldc, accumulate);
 }
 
 void block_portable(int64_t m, int64_t kc, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* bp,
-                    int64_t pstride, int64_t p_lo, int64_t p_hi, float* c, int64_t ldc, bool accumulate) {
-    block_portable_body(m, kc, n, a, a_rs, a_cs, bp, pstride, p_lo, p_hi, c, ldc, accumulate);
+                    int64_t pstride, int64_t brs, int64_t p_lo, int64_t p_hi, float* c, int64_t ldc, bool accumulate) {
+    block_portable_body(m, kc, n, a, a_rs, a_cs, bp, pstride, brs, p_lo, p_hi, c, ldc, accumulate);
 }
 
 #ifdef HPC_X86
 __attribute__((target("avx2,fma"))) void block_avx2(int64_t m, int64_t kc, int64_t n, const float* a, int64_t a_rs,
-                                                    int64_t a_cs, const float* bp, int64_t pstride, int64_t p_lo,
+                                                    int64_t a_cs, const float* bp, int64_t pstride, int64_t brs, int64_t p_lo,
                                                     int64_t p_hi, float* c, int64_t ldc, bool accumulate) {
-    block_portable_body(m, kc, n, a, a_rs, a_cs, bp, pstride, p_lo, p_hi, c, ldc, accumulate);
+    block_portable_body(m, kc, n, a, a_rs, a_cs, bp, pstride, brs, p_lo, p_hi, c, ldc, accumulate);
 }
 
 // ---- AVX-512 kernel: MR rows x NP panels, MR*NP zmm accumulators, NP panel loads and MR broadcasts per k ----
 template <int MR, int NP>
 __attribute__((target("avx512f"))) void tile_avx512(int64_t kc, const float* a, int64_t a_rs, int64_t a_cs,
-                                                     const float* bp, int64_t pstride, float* c, int64_t ldc,
+                                                     const float* bp, int64_t pstride, int64_t brs, float* c, int64_t ldc,
                                                      int64_t cols, bool accumulate) {
     __m512 s[MR][NP];
 #pragma GCC unroll 8
@@ -121,7 +122,7 @@ __attribute__((target("avx512f"))) void tile_avx512(int64_t kc, const float* a, 
     for (int64_t kk = 0; kk < kc; ++kk) {
         __m512 b[NP];
 #pragma GCC unroll 8
-        for (int q = 0; q < NP; ++q) b[q] = _mm512_loadu_ps(bp + q * pstride + kk * kPanel);
+        for (int q = 0; q < NP; ++q) b[q] = _mm512_loadu_ps(bp + q * pstride + kk * brs);
         const float* ak = a + kk * a_cs;
 #pragma GCC unroll 8
         for (int r = 0; r < MR; ++r) {
@@ -145,7 +146,8 @@ __attribute__((target("avx512f"))) void tile_avx512(int64_t kc, const float* a, 
     }
 }
 
-using TileFn = void (*)(int64_t, const float*, int64_t, int64_t, const float*, int64_t, float*, int64_t, int64_t, bool);
+using TileFn = void (*)(int64_t, const float*, int64_t, int64_t, const float*, int64_t, int64_t, float*, int64_t, int64_t,
+                        bool);
 constexpr int kMaxRows = 6, kMaxPanels = 8;
 
 template <int MR, int... NPs>
@@ -168,7 +170,7 @@ inline void tile_shape(int64_t m, int& mr, int& np) {
 }
 
 void block_avx512(int64_t m, int64_t kc, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* bp,
-                  int64_t pstride, int64_t p_lo, int64_t p_hi, float* c, int64_t ldc, bool accumulate) {
+                  int64_t pstride, int64_t brs, int64_t p_lo, int64_t p_hi, float* c, int64_t ldc, bool accumulate) {
     int mr, np;
     tile_shape(m, mr, np);
     // Panel groups outer (a group's kc x np*16 block of B stays in L1/L2 for all rows), rows inner.
@@ -177,7 +179,7 @@ void block_avx512(int64_t m, int64_t kc, int64_t n, const float* a, int64_t a_rs
         const int64_t c0 = p * kPanel, cols = std::min(npp * kPanel, n - c0);
         for (int64_t r = 0; r < m; r += mr) {
             const int64_t mrr = std::min<int64_t>(mr, m - r);
-            kTiles[mrr - 1][npp - 1](kc, a + r * a_rs, a_rs, a_cs, bp + p * pstride, pstride, c + r * ldc + c0, ldc, cols,
+            kTiles[mrr - 1][npp - 1](kc, a + r * a_rs, a_rs, a_cs, bp + p * pstride, pstride, brs, c + r * ldc + c0, ldc, cols,
                                      accumulate);
         }
     }
@@ -198,9 +200,9 @@ std::atomic<BlockFn> g_block{best_block()};
 // Rows [i_lo, i_hi) and panels [p_lo, p_hi) of C, blocked over k (outermost, so every element sums its k blocks in
 // the same order) and over rows.
 void gemm_range(int64_t i_lo, int64_t i_hi, int64_t p_lo, int64_t p_hi, int64_t k, int64_t n, const float* a,
-                int64_t a_rs, int64_t a_cs, const float* packed, float* c, int64_t ldc, bool accumulate) {
+                int64_t a_rs, int64_t a_cs, const float* b, int64_t pstride, int64_t brs, float* c, int64_t ldc,
+                bool accumulate) {
     const BlockFn block = g_block.load(std::memory_order_relaxed);
-    const int64_t pstride = k * kPanel;
     if (k == 0) {  // an empty sum: C = 0 (or unchanged)
         if (!accumulate)
             for (int64_t i = i_lo; i < i_hi; ++i) {
@@ -214,7 +216,7 @@ void gemm_range(int64_t i_lo, int64_t i_hi, int64_t p_lo, int64_t p_hi, int64_t 
         const int64_t kc = std::min(kb, k - k0);
         for (int64_t i0 = i_lo; i0 < i_hi; i0 += kBlockM) {
             const int64_t mb = std::min(kBlockM, i_hi - i0);
-            block(mb, kc, n, a + i0 * a_rs + k0 * a_cs, a_rs, a_cs, packed + k0 * kPanel, pstride, p_lo, p_hi,
+            block(mb, kc, n, a + i0 * a_rs + k0 * a_cs, a_rs, a_cs, b + k0 * brs, pstride, brs, p_lo, p_hi,
                   c + i0 * ldc, ldc, accumulate || k0 > 0);
         }
     }
@@ -296,10 +298,18 @@ const float* pack_b(const float* src, int64_t ld, bool transposed, int64_t k, in
                         for (int64_t v = 0; v < kPanel; ++v) pd[(k0 + kk) * kPanel + v] = blk[v][kk];
                 }
             } else {
-                for (int64_t kk = 0; kk < k; ++kk) {
-                    float* r = pd + kk * kPanel;
-                    std::memcpy(r, src + kk * ld + c0, sizeof(float) * cols);
-                    std::fill(r + cols, r + kPanel, 0.0f);
+                if (cols == kPanel) {
+                    for (int64_t kk = 0; kk < k; ++kk) {  // a fixed 16-float copy: no call per row
+                        const float* from = src + kk * ld + c0;
+                        float* r = pd + kk * kPanel;
+                        for (int64_t v = 0; v < kPanel; ++v) r[v] = from[v];
+                    }
+                } else {
+                    for (int64_t kk = 0; kk < k; ++kk) {
+                        float* r = pd + kk * kPanel;
+                        std::memcpy(r, src + kk * ld + c0, sizeof(float) * cols);
+                        std::fill(r + cols, r + kPanel, 0.0f);
+                    }
                 }
             }
         }
@@ -307,8 +317,11 @@ const float* pack_b(const float* src, int64_t ld, bool transposed, int64_t k, in
     return dst;
 }
 
-void gemm_packed(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* packed,
-                 float* c, int64_t ldc, bool accumulate) {
+namespace {
+
+// C = A B on the team, B either packed or read in place (see BlockFn for pstride and brs).
+void gemm_team(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* b,
+               int64_t pstride, int64_t brs, float* c, int64_t ldc, bool accumulate) {
     if (m <= 0 || n <= 0) return;
     const int64_t panels = packed_panels(n);
     // Chunks of the output for the team: one per thread for a step's product (so that each thread keeps taking the
@@ -316,27 +329,44 @@ void gemm_packed(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, 
     const double flops = 2.0 * m * n * k;
     const int chunks = flops < kTeamMinFlops ? 1 : team_size() * (flops < 1e8 ? 1 : 4);
     team_for(chunks, [&](int member, int parts) {
-        if (parts == 1) return gemm_range(0, m, 0, panels, k, n, a, a_rs, a_cs, packed, c, ldc, accumulate);
+        if (parts == 1) return gemm_range(0, m, 0, panels, k, n, a, a_rs, a_cs, b, pstride, brs, c, ldc, accumulate);
         // Split the columns in groups of 4 panels (the widest tile) where there are enough of them, or where the
         // rows are too few to split; otherwise split the rows (in whole tiles of 6).
         if (panels >= 4 * parts || m < 12 * parts) {
             const auto [p_lo, p_hi] = share(panels, panels >= 4 * parts ? 4 : 1, member, parts);
-            gemm_range(0, m, p_lo, p_hi, k, n, a, a_rs, a_cs, packed, c, ldc, accumulate);
+            gemm_range(0, m, p_lo, p_hi, k, n, a, a_rs, a_cs, b, pstride, brs, c, ldc, accumulate);
         } else {
             const auto [i_lo, i_hi] = share(m, 6, member, parts);
-            gemm_range(i_lo, i_hi, 0, panels, k, n, a, a_rs, a_cs, packed, c, ldc, accumulate);
+            gemm_range(i_lo, i_hi, 0, panels, k, n, a, a_rs, a_cs, b, pstride, brs, c, ldc, accumulate);
         }
     });
 }
 
+}  // namespace
+
+void gemm_packed(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* packed,
+                 float* c, int64_t ldc, bool accumulate) {
+    gemm_team(m, k, n, a, a_rs, a_cs, packed, k * kPanel, kPanel, c, ldc, accumulate);
+}
+
 void gemm_packed_serial(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* packed,
                         float* c, int64_t ldc, bool accumulate) {
-    if (m > 0 && n > 0) gemm_range(0, m, 0, packed_panels(n), k, n, a, a_rs, a_cs, packed, c, ldc, accumulate);
+    if (m > 0 && n > 0) gemm_range(0, m, 0, packed_panels(n), k, n, a, a_rs, a_cs, packed, k * kPanel, kPanel, c, ldc, accumulate);
+}
+
+void gemm_in_place(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* b,
+                   int64_t ldb, float* c, int64_t ldc, bool accumulate, bool serial) {
+    if (m <= 0 || n <= 0) return;
+    if (serial) gemm_range(0, m, 0, packed_panels(n), k, n, a, a_rs, a_cs, b, kPanel, ldb, c, ldc, accumulate);
+    else gemm_team(m, k, n, a, a_rs, a_cs, b, kPanel, ldb, c, ldc, accumulate);
 }
 
 void gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
               const float* b, int64_t ldb, bool accumulate, float* c, int64_t ldc, std::vector<float>& pack) {
     if (m <= 0 || n <= 0) return;
+    // Few rows of A do not pay for a copy of B: a row-major B whose width is whole panels is read in place.
+    if (!trans_b && n % kPanel == 0 && m < kInPlaceMaxRows)
+        return gemm_in_place(m, k, n, a, trans_a ? 1 : lda, trans_a ? lda : 1, b, ldb, c, ldc, accumulate, false);
     const float* packed = pack_b(b, ldb, trans_b, k, n, pack);
     gemm_packed(m, k, n, a, trans_a ? 1 : lda, trans_a ? lda : 1, packed, c, ldc, accumulate);
 }

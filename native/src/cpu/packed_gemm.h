@@ -44,6 +44,13 @@ void gemm_packed(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, 
 void gemm_packed_serial(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* packed,
                         float* c, int64_t ldc, bool accumulate);
 
+// C = A B (+ C) with B row-major (K x N, leading dimension ldb) read in place, no packing: for products whose few rows
+// of A would not pay for a copy of B (a step's dh_{t-1} = dG_t W_hh). n must be a multiple of kPanel. `serial`: run
+// on the calling thread only.
+void gemm_in_place(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* b,
+                   int64_t ldb, float* c, int64_t ldc, bool accumulate, bool serial);
+constexpr int64_t kInPlaceMaxRows = 64;  // gemm_f32 reads B in place below this many rows of A
+
 // C = op(A) op(B) (+ C), row-major like BLAS: op(A) is M x K (A is K x M when trans_a), op(B) is K x N (B is N x K
 // when trans_b). Packs B into `pack` first.
 void gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,

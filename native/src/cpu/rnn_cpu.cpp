@@ -46,7 +46,9 @@ const float* pack_forward(const float* w_hh, int64_t GH, int64_t H, std::vector<
     return pack_b(w_hh, H, true, H, GH, buf);
 }
 const double* pack_forward(const double*, int64_t, int64_t, std::vector<double>&) { return nullptr; }
+// Backward reads W_hh in place when H is a whole number of panels (nullptr: nothing packed).
 const float* pack_backward(const float* w_hh, int64_t GH, int64_t H, std::vector<float>& buf) {
+    if (H % kPanel == 0) return nullptr;
     return pack_b(w_hh, H, false, GH, H, buf);
 }
 const double* pack_backward(const double*, int64_t, int64_t, std::vector<double>&) { return nullptr; }
@@ -61,9 +63,10 @@ inline void step_forward(int64_t B, int64_t GH, int64_t H, const double* h, int6
                          double* step, bool) {
     gemm(false, true, B, GH, H, 1.0, h, ld_h, w_hh, H, 0.0, step, GH);
 }
-inline void step_backward(int64_t B, int64_t GH, int64_t H, const float* dg, const float*, const float* packed, bool add,
+inline void step_backward(int64_t B, int64_t GH, int64_t H, const float* dg, const float* w_hh, const float* packed, bool add,
                           float* dh, bool serial) {
-    if (serial) gemm_packed_serial(B, GH, H, dg, GH, 1, packed, dh, H, add);
+    if (!packed) gemm_in_place(B, GH, H, dg, GH, 1, w_hh, H, dh, H, add, serial);
+    else if (serial) gemm_packed_serial(B, GH, H, dg, GH, 1, packed, dh, H, add);
     else gemm_packed(B, GH, H, dg, GH, 1, packed, dh, H, add);
 }
 inline void step_backward(int64_t B, int64_t GH, int64_t H, const double* dg, const double* w_hh, const double*, bool add,
