@@ -330,9 +330,10 @@ void gemm_team(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, in
     const int chunks = flops < kTeamMinFlops ? 1 : team_size() * (flops < 1e8 ? 1 : 4);
     team_for(chunks, [&](int member, int parts) {
         if (parts == 1) return gemm_range(0, m, 0, panels, k, n, a, a_rs, a_cs, b, pstride, brs, c, ldc, accumulate);
-        // Split the columns in groups of 4 panels (the widest tile) where there are enough of them, or where the
-        // rows are too few to split; otherwise split the rows (in whole tiles of 6).
-        if (panels >= 4 * parts || m < 12 * parts) {
+        // Each chunk of columns reads all of A, each chunk of rows all of B: split the rows (in whole tiles of 6) when
+        // A is the larger operand (m > n) and there are enough of them, otherwise the columns (in groups of 4 panels,
+        // the widest tile, where there are enough).
+        if (m <= n || m < 12 * parts) {
             const auto [p_lo, p_hi] = share(panels, panels >= 4 * parts ? 4 : 1, member, parts);
             gemm_range(0, m, p_lo, p_hi, k, n, a, a_rs, a_cs, b, pstride, brs, c, ldc, accumulate);
         } else {
