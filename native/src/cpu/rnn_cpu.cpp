@@ -96,7 +96,7 @@ int step_row_chunks(int64_t B, int64_t GH, int64_t H) {
 }
 
 // float32 LSTM (no peepholes) and GRU rows run the fused vector loops of vmath.h; float64 keeps the reference code
-// below (these return false for it).
+// below (these return false for it), except the GRU backward row, one template for both.
 inline bool fused_lstm_forward(const float* s, float* g, const float* cp, float* c, float* h, int64_t H) {
     lstm_forward_row_f32(s, g, cp, c, h, H);
     return true;
@@ -116,14 +116,13 @@ inline bool fused_lstm_backward(const double*, const double*, const double*, con
                                 int64_t) {
     return false;
 }
-inline bool fused_gru_backward(const float* g, const float* hl, const float* hp, const float* dy, const float* dh, float* dgx,
-                               float* dgh, float* direct, int64_t H) {
+inline void gru_backward(const float* g, const float* hl, const float* hp, const float* dy, const float* dh, float* dgx,
+                         float* dgh, float* direct, int64_t H) {
     gru_backward_row_f32(g, hl, hp, dy, dh, dgx, dgh, direct, H);
-    return true;
 }
-inline bool fused_gru_backward(const double*, const double*, const double*, const double*, const double*, double*, double*,
-                               double*, int64_t) {
-    return false;
+inline void gru_backward(const double* g, const double* hl, const double* hp, const double* dy, const double* dh,
+                         double* dgx, double* dgh, double* direct, int64_t H) {
+    gru_backward_row<double>(g, hl, hp, dy, dh, dgx, dgh, direct, H);
 }
 
 // The large products of a layer: C = op(A) op(B) (+ C). float32 runs HPC's packed kernel on the thread team (B is
@@ -344,21 +343,7 @@ void backward_steps(Cell cell, const Geometry& g, int dir, const T* p, const Lay
                         const T* hp = h_prev + b * ld_h;
                         T* dhr_row = dgh + b * GH;
                         T* direct = dh_next + b * H;
-                        if (fused_gru_backward(gr, ar, hp, dor, dhr, dxr, dhr_row, direct, H)) break;
-                        for (int64_t j = 0; j < H; ++j) {
-                            const T r = gr[j], z = gr[H + j], n = gr[2 * H + j];
-                            const T dht = dor[j] + dhr[j];
-                            const T d_pn = dht * (T(1) - z) * (T(1) - n * n);
-                            const T d_pz = dht * (hp[j] - n) * z * (T(1) - z);
-                            const T d_pr = d_pn * ar[j] * r * (T(1) - r);
-                            dxr[j] = d_pr;
-                            dxr[H + j] = d_pz;
-                            dxr[2 * H + j] = d_pn;
-                            dhr_row[j] = d_pr;
-                            dhr_row[H + j] = d_pz;
-                            dhr_row[2 * H + j] = d_pn * r;
-                            direct[j] = dht * z;
-                        }
+                        gru_backward(gr, ar, hp, dor, dhr, dxr, dhr_row, direct, H);
                         break;
                     }
                 }

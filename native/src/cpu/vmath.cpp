@@ -117,23 +117,9 @@ void lstm_backward_row_f32(const float* __restrict g, const float* __restrict c,
 }
 
 HPC_VECTOR_CLONES
-void gru_backward_row_f32(const float* __restrict g, const float* __restrict hl, const float* __restrict h_prev,
-                          const float* __restrict dy, const float* __restrict dh, float* __restrict dgx,
-                          float* __restrict dgh, float* __restrict dh_direct, int64_t H) {
-    for (int64_t j = 0; j < H; ++j) {
-        const float r = g[j], z = g[H + j], n = g[2 * H + j];
-        const float dht = dy[j] + dh[j];
-        const float d_pn = dht * (1.0f - z) * (1.0f - n * n);
-        const float d_pz = dht * (h_prev[j] - n) * z * (1.0f - z);
-        const float d_pr = d_pn * hl[j] * r * (1.0f - r);
-        dgx[j] = d_pr;
-        dgx[H + j] = d_pz;
-        dgx[2 * H + j] = d_pn;
-        dgh[j] = d_pr;
-        dgh[H + j] = d_pz;
-        dgh[2 * H + j] = d_pn * r;
-        dh_direct[j] = dht * z;
-    }
+void gru_backward_row_f32(const float* g, const float* hl, const float* h_prev, const float* dy, const float* dh,
+                          float* dgx, float* dgh, float* dh_direct, int64_t H) {
+    gru_backward_row<float>(g, hl, h_prev, dy, dh, dgx, dgh, dh_direct, H);
 }
 
 }  // namespace hpc::cpu

@@ -22,7 +22,27 @@ void gru_forward_row_f32(const float* s, float* g, const float* b_hn, const floa
 void lstm_backward_row_f32(const float* g, const float* c, const float* c_prev, const float* dy, const float* dh,
                            float* dc, float* dgates, int64_t H);
 // GRU backward of one row: gradients of the input-projected (dgx) and recurrent (dgh) pre-activations, and the
-// direct term z dh_t of dh_{t-1}.
+// direct term z dh_t of dh_{t-1}. No transcendental functions: one template serves float64 and, built for AVX-512 /
+// AVX2 / x86-64 in vmath.cpp, float32.
+template <typename T>
+inline void gru_backward_row(const T* __restrict g, const T* __restrict hl, const T* __restrict h_prev,
+                             const T* __restrict dy, const T* __restrict dh, T* __restrict dgx, T* __restrict dgh,
+                             T* __restrict dh_direct, int64_t H) {
+    for (int64_t j = 0; j < H; ++j) {
+        const T r = g[j], z = g[H + j], n = g[2 * H + j];
+        const T dht = dy[j] + dh[j];
+        const T d_pn = dht * (T(1) - z) * (T(1) - n * n);
+        const T d_pz = dht * (h_prev[j] - n) * z * (T(1) - z);
+        const T d_pr = d_pn * hl[j] * r * (T(1) - r);
+        dgx[j] = d_pr;
+        dgx[H + j] = d_pz;
+        dgx[2 * H + j] = d_pn;
+        dgh[j] = d_pr;
+        dgh[H + j] = d_pz;
+        dgh[2 * H + j] = d_pn * r;
+        dh_direct[j] = dht * z;
+    }
+}
 void gru_backward_row_f32(const float* g, const float* hl, const float* h_prev, const float* dy, const float* dh,
                           float* dgx, float* dgh, float* dh_direct, int64_t H);
 
