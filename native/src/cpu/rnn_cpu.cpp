@@ -96,7 +96,9 @@ int step_row_chunks(int64_t B, int64_t GH, int64_t H) {
 }
 
 // float32 LSTM (no peepholes) and GRU rows run the fused vector loops of vmath.h; float64 keeps the reference code
-// below (these return false for it), except the GRU backward row, one template for both.
+// below (these return false for it), except the GRU backward row, one template for both. The forward rows use the
+// fused loop from H = 16 up: below one vector of units it runs as scalar code, and the whole-row activation calls
+// were faster there (LSTM B32 T50 H10 inference 0.25 -> 0.14-0.19 ms, GRU 0.19 -> 0.15 ms, measured).
 inline bool fused_lstm_forward(const float* s, float* g, const float* cp, float* c, float* h, int64_t H) {
     lstm_forward_row_f32(s, g, cp, c, h, H);
     return true;
@@ -197,7 +199,7 @@ void forward_steps(Cell cell, const Geometry& g, int dir, const T* p, const Laye
                     case Cell::LstmPeephole: {
                         const T* cp = c_prev + b * H;
                         T* cr = at + b * H;
-                        if (!p_i && fused_lstm_forward(sr, gr, cp, cr, hr, H)) break;
+                        if (!p_i && H >= 16 && fused_lstm_forward(sr, gr, cp, cr, hr, H)) break;
                         for (int64_t j = 0; j < GH; ++j) sr[j] += gr[j];
                         if (p_i)
                             for (int64_t j = 0; j < H; ++j) {
@@ -217,7 +219,7 @@ void forward_steps(Cell cell, const Geometry& g, int dir, const T* p, const Laye
                     case Cell::Gru: {
                         const T* hp = h_prev + b * ld_h;
                         T* ar = at + b * H;
-                        if (fused_gru_forward(sr, gr, b_hh + 2 * H, hp, ar, hr, H)) break;
+                        if (H >= 16 && fused_gru_forward(sr, gr, b_hh + 2 * H, hp, ar, hr, H)) break;
                         for (int64_t j = 0; j < 2 * H; ++j) sr[j] += gr[j];
                         act_sigmoid(sr, gr, 2 * H);  // r, z
                         for (int64_t j = 0; j < H; ++j) {
