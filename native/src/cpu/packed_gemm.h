@@ -27,7 +27,6 @@ inline int64_t k_block(int64_t k) { return k <= kMaxSingleBlockK ? (k > 0 ? k : 
 constexpr double kTeamMinFlops = 3e5;  // a product smaller than this runs on the calling thread alone
 
 inline int64_t packed_panels(int64_t n) { return (n + kPanel - 1) / kPanel; }
-inline int64_t packed_floats(int64_t k, int64_t n) { return packed_panels(n) * k * kPanel; }
 
 // Packs B (K x N) into `out` (grown as needed, never shrunk), on the thread team, and returns where the panels start
 // (64-byte aligned inside `out`). With `transposed`, src is the N x K row-major matrix whose transpose is B (e.g.
@@ -52,7 +51,8 @@ void gemm_in_place(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs
 constexpr int64_t kInPlaceMaxRows = 64;  // gemm_f32 reads B in place below this many rows of A
 
 // C = op(A) op(B) (+ C), row-major like BLAS: op(A) is M x K (A is K x M when trans_a), op(B) is K x N (B is N x K
-// when trans_b). Packs B into `pack` first.
+// when trans_b). Packs B into `pack` first, except that a row-major B whose width is whole panels is read in place
+// when A has fewer than kInPlaceMaxRows rows.
 void gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
               const float* b, int64_t ldb, bool accumulate, float* c, int64_t ldc, std::vector<float>& pack);
 
