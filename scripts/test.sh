@@ -17,11 +17,11 @@ count_ctest() {  # "100% tests passed, 0 tests failed out of 61"
   passed=$((passed + total - fail)); failed=$((failed + fail))
 }
 
-native() {  # name, build dir, extra cmake flags...
+native() {  # name, build dir, extra cmake flags... (CTEST_REGEX, if set, selects the tests to run)
   local name=$1 dir=$2; shift 2
-  echo "== native tests ($name): cmake -S . -B $dir $*"
+  echo "== native tests ($name): cmake -S . -B $dir $*${CTEST_REGEX:+; ctest -R '$CTEST_REGEX'}"
   if cmake -S . -B "$dir" "$@" >"$log/$name-configure.txt" 2>&1 && cmake --build "$dir" --parallel "$jobs" >"$log/$name-build.txt" 2>&1; then
-    (cd "$dir" && ctest --output-on-failure --timeout 300) 2>&1 | tee "$log/$name-ctest.txt" | grep -E "tests passed|Failed|\*\*\*" || true
+    (cd "$dir" && ctest --output-on-failure --timeout 300 ${CTEST_REGEX:+-R "$CTEST_REGEX"}) 2>&1 | tee "$log/$name-ctest.txt" | grep -E "tests passed|Failed|\*\*\*" || true
     count_ctest "$log/$name-ctest.txt"
   else
     cat "$log/$name-configure.txt" "$log/$name-build.txt" | tail -n 40
@@ -31,6 +31,9 @@ native() {  # name, build dir, extra cmake flags...
 
 native release build/native -DCMAKE_BUILD_TYPE=Release
 native asan build/asan -DCMAKE_BUILD_TYPE=Debug -DHPC_SANITIZE=ON
+# ThreadSanitizer on the thread team and HPC's own GEMM (the parts that share memory between threads; OpenBLAS's
+# uninstrumented threads would only add false reports elsewhere).
+TSAN_OPTIONS="halt_on_error=1" CTEST_REGEX='PackedGemm|ThreadTeam' native tsan build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHPC_SANITIZE_THREAD=ON
 
 echo "== managed tests: dotnet test HPC.sln -c Release"
 dotnet test HPC.sln -c Release --logger "console;verbosity=normal" 2>&1 | tee "$log/dotnet.txt"
