@@ -258,10 +258,6 @@ void gemm_range(int64_t i_lo, int64_t i_hi, int64_t p_lo, int64_t p_hi, int64_t 
     }
 }
 
-inline std::pair<int64_t, int64_t> share(int64_t total, int64_t unit, int chunk, int chunks) {
-    return team_share(total, unit, chunk, chunks);
-}
-
 // dst[kk * 16 + v] = src[v * ld + kk] for a full 16 x 16 block (the packing of a transposed B).
 void transpose16_scalar(const float* src, int64_t ld, float* dst) {
     for (int64_t v = 0; v < kPanel; ++v)
@@ -317,7 +313,7 @@ const float* pack_b(const float* src, int64_t ld, bool transposed, int64_t k, in
     float* dst = out.data() + ((64 - (reinterpret_cast<uintptr_t>(out.data()) & 63)) & 63) / sizeof(float);
     const int chunks = (double)k * n > 2e5 ? std::min<int>(4 * team_size(), (int)panels) : 1;
     team_for(chunks, [&](int member, int parts) {
-        const auto [p_lo, p_hi] = share(panels, 1, member, parts);
+        const auto [p_lo, p_hi] = team_share(panels, 1, member, parts);
         for (int64_t p = p_lo; p < p_hi; ++p) {
             float* pd = dst + p * k * kPanel;
             const int64_t c0 = p * kPanel, cols = std::min(kPanel, n - c0);
@@ -370,10 +366,10 @@ void gemm_team(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, in
         // A is the larger operand (m > n) and there are enough of them, otherwise the columns (in groups of 4 panels,
         // the widest tile, where there are enough).
         if (m <= n || m < 12 * parts) {
-            const auto [p_lo, p_hi] = share(panels, panels >= 4 * parts ? 4 : 1, member, parts);
+            const auto [p_lo, p_hi] = team_share(panels, panels >= 4 * parts ? 4 : 1, member, parts);
             gemm_range(0, m, p_lo, p_hi, k, n, a, a_rs, a_cs, b, pstride, brs, c, ldc, accumulate);
         } else {
-            const auto [i_lo, i_hi] = share(m, 6, member, parts);
+            const auto [i_lo, i_hi] = team_share(m, 6, member, parts);
             gemm_range(i_lo, i_hi, 0, panels, k, n, a, a_rs, a_cs, b, pstride, brs, c, ldc, accumulate);
         }
     });

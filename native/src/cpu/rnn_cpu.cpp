@@ -79,6 +79,15 @@ inline void step_backward(int64_t B, int64_t GH, int64_t H, const double* dg, co
 // of W_hh, so this is done only while the packed W_hh fits in a core's L2 beside the rest; larger W_hh (and small
 // batches) keep one part, and gemm_packed splits the product by columns instead (each thread keeping its half of
 // W_hh in cache from step to step), with the pointwise pass on the caller.
+// Runs rows(b0, b1, serial = true, product) on `chunks` parts of the batch (cut at pairs of rows) on the team.
+template <typename F>
+void on_row_chunks(int chunks, int64_t B, bool product, F& rows) {
+    team_for(chunks, [&](int c, int n) {
+        const auto [b0, b1] = team_share(B, 2, c, n);
+        if (b1 > b0) rows(b0, b1, true, product);
+    });
+}
+
 // When the rows do not split (W_hh too large), the product is split by columns inside gemm_packed and the pointwise
 // pass gets a section of its own, split by rows, if there is enough of it (float32, batch >= 8).
 template <typename T>
@@ -238,16 +247,10 @@ void forward_steps(Cell cell, const Geometry& g, int dir, const T* p, const Laye
             }
         };
         if (chunks > 1) {
-            team_for(chunks, [&](int c, int n) {
-                const auto [b0, b1] = team_share(B, 2, c, n);
-                if (b1 > b0) rows(b0, b1, true, true);
-            });
+            on_row_chunks(chunks, B, true, rows);
         } else if (pw_chunks > 1) {
             step_forward(B, GH, H, h_prev, ld_h, w_hh, packed, step, false);
-            team_for(pw_chunks, [&](int c, int n) {
-                const auto [b0, b1] = team_share(B, 2, c, n);
-                if (b1 > b0) rows(b0, b1, true, false);
-            });
+            on_row_chunks(pw_chunks, B, false, rows);
         } else {
             rows(0, B, false, true);
         }
@@ -353,15 +356,9 @@ void backward_steps(Cell cell, const Geometry& g, int dir, const T* p, const Lay
             if (product) step_backward(b1 - b0, GH, H, dgh + b0 * GH, w_hh, packed, gru, dh_next + b0 * H, serial);
         };
         if (chunks > 1) {
-            team_for(chunks, [&](int c, int n) {
-                const auto [b0, b1] = team_share(B, 2, c, n);
-                if (b1 > b0) rows(b0, b1, true, true);
-            });
+            on_row_chunks(chunks, B, true, rows);
         } else if (pw_chunks > 1) {
-            team_for(pw_chunks, [&](int c, int n) {
-                const auto [b0, b1] = team_share(B, 2, c, n);
-                if (b1 > b0) rows(b0, b1, true, false);
-            });
+            on_row_chunks(pw_chunks, B, false, rows);
             step_backward(B, GH, H, dgh, w_hh, packed, gru, dh_next, false);
         } else {
             rows(0, B, false, true);
