@@ -133,6 +133,22 @@ TEST(Train, ValidationNamesTheBadArgument) {
     EXPECT_EQ(hpc_gemm(HPC_DTYPE_FLOAT64, 0, 0, 2, 2, 3, 1.0, a.data(), 6, 2, b.data(), 6, 2, 0.0, c.data(), 4, 2), HPC_ERR_INVALID_ARGUMENT);
     EXPECT_EQ(hpc_gemm(HPC_DTYPE_FLOAT64, 0, 0, 2, 2, 3, 1.0, a.data(), 6, 3, b.data(), 6, 2, 0.0, a.data(), 4, 2), HPC_ERR_INVALID_ARGUMENT);
     EXPECT_NE(last_error().find("overlaps"), std::string::npos);
+    // Both float32 entry points (HPC's kernel and the BLAS) validate the same way before any arithmetic, naming
+    // themselves and the argument; C is left untouched.
+    std::vector<float> fa(6), fb(6), fc(4, 7.0f);
+    for (auto [f, name] : {std::pair{hpc_gemm, "hpc_gemm:"}, {hpc_gemm_blas, "hpc_gemm_blas:"}}) {
+        EXPECT_EQ(f(HPC_DTYPE_FLOAT32, 0, 1, 2, 2, 3, 1.0, fa.data(), 6, 3, fb.data(), 5, 3, 0.0, fc.data(), 4, 2),
+                  HPC_ERR_INVALID_ARGUMENT);
+        EXPECT_EQ(last_error().rfind(name, 0), 0u) << last_error();
+        EXPECT_NE(last_error().find("b_len: expected >= 6 elements"), std::string::npos) << last_error();
+        EXPECT_EQ(f(HPC_DTYPE_FLOAT32, 0, 0, 2, 0, 3, 1.0, fa.data(), 6, 3, fb.data(), 6, 2, 0.0, fc.data(), 4, 2),
+                  HPC_ERR_INVALID_ARGUMENT);
+        EXPECT_NE(last_error().find("n: expected 1.."), std::string::npos) << last_error();
+        EXPECT_EQ(f(HPC_DTYPE_FLOAT32, 0, 0, 2, 2, 3, 1.0, fa.data(), 6, 3, fb.data(), 6, 2, 0.0, fa.data(), 4, 2),
+                  HPC_ERR_INVALID_ARGUMENT);
+        EXPECT_NE(last_error().find("overlaps"), std::string::npos) << last_error();
+        EXPECT_EQ(fc, std::vector<float>(4, 7.0f));
+    }
 }
 
 }  // namespace
