@@ -244,7 +244,8 @@ HPC_API int32_t hpc_gemm_blas(int32_t dtype, int32_t trans_a, int32_t trans_b, i
                               double alpha, const void* a, int64_t a_len, int64_t lda, const void* b, int64_t b_len,
                               int64_t ldb, double beta, void* c, int64_t c_len, int64_t ldc);
 
-/* Describes the compute backend (e.g. "OpenBLAS 0.3.21 core=Cooperlake threads=2") into buf (NUL-terminated,
+/* Describes the compute backend (e.g. "OpenBLAS 0.3.21 ... core=Haswell threads=2; float32 RNN kernel=avx512
+ * team=2": the BLAS, and HPC's own float32 kernel and thread count) into buf (NUL-terminated,
  * truncated to len - 1); returns the full length. */
 HPC_API size_t hpc_backend_info(char* buf, size_t len);
 

@@ -1,10 +1,11 @@
 // A process-wide team of worker threads for the float32 RNN kernels. A parallel section is a function of a chunk
-// index, run once for every chunk 0..chunks-1; the caller and the workers claim chunks from one atomic counter, so
-// a worker that the OS has descheduled (two cores shared with the runtime's own threads) delays nothing: the caller
-// takes its chunks. Between sections the workers spin briefly (a recurrent layer runs one section per time step, a
-// few microseconds apart) for up to 2 ms and then sleep. No queue, no allocation per section. One caller uses the team at a time;
-// a concurrent caller runs its chunks alone on its own thread. Every section in HPC writes disjoint outputs per
-// chunk with the same per-element arithmetic, so results do not depend on who ran which chunk.
+// index, run once for every chunk 0..chunks-1; the caller and the workers claim chunks from one atomic counter, so a
+// worker that the OS has descheduled (two cores shared with the runtime's own threads) delays a section by at most
+// the chunk it has already claimed: the caller takes the rest. Between sections the workers spin briefly (a
+// recurrent layer runs one section per time step, a few microseconds apart) for up to 2 ms and then sleep. No queue,
+// no allocation per section. One caller uses the team at a time; a concurrent caller runs its chunks alone on its
+// own thread. Every section in HPC writes disjoint outputs per chunk with the same per-element arithmetic, so
+// results do not depend on who ran which chunk.
 #pragma once
 
 #include <cstdint>

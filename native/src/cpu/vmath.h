@@ -1,6 +1,6 @@
 // Vectorised float32 activations for the pointwise passes. Accuracy: about 2e-7 relative (a few ulp) over the whole
-// range; float64 code keeps using libm (it is the reference path). Built for AVX2 and a portable default, picked at
-// run time (GCC target_clones).
+// range; float64 code keeps using libm (it is the reference path). Built for AVX-512, AVX2 and a portable default,
+// picked at run time (GCC target_clones).
 #pragma once
 
 #include <cmath>

@@ -63,7 +63,8 @@ public static class HpcLibrary
         }
     }
 
-    /// <summary>Sets the number of threads the BLAS backend uses; 0 or less restores the default.</summary>
+    /// <summary>Sets the number of threads HPC's float32 recurrent kernels, the BLAS backend and the HMM kernels use;
+    /// 0 or less restores the default (one per hardware thread). Results do not depend on it.</summary>
     /// <param name="threads">Thread count, or 0 for the default.</param>
     public static void SetNumThreads(int threads) => Status.ThrowIfFailed(NativeMethods.hpc_set_num_threads(threads));
 }

@@ -25,7 +25,7 @@ internal static class BenchCommands
     private static Option<int> Repeats() => new("--repeats") { Description = "Timed runs (median reported)", DefaultValueFactory = _ => 15 };
     private static Option<int> Warmup() => new("--warmup") { Description = "Untimed runs first", DefaultValueFactory = _ => 3 };
     private static Option<int> WarmupMs() => new("--warmup-ms") { Description = "Keep warming up (after --warmup runs) until this many milliseconds have passed", DefaultValueFactory = _ => 0 };
-    private static Option<int> Threads() => new("--threads") { Description = "Threads for BLAS and HMM kernels (0: default)", DefaultValueFactory = _ => 0 };
+    private static Option<int> Threads() => new("--threads") { Description = "Threads for HPC's float32 kernels, the BLAS and the HMM kernels (0: one per core)", DefaultValueFactory = _ => 0 };
 
     internal static (double Median, double Min, double Max) Time(Action run, int warmup, int repeats, int warmupMs = 0)
     {
