@@ -4,23 +4,13 @@ using Hpc.Hmm;
 namespace Hpc.Tests;
 
 /// <summary>A case from ../shared/refs/hmm (hmmlearn 0.3.3): parameters, data, outputs, one EM iteration.</summary>
-internal sealed class HmmReference
+internal sealed class HmmReference(string path) : JsonCase(path)
 {
-    private readonly JsonElement _root;
-
-    public HmmReference(string path)
-    {
-        Path = path;
-        _root = JsonDocument.Parse(File.ReadAllBytes(path)).RootElement;
-    }
-
-    public string Path { get; }
-    public string Name => _root.GetProperty("name").GetString()!;
-    public bool Categorical => _root.GetProperty("model").GetString() == "CategoricalHMM";
-    public int K => _root.GetProperty("n_components").GetInt32();
-    public int D => _root.GetProperty("n_features").GetInt32();
-    public CovarianceType Covariance => Enum.Parse<CovarianceType>(_root.GetProperty("covariance_type").GetString()!, ignoreCase: true);
-    public int[] Lengths => _root.GetProperty("lengths").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+    public bool Categorical => Root.GetProperty("model").GetString() == "CategoricalHMM";
+    public int K => Root.GetProperty("n_components").GetInt32();
+    public int D => Root.GetProperty("n_features").GetInt32();
+    public CovarianceType Covariance => Enum.Parse<CovarianceType>(Root.GetProperty("covariance_type").GetString()!, ignoreCase: true);
+    public int[] Lengths => Root.GetProperty("lengths").EnumerateArray().Select(e => e.GetInt32()).ToArray();
 
     private static double[] Flat(JsonElement e) =>
         e.ValueKind == JsonValueKind.Object ? e.GetProperty("data").EnumerateArray().Select(v => v.GetDouble()).ToArray()
@@ -29,14 +19,14 @@ internal sealed class HmmReference
 
     public double[] Get(params string[] path)
     {
-        var e = _root;
+        var e = Root;
         foreach (var p in path) e = e.GetProperty(p);
         return Flat(e);
     }
 
     public bool Has(params string[] path)
     {
-        var e = _root;
+        var e = Root;
         foreach (var p in path) if (!e.TryGetProperty(p, out e)) return false;
         return true;
     }
@@ -44,7 +34,7 @@ internal sealed class HmmReference
     public double Scalar(params string[] path) => Get(path)[0];
     public string Text(params string[] path)
     {
-        var e = _root;
+        var e = Root;
         foreach (var p in path) e = e.GetProperty(p);
         return e.GetString()!;
     }

@@ -60,29 +60,33 @@ internal static class Num
     }
 }
 
-/// <summary>A reference case in the format of ../shared/refs/rnn (arrays as {shape, data}).</summary>
-internal sealed class RnnReference
+/// <summary>A reference case stored as one JSON file with a "name": the file's path and root element.</summary>
+internal abstract class JsonCase
 {
-    private readonly JsonElement _root;
-
-    public RnnReference(string path)
+    protected JsonCase(string path)
     {
         Path = path;
-        _root = JsonDocument.Parse(File.ReadAllBytes(path)).RootElement;
+        Root = JsonDocument.Parse(File.ReadAllBytes(path)).RootElement;
     }
 
+    protected JsonElement Root { get; }
     public string Path { get; }
-    public string Name => _root.GetProperty("name").GetString()!;
-    public string Cell => _root.GetProperty("cell").GetString()!;
-    public int Layers => _root.GetProperty("num_layers").GetInt32();
-    public bool Bidirectional => _root.GetProperty("bidirectional").GetBoolean();
-    public bool BatchFirst => _root.GetProperty("batch_first").GetBoolean();
-    public int Batch => _root.GetProperty("batch").GetInt32();
-    public int SeqLen => _root.GetProperty("seq_len").GetInt32();
-    public int InputSize => _root.GetProperty("input_size").GetInt32();
-    public int HiddenSize => _root.GetProperty("hidden_size").GetInt32();
-    public bool HasInitialState => _root.GetProperty("has_initial_state").GetBoolean();
-    public IEnumerable<string> ParamNames => _root.GetProperty("param_names").EnumerateArray().Select(e => e.GetString()!);
+    public string Name => Root.GetProperty("name").GetString()!;
+}
+
+/// <summary>A reference case in the format of ../shared/refs/rnn (arrays as {shape, data}).</summary>
+internal sealed class RnnReference(string path) : JsonCase(path)
+{
+    public string Cell => Root.GetProperty("cell").GetString()!;
+    public int Layers => Root.GetProperty("num_layers").GetInt32();
+    public bool Bidirectional => Root.GetProperty("bidirectional").GetBoolean();
+    public bool BatchFirst => Root.GetProperty("batch_first").GetBoolean();
+    public int Batch => Root.GetProperty("batch").GetInt32();
+    public int SeqLen => Root.GetProperty("seq_len").GetInt32();
+    public int InputSize => Root.GetProperty("input_size").GetInt32();
+    public int HiddenSize => Root.GetProperty("hidden_size").GetInt32();
+    public bool HasInitialState => Root.GetProperty("has_initial_state").GetBoolean();
+    public IEnumerable<string> ParamNames => Root.GetProperty("param_names").EnumerateArray().Select(e => e.GetString()!);
 
     public RecurrentCell CellKind => Cell switch
     {
@@ -91,11 +95,11 @@ internal sealed class RnnReference
         _ => throw new InvalidDataException($"{Path}: unknown cell {Cell}"),
     };
 
-    public bool Has(string group, string name) => _root.GetProperty(group).TryGetProperty(name, out _);
+    public bool Has(string group, string name) => Root.GetProperty(group).TryGetProperty(name, out _);
 
     public double[] Array(string group, string name) =>
-        _root.GetProperty(group).GetProperty(name).GetProperty("data").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+        Root.GetProperty(group).GetProperty(name).GetProperty("data").EnumerateArray().Select(e => e.GetDouble()).ToArray();
 
     public int[] Shape(string group, string name) =>
-        _root.GetProperty(group).GetProperty(name).GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+        Root.GetProperty(group).GetProperty(name).GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()).ToArray();
 }
