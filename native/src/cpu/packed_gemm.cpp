@@ -26,7 +26,8 @@ constexpr int64_t kBlockM = 192;        // rows of A per cache block (kBlockM x 
 // (bp points at row k0 of panel 0; panel p starts at bp + p * pstride, its row kk at + kk * brs: packed panels have
 // pstride = K * 16 and brs = 16, a row-major B read in place has pstride = 16 and brs = its leading dimension).
 using BlockFn = void (*)(int64_t m, int64_t kc, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* bp,
-                         int64_t pstride, int64_t brs, int64_t p_lo, int64_t p_hi, float* c, int64_t ldc, bool accumulate);
+                         int64_t pstride, int64_t brs, int64_t p_lo, int64_t p_hi, float* c, int64_t ldc, bool accumulate,
+                         const float* bias);
 
 // ---- portable kernel: MR rows x NP panels in 8-float GCC/Clang vectors (one ymm with AVX2, two xmm without) ----
 typedef float v8 __attribute__((vector_size(32)));
@@ -40,7 +41,7 @@ __attribute__((always_inline)) inline v8 load8(const float* p) {
 template <int MR, int NP>
 __attribute__((always_inline)) inline void tile_portable(int64_t kc, const float* a, int64_t a_rs, int64_t a_cs,
                                                          const float* bp, int64_t pstride, int64_t brs, float* c, int64_t ldc,
-                                                         int64_t cols, bool accumulate) {
+                                                         int64_t cols, bool accumulate, const float* bias) {
     v8 s[MR][2 * NP];
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r)
@@ -62,7 +63,12 @@ __attribute__((always_inline)) inline void tile_portable(int64_t kc, const float
         float out[2 * NP * 8];
         std::memcpy(out, s[r], sizeof out);
         float* cr = c + r * ldc;
-        for (int64_t v = 0; v < cols; ++v) cr[v] = accumulate ? cr[v] + out[v] : out[v];
+        if (accumulate)
+            for (int64_t v = 0; v < cols; ++v) cr[v] = cr[v] + out[v];
+        else if (bias)
+            for (int64_t v = 0; v < cols; ++v) cr[v] = out[v] + bias[v];
+        else
+            for (int64_t v = 0; v < cols; ++v) cr[v] = out[v];
     }
 }
 
@@ -70,20 +76,22 @@ template <int MR, int NP>
 __attribute__((always_inline)) inline void block_portable_tiles(int64_t m, int64_t kc, int64_t n, const float* a,
                                                                 int64_t a_rs, int64_t a_cs, const float* bp,
                                                                 int64_t pstride, int64_t brs, int64_t p_lo, int64_t p_hi, float* c,
-                                                                int64_t ldc, bool accumulate) {
+                                                                int64_t ldc, bool accumulate, const float* bias) {
     int64_t p = p_lo;
     for (; p + NP <= p_hi; p += NP) {
         const int64_t c0 = p * kPanel, cols = std::min(NP * kPanel, n - c0);
         int64_t r = 0;
+        const float* bc = bias ? bias + c0 : nullptr;
         for (; r + MR <= m; r += MR)
-            tile_portable<MR, NP>(kc, a + r * a_rs, a_rs, a_cs, bp + p * pstride, pstride, brs, c + r * ldc + c0, ldc, cols, accumulate);
+            tile_portable<MR, NP>(kc, a + r * a_rs, a_rs, a_cs, bp + p * pstride, pstride, brs, c + r * ldc + c0, ldc, cols, accumulate, bc);
         for (; r < m; ++r)
-            tile_portable<1, NP>(kc, a + r * a_rs, a_rs, a_cs, bp + p * pstride, pstride, brs, c + r * ldc + c0, ldc, cols, accumulate);
+            tile_portable<1, NP>(kc, a + r * a_rs, a_rs, a_cs, bp + p * pstride, pstride, brs, c + r * ldc + c0, ldc, cols, accumulate, bc);
     }
     for (; p < p_hi; ++p) {
         const int64_t c0 = p * kPanel, cols = std::min(kPanel, n - c0);
         for (int64_t r = 0; r < m; ++r)
-            tile_portable<1, 1>(kc, a + r * a_rs, a_rs, a_cs, bp + p * pstride, pstride, brs, c + r * ldc + c0, ldc, cols, accumulate);
+            tile_portable<1, 1>(kc, a + r * a_rs, a_rs, a_cs, bp + p * pstride, pstride, brs, c + r * ldc + c0, ldc, cols, accumulate,
+                                bias ? bias + c0 : nullptr);
     }
 }
 
@@ -91,29 +99,30 @@ template <int Unused = 0>
 __attribute__((always_inline)) inline void block_portable_body(int64_t m, int64_t kc, int64_t n, const float* a,
                                                                int64_t a_rs, int64_t a_cs, const float* bp,
                                                                int64_t pstride, int64_t brs, int64_t p_lo, int64_t p_hi, float* c,
-                                                               int64_t ldc, bool accumulate) {
-    if (m >= 4) block_portable_tiles<4, 1>(m, kc, n, a, a_rs, a_cs, bp, pstride, brs, p_lo, p_hi, c, ldc, accumulate);
-    else if (m >= 2) block_portable_tiles<2, 2>(m, kc, n, a, a_rs, a_cs, bp, pstride, brs, p_lo, p_hi, c, ldc, accumulate);
-    else block_portable_tiles<1, 4>(m, kc, n, a, a_rs, a_cs, bp, pstride, brs, p_lo, p_hi, c, ldc, accumulate);
+                                                               int64_t ldc, bool accumulate, const float* bias) {
+    if (m >= 4) block_portable_tiles<4, 1>(m, kc, n, a, a_rs, a_cs, bp, pstride, brs, p_lo, p_hi, c, ldc, accumulate, bias);
+    else if (m >= 2) block_portable_tiles<2, 2>(m, kc, n, a, a_rs, a_cs, bp, pstride, brs, p_lo, p_hi, c, ldc, accumulate, bias);
+    else block_portable_tiles<1, 4>(m, kc, n, a, a_rs, a_cs, bp, pstride, brs, p_lo, p_hi, c, ldc, accumulate, bias);
 }
 
 void block_portable(int64_t m, int64_t kc, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* bp,
-                    int64_t pstride, int64_t brs, int64_t p_lo, int64_t p_hi, float* c, int64_t ldc, bool accumulate) {
-    block_portable_body(m, kc, n, a, a_rs, a_cs, bp, pstride, brs, p_lo, p_hi, c, ldc, accumulate);
+                    int64_t pstride, int64_t brs, int64_t p_lo, int64_t p_hi, float* c, int64_t ldc, bool accumulate,
+                    const float* bias) {
+    block_portable_body(m, kc, n, a, a_rs, a_cs, bp, pstride, brs, p_lo, p_hi, c, ldc, accumulate, bias);
 }
 
 #ifdef HPC_X86
 __attribute__((target("avx2,fma"))) void block_avx2(int64_t m, int64_t kc, int64_t n, const float* a, int64_t a_rs,
                                                     int64_t a_cs, const float* bp, int64_t pstride, int64_t brs, int64_t p_lo,
-                                                    int64_t p_hi, float* c, int64_t ldc, bool accumulate) {
-    block_portable_body(m, kc, n, a, a_rs, a_cs, bp, pstride, brs, p_lo, p_hi, c, ldc, accumulate);
+                                                    int64_t p_hi, float* c, int64_t ldc, bool accumulate, const float* bias) {
+    block_portable_body(m, kc, n, a, a_rs, a_cs, bp, pstride, brs, p_lo, p_hi, c, ldc, accumulate, bias);
 }
 
 // ---- AVX-512 kernel: MR rows x NP panels, MR*NP zmm accumulators, NP panel loads and MR broadcasts per k ----
 template <int MR, int NP>
 __attribute__((target("avx512f"))) void tile_avx512(int64_t kc, const float* a, int64_t a_rs, int64_t a_cs,
                                                      const float* bp, int64_t pstride, int64_t brs, float* c, int64_t ldc,
-                                                     int64_t cols, bool accumulate) {
+                                                     int64_t cols, bool accumulate, const float* bias) {
     __m512 s[MR][NP];
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r)
@@ -136,18 +145,20 @@ __attribute__((target("avx512f"))) void tile_avx512(int64_t kc, const float* a, 
         const int64_t left = cols - q * kPanel;
         if (left <= 0) break;
         const __mmask16 mask = left >= kPanel ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
+        const __m512 bq = !accumulate && bias ? _mm512_maskz_loadu_ps(mask, bias + q * kPanel) : _mm512_setzero_ps();
 #pragma GCC unroll 8
         for (int r = 0; r < MR; ++r) {
             float* cp = c + r * ldc + q * kPanel;
             __m512 v = s[r][q];
             if (accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, cp));
+            else if (bias) v = _mm512_add_ps(v, bq);
             _mm512_mask_storeu_ps(cp, mask, v);
         }
     }
 }
 
 using TileFn = void (*)(int64_t, const float*, int64_t, int64_t, const float*, int64_t, int64_t, float*, int64_t, int64_t,
-                        bool);
+                        bool, const float*);
 constexpr int kMaxRows = 6, kMaxPanels = 8;
 
 template <int MR, int... NPs>
@@ -170,7 +181,8 @@ inline void tile_shape(int64_t m, int& mr, int& np) {
 }
 
 void block_avx512(int64_t m, int64_t kc, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* bp,
-                  int64_t pstride, int64_t brs, int64_t p_lo, int64_t p_hi, float* c, int64_t ldc, bool accumulate) {
+                  int64_t pstride, int64_t brs, int64_t p_lo, int64_t p_hi, float* c, int64_t ldc, bool accumulate,
+                  const float* bias) {
     int mr, np;
     tile_shape(m, mr, np);
     // Panel groups outer (a group's kc x np*16 block of B stays in L1/L2 for all rows), rows inner.
@@ -180,7 +192,7 @@ void block_avx512(int64_t m, int64_t kc, int64_t n, const float* a, int64_t a_rs
         for (int64_t r = 0; r < m; r += mr) {
             const int64_t mrr = std::min<int64_t>(mr, m - r);
             kTiles[mrr - 1][npp - 1](kc, a + r * a_rs, a_rs, a_cs, bp + p * pstride, pstride, brs, c + r * ldc + c0, ldc, cols,
-                                     accumulate);
+                                     accumulate, bias ? bias + c0 : nullptr);
         }
     }
 }
@@ -229,13 +241,15 @@ void copy_transposed_a(const float* a, int64_t lda, int64_t mb, int64_t kc, floa
 }
 void gemm_range(int64_t i_lo, int64_t i_hi, int64_t p_lo, int64_t p_hi, int64_t k, int64_t n, const float* a,
                 int64_t a_rs, int64_t a_cs, const float* b, int64_t pstride, int64_t brs, float* c, int64_t ldc,
-                bool accumulate) {
+                bool accumulate, const float* bias) {
     const BlockFn block = g_block.load(std::memory_order_relaxed);
-    if (k == 0) {  // an empty sum: C = 0 (or unchanged)
+    if (k == 0) {  // an empty sum: C = 0 or the bias (or unchanged)
         if (!accumulate)
             for (int64_t i = i_lo; i < i_hi; ++i) {
                 const int64_t c0 = p_lo * kPanel, c1 = std::min(p_hi * kPanel, n);
-                if (c1 > c0) std::fill(c + i * ldc + c0, c + i * ldc + c1, 0.0f);
+                if (c1 <= c0) continue;
+                if (bias) std::copy(bias + c0, bias + c1, c + i * ldc + c0);
+                else std::fill(c + i * ldc + c0, c + i * ldc + c1, 0.0f);
             }
         return;
     }
@@ -249,11 +263,12 @@ void gemm_range(int64_t i_lo, int64_t i_hi, int64_t p_lo, int64_t p_hi, int64_t 
             const int64_t mb = std::min(kBlockM, i_hi - i0);
             if (copy_a) {
                 copy_transposed_a(a + i0 + k0 * a_cs, a_cs, mb, kc, a_rows.data());
-                block(mb, kc, n, a_rows.data(), kc, 1, b + k0 * brs, pstride, brs, p_lo, p_hi, c + i0 * ldc, ldc, accumulate || k0 > 0);
+                block(mb, kc, n, a_rows.data(), kc, 1, b + k0 * brs, pstride, brs, p_lo, p_hi, c + i0 * ldc, ldc, accumulate || k0 > 0,
+                      k0 == 0 ? bias : nullptr);
                 continue;
             }
             block(mb, kc, n, a + i0 * a_rs + k0 * a_cs, a_rs, a_cs, b + k0 * brs, pstride, brs, p_lo, p_hi,
-                  c + i0 * ldc, ldc, accumulate || k0 > 0);
+                  c + i0 * ldc, ldc, accumulate || k0 > 0, k0 == 0 ? bias : nullptr);
         }
     }
 }
@@ -353,7 +368,7 @@ namespace {
 
 // C = A B on the team, B either packed or read in place (see BlockFn for pstride and brs).
 void gemm_team(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* b,
-               int64_t pstride, int64_t brs, float* c, int64_t ldc, bool accumulate) {
+               int64_t pstride, int64_t brs, float* c, int64_t ldc, bool accumulate, const float* bias) {
     if (m <= 0 || n <= 0) return;
     const int64_t panels = packed_panels(n);
     // Chunks of the output for the team: one per thread for a step's product (so that each thread keeps taking the
@@ -361,16 +376,16 @@ void gemm_team(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, in
     const double flops = 2.0 * m * n * k;
     const int chunks = flops < kTeamMinFlops ? 1 : team_size() * (flops < 1e8 ? 1 : 4);
     team_for(chunks, [&](int member, int parts) {
-        if (parts == 1) return gemm_range(0, m, 0, panels, k, n, a, a_rs, a_cs, b, pstride, brs, c, ldc, accumulate);
+        if (parts == 1) return gemm_range(0, m, 0, panels, k, n, a, a_rs, a_cs, b, pstride, brs, c, ldc, accumulate, bias);
         // Each chunk of columns reads all of A, each chunk of rows all of B: split the rows (in whole tiles of 6) when
         // A is the larger operand (m > n) and there are enough of them, otherwise the columns (in groups of 4 panels,
         // the widest tile, where there are enough).
         if (m <= n || m < 12 * parts) {
             const auto [p_lo, p_hi] = team_share(panels, panels >= 4 * parts ? 4 : 1, member, parts);
-            gemm_range(0, m, p_lo, p_hi, k, n, a, a_rs, a_cs, b, pstride, brs, c, ldc, accumulate);
+            gemm_range(0, m, p_lo, p_hi, k, n, a, a_rs, a_cs, b, pstride, brs, c, ldc, accumulate, bias);
         } else {
             const auto [i_lo, i_hi] = team_share(m, 6, member, parts);
-            gemm_range(i_lo, i_hi, 0, panels, k, n, a, a_rs, a_cs, b, pstride, brs, c, ldc, accumulate);
+            gemm_range(i_lo, i_hi, 0, panels, k, n, a, a_rs, a_cs, b, pstride, brs, c, ldc, accumulate, bias);
         }
     });
 }
@@ -378,30 +393,32 @@ void gemm_team(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, in
 }  // namespace
 
 void gemm_packed(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* packed,
-                 float* c, int64_t ldc, bool accumulate) {
-    gemm_team(m, k, n, a, a_rs, a_cs, packed, k * kPanel, kPanel, c, ldc, accumulate);
+                 float* c, int64_t ldc, bool accumulate, const float* bias) {
+    gemm_team(m, k, n, a, a_rs, a_cs, packed, k * kPanel, kPanel, c, ldc, accumulate, bias);
 }
 
 void gemm_packed_serial(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* packed,
                         float* c, int64_t ldc, bool accumulate) {
-    if (m > 0 && n > 0) gemm_range(0, m, 0, packed_panels(n), k, n, a, a_rs, a_cs, packed, k * kPanel, kPanel, c, ldc, accumulate);
+    if (m > 0 && n > 0) gemm_range(0, m, 0, packed_panels(n), k, n, a, a_rs, a_cs, packed, k * kPanel, kPanel, c, ldc, accumulate, nullptr);
 }
 
 void gemm_in_place(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* b,
-                   int64_t ldb, float* c, int64_t ldc, bool accumulate, bool serial) {
+                   int64_t ldb, float* c, int64_t ldc, bool accumulate, bool serial, const float* bias) {
     if (m <= 0 || n <= 0) return;
-    if (serial) gemm_range(0, m, 0, packed_panels(n), k, n, a, a_rs, a_cs, b, kPanel, ldb, c, ldc, accumulate);
-    else gemm_team(m, k, n, a, a_rs, a_cs, b, kPanel, ldb, c, ldc, accumulate);
+    if (serial) gemm_range(0, m, 0, packed_panels(n), k, n, a, a_rs, a_cs, b, kPanel, ldb, c, ldc, accumulate, bias);
+    else gemm_team(m, k, n, a, a_rs, a_cs, b, kPanel, ldb, c, ldc, accumulate, bias);
 }
 
 void gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
-              const float* b, int64_t ldb, bool accumulate, float* c, int64_t ldc, std::vector<float>& pack) {
+              const float* b, int64_t ldb, bool accumulate, float* c, int64_t ldc, std::vector<float>& pack,
+              const float* bias) {
     if (m <= 0 || n <= 0) return;
+    if (accumulate) bias = nullptr;
     // Few rows of A do not pay for a copy of B: a row-major B whose width is whole panels is read in place.
     if (!trans_b && n % kPanel == 0 && m < kInPlaceMaxRows)
-        return gemm_in_place(m, k, n, a, trans_a ? 1 : lda, trans_a ? lda : 1, b, ldb, c, ldc, accumulate, false);
+        return gemm_in_place(m, k, n, a, trans_a ? 1 : lda, trans_a ? lda : 1, b, ldb, c, ldc, accumulate, false, bias);
     const float* packed = pack_b(b, ldb, trans_b, k, n, pack);
-    gemm_packed(m, k, n, a, trans_a ? 1 : lda, trans_a ? lda : 1, packed, c, ldc, accumulate);
+    gemm_packed(m, k, n, a, trans_a ? 1 : lda, trans_a ? lda : 1, packed, c, ldc, accumulate, bias);
 }
 
 void packed_gemm_use_best(bool best) { g_block.store(best ? best_block() : portable_block()); }

@@ -35,9 +35,11 @@ const float* pack_b(const float* src, int64_t ld, bool transposed, int64_t k, in
 
 // C[M, N] = A B (+ C when accumulate), B packed. A's element (i, k) is a[i * a_rs + k * a_cs]; C is row-major with
 // leading dimension ldc. Columns at or past n are neither read nor written. Runs on the thread team when the product
-// is large enough to pay for the hand-off.
+// is large enough to pay for the hand-off. `bias` (n floats, optional, ignored when accumulate): C = A B + bias on
+// every row, added as the tiles are stored (the same sum as filling C with the bias and accumulating, bit for bit,
+// without the pass over C).
 void gemm_packed(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* packed,
-                 float* c, int64_t ldc, bool accumulate);
+                 float* c, int64_t ldc, bool accumulate, const float* bias = nullptr);
 
 // The same on the calling thread only (for callers that split the rows among the team themselves).
 void gemm_packed_serial(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* packed,
@@ -47,14 +49,15 @@ void gemm_packed_serial(int64_t m, int64_t k, int64_t n, const float* a, int64_t
 // of A would not pay for a copy of B (a step's dh_{t-1} = dG_t W_hh). n must be a multiple of kPanel. `serial`: run
 // on the calling thread only.
 void gemm_in_place(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* b,
-                   int64_t ldb, float* c, int64_t ldc, bool accumulate, bool serial);
+                   int64_t ldb, float* c, int64_t ldc, bool accumulate, bool serial, const float* bias = nullptr);
 constexpr int64_t kInPlaceMaxRows = 64;  // gemm_f32 reads B in place below this many rows of A
 
 // C = op(A) op(B) (+ C), row-major like BLAS: op(A) is M x K (A is K x M when trans_a), op(B) is K x N (B is N x K
 // when trans_b). Packs B into `pack` first, except that a row-major B whose width is whole panels is read in place
-// when A has fewer than kInPlaceMaxRows rows.
+// when A has fewer than kInPlaceMaxRows rows. `bias` as in gemm_packed.
 void gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
-              const float* b, int64_t ldb, bool accumulate, float* c, int64_t ldc, std::vector<float>& pack);
+              const float* b, int64_t ldb, bool accumulate, float* c, int64_t ldc, std::vector<float>& pack,
+              const float* bias = nullptr);
 
 // Test hooks: force the portable kernel (false) or the best one for this CPU (true); whether AVX-512 is in use.
 void packed_gemm_use_best(bool best);

@@ -136,31 +136,36 @@ inline void gru_backward(const double* g, const double* hl, const double* hp, co
     gru_backward_row<double>(g, hl, hp, dy, dh, dgx, dgh, direct, H);
 }
 
-// The large products of a layer: C = op(A) op(B) (+ C). float32 runs HPC's packed kernel on the thread team (B is
-// packed into `pack`); float64 calls BLAS.
+// The large products of a layer: C = op(A) op(B) (+ C), or op(A) op(B) + bias on every row. float32 runs HPC's packed
+// kernel on the thread team (B is packed into `pack`; the bias is added as the tiles are stored); float64 calls BLAS
+// (on C filled with the bias).
 inline void product(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
-                    int64_t ldb, bool accumulate, float* c, int64_t ldc, std::vector<float>& pack) {
-    gemm_f32(ta, tb, m, n, k, a, lda, b, ldb, accumulate, c, ldc, pack);
+                    int64_t ldb, bool accumulate, float* c, int64_t ldc, std::vector<float>& pack,
+                    const float* bias = nullptr) {
+    gemm_f32(ta, tb, m, n, k, a, lda, b, ldb, accumulate, c, ldc, pack, bias);
 }
 inline void product(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const double* a, int64_t lda, const double* b,
-                    int64_t ldb, bool accumulate, double* c, int64_t ldc, std::vector<double>&) {
+                    int64_t ldb, bool accumulate, double* c, int64_t ldc, std::vector<double>&,
+                    const double* bias = nullptr) {
+    if (bias && !accumulate) {
+        for (int64_t r = 0; r < m; ++r) std::copy(bias, bias + n, c + r * ldc);
+        accumulate = true;
+    }
     gemm(ta, tb, m, n, k, 1.0, a, lda, b, ldb, accumulate ? 1.0 : 0.0, c, ldc);
 }
 
 // Input projection of the rows of time steps [t_lo, t_hi): gx rows 0.. receive X W_ih^T + b_ih + b_hh (GRU keeps
-// b_hn apart: it is scaled by r).
+// b_hn apart: it is scaled by r). `bias` is a G*H scratch buffer.
 template <typename T>
 void project(Cell cell, const Geometry& g, const T* x_in, int64_t in, const T* p, const LayerParams& o, int64_t t_lo,
-             int64_t t_hi, T* gx, std::vector<T>& pack) {
+             int64_t t_hi, T* gx, std::vector<T>& pack, std::vector<T>& bias) {
     const int64_t GH = g.GH(), H = g.H, rows = (t_hi - t_lo) * g.B;
     const T* b_ih = p + o.b_ih;
     const T* b_hh = p + o.b_hh;
     const bool gru = cell == Cell::Gru;
-    for (int64_t r = 0; r < rows; ++r) {
-        T* row = gx + r * GH;
-        for (int64_t j = 0; j < GH; ++j) row[j] = b_ih[j] + ((gru && j >= 2 * H) ? T(0) : b_hh[j]);
-    }
-    product(false, true, rows, GH, in, x_in + t_lo * g.B * in, in, p + o.w_ih, in, true, gx, GH, pack);
+    T* bs = ensure(bias, GH);
+    for (int64_t j = 0; j < GH; ++j) bs[j] = b_ih[j] + ((gru && j >= 2 * H) ? T(0) : b_hh[j]);
+    product(false, true, rows, GH, in, x_in + t_lo * g.B * in, in, p + o.w_ih, in, false, gx, GH, pack, (const T*)bs);
 }
 
 // Time range [t0, t0 + n) covered by processing steps [s_begin, s_end) of a direction.
@@ -421,7 +426,7 @@ template <typename T>
 size_t RnnWorkspace<T>::bytes() const {
     return sizeof(T) * (x_tm.capacity() + outs.capacity() + gates.capacity() + aux.capacity() + init.capacity() + ckpt.capacity() + seg_aux.capacity() +
                         step.capacity() + d_out.capacity() + d_in.capacity() + d_top.capacity() + d_record.capacity() + d_gx.capacity() + d_gh.capacity() +
-                        d_state.capacity() + packed.capacity() + packed_bwd.capacity() + pack_big.capacity());
+                        d_state.capacity() + packed.capacity() + packed_bwd.capacity() + pack_big.capacity() + bias.capacity());
 }
 
 template <typename T>
@@ -456,7 +461,9 @@ void rnn_forward(const RnnDims& dims, int64_t batch, int64_t steps, bool trainin
 
     for (int64_t l = 0; l < g.L; ++l) {
         const T* in = l == 0 ? x_tm : outs + ((l - 1) % out_slots) * TB * DH;
-        T* out = outs + (l % out_slots) * TB * DH;
+        // Inference writes the last layer's time-major output straight into y (training keeps it for backward).
+        const bool into_y = !training && !dims.batch_first && l == g.L - 1;
+        T* out = into_y ? y : outs + (l % out_slots) * TB * DH;
         for (int d = 0; d < g.D; ++d) {
             const int64_t kd = l * g.D + d;
             const int64_t slot = gate_slots > 1 ? kd : 0;
@@ -465,7 +472,7 @@ void rnn_forward(const RnnDims& dims, int64_t batch, int64_t steps, bool trainin
             T* ax = aux + slot * TB * H;
             // The input projection is one GEMM over all T*B rows in every mode, so that checkpointed backward can
             // recompute it bit for bit (a BLAS may round a row differently in a GEMM of another shape).
-            project(dims.cell, g, in, dims.layer_input(l), params, o, 0, g.T, gx, ws.pack_big);
+            project(dims.cell, g, in, dims.layer_input(l), params, o, 0, g.T, gx, ws.pack_big, ws.bias);
             const T* packed = pack_forward(params + o.w_hh, GH, H, ws.packed);
             forward_steps(dims.cell, g, d, params, o, gx, ax, 0, 0, g.T, out, init + kd * BH, H, init + LD * BH + kd * BH, step,
                           packed);
@@ -480,7 +487,7 @@ void rnn_forward(const RnnDims& dims, int64_t batch, int64_t steps, bool trainin
     }
     const T* last = outs + ((g.L - 1) % out_slots) * TB * DH;
     if (dims.batch_first) swap_batch_time(last, y, g.T, g.B, DH);
-    else std::memcpy(y, last, sizeof(T) * TB * DH);
+    else if (training) std::memcpy(y, last, sizeof(T) * TB * DH);
     if (training) {
         ws.saved_batch = g.B;
         ws.saved_steps = g.T;
@@ -543,7 +550,7 @@ void rnn_backward(const RnnDims& dims, const T* x, const T* params, const T* dy,
                 // the segment's activations from its checkpoint and its backward steps.
                 T* gx = ws.gates.data();
                 T* ax = ensure(ws.seg_aux, k * g.B * H);
-                project(dims.cell, g, in, in_size, params, o, 0, g.T, gx, ws.pack_big);
+                project(dims.cell, g, in, in_size, params, o, 0, g.T, gx, ws.pack_big, ws.bias);
                 const T* packed = pack_forward(params + o.w_hh, GH, H, ws.packed);
                 for (int64_t j = nseg - 1; j >= 0; --j) {
                     const int64_t s_b = j * k, s_e = std::min(g.T, s_b + k);

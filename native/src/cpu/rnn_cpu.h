@@ -37,6 +37,7 @@ struct RnnWorkspace {
     std::vector<T> packed;      // float32: W_hh^T of the layer-direction being run, packed for the step kernel
     std::vector<T> packed_bwd;  // float32 backward: W_hh packed likewise (dh_{t-1} = dG_t W_hh)
     std::vector<T> pack_big;    // float32: the B operand of the layer's large products, packed
+    std::vector<T> bias;        // [G*H] the input projection's bias: b_ih + b_hh (GRU: b_in alone for n)
     int64_t saved_batch = 0, saved_steps = 0;  // shape of the saved training forward (0 = none)
     int64_t checkpoint_every = 0;              // > 0: training keeps states only every k steps and recomputes in backward
     int64_t saved_checkpoint = 0;              // the k the saved forward used (0 = everything saved)
