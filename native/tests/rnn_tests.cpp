@@ -207,8 +207,8 @@ TEST(RnnKernels, CheckpointedBackwardIsBitIdentical) {
 namespace {
 
 // float32 at sizes where HPC's own GEMM takes every path: rows of a step split among the threads (small W_hh),
-// columns split (batch < 8), the large products on the team, k blocks (T*B > 256), tails (sizes not multiples of
-// 16). Gradients against float64, identical bits for 1 and 2 threads, and checkpointed = plain in float32 too.
+// columns split (batch < 8), W_hh and W_ih read in place by dot products (batch 1, T <= 32, H >= 256; projections of
+// <= 32 rows with I >= 256), the large products on the team, k blocks (T*B > 256), tails (sizes not multiples of 16). Gradients against float64, identical bits for 1 and 2 threads, and checkpointed = plain in float32 too.
 struct BigCase {
     Case c;
     int64_t I, H, B, T;
@@ -252,7 +252,9 @@ std::vector<BigCase> big_cases() {
             {{HPC_CELL_GRU, 1, false, false, true}, 20, 260, 2, 6},
             {{HPC_CELL_RNN_TANH, 1, true, false, true}, 16, 300, 9, 5},
             {{HPC_CELL_LSTM_PEEPHOLE, 1, false, true, true}, 8, 64, 12, 30},
-            {{HPC_CELL_GRU, 2, false, true, true}, 33, 48, 40, 8}};
+            {{HPC_CELL_GRU, 2, false, true, true}, 33, 48, 40, 8},
+            {{HPC_CELL_LSTM, 1, true, false, true}, 24, 40, 3, 40},
+            {{HPC_CELL_GRU, 2, true, false, true}, 260, 264, 1, 6}};
 }
 
 TEST(RnnKernels, Float32OwnGemmMatchesFloat64AtLargeShapes) {

@@ -52,6 +52,18 @@ void gemm_in_place(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs
                    int64_t ldb, float* c, int64_t ldc, bool accumulate, bool serial, const float* bias = nullptr);
 constexpr int64_t kInPlaceMaxRows = 64;  // gemm_f32 reads B in place below this many rows of A
 
+// C = A W^T (+ C) with W row-major (n rows of k floats, leading dimension ldw) read in place by dot products, A
+// row-major (m rows of k, leading dimension lda): for few rows of A, where packing W would cost more than it saves
+// (a step's product at batch 1..kDotMaxRows, the input projection of a short sequence). Split by rows of W on the
+// team unless `serial`; `bias` as in gemm_packed. The sums run in another order than the packed kernel's (16 lanes
+// over k, then a horizontal sum), the same for every tile and thread count.
+void gemm_dot(int64_t m, int64_t k, int64_t n, const float* a, int64_t lda, const float* w, int64_t ldw, float* c,
+              int64_t ldc, bool accumulate, bool serial, const float* bias = nullptr);
+// gemm_f32 uses gemm_dot for a transposed B, at most kDotMaxRows rows of A and k >= kDotMinK: below that k, a dot
+// product's horizontal sum costs too much beside its k / 16 multiply-adds (batch 1, T 25, H 128 layers ran 3-30 %
+// slower with it; from H 256 up 0-27 % faster than packing W_ih, measured side by side).
+constexpr int64_t kDotMaxRows = 32, kDotMinK = 256;
+
 // C = op(A) op(B) (+ C), row-major like BLAS: op(A) is M x K (A is K x M when trans_a), op(B) is K x N (B is N x K
 // when trans_b). Packs B into `pack` first, except that a row-major B whose width is whole panels is read in place
 // when A has fewer than kInPlaceMaxRows rows. `bias` as in gemm_packed.

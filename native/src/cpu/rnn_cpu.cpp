@@ -40,12 +40,17 @@ Geometry geometry(const RnnDims& d, int64_t batch, int64_t steps) {
 }
 
 // The recurrent products of every step. float32: W_hh is packed once per layer and direction (into ws.packed) and
-// each step runs the small-M packed kernel; float64 (the reference path) calls BLAS.
+// each step runs the small-M packed kernel. Short sequences at batch 1 with H >= kDotMinK instead read W_hh in place
+// by dot products (gemm_dot) and pack nothing: the copy costs as much as 5-10 steps' products (measured, H 1024 GRU:
+// pack 257 us, a step 57 us packed and 64 us in place), so it pays only over longer sequences; below H 256 the dot
+// products' horizontal sums cost more than the (small) copy. float64 (the reference path) calls BLAS.
 // Forward: step[B, GH] = h_prev[B, H] W_hh^T.  Backward: dh[B, H] (+)= dG[B, GH] W_hh.
-const float* pack_forward(const float* w_hh, int64_t GH, int64_t H, std::vector<float>& buf) {
-    return pack_b(w_hh, H, true, H, GH, buf);
+constexpr int64_t kDotMaxSteps = 32;
+const float* pack_forward(const float* w_hh, const Geometry& g, std::vector<float>& buf) {
+    if (g.B == 1 && g.T <= kDotMaxSteps && g.H >= kDotMinK) return nullptr;
+    return pack_b(w_hh, g.H, true, g.H, g.GH(), buf);
 }
-const double* pack_forward(const double*, int64_t, int64_t, std::vector<double>&) { return nullptr; }
+const double* pack_forward(const double*, const Geometry&, std::vector<double>&) { return nullptr; }
 // Backward reads W_hh in place when H is a whole number of panels (nullptr: nothing packed).
 const float* pack_backward(const float* w_hh, int64_t GH, int64_t H, std::vector<float>& buf) {
     if (H % kPanel == 0) return nullptr;
@@ -54,9 +59,10 @@ const float* pack_backward(const float* w_hh, int64_t GH, int64_t H, std::vector
 const double* pack_backward(const double*, int64_t, int64_t, std::vector<double>&) { return nullptr; }
 
 // `serial`: the caller has split the batch rows among the team and runs this on one member.
-inline void step_forward(int64_t B, int64_t GH, int64_t H, const float* h, int64_t ld_h, const float*, const float* packed,
+inline void step_forward(int64_t B, int64_t GH, int64_t H, const float* h, int64_t ld_h, const float* w_hh, const float* packed,
                          float* step, bool serial) {
-    if (serial) gemm_packed_serial(B, H, GH, h, ld_h, 1, packed, step, GH, false);
+    if (!packed) gemm_dot(B, H, GH, h, ld_h, w_hh, H, step, GH, false, serial);
+    else if (serial) gemm_packed_serial(B, H, GH, h, ld_h, 1, packed, step, GH, false);
     else gemm_packed(B, H, GH, h, ld_h, 1, packed, step, GH, false);
 }
 inline void step_forward(int64_t B, int64_t GH, int64_t H, const double* h, int64_t ld_h, const double* w_hh, const double*,
@@ -473,7 +479,7 @@ void rnn_forward(const RnnDims& dims, int64_t batch, int64_t steps, bool trainin
             // The input projection is one GEMM over all T*B rows in every mode, so that checkpointed backward can
             // recompute it bit for bit (a BLAS may round a row differently in a GEMM of another shape).
             project(dims.cell, g, in, dims.layer_input(l), params, o, 0, g.T, gx, ws.pack_big, ws.bias);
-            const T* packed = pack_forward(params + o.w_hh, GH, H, ws.packed);
+            const T* packed = pack_forward(params + o.w_hh, g, ws.packed);
             forward_steps(dims.cell, g, d, params, o, gx, ax, 0, 0, g.T, out, init + kd * BH, H, init + LD * BH + kd * BH, step,
                           packed);
             if (ckpt)  // cell state before each segment's first step
@@ -551,7 +557,7 @@ void rnn_backward(const RnnDims& dims, const T* x, const T* params, const T* dy,
                 T* gx = ws.gates.data();
                 T* ax = ensure(ws.seg_aux, k * g.B * H);
                 project(dims.cell, g, in, in_size, params, o, 0, g.T, gx, ws.pack_big, ws.bias);
-                const T* packed = pack_forward(params + o.w_hh, GH, H, ws.packed);
+                const T* packed = pack_forward(params + o.w_hh, g, ws.packed);
                 for (int64_t j = nseg - 1; j >= 0; --j) {
                     const int64_t s_b = j * k, s_e = std::min(g.T, s_b + k);
                     const int64_t t0 = first_time(d, g.T, s_b, s_e);
