@@ -138,7 +138,8 @@ TEST(PackedGemm, ResultDoesNotDependOnTheThreadCount) {
     std::mt19937_64 rng(3);
     std::uniform_real_distribution<float> u(-1, 1);
     for (const Shape& s : {Shape{16, 1024, 256, false, true}, Shape{1, 2048, 300, false, true},
-                           Shape{1024, 40, 900, true, false}, Shape{300, 700, 520, false, false}}) {
+                           Shape{1024, 40, 900, true, false}, Shape{300, 700, 520, false, false},
+                           Shape{130, 200, 2100, false, false}, Shape{200, 130, 1300, true, false}}) {
         std::vector<float> a((size_t)(s.m * s.k)), b((size_t)(s.n * s.k)), pack;
         for (auto& e : a) e = u(rng);
         for (auto& e : b) e = u(rng);
