@@ -57,6 +57,7 @@ std::vector<Shape> shapes() {
             v.push_back({37, 53, 19, ta, tb});
             v.push_back({70, 300, 520, ta, tb});  // large enough for the team, rows and k blocked
             v.push_back({400, 40, 600, ta, tb});  // few panels, many rows: the team splits rows
+            v.push_back({70, 50, 1100, ta, tb});  // k past the single block, B packed (see CopiedTransposedA)
             v.push_back({3, 0, 5, ta, tb});
             v.push_back({5, 9, 0, ta, tb});
         }
@@ -132,6 +133,31 @@ TEST(PackedGemm, BiasEqualsFillingThenAccumulating) {
         }
     }
     hpc::cpu::packed_gemm_use_best(true);
+}
+
+// A transposed A over a long k is copied into rows block by block when C is large (the weight gradients at H 1024);
+// here on every shape, with the threshold lowered: against float64, and independent of the thread count.
+TEST(PackedGemm, CopiedTransposedAMatchesFloat64) {
+    hpc::cpu::packed_gemm_use_best(true);
+    hpc::cpu::packed_gemm_copy_a_min_output(0);
+    check_all("copied A");
+    std::mt19937_64 rng(5);
+    std::uniform_real_distribution<float> u(-1, 1);
+    const Shape s{200, 130, 2300, true, false};
+    std::vector<float> a((size_t)(s.m * s.k)), b((size_t)(s.n * s.k)), pack;
+    for (auto& e : a) e = u(rng);
+    for (auto& e : b) e = u(rng);
+    std::vector<std::vector<float>> out;
+    for (int threads : {1, 2, 3}) {
+        team_set_size(threads);
+        std::vector<float> c((size_t)(s.m * s.n));
+        gemm_f32(s.ta, s.tb, s.m, s.n, s.k, a.data(), s.m, b.data(), s.n, false, c.data(), s.n, pack);
+        out.push_back(c);
+    }
+    team_set_size(0);
+    hpc::cpu::packed_gemm_copy_a_min_output(2e6);
+    EXPECT_EQ(out[0], out[1]);
+    EXPECT_EQ(out[0], out[2]);
 }
 
 TEST(PackedGemm, ResultDoesNotDependOnTheThreadCount) {

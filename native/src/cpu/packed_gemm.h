@@ -83,6 +83,8 @@ void gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const
 
 // Test hooks: force the portable kernel (false) or the best one for this CPU (true); whether AVX-512 is in use.
 void packed_gemm_use_best(bool best);
+// Test hook: the size of C from which a transposed A with k > 1024 is copied into rows first (default 2e6 elements).
+void packed_gemm_copy_a_min_output(double elements);
 bool packed_gemm_avx512();
 
 }  // namespace hpc::cpu
