@@ -160,6 +160,20 @@ TEST(PackedGemm, CopiedTransposedAMatchesFloat64) {
     EXPECT_EQ(out[0], out[2]);
 }
 
+// A row-major B over 4 MB is packed with non-temporal stores (whole panels) and ordinary ones (the tail panel).
+TEST(PackedGemm, LargeRowMajorBMatchesFloat64) {
+    std::mt19937_64 rng(6);
+    std::uniform_real_distribution<float> u(-1, 1);
+    const Shape s{64, 1000, 1100, false, false};
+    std::vector<float> a((size_t)(s.m * s.k)), b((size_t)(s.n * s.k)), pack, c((size_t)(s.m * s.n));
+    for (auto& e : a) e = u(rng);
+    for (auto& e : b) e = u(rng);
+    std::vector<double> ref((size_t)(s.m * s.n)), bound(ref.size());
+    reference(s, a, b, ref, bound);
+    gemm_f32(false, false, s.m, s.n, s.k, a.data(), s.k, b.data(), s.n, false, c.data(), s.n, pack);
+    for (size_t i = 0; i < c.size(); ++i) ASSERT_NEAR(c[i], ref[i], bound[i]) << "at " << i;
+}
+
 TEST(PackedGemm, ResultDoesNotDependOnTheThreadCount) {
     std::mt19937_64 rng(3);
     std::uniform_real_distribution<float> u(-1, 1);

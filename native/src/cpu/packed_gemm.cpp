@@ -24,6 +24,7 @@ constexpr int64_t kBlockM = 192;        // rows of A per cache block (kBlockM x 
 constexpr int64_t kPackChunk = 256;     // values of k per chunk when packing a transposed B (256 x 16 floats = 16 KiB)
 constexpr double kCopyAMinOutput = 2e6; // elements of C from which gemm_f32 copies a transposed A's k blocks into rows
 std::atomic<double> g_copy_a_min_output{kCopyAMinOutput};  // (a test hook lowers it)
+constexpr double kStreamMinBytes = 4e6;  // a row-major B larger than this is packed with non-temporal stores
 
 // One cache block: rows [0, m) of A (already offset to the block), kc values of k, panels [p_lo, p_hi) of B
 // (bp points at row k0 of panel 0; panel p starts at bp + p * pstride, its row kk at + kk * brs: packed panels have
@@ -519,6 +520,12 @@ inline void transpose16(const float* src, int64_t ld, float* dst) {
     if (kHasAvx2) transpose16_avx2(src, ld, dst);
     else transpose16_scalar(src, ld, dst);
 }
+// Rows [k0, k1) of one full panel of a row-major B with non-temporal stores (each a whole 64-byte line of the
+// 64-byte aligned panel), then a fence so that the team's hand-off publishes them.
+__attribute__((target("avx512f"))) void copy_panel_rows_stream(const float* src, int64_t ld, int64_t k0, int64_t k1, float* pd) {
+    for (int64_t kk = k0; kk < k1; ++kk) _mm512_stream_ps(pd + kk * kPanel, _mm512_loadu_ps(src + kk * ld));
+}
+__attribute__((target("sse2"))) void stream_fence() { _mm_sfence(); }
 inline void transpose_rows8(const float* src, int64_t ld, int64_t kc, float* dst) {
     if (kHasAvx2) transpose_rows8_avx2(src, ld, kc, dst);
     else transpose_rows8_scalar(src, ld, kc, dst);
@@ -540,17 +547,31 @@ const float* pack_b(const float* src, int64_t ld, bool transposed, int64_t k, in
     // every call, and at batch 1 that copy is a large part of a short sequence's time.
     const double floats = (double)k * n;
     const int chunks = floats > 2e4 ? std::min<int>(team_size() * (floats > 1e6 ? 4 : 1), (int)panels) : 1;
+    const bool stream = kHasAvx512 && !transposed && 4.0 * floats > kStreamMinBytes;
     team_for(chunks, [&](int member, int parts) {
         const auto [p_lo, p_hi] = team_share(panels, 1, member, parts);
         if (!transposed) {
             // B row-major: rows of src in passes of 16 (each pass reads its rows once, in order, and writes 16 rows
-            // of each panel). Walking all of k for one panel after another touched one page per row of src per
-            // panel: W_hh^T of H 1024 LSTM (k 4096, 4 KiB rows) packed in 1.2 ms.
+            // of each panel). A large B (more than kStreamMinBytes, far past L2) is written with non-temporal
+            // stores: the copy then writes its lines without first reading them, W_hh of H 1024 LSTM (16 MB) in
+            // 1.22 -> 0.45 ms; a small one stays in cache for the product that follows.
+#ifdef HPC_X86
+            if (stream) {
+                for (int64_t k0 = 0; k0 < k; k0 += kPanel)
+                    for (int64_t p = p_lo; p < p_hi; ++p) {
+                        const int64_t c0 = p * kPanel;
+                        if (n - c0 >= kPanel)
+                            copy_panel_rows_stream(src + c0, ld, k0, std::min(k, k0 + kPanel), dst + p * k * kPanel);
+                    }
+                stream_fence();
+            }
+#endif
             for (int64_t k0 = 0; k0 < k; k0 += kPanel) {
                 const int64_t k1 = std::min(k, k0 + kPanel);
                 for (int64_t p = p_lo; p < p_hi; ++p) {
                     float* pd = dst + p * k * kPanel;
                     const int64_t c0 = p * kPanel, cols = std::min(kPanel, n - c0);
+                    if (stream && cols == kPanel) continue;  // done above
                     for (int64_t kk = k0; kk < k1; ++kk) {
                         const float* from = src + kk * ld + c0;
                         float* r = pd + kk * kPanel;
