@@ -228,6 +228,87 @@ namespace {
 
 // Large enough (N*K*K well above the threshold) that sequences are split into groups on separate threads; every
 // result must equal running each sequence alone, and the summed statistics the sum of the per-sequence ones.
+// Many rows: the diagonal / spherical densities run in chunks of rows on the thread team. Every row against the
+// direct formula, and the same bits for 1 and 2 threads.
+TEST(Hmm, GaussianLogDensitiesOfManyRowsMatchDirectFormulas) {
+    std::mt19937_64 rng(23);
+    std::normal_distribution<double> g(0, 1.5);
+    const int64_t K = 3, D = 2, N = 10001;
+    std::vector<double> x((size_t)(N * D)), means((size_t)(K * D)), diag((size_t)(K * D));
+    for (auto& v : x) v = g(rng);
+    for (auto& v : means) v = g(rng);
+    for (auto& v : diag) v = 0.2 + std::fabs(g(rng));
+    std::vector<double> out((size_t)(N * K)), out1(out.size());
+    ASSERT_EQ(hpc_set_num_threads(1), HPC_OK);
+    ASSERT_EQ(hpc_hmm_gaussian_loglik(HPC_COVARIANCE_DIAG, K, D, N, x.data(), N * D, means.data(), K * D, diag.data(), K * D, 1e-3,
+                                      out1.data(), N * K), HPC_OK);
+    ASSERT_EQ(hpc_set_num_threads(2), HPC_OK);
+    ASSERT_EQ(hpc_hmm_gaussian_loglik(HPC_COVARIANCE_DIAG, K, D, N, x.data(), N * D, means.data(), K * D, diag.data(), K * D, 1e-3,
+                                      out.data(), N * K), HPC_OK);
+    ASSERT_EQ(hpc_set_num_threads(0), HPC_OK);
+    EXPECT_EQ(out, out1);
+    for (int64_t n = 0; n < N; ++n)
+        for (int64_t k = 0; k < K; ++k) {
+            double e = -D * 0.5 * std::log(2 * M_PI);
+            for (int64_t d = 0; d < D; ++d) {
+                const double v = diag[(size_t)(k * D + d)], r = x[(size_t)(n * D + d)] - means[(size_t)(k * D + d)];
+                e += -0.5 * std::log(v) - 0.5 * r * r / v;
+            }
+            ASSERT_NEAR(out[(size_t)(n * K + k)], e, 1e-11 * std::max(1.0, std::fabs(e))) << "row " << n;
+        }
+    std::vector<double> sph((size_t)K);
+    for (auto& v : sph) v = 0.2 + std::fabs(g(rng));
+    ASSERT_EQ(hpc_hmm_gaussian_loglik(HPC_COVARIANCE_SPHERICAL, K, D, N, x.data(), N * D, means.data(), K * D, sph.data(), K, 1e-3,
+                                      out.data(), N * K), HPC_OK);
+    for (int64_t n = 0; n < N; ++n)
+        for (int64_t k = 0; k < K; ++k) {
+            double e = -D * 0.5 * std::log(2 * M_PI);
+            for (int64_t d = 0; d < D; ++d) {
+                const double v = sph[(size_t)k], r = x[(size_t)(n * D + d)] - means[(size_t)(k * D + d)];
+                e += -0.5 * std::log(v) - 0.5 * r * r / v;
+            }
+            ASSERT_NEAR(out[(size_t)(n * K + k)], e, 1e-11 * std::max(1.0, std::fabs(e))) << "row " << n;
+        }
+}
+
+// Viterbi at a K where the step runs vectorised over states (with left-right zeros, so that ties at -inf occur):
+// path and log-probability equal a plain column-by-column implementation bit for bit.
+TEST(Hmm, ViterbiEqualsAPlainImplementationAtLargerK) {
+    std::mt19937_64 rng(29);
+    std::normal_distribution<double> g(0, 3);
+    const int64_t K = 37, T = 60;
+    for (bool zeros : {false, true}) {
+        Model m = random_model(K, rng, zeros);
+        std::vector<double> logB((size_t)(T * K));
+        for (auto& v : logB) v = g(rng);
+        std::vector<int64_t> path((size_t)T);
+        double lp = 0;
+        ASSERT_EQ(hpc_hmm_viterbi(K, 1, &T, T, logB.data(), T * K, m.pi.data(), K, m.A.data(), K * K, path.data(), T, &lp, 1), HPC_OK);
+        std::vector<double> d((size_t)(T * K));
+        std::vector<int64_t> back((size_t)(T * K));
+        for (int64_t j = 0; j < K; ++j) d[(size_t)j] = std::log(m.pi[(size_t)j]) + logB[(size_t)j];
+        for (int64_t t = 1; t < T; ++t)
+            for (int64_t j = 0; j < K; ++j) {
+                double best = -INFINITY;
+                int64_t arg = 0;
+                for (int64_t k = 0; k < K; ++k) {
+                    const double c = d[(size_t)((t - 1) * K + k)] + std::log(m.A[(size_t)(k * K + j)]);
+                    if (c > best) best = c, arg = k;
+                }
+                d[(size_t)(t * K + j)] = best + logB[(size_t)(t * K + j)];
+                back[(size_t)(t * K + j)] = arg;
+            }
+        int64_t state = 0;
+        for (int64_t j = 1; j < K; ++j)
+            if (d[(size_t)((T - 1) * K + j)] > d[(size_t)((T - 1) * K + state)]) state = j;
+        EXPECT_EQ(lp, d[(size_t)((T - 1) * K + state)]);
+        for (int64_t t = T - 1; t >= 0; --t) {
+            ASSERT_EQ(path[(size_t)t], state) << "t=" << t << " zeros=" << zeros;
+            state = back[(size_t)(t * K + state)];
+        }
+    }
+}
+
 TEST(Hmm, ThreadedGroupsEqualSequencesRunAlone) {
     std::mt19937_64 rng(17);
     std::normal_distribution<double> g(0, 2);
