@@ -132,7 +132,12 @@ HPC_API int32_t hpc_rnn_workspace_bytes(const hpc_rnn* rnn, int64_t* bytes);
  * belong to sequence s, in order; lengths[s] > 0 and sum(lengths) = N. Probabilities follow hmmlearn:
  * startprob [K] and every row of transmat [K, K] are non-negative and sum to 1 (within 1e-6); zeros are allowed
  * (left-right and other constrained topologies). Emission log-densities log_emission [N, K] may be -inf (an
- * impossible emission) but not NaN or +inf. */
+ * impossible emission) but not NaN or +inf.
+ * Threads: sequences run in groups on HPC's thread team, Gaussian densities in fixed chunks of rows; results do not
+ * depend on the thread count. The BLAS runs on one thread inside these calls (its idle workers would otherwise spin
+ * beside HPC's). Memory: forward-backward, the Gaussian densities and statistics keep per-thread scratch rows
+ * ([N, K] and [N, D] arrays) that grow to the largest call seen on that thread and are reused by its later calls
+ * (freed when the thread exits). */
 
 #define HPC_HMM_SCALING 0 /* scaled probability space (emission log-densities shifted by each step's maximum) */
 #define HPC_HMM_LOG 1     /* log space (shift by the running maximum, then a matrix product) */
@@ -233,8 +238,8 @@ HPC_API int32_t hpc_clip_grad_value(int32_t dtype, int64_t n_tensors, void* cons
 
 /* C[M,N] = alpha op(A) op(B) + beta C, row-major. Lengths are element counts of the buffers; every accessed element
  * must lie inside them. float32 with alpha = 1 and beta = 0 or 1 runs HPC's own packed GEMM (the recurrent layers'
- * kernel; it keeps a per-thread buffer for B's panels that grows to the largest B seen); everything else goes to the
- * BLAS. */
+ * kernel; it keeps per-thread buffers, for B's panels and for a transposed A's k blocks, that grow to the largest
+ * seen); everything else goes to the BLAS. */
 HPC_API int32_t hpc_gemm(int32_t dtype, int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k, double alpha,
                          const void* a, int64_t a_len, int64_t lda, const void* b, int64_t b_len, int64_t ldb,
                          double beta, void* c, int64_t c_len, int64_t ldc);
