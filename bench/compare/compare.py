@@ -154,17 +154,26 @@ def main():
     configs = grid(a.grid)
     if a.quick:
         configs = configs[:6]
-    rows = []
-    for c in configs:
-        for mode in ("inference", "training"):
-            tt, ht, ot = [], [], []
-            for _ in range(a.rounds):  # A B C A B C
+    # Each round is a pass over the whole grid (A B C for every configuration, then the next pass), so that a
+    # configuration's rounds lie minutes apart and a burst of noise on this shared VM (seconds long; seen to double
+    # one configuration's times in all of its rounds when they ran back to back) moves at most one of them; each
+    # time is the median over the rounds.
+    times = {}
+    for rnd in range(a.rounds):
+        for c in configs:
+            for mode in ("inference", "training"):
+                ht, tt, ot = times.setdefault((id(c), mode), ([], [], []))
                 ht.append(hpc_time(c, mode, a.warmup, a.repeats)["median_ms"])
                 tt.append(torch_time(c, mode, a.warmup, a.repeats))
                 if use_onednn:
                     o = onednn_time(c, mode, a.warmup, a.repeats)
                     if o is not None:
                         ot.append(o)
+        print(f"round {rnd + 1} of {a.rounds} done", file=sys.stderr, flush=True)
+    rows = []
+    for c in configs:
+        for mode in ("inference", "training"):
+            ht, tt, ot = times[(id(c), mode)]
             h, t = statistics.median(ht), statistics.median(tt)
             o = statistics.median(ot) if ot else None
             flops = gemm_flops(c, mode)

@@ -93,6 +93,20 @@ void check_all(const char* what) {
     }
 }
 
+// gemm_f32 on the team with 1, 2 and 3 threads: the three results, to be compared bit for bit.
+std::vector<std::vector<float>> results_per_thread_count(const Shape& s, const std::vector<float>& a, const std::vector<float>& b) {
+    std::vector<float> pack;
+    std::vector<std::vector<float>> out;
+    for (int threads : {1, 2, 3}) {
+        team_set_size(threads);
+        std::vector<float> c((size_t)(s.m * s.n));
+        gemm_f32(s.ta, s.tb, s.m, s.n, s.k, a.data(), s.ta ? s.m : s.k, b.data(), s.tb ? s.k : s.n, false, c.data(), s.n, pack);
+        out.push_back(c);
+    }
+    team_set_size(0);
+    return out;
+}
+
 TEST(PackedGemm, BestKernelMatchesFloat64) {
     hpc::cpu::packed_gemm_use_best(true);
     check_all(hpc::cpu::packed_gemm_avx512() ? "avx512" : "portable");
@@ -144,17 +158,10 @@ TEST(PackedGemm, CopiedTransposedAMatchesFloat64) {
     std::mt19937_64 rng(5);
     std::uniform_real_distribution<float> u(-1, 1);
     const Shape s{200, 130, 2300, true, false};
-    std::vector<float> a((size_t)(s.m * s.k)), b((size_t)(s.n * s.k)), pack;
+    std::vector<float> a((size_t)(s.m * s.k)), b((size_t)(s.n * s.k));
     for (auto& e : a) e = u(rng);
     for (auto& e : b) e = u(rng);
-    std::vector<std::vector<float>> out;
-    for (int threads : {1, 2, 3}) {
-        team_set_size(threads);
-        std::vector<float> c((size_t)(s.m * s.n));
-        gemm_f32(s.ta, s.tb, s.m, s.n, s.k, a.data(), s.m, b.data(), s.n, false, c.data(), s.n, pack);
-        out.push_back(c);
-    }
-    team_set_size(0);
+    const auto out = results_per_thread_count(s, a, b);
     hpc::cpu::packed_gemm_copy_a_min_output(2e6);
     EXPECT_EQ(out[0], out[1]);
     EXPECT_EQ(out[0], out[2]);
@@ -180,17 +187,10 @@ TEST(PackedGemm, ResultDoesNotDependOnTheThreadCount) {
     for (const Shape& s : {Shape{16, 1024, 256, false, true}, Shape{1, 2048, 300, false, true},
                            Shape{1024, 40, 900, true, false}, Shape{300, 700, 520, false, false},
                            Shape{130, 200, 2100, false, false}, Shape{200, 130, 1300, true, false}}) {
-        std::vector<float> a((size_t)(s.m * s.k)), b((size_t)(s.n * s.k)), pack;
+        std::vector<float> a((size_t)(s.m * s.k)), b((size_t)(s.n * s.k));
         for (auto& e : a) e = u(rng);
         for (auto& e : b) e = u(rng);
-        std::vector<std::vector<float>> out;
-        for (int threads : {1, 2, 3}) {
-            team_set_size(threads);
-            std::vector<float> c((size_t)(s.m * s.n));
-            gemm_f32(s.ta, s.tb, s.m, s.n, s.k, a.data(), s.ta ? s.m : s.k, b.data(), s.tb ? s.k : s.n, false, c.data(), s.n, pack);
-            out.push_back(c);
-        }
-        team_set_size(0);
+        const auto out = results_per_thread_count(s, a, b);
         EXPECT_EQ(out[0], out[1]) << "m=" << s.m;
         EXPECT_EQ(out[0], out[2]) << "m=" << s.m;
     }
