@@ -589,33 +589,32 @@ const float* pack_b(const float* src, int64_t ld, bool transposed, int64_t k, in
         for (int64_t p = p_lo; p < p_hi; ++p) {
             float* pd = dst + p * k * kPanel;
             const int64_t c0 = p * kPanel, cols = std::min(kPanel, n - c0);
-            {  // B[kk, c0 + v] = src[(c0 + v) * ld + kk]
-                // A full panel reads its 16 rows of src 8 at a time, in chunks of kPackChunk values (half of each
-                // packed row, then the other half while the chunk's packed rows are still in L1). Reading all 16 at
-                // once, 16 x 16 block by block, ran at half the speed when ld is a multiple of 1024 floats (rows 4 KiB
-                // apart share one L1 set, and 16 streams' prefetched lines evicted one another): H 1024 GRU W_hh
-                // 450 -> 300 us (k 1000: 300 us either way).
-                int64_t k0 = 0;
-                if (cols == kPanel) {
-                    const int64_t k8 = k / 8 * 8;
-                    for (; k0 < k8; k0 += kPackChunk) {
-                        const int64_t kc = std::min(kPackChunk, k8 - k0);
-                        for (int64_t half = 0; half < 2; ++half)
-                            transpose_rows8(src + (c0 + half * 8) * ld + k0, ld, kc, pd + k0 * kPanel + half * 8);
-                    }
-                    k0 = k8;
+            // Transposed: B[kk, c0 + v] = src[(c0 + v) * ld + kk].
+            // A full panel reads its 16 rows of src 8 at a time, in chunks of kPackChunk values (half of each
+            // packed row, then the other half while the chunk's packed rows are still in L1). Reading all 16 at
+            // once, 16 x 16 block by block, ran at half the speed when ld is a multiple of 1024 floats (rows 4 KiB
+            // apart share one L1 set, and 16 streams' prefetched lines evicted one another): H 1024 GRU W_hh
+            // 450 -> 300 us (k 1000: 300 us either way).
+            int64_t k0 = 0;
+            if (cols == kPanel) {
+                const int64_t k8 = k / 8 * 8;
+                for (; k0 < k8; k0 += kPackChunk) {
+                    const int64_t kc = std::min(kPackChunk, k8 - k0);
+                    for (int64_t half = 0; half < 2; ++half)
+                        transpose_rows8(src + (c0 + half * 8) * ld + k0, ld, kc, pd + k0 * kPanel + half * 8);
                 }
-                for (; k0 < k; k0 += kPanel) {  // a partial panel or the last k % 8 values: 16 x 16 blocks
-                    const int64_t kb = std::min(kPanel, k - k0);
-                    if (cols == kPanel && kb == kPanel) {
-                        transpose16(src + c0 * ld + k0, ld, pd + k0 * kPanel);
-                        continue;
-                    }
-                    float blk[kPanel][kPanel] = {};
-                    for (int64_t v = 0; v < cols; ++v) std::memcpy(blk[v], src + (c0 + v) * ld + k0, sizeof(float) * kb);
-                    for (int64_t kk = 0; kk < kb; ++kk)
-                        for (int64_t v = 0; v < kPanel; ++v) pd[(k0 + kk) * kPanel + v] = blk[v][kk];
+                k0 = k8;
+            }
+            for (; k0 < k; k0 += kPanel) {  // a partial panel or the last k % 8 values: 16 x 16 blocks
+                const int64_t kb = std::min(kPanel, k - k0);
+                if (cols == kPanel && kb == kPanel) {
+                    transpose16(src + c0 * ld + k0, ld, pd + k0 * kPanel);
+                    continue;
                 }
+                float blk[kPanel][kPanel] = {};
+                for (int64_t v = 0; v < cols; ++v) std::memcpy(blk[v], src + (c0 + v) * ld + k0, sizeof(float) * kb);
+                for (int64_t kk = 0; kk < kb; ++kk)
+                    for (int64_t v = 0; v < kPanel; ++v) pd[(k0 + kk) * kPanel + v] = blk[v][kk];
             }
         }
     });

@@ -64,7 +64,7 @@ constexpr int64_t kInPlaceMaxRows = 64;  // gemm_f32 reads B in place below this
 
 // C = A W^T (+ C) with W row-major (n rows of k floats, leading dimension ldw) read in place by dot products, A
 // row-major (m rows of k, leading dimension lda): for few rows of A, where packing W would cost more than it saves
-// (a step's product at batch 1..kDotMaxRows, the input projection of a short sequence). Split by rows of W on the
+// (a step's product at batch 1, the input projection of a short sequence). Split by rows of W on the
 // team unless `serial`; `bias` as in gemm_packed. The sums run in another order than the packed kernel's (16 lanes
 // over k, then a horizontal sum), the same for every tile and thread count.
 void gemm_dot(int64_t m, int64_t k, int64_t n, const float* a, int64_t lda, const float* w, int64_t ldw, float* c,

@@ -1,4 +1,4 @@
-// A process-wide team of worker threads for the float32 RNN kernels. A parallel section is a function of a chunk
+// A process-wide team of worker threads for HPC's float32 kernels and the HMM passes. A parallel section is a function of a chunk
 // index, run once for every chunk 0..chunks-1; the caller and the workers claim chunks from one atomic counter, so a
 // worker that the OS has descheduled (two cores shared with the runtime's own threads) delays a section by at most
 // the chunk it has already claimed: the caller takes the rest. Between sections the workers spin briefly (a
