@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Hpc.Cli;
 using Xunit;
 
 namespace Hpc.Tests;
@@ -7,12 +6,7 @@ namespace Hpc.Tests;
 /// <summary>hpc bench prints one JSON line per configuration with the documented fields, and rejects bad sizes.</summary>
 public class BenchCliTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        return (HpcCli.Run(args, o, e), o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
     private static JsonElement Line(string stdout) => JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement;
 

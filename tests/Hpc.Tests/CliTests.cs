@@ -1,4 +1,3 @@
-using Hpc.Cli;
 using Hpc.IO;
 using Xunit;
 
@@ -7,13 +6,7 @@ namespace Hpc.Tests;
 /// <summary>The hpc CLI end to end on PyTorch-exported safetensors and .npy files.</summary>
 public class CliTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = HpcCli.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
     private static string Cli(string file) => TestData.Path("cli", file);
 

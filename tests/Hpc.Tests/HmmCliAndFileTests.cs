@@ -1,4 +1,3 @@
-using Hpc.Cli;
 using Hpc.Hmm;
 using Hpc.IO;
 using Xunit;
@@ -10,12 +9,7 @@ public class HmmCliAndFileTests
 {
     private const double Tolerance = 1e-8;
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        return (HpcCli.Run(args, o, e), o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
     private static (string Dir, string X, string L, string M) Stage(HmmReference r)
     {

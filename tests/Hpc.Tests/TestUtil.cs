@@ -3,6 +3,18 @@ using System.Text.Json;
 
 namespace Hpc.Tests;
 
+/// <summary>Runs the hpc CLI in process: exit code, standard output, standard error.</summary>
+internal static class CliRunner
+{
+    public static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        int code = Hpc.Cli.HpcCli.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+}
+
 internal static class TestData
 {
     public static string Path(params string[] parts) =>
