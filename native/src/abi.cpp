@@ -259,7 +259,6 @@ HPC_API int32_t hpc_set_num_threads(int32_t n) {
         // Only when it changes: OpenBLAS restarts its threads, which then poll for a while beside HPC's own.
         const int blas_threads = n > 0 ? n : openblas_get_num_procs();
         if (blas_threads != openblas_get_num_threads()) openblas_set_num_threads(blas_threads);
-        cpu::hmm_max_threads = n > 0 ? n : 0;
         cpu::team_set_size(n);
     });
 }

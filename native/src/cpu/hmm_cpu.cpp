@@ -4,7 +4,6 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
-#include <thread>
 #include <vector>
 
 #include <cblas.h>
@@ -21,7 +20,6 @@
 
 namespace hpc::cpu {
 
-int64_t hmm_max_threads = 0;
 
 // The per-step loops below have external linkage: GCC's target_clones resolvers of functions local to this file ran
 // before ThreadSanitizer's runtime was initialised and crashed the TSan build.
@@ -98,7 +96,7 @@ Layout make_layout(int64_t S, const int64_t* lengths, int64_t N, int64_t K) {
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return lengths[a] > lengths[b]; });
     // Threads only pay off when there is enough work per thread.
-    const int64_t hw = std::max<int64_t>(1, hmm_max_threads > 0 ? hmm_max_threads : (int64_t)std::thread::hardware_concurrency());
+    const int64_t hw = std::max<int64_t>(1, team_size());
     const int64_t by_work = std::max<int64_t>(1, (N * K * K) / 200000);
     const int64_t G = std::max<int64_t>(1, std::min({hw, S, by_work}));
     l.groups.resize((size_t)G);

@@ -14,8 +14,6 @@ namespace hpc::cpu {
 
 enum class HmmMode { Scaling, Log };
 
-// Upper bound on the threads the HMM kernels use (0: the hardware's count); set by hpc_set_num_threads.
-extern int64_t hmm_max_threads;
 enum class CovarianceType { Spherical, Diag, Full, Tied };
 
 // seq_loglik [S]; posteriors [N,K], xi_sum [K,K], start_sum [K], seq_loglik_backward [S] (the likelihood
