@@ -680,6 +680,35 @@ void gemm_dot(int64_t m, int64_t k, int64_t n, const float* a, int64_t lda, cons
     });
 }
 
+namespace {
+
+// C = A B (+ C) for a transposed A (element (i, q) at a[i + q * lda]) over a long k with a large C (the weight
+// gradients dG^T X of H 1024 layers, k = T*B): each k block of A is first copied into rows (on the team), so that k is
+// summed in the non-transposed blocks of up to 1024 values instead of 256 (which a transposed A needs to stay in L2),
+// and C, too large for the caches, is read and written a quarter as often. Measured, GFLOP/s: M 4096 N 1024 K 6400
+// 348 -> 371, K 1600 331 -> 387, M 3072 N 1024 K 6400 347 -> 372; with C of 1-4 MB (M 1024 N 256, M 2048 N 512) it was
+// 3-20 % slower, hence kCopyAMinOutput. AVX-512 only: the portable kernel copies its A blocks into rows anyway
+// (gemm_range). The scratch (m x 1024 floats) is kept per thread, like the packing buffer.
+void gemm_copied_a(int64_t m, int64_t k, int64_t n, const float* a, int64_t lda, const float* packed, float* c,
+                   int64_t ldc, bool accumulate, const float* bias) {
+    thread_local std::vector<float> rows;
+    const int64_t kb = k_block(k, false);
+    if ((int64_t)rows.size() < m * kb) rows.resize((size_t)(m * kb));
+    float* const dst = rows.data();  // the caller's buffer (inside the lambda `rows` would name the worker's own)
+    for (int64_t k0 = 0; k0 < k; k0 += kb) {
+        const int64_t kc = std::min(kb, k - k0);
+        const int64_t blocks16 = (m + kPanel - 1) / kPanel;
+        team_for(std::min<int64_t>(team_size(), blocks16), [&](int member, int parts) {
+            const auto [i0, i1] = team_share(m, kPanel, member, parts);
+            if (i1 > i0) copy_transposed_a(a + i0 + k0 * lda, lda, i1 - i0, kc, dst + i0 * kc);
+        });
+        gemm_team(m, kc, n, dst, kc, 1, packed + k0 * kPanel, k * kPanel, kPanel, c, ldc, accumulate || k0 > 0,
+                  k0 == 0 ? bias : nullptr);
+    }
+}
+
+}  // namespace
+
 void gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
               const float* b, int64_t ldb, bool accumulate, float* c, int64_t ldc, std::vector<float>& pack,
               const float* bias) {
@@ -693,29 +722,8 @@ void gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const
         return gemm_in_place(m, k, n, a, trans_a ? 1 : lda, trans_a ? lda : 1, b, ldb, c, ldc, accumulate, false, bias);
     const float* packed = pack_b(b, ldb, trans_b, k, n, pack);
     if (trans_a && k > kMaxSingleBlockK && (double)m * n >= g_copy_a_min_output.load(std::memory_order_relaxed) &&
-        block_is_avx512()) {
-        // A transposed over a long k with a large C (the weight gradients dG^T X of H 1024 layers, k = T*B): each k
-        // block of A is first copied into rows (on the team), so that k is summed in the non-transposed blocks of up
-        // to 1024 values instead of 256 (which a transposed A needs to stay in L2), and C, too large for the caches,
-        // is read and written a quarter as often. Measured, GFLOP/s: M 4096 N 1024 K 6400 348 -> 371, K 1600
-        // 331 -> 387, M 3072 N 1024 K 6400 347 -> 372; with C of 1-4 MB (M 1024 N 256, M 2048 N 512) it was 3-20 %
-        // slower, hence kCopyAMinOutput. The scratch (m x 1024 floats) is kept per thread, like the packing buffer.
-        thread_local std::vector<float> rows;
-        const int64_t kb = k_block(k, false);
-        if ((int64_t)rows.size() < m * kb) rows.resize((size_t)(m * kb));
-        float* const dst = rows.data();  // the caller's buffer (inside the lambda `rows` would name the worker's own)
-        for (int64_t k0 = 0; k0 < k; k0 += kb) {
-            const int64_t kc = std::min(kb, k - k0);
-            const int64_t blocks16 = (m + kPanel - 1) / kPanel;
-            team_for(std::min<int64_t>(team_size(), blocks16), [&](int member, int parts) {
-                const auto [i0, i1] = team_share(m, kPanel, member, parts);
-                if (i1 > i0) copy_transposed_a(a + i0 + k0 * lda, lda, i1 - i0, kc, dst + i0 * kc);
-            });
-            gemm_team(m, kc, n, dst, kc, 1, packed + k0 * kPanel, k * kPanel, kPanel, c, ldc, accumulate || k0 > 0,
-                      k0 == 0 ? bias : nullptr);
-        }
-        return;
-    }
+        block_is_avx512())
+        return gemm_copied_a(m, k, n, a, lda, packed, c, ldc, accumulate, bias);
     gemm_packed(m, k, n, a, trans_a ? 1 : lda, trans_a ? lda : 1, packed, c, ldc, accumulate, bias);
 }
 
