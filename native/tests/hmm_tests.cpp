@@ -2,8 +2,11 @@
 // Gaussian densities against direct formulas, and argument validation.
 #include <gtest/gtest.h>
 
+#include <cfloat>
 #include <cmath>
 #include <functional>
+
+#include "../src/cpu/hmm_small_k.h"
 
 #include "test_util.h"
 
@@ -36,20 +39,23 @@ Model random_model(int64_t K, std::mt19937_64& rng, bool with_zeros = false) {
     return m;
 }
 
-// Enumerates every state path of one sequence: likelihood, posteriors and the best path.
+// Enumerates every state path of one sequence: likelihood, posteriors, expected transition counts xi [K, K]
+// (summed over t) and the best path.
 void brute_force(const Model& m, const double* logB, int64_t T, double& loglik, std::vector<double>& post,
-                 double& best_lp, std::vector<int64_t>& best) {
+                 std::vector<double>& xi, double& best_lp, std::vector<int64_t>& best) {
     const int64_t K = m.K;
     std::vector<int64_t> path((size_t)T, 0);
     double total = 0;
     best_lp = -INFINITY;
     post.assign((size_t)(T * K), 0.0);
+    xi.assign((size_t)(K * K), 0.0);
     for (;;) {
         double lp = std::log(m.pi[(size_t)path[0]]) + logB[path[0]];
         for (int64_t t = 1; t < T; ++t) lp += std::log(m.A[(size_t)(path[t - 1] * K + path[t])]) + logB[t * K + path[t]];
         const double p = std::exp(lp);
         total += p;
         for (int64_t t = 0; t < T; ++t) post[(size_t)(t * K + path[t])] += p;
+        for (int64_t t = 1; t < T; ++t) xi[(size_t)(path[t - 1] * K + path[t])] += p;
         if (lp > best_lp) {
             best_lp = lp;
             best = path;
@@ -60,6 +66,7 @@ void brute_force(const Model& m, const double* logB, int64_t T, double& loglik, 
     }
     loglik = std::log(total);
     for (auto& v : post) v /= total;
+    for (auto& v : xi) v /= total;
 }
 
 TEST(Hmm, ForwardBackwardAndViterbiEqualBruteForce) {
@@ -76,27 +83,36 @@ TEST(Hmm, ForwardBackwardAndViterbiEqualBruteForce) {
         }
         std::vector<double> logB((size_t)(N * K));
         for (auto& v : logB) v = g(rng);
-        for (int32_t mode : {HPC_HMM_SCALING, HPC_HMM_LOG}) {
+        // The scaled mode without the backward likelihood runs the fused small-K kernels (hmm_small_k.h), with it the
+        // general scaled path.
+        for (auto [mode, with_llb] : {std::pair{HPC_HMM_SCALING, true}, std::pair{HPC_HMM_SCALING, false}, std::pair{HPC_HMM_LOG, true}}) {
+            SCOPED_TRACE("trial " + std::to_string(trial) + " mode " + std::to_string(mode) + " llb " + std::to_string(with_llb));
             std::vector<double> ll((size_t)S), post((size_t)(N * K)), xi((size_t)(K * K)), st((size_t)K), lp((size_t)S), llb((size_t)S);
             std::vector<int64_t> path((size_t)N);
             ASSERT_EQ(hpc_hmm_forward_backward(mode, K, S, lengths.data(), N, logB.data(), N * K, m.pi.data(), K,
                                                m.A.data(), K * K, ll.data(), S, post.data(), N * K, xi.data(), K * K,
-                                               st.data(), K, llb.data(), S), HPC_OK) << last_error();
-            for (int64_t s = 0; s < S; ++s) EXPECT_NEAR(llb[(size_t)s], ll[(size_t)s], 1e-10 * std::max(1.0, std::fabs(ll[(size_t)s])));
+                                               st.data(), K, with_llb ? llb.data() : nullptr, with_llb ? S : 0), HPC_OK) << last_error();
+            if (with_llb)
+                for (int64_t s = 0; s < S; ++s) EXPECT_NEAR(llb[(size_t)s], ll[(size_t)s], 1e-10 * std::max(1.0, std::fabs(ll[(size_t)s])));
+            std::vector<double> xi_all((size_t)(K * K), 0.0), st_all((size_t)K, 0.0);
             ASSERT_EQ(hpc_hmm_viterbi(K, S, lengths.data(), N, logB.data(), N * K, m.pi.data(), K, m.A.data(), K * K,
                                       path.data(), N, lp.data(), S), HPC_OK) << last_error();
             int64_t r0 = 0;
             for (int64_t s = 0; s < S; ++s) {
                 double bl, blp;
-                std::vector<double> bp;
+                std::vector<double> bp, bxi;
                 std::vector<int64_t> bpath;
-                brute_force(m, logB.data() + r0 * K, lengths[(size_t)s], bl, bp, blp, bpath);
+                brute_force(m, logB.data() + r0 * K, lengths[(size_t)s], bl, bp, bxi, blp, bpath);
+                for (int64_t i = 0; i < K * K; ++i) xi_all[(size_t)i] += bxi[(size_t)i];
+                for (int64_t j = 0; j < K; ++j) st_all[(size_t)j] += bp[(size_t)j];
                 EXPECT_NEAR(ll[(size_t)s], bl, 1e-10 * std::max(1.0, std::fabs(bl)));
                 EXPECT_NEAR(lp[(size_t)s], blp, 1e-10 * std::max(1.0, std::fabs(blp)));
                 for (int64_t i = 0; i < lengths[(size_t)s] * K; ++i) EXPECT_NEAR(post[(size_t)(r0 * K + i)], bp[(size_t)i], 1e-10);
                 for (int64_t t = 0; t < lengths[(size_t)s]; ++t) EXPECT_EQ(path[(size_t)(r0 + t)], bpath[(size_t)t]);
                 r0 += lengths[(size_t)s];
             }
+            for (int64_t i = 0; i < K * K; ++i) EXPECT_NEAR(xi[(size_t)i], xi_all[(size_t)i], 1e-10 * std::max(1.0, xi_all[(size_t)i]));
+            for (int64_t j = 0; j < K; ++j) EXPECT_NEAR(st[(size_t)j], st_all[(size_t)j], 1e-10);
         }
     }
 }
@@ -361,6 +377,82 @@ TEST(Hmm, StatisticsRejectOutputsOverlappingInputs) {
     std::vector<double> x{1, 2, 3}, ps(2), obs(2);
     EXPECT_EQ(hpc_hmm_gaussian_stats(2, 1, 3, x.data(), 3, post.data(), 6, ps.data(), 2, obs.data(), 2, nullptr, 0, nullptr, 0), HPC_OK);
     EXPECT_EQ(hpc_hmm_gaussian_stats(2, 1, 3, x.data(), 3, post.data(), 6, x.data(), 2, obs.data(), 2, nullptr, 0, nullptr, 0), HPC_ERR_INVALID_ARGUMENT);
+}
+
+
+// The fused scaled kernels for up to 32 states come in eight versions (1-4 vectors of 8 states, K filling them or
+// not); each K from 1 to 33 against the log path (separate code) and the general scaled path (asked for the backward
+// likelihood), with sequences of different lengths in groups on two threads, and left-right models with zeros.
+TEST(Hmm, FusedSmallStateKernelsEqualTheGeneralPathsForEveryWidth) {
+    std::mt19937_64 rng(23);
+    std::normal_distribution<double> g(0, 2);
+    for (int64_t K = 1; K <= 33; ++K) {
+        SCOPED_TRACE("K " + std::to_string(K));
+        Model m = random_model(K, rng, K % 4 == 3);
+        const int64_t S = 5;
+        std::vector<int64_t> lengths;
+        int64_t N = 0;
+        for (int64_t s = 0; s < S; ++s) N += (lengths.push_back(1 + (K * 131 + s * 977) % 1400), lengths.back());
+        std::vector<double> logB((size_t)(N * K));
+        for (auto& v : logB) v = g(rng);
+        struct Out {
+            std::vector<double> ll, post, xi, st;
+        };
+        auto run = [&](int32_t mode, bool with_llb) {
+            Out o{std::vector<double>((size_t)S), std::vector<double>((size_t)(N * K)), std::vector<double>((size_t)(K * K)),
+                  std::vector<double>((size_t)K)};
+            std::vector<double> llb((size_t)S);
+            EXPECT_EQ(hpc_hmm_forward_backward(mode, K, S, lengths.data(), N, logB.data(), N * K, m.pi.data(), K, m.A.data(), K * K,
+                                               o.ll.data(), S, o.post.data(), N * K, o.xi.data(), K * K, o.st.data(), K,
+                                               with_llb ? llb.data() : nullptr, with_llb ? S : 0), HPC_OK) << last_error();
+            return o;
+        };
+        const Out fused = run(HPC_HMM_SCALING, false);
+        for (const Out& ref : {run(HPC_HMM_LOG, false), run(HPC_HMM_SCALING, true)}) {
+            for (int64_t s = 0; s < S; ++s) EXPECT_NEAR(fused.ll[(size_t)s], ref.ll[(size_t)s], 1e-11 * std::fabs(ref.ll[(size_t)s]));
+            double worst = 0;
+            for (int64_t i = 0; i < N * K; ++i) worst = std::max(worst, std::fabs(fused.post[(size_t)i] - ref.post[(size_t)i]));
+            EXPECT_LE(worst, 1e-10);
+            for (int64_t i = 0; i < K * K; ++i) EXPECT_NEAR(fused.xi[(size_t)i], ref.xi[(size_t)i], 1e-10 * std::max(1.0, ref.xi[(size_t)i]));
+            for (int64_t j = 0; j < K; ++j) EXPECT_NEAR(fused.st[(size_t)j], ref.st[(size_t)j], 1e-12);
+        }
+        // Likelihood only (no stored rows): the same numbers.
+        std::vector<double> ll((size_t)S);
+        ASSERT_EQ(hpc_hmm_forward_backward(HPC_HMM_SCALING, K, S, lengths.data(), N, logB.data(), N * K, m.pi.data(), K, m.A.data(),
+                                           K * K, ll.data(), S, nullptr, 0, nullptr, 0, nullptr, 0, nullptr, 0), HPC_OK);
+        for (int64_t s = 0; s < S; ++s) EXPECT_EQ(ll[(size_t)s], fused.ll[(size_t)s]);
+    }
+}
+
+// The vectorised exp of the fused kernels against libm: within 2 ulp for normal results, within 1 unit of the last
+// place of a subnormal, exact at 0 (1) and below -745.14 (0), every lane position and tail length.
+TEST(Hmm, VectorisedExpMatchesLibm) {
+    std::vector<double> x;
+    for (double v = -750.0; v <= 0.0; v += 0.00731) x.push_back(v);
+    std::mt19937_64 rng(3);
+    std::uniform_real_distribution<double> u(-1.0, 0.0);
+    for (int i = 0; i < 20000; ++i) x.push_back(u(rng) * (i % 2 ? 1.0 : 1e-6));
+    for (double v : {0.0, -0.0, -HUGE_VAL, -745.13, -745.15, -708.39, -708.40, -1e-300, -5e-324, -0.34657359027997264,
+                     -0.34657359027997270, -0.6931471805599453})
+        x.push_back(v);
+    for (size_t n : {x.size(), x.size() - 1, x.size() - 5, (size_t)3}) {
+        std::vector<double> y(n);
+        hpc::cpu::exp_nonpositive(x.data(), y.data(), (int64_t)n);
+        for (size_t i = 0; i < n; ++i) {
+            const double e = std::exp(x[i]);
+            if (x[i] < -745.14) {
+                ASSERT_EQ(y[i], 0.0) << x[i];
+            } else if (e < DBL_MIN) {
+                ASSERT_LE(std::fabs(y[i] - e), 4.9406564584124654e-324) << x[i];
+            } else {
+                ASSERT_LE(std::fabs(y[i] - e), 2 * (std::nextafter(e, INFINITY) - e)) << x[i];
+            }
+        }
+    }
+    double one;
+    const double zero = 0.0;
+    hpc::cpu::exp_nonpositive(&zero, &one, 1);
+    EXPECT_EQ(one, 1.0);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <cblas.h>
 
 #include "blas.h"
+#include "hmm_small_k.h"
 #include "thread_team.h"
 
 // The small per-step loops are built for AVX-512, AVX2 and a portable default, picked at load time.
@@ -285,17 +286,40 @@ bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* len
     std::vector<double>& bwd = grow(sc_bwd, need_backward ? NK : 0);
     std::vector<double>& w = grow(sc_w, need_backward ? NK : 0);
     std::vector<double>& v = grow(sc_v, (size_t)N);
-    std::vector<double>& bprime = grow(sc_bprime, mode == HmmMode::Scaling ? NK : 0);
+    // Up to kSmallKMaxStates states the scaled path is the fused one (hmm_small_k.h); the consistency check
+    // seq_loglik_backward is computed by the general path only.
+    const bool small_k = mode == HmmMode::Scaling && K <= kSmallKMaxStates && !seq_loglik_backward;
+    const bool general_scaled = mode == HmmMode::Scaling && !small_k;
+    std::vector<double>& bprime = grow(sc_bprime, general_scaled ? NK : 0);
     std::vector<double>& scale = grow(sc_scale, mode == HmmMode::Scaling ? (size_t)N : 0);
-    std::vector<double>& logc = grow(sc_logc, mode == HmmMode::Scaling ? (size_t)N : 0);
+    std::vector<double>& logc = grow(sc_logc, general_scaled ? (size_t)N : 0);
     std::vector<std::vector<double>> xi_part(l.groups.size());
     std::vector<std::vector<double>> start_part(l.groups.size());
 
     for_each_group(l, [&](const Group& g, size_t gi) {
         // The scaled path falls back to log space for a group in which some step cannot be scaled (an
         // observation so unlikely under every reachable state that the shifted densities underflow).
-        const bool use_log = mode == HmmMode::Log ||
-                             !forward_scaled(g, l, K, logB, pi, A, fwd.data(), bprime.data(), scale.data(), logc.data());
+        bool use_log = mode == HmmMode::Log;
+        if (small_k) {
+            const SmallKGroup sg{(int64_t)g.seqs.size(), g.seqs.data(), g.active.data(), (int64_t)g.active.size(),
+                                 l.start.data()};
+            double* alpha = need_backward ? fwd.data() : nullptr;
+            double* row_max = need_backward ? v.data() : nullptr;
+            double* row_scale = need_backward ? scale.data() : nullptr;
+            if (small_k_forward(sg, K, logB, pi, A, alpha, row_max, row_scale, seq_loglik)) {
+                if (!need_backward) return;
+                for (int64_t s : g.seqs)
+                    if (!std::isfinite(seq_loglik[s])) return;  // impossible sequence: reported below
+                if (xi_sum) xi_part[gi].assign((size_t)(K * K), 0.0);
+                if (start_sum) start_part[gi].assign((size_t)K, 0.0);
+                small_k_backward(sg, K, logB, A, alpha, row_max, row_scale, posteriors,
+                                 xi_sum ? xi_part[gi].data() : nullptr, start_sum ? start_part[gi].data() : nullptr);
+                return;
+            }
+            use_log = true;
+        } else if (!use_log) {
+            use_log = !forward_scaled(g, l, K, logB, pi, A, fwd.data(), bprime.data(), scale.data(), logc.data());
+        }
         if (use_log) {
             forward_log(g, l, lengths, K, logB, pi, A, fwd.data(), seq_loglik);
         } else {

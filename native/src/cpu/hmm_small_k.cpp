@@ -1,0 +1,308 @@
+#include "hmm_small_k.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <vector>
+
+// GCC vector extensions: one source for every instruction set; the kernels below are built for AVX-512, AVX2 and a
+// portable default and picked at load time. They have external linkage: GCC's target_clones resolvers of functions
+// local to a file run before ThreadSanitizer's runtime is initialised (see hmm_cpu.cpp).
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HPC_SMALL_K_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define HPC_SMALL_K_CLONES
+#endif
+#define HPC_INLINE __attribute__((always_inline)) inline
+
+#pragma GCC diagnostic ignored "-Wpsabi"  // vector arguments appear only in always-inlined helpers
+
+namespace hpc::cpu {
+
+namespace {
+
+typedef double V __attribute__((vector_size(64)));   // 8 doubles
+typedef int64_t VI __attribute__((vector_size(64)));
+typedef double V4 __attribute__((vector_size(32)));
+typedef double V2 __attribute__((vector_size(16)));
+constexpr int kLanes = 8;
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+HPC_INLINE V splat(double x) { return V{} + x; }
+
+// n zeroed vectors, 64-byte aligned (a new-expression honours the vectors' alignment; std::vector<V> did not).
+std::unique_ptr<V[]> zeroed(int64_t n) { return std::unique_ptr<V[]>(new V[(size_t)std::max<int64_t>(n, 1)]()); }
+
+HPC_INLINE double hsum(V v) {
+    const V4 a = __builtin_shufflevector(v, v, 0, 1, 2, 3) + __builtin_shufflevector(v, v, 4, 5, 6, 7);
+    const V2 b = __builtin_shufflevector(a, a, 0, 1) + __builtin_shufflevector(a, a, 2, 3);
+    return b[0] + b[1];
+}
+
+HPC_INLINE V vmax(V a, V b) { return a > b ? a : b; }
+
+HPC_INLINE double hmax(V v) {
+    const V4 lo = __builtin_shufflevector(v, v, 0, 1, 2, 3), hi = __builtin_shufflevector(v, v, 4, 5, 6, 7);
+    const V4 a = lo > hi ? lo : hi;
+    const V2 c = __builtin_shufflevector(a, a, 0, 1), d = __builtin_shufflevector(a, a, 2, 3);
+    const V2 b = c > d ? c : d;
+    return b[0] > b[1] ? b[0] : b[1];
+}
+
+// exp(x) for x <= 0: x = n ln2 + r with |r| <= ln2/2 (Cody-Waite split of ln2), e^r by its Taylor polynomial of
+// degree 13 (truncation below 1e-17 relative), times 2^n as two powers of two (so that subnormal results are
+// rounded once, by the last product).
+HPC_INLINE V exp_np(V x) {
+    const V xc = x < splat(-746.0) ? splat(-746.0) : (x > splat(0.0) ? splat(0.0) : x);
+    const double shifter = 0x1.8p52;
+    V kd = xc * 1.4426950408889634 + shifter;
+    const VI n = (VI)kd - (VI)splat(shifter);
+    kd -= shifter;
+    V r = xc - kd * 6.93147180369123816490e-01;
+    r = r - kd * 1.90821492927058770002e-10;
+    V p = splat(1.0 / 6227020800.0);
+    p = p * r + 1.0 / 479001600.0;
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    const VI n1 = n >> 1, n2 = n - n1;
+    const V s1 = (V)((n1 + 1023) << 52), s2 = (V)((n2 + 1023) << 52);
+    const V y = p * s1 * s2;
+    return x < splat(-745.14) ? splat(0.0) : y;
+}
+
+// Row j of an [.., K] array as NV vectors, lanes from K on set to fill. Full: K == NV * 8 (one unaligned load each).
+template <int NV, bool Full>
+HPC_INLINE void load_row(const double* src, int64_t K, double fill, V (&out)[NV]) {
+    if constexpr (Full) {
+        std::memcpy(out, src, sizeof out);
+    } else {
+        double buf[NV * kLanes];
+        for (int j = 0; j < NV * kLanes; ++j) buf[j] = j < K ? src[j] : fill;
+        std::memcpy(out, buf, sizeof out);
+    }
+}
+
+template <int NV, bool Full>
+HPC_INLINE void store_row(const V (&in)[NV], int64_t K, double* dst) {
+    if constexpr (Full) {
+        std::memcpy(dst, in, sizeof in);
+    } else {
+        double buf[NV * kLanes];
+        std::memcpy(buf, in, sizeof in);
+        for (int64_t j = 0; j < K; ++j) dst[j] = buf[j];
+    }
+}
+
+// m[k] = row k of the K x K matrix M padded to NV vectors with zeros.
+template <int NV>
+std::unique_ptr<V[]> padded_rows(const double* M, int64_t K, bool transpose) {
+    std::unique_ptr<V[]> m = zeroed(K * NV);
+    double* d = reinterpret_cast<double*>(m.get());
+    for (int64_t k = 0; k < K; ++k)
+        for (int64_t j = 0; j < K; ++j) d[k * NV * kLanes + j] = transpose ? M[j * K + k] : M[k * K + j];
+    return m;
+}
+
+// out = sum_k x[k] M[k] (x a K-vector, M K padded rows).
+template <int NV, bool Full>
+HPC_INLINE void vec_mat(const double* x, const V* M, int64_t K, V (&out)[NV]) {
+    constexpr int64_t kFull = NV * kLanes;
+    const int64_t n = Full ? kFull : K;
+    for (int v = 0; v < NV; ++v) out[v] = splat(0.0);
+    for (int64_t k = 0; k < n; ++k) {
+        const V xk = splat(x[k]);
+        for (int v = 0; v < NV; ++v) out[v] += xk * M[k * NV + v];
+    }
+}
+
+template <int NV, bool Full>
+HPC_INLINE bool forward(const SmallKGroup& g, int64_t K, const double* logB, const double* pi, const double* A,
+                        double* alpha, double* row_max, double* row_scale, double* seq_loglik) {
+    const std::unique_ptr<V[]> Ap = padded_rows<NV>(A, K, false);
+    V pip[NV];
+    load_row<NV, false>(pi, K, 0.0, pip);
+    const std::unique_ptr<V[]> prev = zeroed(g.n_seqs * NV);  // alpha_{t-1} of each active sequence
+    std::vector<double> ll((size_t)g.n_seqs, 0.0);
+    for (int64_t t = 0; t < g.steps; ++t) {
+        const int64_t a = g.active[t];
+        for (int64_t i = 0; i < a; ++i) {
+            const int64_t r = g.start[g.seqs[i]] + t;
+            V* pv = prev.get() + i * NV;
+            V cur[NV];
+            if (t == 0)
+                for (int v = 0; v < NV; ++v) cur[v] = pip[v];
+            else
+                vec_mat<NV, Full>(reinterpret_cast<const double*>(pv), Ap.get(), K, cur);
+            V lb[NV];
+            load_row<NV, Full>(logB + r * K, K, -kInf, lb);
+            V mv = lb[0];
+            for (int v = 1; v < NV; ++v) mv = vmax(mv, lb[v]);
+            const double m = hmax(mv);
+            if (!std::isfinite(m)) return false;
+            V cs = splat(0.0);
+            for (int v = 0; v < NV; ++v) {
+                cur[v] *= exp_np(lb[v] - m);
+                cs += cur[v];
+            }
+            const double c = hsum(cs);
+            if (!(c > 0) || !std::isfinite(c)) return false;
+            const double inv = 1.0 / c;
+            for (int v = 0; v < NV; ++v) pv[v] = cur[v] * inv;
+            if (alpha) store_row<NV, Full>(*reinterpret_cast<V(*)[NV]>(pv), K, alpha + r * K);
+            if (row_max) {
+                row_max[r] = m;
+                row_scale[r] = c;
+            }
+            ll[(size_t)i] += std::log(c) + m;
+        }
+    }
+    for (int64_t i = 0; i < g.n_seqs; ++i) seq_loglik[g.seqs[i]] = ll[(size_t)i];
+    return true;
+}
+
+template <int NV, bool Full>
+HPC_INLINE void backward(const SmallKGroup& g, int64_t K, const double* logB, const double* A, const double* alpha,
+                         const double* row_max, const double* row_scale, double* posteriors, double* xi_part,
+                         double* start_part) {
+    const std::unique_ptr<V[]> Atp = padded_rows<NV>(A, K, true);
+    const std::unique_ptr<V[]> next = zeroed(g.n_seqs * NV);  // b'_{t+1} beta_{t+1} / c_{t+1} of each sequence
+    const std::unique_ptr<V[]> xi = zeroed(K * NV);
+    V st[NV];
+    for (int v = 0; v < NV; ++v) st[v] = splat(0.0);
+    for (int64_t t = g.steps - 1; t >= 0; --t) {
+        const int64_t a = g.active[t];
+        const int64_t a_next = t + 1 < g.steps ? g.active[t + 1] : 0;
+        for (int64_t i = 0; i < a; ++i) {
+            const int64_t r = g.start[g.seqs[i]] + t;
+            V* nx = next.get() + i * NV;
+            V beta[NV];
+            if (i < a_next) vec_mat<NV, Full>(reinterpret_cast<const double*>(nx), Atp.get(), K, beta);
+            else
+                for (int v = 0; v < NV; ++v) beta[v] = splat(1.0);
+            V al[NV], p[NV];
+            load_row<NV, Full>(alpha + r * K, K, 0.0, al);
+            V ps = splat(0.0);
+            for (int v = 0; v < NV; ++v) {
+                p[v] = al[v] * beta[v];
+                ps += p[v];
+            }
+            const double sum = hsum(ps);
+            const double inv = sum > 0 ? 1.0 / sum : 0.0;
+            for (int v = 0; v < NV; ++v) p[v] *= inv;
+            if (posteriors) store_row<NV, Full>(p, K, posteriors + r * K);
+            if (t == 0) {
+                for (int v = 0; v < NV; ++v) st[v] += p[v];
+                continue;
+            }
+            V lb[NV];
+            load_row<NV, Full>(logB + r * K, K, -kInf, lb);
+            const double m = row_max[r], ic = 1.0 / row_scale[r];
+            for (int v = 0; v < NV; ++v) nx[v] = exp_np(lb[v] - m) * beta[v] * ic;
+            if (xi_part) {
+                const double* ap = alpha + (r - 1) * K;
+                for (int64_t k = 0; k < K; ++k) {
+                    const V x = splat(ap[k]);
+                    for (int v = 0; v < NV; ++v) xi[k * NV + v] += x * nx[v];
+                }
+            }
+        }
+    }
+    if (xi_part) {
+        const double* x = reinterpret_cast<const double*>(xi.get());
+        for (int64_t k = 0; k < K; ++k)
+            for (int64_t j = 0; j < K; ++j) xi_part[k * K + j] += x[k * NV * kLanes + j];
+    }
+    if (start_part) {
+        const double* s = reinterpret_cast<const double*>(st);
+        for (int64_t j = 0; j < K; ++j) start_part[j] += s[j];
+    }
+}
+
+}  // namespace
+
+// One clone set per vector count and whether K fills the vectors.
+#define HPC_SMALL_K_KERNELS(NV, FULL, SUFFIX)                                                                       \
+    HPC_SMALL_K_CLONES bool small_k_forward_##SUFFIX(const SmallKGroup& g, int64_t K, const double* logB,          \
+                                                     const double* pi, const double* A, double* alpha,             \
+                                                     double* row_max, double* row_scale, double* seq_loglik) {     \
+        return forward<NV, FULL>(g, K, logB, pi, A, alpha, row_max, row_scale, seq_loglik);                        \
+    }                                                                                                              \
+    HPC_SMALL_K_CLONES void small_k_backward_##SUFFIX(const SmallKGroup& g, int64_t K, const double* logB,         \
+                                                      const double* A, const double* alpha, const double* row_max, \
+                                                      const double* row_scale, double* posteriors,                 \
+                                                      double* xi_part, double* start_part) {                       \
+        backward<NV, FULL>(g, K, logB, A, alpha, row_max, row_scale, posteriors, xi_part, start_part);             \
+    }
+
+HPC_SMALL_K_KERNELS(1, true, 8)
+HPC_SMALL_K_KERNELS(1, false, 1_7)
+HPC_SMALL_K_KERNELS(2, true, 16)
+HPC_SMALL_K_KERNELS(2, false, 9_15)
+HPC_SMALL_K_KERNELS(3, true, 24)
+HPC_SMALL_K_KERNELS(3, false, 17_23)
+HPC_SMALL_K_KERNELS(4, true, 32)
+HPC_SMALL_K_KERNELS(4, false, 25_31)
+
+bool small_k_forward(const SmallKGroup& g, int64_t K, const double* logB, const double* pi, const double* A,
+                     double* alpha, double* row_max, double* row_scale, double* seq_loglik) {
+    switch ((K + kLanes - 1) / kLanes * 2 + (K % kLanes == 0)) {
+        case 3: return small_k_forward_8(g, K, logB, pi, A, alpha, row_max, row_scale, seq_loglik);
+        case 2: return small_k_forward_1_7(g, K, logB, pi, A, alpha, row_max, row_scale, seq_loglik);
+        case 5: return small_k_forward_16(g, K, logB, pi, A, alpha, row_max, row_scale, seq_loglik);
+        case 4: return small_k_forward_9_15(g, K, logB, pi, A, alpha, row_max, row_scale, seq_loglik);
+        case 7: return small_k_forward_24(g, K, logB, pi, A, alpha, row_max, row_scale, seq_loglik);
+        case 6: return small_k_forward_17_23(g, K, logB, pi, A, alpha, row_max, row_scale, seq_loglik);
+        case 9: return small_k_forward_32(g, K, logB, pi, A, alpha, row_max, row_scale, seq_loglik);
+        case 8: return small_k_forward_25_31(g, K, logB, pi, A, alpha, row_max, row_scale, seq_loglik);
+        default: return false;  // K > kSmallKMaxStates: not called
+    }
+}
+
+void small_k_backward(const SmallKGroup& g, int64_t K, const double* logB, const double* A, const double* alpha,
+                      const double* row_max, const double* row_scale, double* posteriors, double* xi_part,
+                      double* start_part) {
+    switch ((K + kLanes - 1) / kLanes * 2 + (K % kLanes == 0)) {
+        case 3: return small_k_backward_8(g, K, logB, A, alpha, row_max, row_scale, posteriors, xi_part, start_part);
+        case 2: return small_k_backward_1_7(g, K, logB, A, alpha, row_max, row_scale, posteriors, xi_part, start_part);
+        case 5: return small_k_backward_16(g, K, logB, A, alpha, row_max, row_scale, posteriors, xi_part, start_part);
+        case 4: return small_k_backward_9_15(g, K, logB, A, alpha, row_max, row_scale, posteriors, xi_part, start_part);
+        case 7: return small_k_backward_24(g, K, logB, A, alpha, row_max, row_scale, posteriors, xi_part, start_part);
+        case 6: return small_k_backward_17_23(g, K, logB, A, alpha, row_max, row_scale, posteriors, xi_part, start_part);
+        case 9: return small_k_backward_32(g, K, logB, A, alpha, row_max, row_scale, posteriors, xi_part, start_part);
+        case 8: return small_k_backward_25_31(g, K, logB, A, alpha, row_max, row_scale, posteriors, xi_part, start_part);
+        default: return;
+    }
+}
+
+HPC_SMALL_K_CLONES void exp_nonpositive(const double* in, double* out, int64_t n) {
+    int64_t i = 0;
+    for (; i + kLanes <= n; i += kLanes) {
+        V x;
+        std::memcpy(&x, in + i, sizeof x);
+        const V y = exp_np(x);
+        std::memcpy(out + i, &y, sizeof y);
+    }
+    if (i < n) {
+        double buf[kLanes];
+        for (int j = 0; j < kLanes; ++j) buf[j] = i + j < n ? in[i + j] : 0.0;
+        V x;
+        std::memcpy(&x, buf, sizeof x);
+        const V y = exp_np(x);
+        std::memcpy(buf, &y, sizeof y);
+        for (int64_t j = 0; i + j < n; ++j) out[i + j] = buf[j];
+    }
+}
+
+}  // namespace hpc::cpu

@@ -1,0 +1,45 @@
+// The scaled forward-backward for up to 32 states, fused: one pass forward, one pass backward, with the state
+// vectors held in registers (8 doubles per vector: one AVX-512 register, two AVX2 ones, four SSE2 ones; built for
+// all three and picked at load time).
+//
+// Per row the forward pass reads the emission log-densities and writes the normalised forward variables alpha_t and
+// two numbers (the row's maximum log-density m_t and scale c_t); the backward pass reads them again, recomputes
+// b'_t = exp(logB_t - m_t) instead of storing it, and adds each step's posteriors and transition statistics as it
+// goes. The general path (hmm_cpu.cpp) writes three more [N, K] arrays and reads them back in separate passes; at
+// K 8 that memory traffic, libm's exp and the per-pass loops over rows made most of a fit iteration.
+#pragma once
+
+#include <cstdint>
+
+namespace hpc::cpu {
+
+constexpr int64_t kSmallKMaxStates = 32;
+
+// The sequences of one thread's group, sorted by decreasing length: at step t, sequences 0..active[t]-1 are active.
+struct SmallKGroup {
+    int64_t n_seqs;
+    const int64_t* seqs;    // [n_seqs] sequence ids
+    const int64_t* active;  // [steps]
+    int64_t steps;          // length of the longest sequence
+    const int64_t* start;   // [S] first row of each sequence
+};
+
+// Forward pass of a group. alpha [N, K] (rows of the group; nullptr: not stored), row_max and row_scale [N] (nullptr:
+// not stored), seq_loglik [S] (the group's entries). Returns false if some step cannot be scaled (all of a row's
+// densities -inf, or a scale of 0 or infinity): the caller then redoes the group in log space.
+bool small_k_forward(const SmallKGroup& g, int64_t K, const double* log_emission, const double* startprob,
+                     const double* transmat, double* alpha, double* row_max, double* row_scale, double* seq_loglik);
+
+// Backward pass of a group after small_k_forward stored alpha, row_max and row_scale. posteriors [N, K] (nullptr: not
+// written); xi_part [K, K] += sum_t alpha_t^T (b'_{t+1} beta_{t+1} / c_{t+1}) (before the product with A; nullptr:
+// not computed); start_part [K] += posteriors at t = 0 (nullptr: not computed).
+void small_k_backward(const SmallKGroup& g, int64_t K, const double* log_emission, const double* transmat,
+                      const double* alpha, const double* row_max, const double* row_scale, double* posteriors,
+                      double* xi_part, double* start_part);
+
+// out[i] = exp(in[i]) for in[i] <= 0 (-inf included), vectorised; within 2 ulp of the exact value for normal results
+// (tested against libm), subnormal results from two power-of-two scalings, 0 below -745.14. For in[i] > 0 the result
+// is unspecified (the callers pass logarithms minus their row's maximum).
+void exp_nonpositive(const double* in, double* out, int64_t n);
+
+}  // namespace hpc::cpu
