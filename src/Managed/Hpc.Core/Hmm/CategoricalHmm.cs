@@ -97,7 +97,7 @@ public sealed unsafe class CategoricalHmm : HiddenMarkovModel<int>
         }
     }
 
-    private protected override void EmissionMStep(ReadOnlySpan<int> x, int n, double[] post, List<string> warnings)
+    private protected override void EmissionMStep(ReadOnlySpan<int> x, int n, ReadOnlySpan<double> post, List<string> warnings)
     {
         if (!Params.Contains('e')) return;
         int k = NComponents, m = _nFeatures;

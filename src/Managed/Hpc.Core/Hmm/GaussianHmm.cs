@@ -176,7 +176,7 @@ public sealed unsafe class GaussianHmm : HiddenMarkovModel<double>
         }
     }
 
-    private protected override void EmissionMStep(ReadOnlySpan<double> x, int n, double[] post, List<string> warnings)
+    private protected override void EmissionMStep(ReadOnlySpan<double> x, int n, ReadOnlySpan<double> post, List<string> warnings)
     {
         bool m = Params.Contains('m'), c = Params.Contains('c');
         if (!m && !c) return;

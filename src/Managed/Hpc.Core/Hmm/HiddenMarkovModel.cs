@@ -72,7 +72,7 @@ public abstract unsafe class HiddenMarkovModel<TObs> where TObs : unmanaged
     private protected abstract void CheckEmissionParameters();
     private protected abstract void ComputeLogEmission(ReadOnlySpan<TObs> x, int n, Span<double> logB);
     private protected abstract void InitEmission(ReadOnlySpan<TObs> x, int n, ulong seed);
-    private protected abstract void EmissionMStep(ReadOnlySpan<TObs> x, int n, double[] posteriors, List<string> warnings);
+    private protected abstract void EmissionMStep(ReadOnlySpan<TObs> x, int n, ReadOnlySpan<double> posteriors, List<string> warnings);
     private protected abstract object CaptureEmission();
     private protected abstract void RestoreEmission(object state);
     private protected abstract void SampleEmission(int state, ref SplitMix64 rng, Span<TObs> row);
@@ -108,19 +108,19 @@ public abstract unsafe class HiddenMarkovModel<TObs> where TObs : unmanaged
             InitEmission(x, n, seed);
             CheckEmissionParameters();
             Monitor = new ConvergenceMonitor(Tol, NIter);
-            var logB = new double[(long)n * k];
-            var post = new double[(long)n * k];
+            using var logB = new PooledDoubles((long)n * k, nameof(x));
+            using var post = new PooledDoubles((long)n * k, nameof(x));
             var xi = new double[k * k];
             var start = new double[k];
             var ll = new double[lens.Length];
             BeginFit(x);
             for (int iter = 0; iter < NIter; iter++)
             {
-                ComputeLogEmission(x, n, logB);
-                ForwardBackward(lens, n, logB, ll, post, xi, start, null);
+                ComputeLogEmission(x, n, logB.Span);
+                ForwardBackward(lens, n, logB.Span, ll, post.Span, xi, start, default);
                 double curr = ll.Sum();
                 BaseMStep(start, xi);
-                EmissionMStep(x, n, post, _warnings);
+                EmissionMStep(x, n, post.Span, _warnings);
                 Monitor.Report(curr);
                 if (Monitor.Converged) break;
             }
@@ -148,9 +148,10 @@ public abstract unsafe class HiddenMarkovModel<TObs> where TObs : unmanaged
     /// <exception cref="ArgumentException">Bad shapes, lengths or values.</exception>
     public double[] ScorePerSequence(ReadOnlySpan<TObs> x, ReadOnlySpan<int> lengths = default)
     {
-        var (n, lens, logB) = Prepare(x, lengths);
+        var (n, lens) = Prepare(x, lengths);
+        using var logB = LogEmission(x, n);
         var ll = new double[lens.Length];
-        ForwardBackward(lens, n, logB, ll, null, null, null, null);
+        ForwardBackward(lens, n, logB.Span, ll, default, default, default, default);
         return ll;
     }
 
@@ -159,10 +160,11 @@ public abstract unsafe class HiddenMarkovModel<TObs> where TObs : unmanaged
     /// <exception cref="ArgumentException">Bad shapes, lengths or values, or a sequence of zero probability.</exception>
     public (double LogProb, double[] Posteriors) ScoreSamples(ReadOnlySpan<TObs> x, ReadOnlySpan<int> lengths = default)
     {
-        var (n, lens, logB) = Prepare(x, lengths);
+        var (n, lens) = Prepare(x, lengths);
+        using var logB = LogEmission(x, n);
         var ll = new double[lens.Length];
-        var post = new double[(long)n * NComponents];
-        ForwardBackward(lens, n, logB, ll, post, null, null, null);
+        var post = new double[logB.Length];
+        ForwardBackward(lens, n, logB.Span, ll, post, default, default, default);
         return (ll.Sum(), post);
     }
 
@@ -197,11 +199,12 @@ public abstract unsafe class HiddenMarkovModel<TObs> where TObs : unmanaged
             }
             return (sum, states);
         }
-        var (n, lens, logB) = Prepare(x, lengths);
+        var (n, lens) = Prepare(x, lengths);
+        using var logB = LogEmission(x, n);
         var path = new long[n];
         var lp = new double[lens.Length];
         fixed (long* pl = lens, pp = path)
-        fixed (double* pb = logB, ps = _startprob, pt = _transmat, plp = lp)
+        fixed (double* pb = logB.Span, ps = _startprob, pt = _transmat, plp = lp)
             Status.ThrowIfFailed(NativeMethods.hpc_hmm_viterbi(k, lens.Length, pl, n, pb, logB.Length, ps, k, pt, k * k, pp, n, plp, lp.Length));
         return (lp.Sum(), Array.ConvertAll(path, v => (int)v));
     }
@@ -290,23 +293,26 @@ public abstract unsafe class HiddenMarkovModel<TObs> where TObs : unmanaged
         return a;
     }
 
-    private void ForwardBackward(long[] lens, int n, double[] logB, double[] ll, double[]? post, double[]? xi, double[]? start, double[]? llBackward)
+    // Empty spans are the outputs not asked for (NULL, length 0).
+    private void ForwardBackward(long[] lens, int n, ReadOnlySpan<double> logB, Span<double> ll, Span<double> post, Span<double> xi,
+        Span<double> start, Span<double> llBackward)
     {
         int k = NComponents;
         int mode = Implementation == HmmImplementation.Scaling ? 0 : 1;
         fixed (long* pl = lens)
         fixed (double* pb = logB, ps = _startprob, pt = _transmat, pll = ll, pp = post, px = xi, pst = start, pbw = llBackward)
             Status.ThrowIfFailed(NativeMethods.hpc_hmm_forward_backward(mode, k, lens.Length, pl, n, pb, logB.Length, ps, k, pt, k * k,
-                pll, ll.Length, pp, post?.Length ?? 0, px, xi?.Length ?? 0, pst, start?.Length ?? 0, pbw, llBackward?.Length ?? 0));
+                pll, ll.Length, pp, post.Length, px, xi.Length, pst, start.Length, pbw, llBackward.Length));
     }
 
     /// <summary>Log-likelihood of each sequence recomputed from the backward variables (a consistency check).</summary>
     internal double[] BackwardScorePerSequence(ReadOnlySpan<TObs> x, ReadOnlySpan<int> lengths = default)
     {
-        var (n, lens, logB) = Prepare(x, lengths);
+        var (n, lens) = Prepare(x, lengths);
+        using var logB = LogEmission(x, n);
         var ll = new double[lens.Length];
         var llb = new double[lens.Length];
-        ForwardBackward(lens, n, logB, ll, null, null, null, llb);
+        ForwardBackward(lens, n, logB.Span, ll, default, default, default, llb);
         return llb;
     }
 
@@ -322,14 +328,28 @@ public abstract unsafe class HiddenMarkovModel<TObs> where TObs : unmanaged
         return logB;
     }
 
-    private (int N, long[] Lengths, double[] LogB) Prepare(ReadOnlySpan<TObs> x, ReadOnlySpan<int> lengths)
+    private (int N, long[] Lengths) Prepare(ReadOnlySpan<TObs> x, ReadOnlySpan<int> lengths)
     {
         var (n, lens) = Batch(x, lengths);
         CheckObservations(x, nameof(x));
         RequireParameters();
-        var logB = new double[(long)n * NComponents];
-        ComputeLogEmission(x, n, logB);
-        return (n, lens, logB);
+        return (n, lens);
+    }
+
+    // The emission log-densities [N*K] in pooled scratch (the caller disposes it).
+    private PooledDoubles LogEmission(ReadOnlySpan<TObs> x, int n)
+    {
+        var logB = new PooledDoubles((long)n * NComponents, nameof(x));
+        try
+        {
+            ComputeLogEmission(x, n, logB.Span);
+            return logB;
+        }
+        catch
+        {
+            logB.Dispose();
+            throw;
+        }
     }
 
     private protected void RequireParameters()
