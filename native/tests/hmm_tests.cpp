@@ -456,3 +456,63 @@ TEST(Hmm, VectorisedExpMatchesLibm) {
 }
 
 }  // namespace
+
+namespace {
+
+// The statistics run in fixed chunks of rows on the thread team, four rows at a time with a tail: every sum against
+// a direct loop (rows not a multiple of 4 or of the chunk), and the same bits for 1 and 2 threads.
+TEST(Hmm, GaussianStatisticsOfManyRowsMatchDirectSums) {
+    std::mt19937_64 rng(29);
+    std::normal_distribution<double> g(0, 1.5);
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    for (auto [K, D, N] : {std::tuple<int64_t, int64_t, int64_t>{5, 3, 10003}, {8, 4, 4099}, {1, 1, 3}, {37, 2, 9}}) {
+        SCOPED_TRACE("K " + std::to_string(K) + " D " + std::to_string(D) + " N " + std::to_string(N));
+        std::vector<double> x((size_t)(N * D)), post((size_t)(N * K));
+        for (auto& v : x) v = g(rng);
+        for (int64_t n = 0; n < N; ++n) {
+            double s = 0;
+            for (int64_t k = 0; k < K; ++k) s += post[(size_t)(n * K + k)] = u(rng);
+            for (int64_t k = 0; k < K; ++k) post[(size_t)(n * K + k)] /= s;
+        }
+        std::vector<double> ps((size_t)K), obs((size_t)(K * D)), obs2((size_t)(K * D)), outer((size_t)(K * D * D));
+        std::vector<double> ps1(ps), obs1(obs), obs21(obs2), outer1(outer);
+        ASSERT_EQ(hpc_set_num_threads(1), HPC_OK);
+        ASSERT_EQ(hpc_hmm_gaussian_stats(K, D, N, x.data(), N * D, post.data(), N * K, ps1.data(), K, obs1.data(), K * D, obs21.data(),
+                                         K * D, outer1.data(), K * D * D), HPC_OK) << last_error();
+        ASSERT_EQ(hpc_set_num_threads(2), HPC_OK);
+        ASSERT_EQ(hpc_hmm_gaussian_stats(K, D, N, x.data(), N * D, post.data(), N * K, ps.data(), K, obs.data(), K * D, obs2.data(),
+                                         K * D, outer.data(), K * D * D), HPC_OK) << last_error();
+        ASSERT_EQ(hpc_set_num_threads(0), HPC_OK);
+        EXPECT_EQ(ps, ps1);
+        EXPECT_EQ(obs, obs1);
+        EXPECT_EQ(obs2, obs21);
+        for (int64_t k = 0; k < K; ++k) {
+            double es = 0;
+            for (int64_t n = 0; n < N; ++n) es += post[(size_t)(n * K + k)];
+            EXPECT_NEAR(ps[(size_t)k], es, 1e-12 * es);
+            for (int64_t d = 0; d < D; ++d) {
+                double e1 = 0, e2 = 0, a1 = 0, a2 = 0;
+                for (int64_t n = 0; n < N; ++n) {
+                    const double w = post[(size_t)(n * K + k)], v = x[(size_t)(n * D + d)];
+                    e1 += w * v;
+                    e2 += w * v * v;
+                    a1 += std::fabs(w * v);
+                }
+                a2 = e2;
+                EXPECT_NEAR(obs[(size_t)(k * D + d)], e1, 1e-12 * a1);
+                EXPECT_NEAR(obs2[(size_t)(k * D + d)], e2, 1e-12 * a2);
+                for (int64_t d2 = 0; d2 < D; ++d2) {
+                    double eo = 0, ao = 0;
+                    for (int64_t n = 0; n < N; ++n) {
+                        const double t = post[(size_t)(n * K + k)] * x[(size_t)(n * D + d)] * x[(size_t)(n * D + d2)];
+                        eo += t;
+                        ao += std::fabs(t);
+                    }
+                    EXPECT_NEAR(outer[(size_t)((k * D + d) * D + d2)], eo, 1e-12 * ao);
+                }
+            }
+        }
+    }
+}
+
+}  // namespace
