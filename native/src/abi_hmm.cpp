@@ -1,7 +1,12 @@
 // The HMM part of the C ABI: validates every argument, then calls the CPU kernels.
 #include <algorithm>
+#include <cfloat>
 #include <climits>
 #include <cmath>
+#include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <string>
 
 #include "abi_util.h"
@@ -54,16 +59,57 @@ void check_model(int64_t K, const double* startprob, int64_t startprob_len, cons
     for (int64_t i = 0; i < K; ++i) check_stochastic("transmat", transmat + i * K, K, i);
 }
 
+// The first i with !good(v[i]), or -1. Blocks of 256 values are tested two at a time with the SSE2 form of the
+// test (good2 gives all-ones lanes for good values; the lanes are AND-ed, no branch per value), and only a block with
+// a bad value is searched: the [N, K] inputs are checked on every call, and the scalar loop with an exit per value
+// took 3-5 % of a K 8 fit iteration. (GCC's vector extensions turned the masks into scalar selects here.)
+template <typename Good, typename GoodV>
+int64_t first_bad(const double* v, int64_t n, Good good, [[maybe_unused]] GoodV good2) {
+    constexpr int64_t kBlock = 256;
+    for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
+        const int64_t e = std::min(n, i0 + kBlock);
+        int64_t i = i0;
+        bool found = false;
+#if defined(__SSE2__)
+        __m128d all = _mm_castsi128_pd(_mm_set1_epi32(-1));
+        for (; i + 2 <= e; i += 2) all = _mm_and_pd(all, good2(_mm_loadu_pd(v + i)));
+        found = _mm_movemask_pd(all) != 3;
+#endif
+        for (; i < e; ++i) found |= !good(v[i]);
+        if (found)
+            for (int64_t j = i0; j < e; ++j)
+                if (!good(v[j])) return j;
+    }
+    return -1;
+}
+
+#if defined(__SSE2__)
+using Lanes = __m128d;
+Lanes lt(Lanes x, double c) { return _mm_cmplt_pd(x, _mm_set1_pd(c)); }
+Lanes le(Lanes x, double c) { return _mm_cmple_pd(x, _mm_set1_pd(c)); }
+Lanes ge(Lanes x, double c) { return _mm_cmpge_pd(x, _mm_set1_pd(c)); }
+Lanes both(Lanes a, Lanes b) { return _mm_and_pd(a, b); }
+Lanes vabs(Lanes x) { return _mm_and_pd(x, _mm_castsi128_pd(_mm_set1_epi64x(INT64_MAX))); }
+#else
+using Lanes = int;  // the scalar test alone; these are never called
+Lanes lt(Lanes, double) { return 0; }
+Lanes le(Lanes, double) { return 0; }
+Lanes ge(Lanes, double) { return 0; }
+Lanes both(Lanes, Lanes) { return 0; }
+Lanes vabs(Lanes) { return 0; }
+#endif
+
 void check_log_emission(const double* le, int64_t len, int64_t expected) {
     check_buffer("log_emission", le, len, expected, false);
-    for (int64_t i = 0; i < len; ++i)
-        if (std::isnan(le[i]) || le[i] == INFINITY)
-            throw InvalidArgument("log_emission[" + std::to_string(i) + "]: expected a log-density (finite or -inf), got " + num(le[i]));
+    // Bad: NaN or +inf (x < inf is false for both).
+    const int64_t i = first_bad(le, len, [](double x) { return x < INFINITY; }, [](Lanes x) { return lt(x, INFINITY); });
+    if (i >= 0)
+        throw InvalidArgument("log_emission[" + std::to_string(i) + "]: expected a log-density (finite or -inf), got " + num(le[i]));
 }
 
 void check_finite(const char* name, const double* v, int64_t n) {
-    for (int64_t i = 0; i < n; ++i)
-        if (!std::isfinite(v[i])) throw InvalidArgument(std::string(name) + "[" + std::to_string(i) + "]: expected a finite value, got " + num(v[i]));
+    const int64_t i = first_bad(v, n, [](double x) { return std::fabs(x) <= DBL_MAX; }, [](Lanes x) { return le(vabs(x), DBL_MAX); });
+    if (i >= 0) throw InvalidArgument(std::string(name) + "[" + std::to_string(i) + "]: expected a finite value, got " + num(v[i]));
 }
 
 void check_symbols(const int64_t* symbols, int64_t len, int64_t expected, int64_t M) {
@@ -76,9 +122,8 @@ void check_symbols(const int64_t* symbols, int64_t len, int64_t expected, int64_
 
 void check_posteriors(const double* p, int64_t len, int64_t expected) {
     check_buffer("posteriors", p, len, expected, false);
-    for (int64_t i = 0; i < len; ++i)
-        if (!(std::isfinite(p[i]) && p[i] >= 0))
-            throw InvalidArgument("posteriors[" + std::to_string(i) + "]: expected a probability, got " + num(p[i]));
+    const int64_t i = first_bad(p, len, [](double x) { return x >= 0 && x <= DBL_MAX; }, [](Lanes x) { return both(ge(x, 0.0), le(x, DBL_MAX)); });
+    if (i >= 0) throw InvalidArgument("posteriors[" + std::to_string(i) + "]: expected a probability, got " + num(p[i]));
 }
 
 }  // namespace

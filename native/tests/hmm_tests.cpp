@@ -516,3 +516,40 @@ TEST(Hmm, GaussianStatisticsOfManyRowsMatchDirectSums) {
 }
 
 }  // namespace
+
+namespace {
+
+// The [N, K] inputs are validated in blocks of 256 values, two at a time: a bad value anywhere (first value, inside
+// a block, a block's last value, an odd tail) is found, and the message names the first one.
+TEST(Hmm, BlockedValidationFindsTheFirstBadValueAnywhere) {
+    const int64_t K = 3, N = 345, S = 1;  // 1035 values: four blocks, the last one 11 long
+    const std::vector<int64_t> len{N};
+    const std::vector<double> pi{0.2, 0.3, 0.5}, A{0.5, 0.25, 0.25, 0.1, 0.8, 0.1, 0.3, 0.3, 0.4};
+    std::vector<double> ll(1), ps((size_t)K), obs((size_t)K);
+    for (int64_t pos : {int64_t{0}, int64_t{1}, int64_t{255}, int64_t{256}, int64_t{600}, int64_t{1033}, int64_t{1034}}) {
+        for (double bad : {std::nan(""), HUGE_VAL, -HUGE_VAL, -1e-300}) {
+            SCOPED_TRACE("pos " + std::to_string(pos) + " value " + std::to_string(bad));
+            std::vector<double> le((size_t)(N * K), -1.0), post((size_t)(N * K), 1.0 / 3), x((size_t)N, 0.5);
+            le[(size_t)pos] = bad;
+            post[(size_t)pos] = bad;
+            const bool le_bad = std::isnan(bad) || bad == HUGE_VAL, post_bad = !(bad >= 0 && std::isfinite(bad));
+            EXPECT_EQ(hpc_hmm_forward_backward(HPC_HMM_SCALING, K, S, len.data(), N, le.data(), N * K, pi.data(), K, A.data(), K * K,
+                                               ll.data(), S, nullptr, 0, nullptr, 0, nullptr, 0, nullptr, 0),
+                      le_bad ? HPC_ERR_INVALID_ARGUMENT : HPC_OK);
+            if (le_bad) EXPECT_NE(last_error().find("log_emission[" + std::to_string(pos) + "]"), std::string::npos) << last_error();
+            EXPECT_EQ(hpc_hmm_gaussian_stats(K, 1, N, x.data(), N, post.data(), N * K, ps.data(), K, obs.data(), K, nullptr, 0, nullptr, 0),
+                      post_bad ? HPC_ERR_INVALID_ARGUMENT : HPC_OK);
+            if (post_bad) EXPECT_NE(last_error().find("posteriors[" + std::to_string(pos) + "]"), std::string::npos) << last_error();
+            if (pos < N) {
+                x[(size_t)pos] = bad;
+                const bool x_bad = !std::isfinite(bad);
+                EXPECT_EQ(hpc_hmm_gaussian_stats(K, 1, N, x.data(), N, std::vector<double>((size_t)(N * K), 1.0 / 3).data(), N * K,
+                                                 ps.data(), K, obs.data(), K, nullptr, 0, nullptr, 0),
+                          x_bad ? HPC_ERR_INVALID_ARGUMENT : HPC_OK);
+                if (x_bad) EXPECT_NE(last_error().find("x[" + std::to_string(pos) + "]"), std::string::npos) << last_error();
+            }
+        }
+    }
+}
+
+}  // namespace
