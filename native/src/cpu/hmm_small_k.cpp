@@ -134,9 +134,11 @@ HPC_INLINE bool forward(const SmallKGroup& g, int64_t K, const double* logB, con
     V pip[NV];
     load_row<NV, false>(pi, K, 0.0, pip);
     const std::unique_ptr<V[]> prev = zeroed(g.n_seqs * NV);  // alpha_{t-1} of each active sequence
-    std::vector<double> ll((size_t)g.n_seqs, 0.0);
+    std::vector<double> msum((size_t)g.n_seqs, 0.0);  // sum of the rows' maxima
+    std::vector<int64_t> esum((size_t)g.n_seqs, 0);   // sum of the rows' binary exponents
     for (int64_t t = 0; t < g.steps; ++t) {
         const int64_t a = g.active[t];
+        const int64_t a_next = t + 1 < g.steps ? g.active[t + 1] : 0;
         for (int64_t i = 0; i < a; ++i) {
             const int64_t r = g.start[g.seqs[i]] + t;
             V* pv = prev.get() + i * NV;
@@ -158,17 +160,31 @@ HPC_INLINE bool forward(const SmallKGroup& g, int64_t K, const double* logB, con
             }
             const double c = hsum(cs);
             if (!(c > 0) || !std::isfinite(c)) return false;
-            const double inv = 1.0 / c;
-            for (int v = 0; v < NV; ++v) pv[v] = cur[v] * inv;
+            // Scaled by 2^-E, E the binary exponent of c, so that the row sums to [1, 2): exact, and no division or
+            // log per step (they were most of this loop). c < 2 (the previous row sums to < 2, A's rows to 1, and
+            // exp(logB - m) <= 1), so E <= 0.
+            int64_t bits;
+            std::memcpy(&bits, &c, sizeof bits);
+            const int64_t E = ((bits >> 52) & 0x7ff) - 1023;
+            const int64_t scale_bits = (1023 - E) << 52;
+            double scale;
+            std::memcpy(&scale, &scale_bits, sizeof scale);
+            for (int v = 0; v < NV; ++v) pv[v] = cur[v] * scale;
             if (alpha) store_row<NV, Full>(*reinterpret_cast<V(*)[NV]>(pv), K, alpha + r * K);
             if (row_max) {
                 row_max[r] = m;
-                row_scale[r] = c;
+                row_scale[r] = scale;
             }
-            ll[(size_t)i] += std::log(c) + m;
+            msum[(size_t)i] += m;
+            esum[(size_t)i] += E;
+            if (i >= a_next) {
+                // Last row of the sequence: log P(O) = sum m_t + ln 2 sum E_t + log(sum of the last scaled row).
+                V ps = pv[0];
+                for (int v = 1; v < NV; ++v) ps += pv[v];
+                seq_loglik[g.seqs[i]] = msum[(size_t)i] + 0.69314718055994530942 * (double)esum[(size_t)i] + std::log(hsum(ps));
+            }
         }
     }
-    for (int64_t i = 0; i < g.n_seqs; ++i) seq_loglik[g.seqs[i]] = ll[(size_t)i];
     return true;
 }
 
@@ -177,7 +193,7 @@ HPC_INLINE void backward(const SmallKGroup& g, int64_t K, const double* logB, co
                          const double* row_max, const double* row_scale, double* posteriors, double* xi_part,
                          double* start_part) {
     const std::unique_ptr<V[]> Atp = padded_rows<NV>(A, K, true);
-    const std::unique_ptr<V[]> next = zeroed(g.n_seqs * NV);  // b'_{t+1} beta_{t+1} / c_{t+1} of each sequence
+    const std::unique_ptr<V[]> next = zeroed(g.n_seqs * NV);  // b'_{t+1} beta_{t+1} s_{t+1} of each sequence
     const std::unique_ptr<V[]> xi = zeroed(K * NV);
     V st[NV];
     for (int v = 0; v < NV; ++v) st[v] = splat(0.0);
@@ -187,12 +203,18 @@ HPC_INLINE void backward(const SmallKGroup& g, int64_t K, const double* logB, co
         for (int64_t i = 0; i < a; ++i) {
             const int64_t r = g.start[g.seqs[i]] + t;
             V* nx = next.get() + i * NV;
-            V beta[NV];
-            if (i < a_next) vec_mat<NV, Full>(reinterpret_cast<const double*>(nx), Atp.get(), K, beta);
-            else
-                for (int v = 0; v < NV; ++v) beta[v] = splat(1.0);
-            V al[NV], p[NV];
+            V beta[NV], al[NV], p[NV];
             load_row<NV, Full>(alpha + r * K, K, 0.0, al);
+            if (i < a_next) {
+                vec_mat<NV, Full>(reinterpret_cast<const double*>(nx), Atp.get(), K, beta);
+            } else {
+                // Last row: beta = 1 / (sum of the scaled forward row), which makes alpha_t beta_t the posteriors at
+                // every t whatever the scale factors.
+                V s = al[0];
+                for (int v = 1; v < NV; ++v) s += al[v];
+                const double b = 1.0 / hsum(s);
+                for (int v = 0; v < NV; ++v) beta[v] = splat(b);
+            }
             V ps = splat(0.0);
             for (int v = 0; v < NV; ++v) {
                 p[v] = al[v] * beta[v];
@@ -208,8 +230,8 @@ HPC_INLINE void backward(const SmallKGroup& g, int64_t K, const double* logB, co
             }
             V lb[NV];
             load_row<NV, Full>(logB + r * K, K, -kInf, lb);
-            const double m = row_max[r], ic = 1.0 / row_scale[r];
-            for (int v = 0; v < NV; ++v) nx[v] = exp_np(lb[v] - m) * beta[v] * ic;
+            const double m = row_max[r], sc = row_scale[r];
+            for (int v = 0; v < NV; ++v) nx[v] = exp_np(lb[v] - m) * beta[v] * sc;
             if (xi_part) {
                 const double* ap = alpha + (r - 1) * K;
                 for (int64_t k = 0; k < K; ++k) {

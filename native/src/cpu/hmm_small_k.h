@@ -2,10 +2,11 @@
 // vectors held in registers (8 doubles per vector: one AVX-512 register, two AVX2 ones, four SSE2 ones; built for
 // all three and picked at load time).
 //
-// Per row the forward pass reads the emission log-densities and writes the normalised forward variables alpha_t and
-// two numbers (the row's maximum log-density m_t and scale c_t); the backward pass reads them again, recomputes
-// b'_t = exp(logB_t - m_t) instead of storing it, and adds each step's posteriors and transition statistics as it
-// goes. The general path (hmm_cpu.cpp) writes three more [N, K] arrays and reads them back in separate passes; at
+// Per row the forward pass reads the emission log-densities and writes the scaled forward variables alpha_t and
+// two numbers (the row's maximum log-density m_t and the power of two s_t that brought the row's sum into [1, 2):
+// exact, and no division or log per step); the backward pass reads them again, recomputes b'_t = exp(logB_t - m_t)
+// instead of storing it, starts each sequence from beta_T = 1 / sum(alpha_T) (so that alpha_t beta_t are the
+// posteriors for any scale factors), and adds each step's posteriors and transition statistics as it goes. The general path (hmm_cpu.cpp) writes three more [N, K] arrays and reads them back in separate passes; at
 // K 8 that memory traffic, libm's exp and the per-pass loops over rows made most of a fit iteration.
 #pragma once
 
@@ -24,14 +25,14 @@ struct SmallKGroup {
     const int64_t* start;   // [S] first row of each sequence
 };
 
-// Forward pass of a group. alpha [N, K] (rows of the group; nullptr: not stored), row_max and row_scale [N] (nullptr:
-// not stored), seq_loglik [S] (the group's entries). Returns false if some step cannot be scaled (all of a row's
+// Forward pass of a group. alpha [N, K] (rows of the group; nullptr: not stored), row_max and row_scale [N] (m_t and
+// s_t; nullptr: not stored), seq_loglik [S] (the group's entries). Returns false if some step cannot be scaled (all of a row's
 // densities -inf, or a scale of 0 or infinity): the caller then redoes the group in log space.
 bool small_k_forward(const SmallKGroup& g, int64_t K, const double* log_emission, const double* startprob,
                      const double* transmat, double* alpha, double* row_max, double* row_scale, double* seq_loglik);
 
 // Backward pass of a group after small_k_forward stored alpha, row_max and row_scale. posteriors [N, K] (nullptr: not
-// written); xi_part [K, K] += sum_t alpha_t^T (b'_{t+1} beta_{t+1} / c_{t+1}) (before the product with A; nullptr:
+// written); xi_part [K, K] += sum_t alpha_t^T (b'_{t+1} beta_{t+1} s_{t+1}) (before the product with A; nullptr:
 // not computed); start_part [K] += posteriors at t = 0 (nullptr: not computed).
 void small_k_backward(const SmallKGroup& g, int64_t K, const double* log_emission, const double* transmat,
                       const double* alpha, const double* row_max, const double* row_scale, double* posteriors,
