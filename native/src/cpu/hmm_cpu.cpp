@@ -371,7 +371,8 @@ bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* len
                 if (xi_sum) xi_part[gi].assign((size_t)(K * K), 0.0);
                 if (start_sum) start_part[gi].assign((size_t)K, 0.0);
                 small_k_backward(sg, K, logB, A, alpha, row_max, row_scale, posteriors,
-                                 xi_sum ? xi_part[gi].data() : nullptr, start_sum ? start_part[gi].data() : nullptr);
+                                 xi_sum ? xi_part[gi].data() : nullptr, start_sum ? start_part[gi].data() : nullptr,
+                                 w.data());
                 return;
             }
             use_log = true;

@@ -34,9 +34,10 @@ bool small_k_forward(const SmallKGroup& g, int64_t K, const double* log_emission
 // Backward pass of a group after small_k_forward stored alpha, row_max and row_scale. posteriors [N, K] (nullptr: not
 // written); xi_part [K, K] += sum_t alpha_t^T (b'_{t+1} beta_{t+1} s_{t+1}) (before the product with A; nullptr:
 // not computed); start_part [K] += posteriors at t = 0 (nullptr: not computed).
+// w_rows [N, K]: scratch for the group's rows (used when xi_part is asked for and K > 8).
 void small_k_backward(const SmallKGroup& g, int64_t K, const double* log_emission, const double* transmat,
                       const double* alpha, const double* row_max, const double* row_scale, double* posteriors,
-                      double* xi_part, double* start_part);
+                      double* xi_part, double* start_part, double* w_rows);
 
 // out[i] = exp(in[i]) for in[i] <= 0 (-inf included), vectorised; within 2 ulp of the exact value for normal results
 // (tested against libm), subnormal results from two power-of-two scalings, 0 below -745.14. For in[i] > 0 the result
