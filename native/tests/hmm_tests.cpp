@@ -256,34 +256,39 @@ namespace {
 TEST(Hmm, GaussianLogDensitiesOfManyRowsMatchDirectFormulas) {
     std::mt19937_64 rng(23);
     std::normal_distribution<double> g(0, 1.5);
-    const int64_t K = 3, D = 2, N = 10001;
-    std::vector<double> x((size_t)(N * D)), means((size_t)(K * D)), diag((size_t)(K * D));
-    for (auto& v : x) v = g(rng);
-    for (auto& v : means) v = g(rng);
-    for (auto& v : diag) v = 0.2 + std::fabs(g(rng));
-    std::vector<double> out((size_t)(N * K)), out1(out.size());
-    ASSERT_EQ(hpc_set_num_threads(1), HPC_OK);
-    ASSERT_EQ(hpc_hmm_gaussian_loglik(HPC_COVARIANCE_DIAG, K, D, N, x.data(), N * D, means.data(), K * D, diag.data(), K * D, 1e-3,
-                                      out1.data(), N * K), HPC_OK);
-    ASSERT_EQ(hpc_set_num_threads(2), HPC_OK);
-    ASSERT_EQ(hpc_hmm_gaussian_loglik(HPC_COVARIANCE_DIAG, K, D, N, x.data(), N * D, means.data(), K * D, diag.data(), K * D, 1e-3,
-                                      out.data(), N * K), HPC_OK);
-    ASSERT_EQ(hpc_set_num_threads(0), HPC_OK);
-    EXPECT_EQ(out, out1);
-    for (int64_t n = 0; n < N; ++n)
-        for (int64_t k = 0; k < K; ++k) {
-            const double e = diag_log_density(&x[(size_t)(n * D)], &means[(size_t)(k * D)], D, [&](int64_t d) { return diag[(size_t)(k * D + d)]; });
-            ASSERT_NEAR(out[(size_t)(n * K + k)], e, 1e-11 * std::max(1.0, std::fabs(e))) << "row " << n;
-        }
-    std::vector<double> sph((size_t)K);
-    for (auto& v : sph) v = 0.2 + std::fabs(g(rng));
-    ASSERT_EQ(hpc_hmm_gaussian_loglik(HPC_COVARIANCE_SPHERICAL, K, D, N, x.data(), N * D, means.data(), K * D, sph.data(), K, 1e-3,
-                                      out.data(), N * K), HPC_OK);
-    for (int64_t n = 0; n < N; ++n)
-        for (int64_t k = 0; k < K; ++k) {
-            const double e = diag_log_density(&x[(size_t)(n * D)], &means[(size_t)(k * D)], D, [&](int64_t) { return sph[(size_t)k]; });
-            ASSERT_NEAR(out[(size_t)(n * K + k)], e, 1e-11 * std::max(1.0, std::fabs(e))) << "row " << n;
-        }
+    // Up to 32 states the rows run in registers (hmm_small_k.h: K 3 and 13 leave lanes empty, 8 fills them), above
+    // in the general loop (33).
+    for (auto [K, D] : {std::pair<int64_t, int64_t>{3, 2}, {8, 4}, {13, 5}, {33, 3}}) {
+        SCOPED_TRACE("K " + std::to_string(K) + " D " + std::to_string(D));
+        const int64_t N = 10001;
+        std::vector<double> x((size_t)(N * D)), means((size_t)(K * D)), diag((size_t)(K * D));
+        for (auto& v : x) v = g(rng);
+        for (auto& v : means) v = g(rng);
+        for (auto& v : diag) v = 0.2 + std::fabs(g(rng));
+        std::vector<double> out((size_t)(N * K)), out1(out.size());
+        ASSERT_EQ(hpc_set_num_threads(1), HPC_OK);
+        ASSERT_EQ(hpc_hmm_gaussian_loglik(HPC_COVARIANCE_DIAG, K, D, N, x.data(), N * D, means.data(), K * D, diag.data(), K * D, 1e-3,
+                                          out1.data(), N * K), HPC_OK);
+        ASSERT_EQ(hpc_set_num_threads(2), HPC_OK);
+        ASSERT_EQ(hpc_hmm_gaussian_loglik(HPC_COVARIANCE_DIAG, K, D, N, x.data(), N * D, means.data(), K * D, diag.data(), K * D, 1e-3,
+                                          out.data(), N * K), HPC_OK);
+        ASSERT_EQ(hpc_set_num_threads(0), HPC_OK);
+        EXPECT_EQ(out, out1);
+        for (int64_t n = 0; n < N; ++n)
+            for (int64_t k = 0; k < K; ++k) {
+                const double e = diag_log_density(&x[(size_t)(n * D)], &means[(size_t)(k * D)], D, [&](int64_t d) { return diag[(size_t)(k * D + d)]; });
+                ASSERT_NEAR(out[(size_t)(n * K + k)], e, 1e-11 * std::max(1.0, std::fabs(e))) << "row " << n;
+            }
+        std::vector<double> sph((size_t)K);
+        for (auto& v : sph) v = 0.2 + std::fabs(g(rng));
+        ASSERT_EQ(hpc_hmm_gaussian_loglik(HPC_COVARIANCE_SPHERICAL, K, D, N, x.data(), N * D, means.data(), K * D, sph.data(), K, 1e-3,
+                                          out.data(), N * K), HPC_OK);
+        for (int64_t n = 0; n < N; ++n)
+            for (int64_t k = 0; k < K; ++k) {
+                const double e = diag_log_density(&x[(size_t)(n * D)], &means[(size_t)(k * D)], D, [&](int64_t) { return sph[(size_t)k]; });
+                ASSERT_NEAR(out[(size_t)(n * K + k)], e, 1e-11 * std::max(1.0, std::fabs(e))) << "row " << n;
+            }
+    }
 }
 
 // Viterbi at a K where the step runs vectorised over states (with left-right zeros, so that ties at -inf occur):

@@ -558,7 +558,8 @@ int64_t gaussian_loglik(CovarianceType type, int64_t K, int64_t D, int64_t N, co
         team_for((int)std::min<int64_t>(chunks, 1 << 15), [&](int ci, int nc) {
             for (int64_t q = ci; q < chunks; q += nc) {
                 const int64_t n0 = q * kLoglikRows, rows = std::min(kLoglikRows, N - n0);
-                diag_loglik_rows(rows, K, D, x + n0 * D, c.data(), mu_inv_t.data(), inv_t.data(), out + n0 * K);
+                if (!small_k_diag_loglik(rows, K, D, x + n0 * D, c.data(), mu_inv_t.data(), inv_t.data(), out + n0 * K))
+                    diag_loglik_rows(rows, K, D, x + n0 * D, c.data(), mu_inv_t.data(), inv_t.data(), out + n0 * K);
             }
         });
         return -1;

@@ -317,6 +317,36 @@ HPC_INLINE void backward(const SmallKGroup& g, int64_t K, const double* logB, co
     }
 }
 
+// Diagonal Gaussian log-densities of rows [0, rows), as diag_loglik_rows in hmm_cpu.cpp, with each row's K values in
+// registers (the general loop added into the output row once per feature: a load and a store per feature, and those
+// stores missed the cache on a fresh output buffer).
+template <int NV, bool Full>
+HPC_INLINE void diag_loglik(int64_t rows, int64_t K, int64_t D, const double* x, const double* c, const double* muinv_t,
+                            const double* inv_t, double* out) {
+    const std::unique_ptr<V[]> mu = zeroed(D * NV), iv = zeroed(D * NV);
+    for (int64_t d = 0; d < D; ++d) {
+        double* m = reinterpret_cast<double*>(mu.get() + d * NV);
+        double* s = reinterpret_cast<double*>(iv.get() + d * NV);
+        for (int64_t k = 0; k < K; ++k) {
+            m[k] = muinv_t[d * K + k];
+            s[k] = inv_t[d * K + k];
+        }
+    }
+    V cp[NV];
+    load_row<NV, false>(c, K, 0.0, cp);
+    for (int64_t n = 0; n < rows; ++n) {
+        const double* xr = x + n * D;
+        V o[NV];
+        for (int v = 0; v < NV; ++v) o[v] = cp[v];
+        for (int64_t d = 0; d < D; ++d) {
+            const V a = splat(-2.0 * xr[d]), b = splat(xr[d] * xr[d]);
+            for (int v = 0; v < NV; ++v) o[v] += a * mu[d * NV + v] + b * iv[d * NV + v];
+        }
+        for (int v = 0; v < NV; ++v) o[v] *= -0.5;
+        store_row<NV, Full>(o, K, out + n * K);
+    }
+}
+
 }  // namespace
 
 // One clone set per vector count and whether K fills the vectors.
@@ -325,6 +355,11 @@ HPC_INLINE void backward(const SmallKGroup& g, int64_t K, const double* logB, co
                                                      const double* pi, const double* A, double* alpha,             \
                                                      double* row_max, double* row_scale, double* seq_loglik) {     \
         return forward<NV, FULL>(g, K, logB, pi, A, alpha, row_max, row_scale, seq_loglik);                        \
+    }                                                                                                              \
+    HPC_SMALL_K_CLONES void small_k_diag_loglik_##SUFFIX(int64_t rows, int64_t K, int64_t D, const double* x,       \
+                                                         const double* c, const double* muinv_t, const double* inv_t, \
+                                                         double* out) {                                            \
+        diag_loglik<NV, FULL>(rows, K, D, x, c, muinv_t, inv_t, out);                                              \
     }                                                                                                              \
     HPC_SMALL_K_CLONES void small_k_backward_##SUFFIX(const SmallKGroup& g, int64_t K, const double* logB,         \
                                                       const double* A, const double* alpha, const double* row_max, \
@@ -370,6 +405,21 @@ void small_k_backward(const SmallKGroup& g, int64_t K, const double* logB, const
         case 9: return small_k_backward_32(g, K, logB, A, alpha, row_max, row_scale, posteriors, xi_part, start_part, w_rows);
         case 8: return small_k_backward_25_31(g, K, logB, A, alpha, row_max, row_scale, posteriors, xi_part, start_part, w_rows);
         default: return;
+    }
+}
+
+bool small_k_diag_loglik(int64_t rows, int64_t K, int64_t D, const double* x, const double* c, const double* muinv_t,
+                         const double* inv_t, double* out) {
+    switch ((K + kLanes - 1) / kLanes * 2 + (K % kLanes == 0)) {
+        case 3: return small_k_diag_loglik_8(rows, K, D, x, c, muinv_t, inv_t, out), true;
+        case 2: return small_k_diag_loglik_1_7(rows, K, D, x, c, muinv_t, inv_t, out), true;
+        case 5: return small_k_diag_loglik_16(rows, K, D, x, c, muinv_t, inv_t, out), true;
+        case 4: return small_k_diag_loglik_9_15(rows, K, D, x, c, muinv_t, inv_t, out), true;
+        case 7: return small_k_diag_loglik_24(rows, K, D, x, c, muinv_t, inv_t, out), true;
+        case 6: return small_k_diag_loglik_17_23(rows, K, D, x, c, muinv_t, inv_t, out), true;
+        case 9: return small_k_diag_loglik_32(rows, K, D, x, c, muinv_t, inv_t, out), true;
+        case 8: return small_k_diag_loglik_25_31(rows, K, D, x, c, muinv_t, inv_t, out), true;
+        default: return false;
     }
 }
 

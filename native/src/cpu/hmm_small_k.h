@@ -39,6 +39,12 @@ void small_k_backward(const SmallKGroup& g, int64_t K, const double* log_emissio
                       const double* alpha, const double* row_max, const double* row_scale, double* posteriors,
                       double* xi_part, double* start_part, double* w_rows);
 
+// Diagonal Gaussian log-densities of rows [0, rows) for up to kSmallKMaxStates states, each row's values in registers:
+// out[n, k] = -0.5 (c[k] - 2 x_n . muinv_t[., k] + x_n^2 . inv_t[., k]) (muinv_t, inv_t [D, K]). Returns false (and
+// does nothing) for more states.
+bool small_k_diag_loglik(int64_t rows, int64_t K, int64_t D, const double* x, const double* c, const double* muinv_t,
+                         const double* inv_t, double* out);
+
 // out[i] = exp(in[i]) for in[i] <= 0 (-inf included), vectorised; within 2 ulp of the exact value for normal results
 // (tested against libm), subnormal results from two power-of-two scalings, 0 below -745.14. For in[i] > 0 the result
 // is unspecified (the callers pass logarithms minus their row's maximum).
