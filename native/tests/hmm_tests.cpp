@@ -464,13 +464,14 @@ TEST(Hmm, VectorisedExpMatchesLibm) {
 
 namespace {
 
-// The statistics run in fixed chunks of rows on the thread team, four rows at a time with a tail: every sum against
+// The statistics run in fixed chunks of rows on the thread team, four rows at a time with a tail (up to 32 states
+// with the posteriors in registers, above in the general loop): every sum against
 // a direct loop (rows not a multiple of 4 or of the chunk), and the same bits for 1 and 2 threads.
 TEST(Hmm, GaussianStatisticsOfManyRowsMatchDirectSums) {
     std::mt19937_64 rng(29);
     std::normal_distribution<double> g(0, 1.5);
     std::uniform_real_distribution<double> u(0.0, 1.0);
-    for (auto [K, D, N] : {std::tuple<int64_t, int64_t, int64_t>{5, 3, 10003}, {8, 4, 4099}, {1, 1, 3}, {37, 2, 9}}) {
+    for (auto [K, D, N] : {std::tuple<int64_t, int64_t, int64_t>{5, 3, 10003}, {8, 4, 4099}, {1, 1, 3}, {13, 2, 1027}, {32, 3, 515}, {37, 2, 9}}) {
         SCOPED_TRACE("K " + std::to_string(K) + " D " + std::to_string(D) + " N " + std::to_string(N));
         std::vector<double> x((size_t)(N * D)), post((size_t)(N * K));
         for (auto& v : x) v = g(rng);

@@ -630,7 +630,9 @@ void gaussian_stats(int64_t K, int64_t D, int64_t N, const double* x, const doub
         for (int64_t q = ci; q < chunks; q += nc) {
             const int64_t n0 = q * kLoglikRows, rows = std::min(kLoglikRows, N - n0);
             double* p = part.data() + q * per;
-            diag_stats_rows(rows, K, D, x + n0 * D, gamma + n0 * K, p, p + K, obs2 ? p + K + K * D : nullptr);
+            double* o2 = obs2 ? p + K + K * D : nullptr;
+            if (!small_k_diag_stats(rows, K, D, x + n0 * D, gamma + n0 * K, p, p + K, o2))
+                diag_stats_rows(rows, K, D, x + n0 * D, gamma + n0 * K, p, p + K, o2);
         }
     });
     std::fill(post_sum, post_sum + K, 0.0);

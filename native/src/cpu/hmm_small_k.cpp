@@ -347,6 +347,54 @@ HPC_INLINE void diag_loglik(int64_t rows, int64_t K, int64_t D, const double* x,
     }
 }
 
+// Sufficient statistics of rows [0, rows), as diag_stats_rows in hmm_cpu.cpp (ps [K], obs_t and obs2_t [D, K] added
+// to), with the rows' posteriors in registers, four rows per pass over the accumulators.
+template <int NV, bool Full>
+HPC_INLINE void diag_stats(int64_t rows, int64_t K, int64_t D, const double* x, const double* gamma, double* ps,
+                           double* obs_t, double* obs2_t) {
+    const std::unique_ptr<V[]> o1 = zeroed(D * NV), o2 = zeroed(D * NV);
+    V s[NV];
+    for (int v = 0; v < NV; ++v) s[v] = splat(0.0);
+    int64_t n = 0;
+    for (; n + 4 <= rows; n += 4) {
+        V g[4][NV];
+        for (int q = 0; q < 4; ++q) {
+            load_row<NV, Full>(gamma + (n + q) * K, K, 0.0, g[q]);
+            for (int v = 0; v < NV; ++v) s[v] += g[q][v];
+        }
+        const double* xr = x + n * D;
+        for (int64_t d = 0; d < D; ++d) {
+            const double a0 = xr[d], a1 = xr[D + d], a2 = xr[2 * D + d], a3 = xr[3 * D + d];
+            for (int v = 0; v < NV; ++v) {
+                o1[d * NV + v] += (g[0][v] * a0 + g[1][v] * a1) + (g[2][v] * a2 + g[3][v] * a3);
+                o2[d * NV + v] += (g[0][v] * (a0 * a0) + g[1][v] * (a1 * a1)) + (g[2][v] * (a2 * a2) + g[3][v] * (a3 * a3));
+            }
+        }
+    }
+    for (; n < rows; ++n) {
+        V g[NV];
+        load_row<NV, Full>(gamma + n * K, K, 0.0, g);
+        for (int v = 0; v < NV; ++v) s[v] += g[v];
+        for (int64_t d = 0; d < D; ++d) {
+            const double a = x[n * D + d];
+            for (int v = 0; v < NV; ++v) {
+                o1[d * NV + v] += g[v] * a;
+                o2[d * NV + v] += g[v] * (a * a);
+            }
+        }
+    }
+    const double* sd = reinterpret_cast<const double*>(s);
+    for (int64_t k = 0; k < K; ++k) ps[k] += sd[k];
+    for (int64_t d = 0; d < D; ++d) {
+        const double* a = reinterpret_cast<const double*>(o1.get() + d * NV);
+        const double* b = reinterpret_cast<const double*>(o2.get() + d * NV);
+        for (int64_t k = 0; k < K; ++k) {
+            obs_t[d * K + k] += a[k];
+            if (obs2_t) obs2_t[d * K + k] += b[k];
+        }
+    }
+}
+
 }  // namespace
 
 // One clone set per vector count and whether K fills the vectors.
@@ -360,6 +408,11 @@ HPC_INLINE void diag_loglik(int64_t rows, int64_t K, int64_t D, const double* x,
                                                          const double* c, const double* muinv_t, const double* inv_t, \
                                                          double* out) {                                            \
         diag_loglik<NV, FULL>(rows, K, D, x, c, muinv_t, inv_t, out);                                              \
+    }                                                                                                              \
+    HPC_SMALL_K_CLONES void small_k_diag_stats_##SUFFIX(int64_t rows, int64_t K, int64_t D, const double* x,        \
+                                                        const double* gamma, double* ps, double* obs_t,              \
+                                                        double* obs2_t) {                                            \
+        diag_stats<NV, FULL>(rows, K, D, x, gamma, ps, obs_t, obs2_t);                                             \
     }                                                                                                              \
     HPC_SMALL_K_CLONES void small_k_backward_##SUFFIX(const SmallKGroup& g, int64_t K, const double* logB,         \
                                                       const double* A, const double* alpha, const double* row_max, \
@@ -419,6 +472,21 @@ bool small_k_diag_loglik(int64_t rows, int64_t K, int64_t D, const double* x, co
         case 6: return small_k_diag_loglik_17_23(rows, K, D, x, c, muinv_t, inv_t, out), true;
         case 9: return small_k_diag_loglik_32(rows, K, D, x, c, muinv_t, inv_t, out), true;
         case 8: return small_k_diag_loglik_25_31(rows, K, D, x, c, muinv_t, inv_t, out), true;
+        default: return false;
+    }
+}
+
+bool small_k_diag_stats(int64_t rows, int64_t K, int64_t D, const double* x, const double* gamma, double* ps,
+                        double* obs_t, double* obs2_t) {
+    switch ((K + kLanes - 1) / kLanes * 2 + (K % kLanes == 0)) {
+        case 3: return small_k_diag_stats_8(rows, K, D, x, gamma, ps, obs_t, obs2_t), true;
+        case 2: return small_k_diag_stats_1_7(rows, K, D, x, gamma, ps, obs_t, obs2_t), true;
+        case 5: return small_k_diag_stats_16(rows, K, D, x, gamma, ps, obs_t, obs2_t), true;
+        case 4: return small_k_diag_stats_9_15(rows, K, D, x, gamma, ps, obs_t, obs2_t), true;
+        case 7: return small_k_diag_stats_24(rows, K, D, x, gamma, ps, obs_t, obs2_t), true;
+        case 6: return small_k_diag_stats_17_23(rows, K, D, x, gamma, ps, obs_t, obs2_t), true;
+        case 9: return small_k_diag_stats_32(rows, K, D, x, gamma, ps, obs_t, obs2_t), true;
+        case 8: return small_k_diag_stats_25_31(rows, K, D, x, gamma, ps, obs_t, obs2_t), true;
         default: return false;
     }
 }

@@ -45,6 +45,12 @@ void small_k_backward(const SmallKGroup& g, int64_t K, const double* log_emissio
 bool small_k_diag_loglik(int64_t rows, int64_t K, int64_t D, const double* x, const double* c, const double* muinv_t,
                          const double* inv_t, double* out);
 
+// Statistics of rows [0, rows) for up to kSmallKMaxStates states, added to ps [K] (sum of gamma), obs_t [D, K]
+// (gamma^T x, transposed) and, if not nullptr, obs2_t [D, K] (gamma^T x^2). Returns false (and does nothing) for more
+// states.
+bool small_k_diag_stats(int64_t rows, int64_t K, int64_t D, const double* x, const double* gamma, double* ps,
+                        double* obs_t, double* obs2_t);
+
 // out[i] = exp(in[i]) for in[i] <= 0 (-inf included), vectorised; within 2 ulp of the exact value for normal results
 // (tested against libm), subnormal results from two power-of-two scalings, 0 below -745.14. For in[i] > 0 the result
 // is unspecified (the callers pass logarithms minus their row's maximum).
