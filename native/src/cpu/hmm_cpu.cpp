@@ -489,6 +489,11 @@ void hmm_viterbi(int64_t K, int64_t S, const int64_t* lengths, int64_t N, const 
     for (int64_t i = 0; i < K; ++i) logpi[(size_t)i] = std::log(pi[i]);
     std::vector<int32_t> back((size_t)(N * K));
     for_each_group(l, [&](const Group& g, size_t) {
+        if (K <= kSmallKMaxStates) {
+            const SmallKGroup sg{(int64_t)g.seqs.size(), g.seqs.data(), g.active.data(), (int64_t)g.active.size(),
+                                 l.start.data()};
+            return small_k_viterbi(sg, K, logB, logpi.data(), logA.data(), back.data(), path, seq_logprob);
+        }
         const int64_t Sg = (int64_t)g.seqs.size();
         std::vector<double> prev((size_t)(Sg * K)), cur((size_t)(Sg * K));
         for (size_t t = 0; t < g.active.size(); ++t) {

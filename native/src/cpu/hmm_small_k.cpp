@@ -395,6 +395,76 @@ HPC_INLINE void diag_stats(int64_t rows, int64_t K, int64_t D, const double* x, 
     }
 }
 
+typedef int32_t VI32 __attribute__((vector_size(32)));
+
+// Viterbi of a group, as hmm_viterbi in hmm_cpu.cpp (the same operations in the same order, so the same bits), with
+// each row's K scores and back pointers in registers.
+template <int NV, bool Full>
+HPC_INLINE void viterbi(const SmallKGroup& g, int64_t K, const double* logB, const double* logpi, const double* logA,
+                        int32_t* back, int64_t* path, double* seq_logprob) {
+    const std::unique_ptr<V[]> LA = padded_rows<NV>(logA, K, false);
+    V lpi[NV];
+    load_row<NV, false>(logpi, K, -kInf, lpi);
+    const std::unique_ptr<V[]> prev = zeroed(g.n_seqs * NV);
+    for (int64_t t = 0; t < g.steps; ++t) {
+        const int64_t a = g.active[t];
+        const int64_t a_next = t + 1 < g.steps ? g.active[t + 1] : 0;
+        for (int64_t i = 0; i < a; ++i) {
+            const int64_t s = g.seqs[i];
+            const int64_t r = g.start[s] + t;
+            V* pv = prev.get() + i * NV;
+            V lb[NV], c[NV];
+            VI bk[NV];
+            load_row<NV, Full>(logB + r * K, K, -kInf, lb);
+            if (t == 0) {
+                for (int v = 0; v < NV; ++v) {
+                    c[v] = lpi[v] + lb[v];
+                    bk[v] = VI{};
+                }
+            } else {
+                // max over k of p[k] + log A[k, j], the first k attaining it (a strictly greater candidate wins).
+                const double* p = reinterpret_cast<const double*>(pv);
+                for (int v = 0; v < NV; ++v) {
+                    c[v] = splat(p[0]) + LA[v];
+                    bk[v] = VI{};
+                }
+                const int64_t kn = Full ? NV * kLanes : K;
+                for (int64_t k = 1; k < kn; ++k) {
+                    const V pk = splat(p[k]);
+                    for (int v = 0; v < NV; ++v) {
+                        const V cand = pk + LA[k * NV + v];
+                        const VI better = cand > c[v];
+                        c[v] = better ? cand : c[v];
+                        bk[v] = better ? (VI{} + k) : bk[v];
+                    }
+                }
+                for (int v = 0; v < NV; ++v) c[v] += lb[v];
+            }
+            int32_t b32[NV * kLanes];
+            for (int v = 0; v < NV; ++v) {
+                const VI32 n = __builtin_convertvector(bk[v], VI32);
+                std::memcpy(b32 + v * kLanes, &n, sizeof n);
+            }
+            std::memcpy(back + r * K, b32, (size_t)K * sizeof(int32_t));
+            for (int v = 0; v < NV; ++v) pv[v] = c[v];
+            if (i >= a_next) {
+                // Last row of the sequence: the first maximum, then the path back through the pointers.
+                const double* f = reinterpret_cast<const double*>(pv);
+                int64_t arg = 0;
+                for (int64_t j = 1; j < K; ++j)
+                    if (f[j] > f[arg]) arg = j;
+                seq_logprob[s] = f[arg];
+                const int64_t r0 = g.start[s];
+                int64_t state = arg;
+                for (int64_t u = t; u >= 0; --u) {
+                    path[r0 + u] = state;
+                    state = back[(r0 + u) * K + state];
+                }
+            }
+        }
+    }
+}
+
 }  // namespace
 
 // One clone set per vector count and whether K fills the vectors.
@@ -413,6 +483,11 @@ HPC_INLINE void diag_stats(int64_t rows, int64_t K, int64_t D, const double* x, 
                                                         const double* gamma, double* ps, double* obs_t,              \
                                                         double* obs2_t) {                                            \
         diag_stats<NV, FULL>(rows, K, D, x, gamma, ps, obs_t, obs2_t);                                             \
+    }                                                                                                              \
+    HPC_SMALL_K_CLONES void small_k_viterbi_##SUFFIX(const SmallKGroup& g, int64_t K, const double* logB,          \
+                                                     const double* logpi, const double* logA, int32_t* back,        \
+                                                     int64_t* path, double* seq_logprob) {                          \
+        viterbi<NV, FULL>(g, K, logB, logpi, logA, back, path, seq_logprob);                                       \
     }                                                                                                              \
     HPC_SMALL_K_CLONES void small_k_backward_##SUFFIX(const SmallKGroup& g, int64_t K, const double* logB,         \
                                                       const double* A, const double* alpha, const double* row_max, \
@@ -488,6 +563,21 @@ bool small_k_diag_stats(int64_t rows, int64_t K, int64_t D, const double* x, con
         case 9: return small_k_diag_stats_32(rows, K, D, x, gamma, ps, obs_t, obs2_t), true;
         case 8: return small_k_diag_stats_25_31(rows, K, D, x, gamma, ps, obs_t, obs2_t), true;
         default: return false;
+    }
+}
+
+void small_k_viterbi(const SmallKGroup& g, int64_t K, const double* logB, const double* logpi, const double* logA,
+                     int32_t* back, int64_t* path, double* seq_logprob) {
+    switch ((K + kLanes - 1) / kLanes * 2 + (K % kLanes == 0)) {
+        case 3: return small_k_viterbi_8(g, K, logB, logpi, logA, back, path, seq_logprob);
+        case 2: return small_k_viterbi_1_7(g, K, logB, logpi, logA, back, path, seq_logprob);
+        case 5: return small_k_viterbi_16(g, K, logB, logpi, logA, back, path, seq_logprob);
+        case 4: return small_k_viterbi_9_15(g, K, logB, logpi, logA, back, path, seq_logprob);
+        case 7: return small_k_viterbi_24(g, K, logB, logpi, logA, back, path, seq_logprob);
+        case 6: return small_k_viterbi_17_23(g, K, logB, logpi, logA, back, path, seq_logprob);
+        case 9: return small_k_viterbi_32(g, K, logB, logpi, logA, back, path, seq_logprob);
+        case 8: return small_k_viterbi_25_31(g, K, logB, logpi, logA, back, path, seq_logprob);
+        default: return;
     }
 }
 

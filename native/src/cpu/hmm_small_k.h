@@ -51,6 +51,11 @@ bool small_k_diag_loglik(int64_t rows, int64_t K, int64_t D, const double* x, co
 bool small_k_diag_stats(int64_t rows, int64_t K, int64_t D, const double* x, const double* gamma, double* ps,
                         double* obs_t, double* obs2_t);
 
+// Viterbi of a group for up to kSmallKMaxStates states (logpi [K], logA [K, K]): back [N, K] (scratch, the group's
+// rows), path [N] and seq_logprob [S] (the group's entries); the same results, bit for bit, as the general loop.
+void small_k_viterbi(const SmallKGroup& g, int64_t K, const double* log_emission, const double* logpi,
+                     const double* logA, int32_t* back, int64_t* path, double* seq_logprob);
+
 // out[i] = exp(in[i]) for in[i] <= 0 (-inf included), vectorised; within 2 ulp of the exact value for normal results
 // (tested against libm), subnormal results from two power-of-two scalings, 0 below -745.14. For in[i] > 0 the result
 // is unspecified (the callers pass logarithms minus their row's maximum).

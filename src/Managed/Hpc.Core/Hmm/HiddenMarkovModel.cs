@@ -163,7 +163,7 @@ public abstract unsafe class HiddenMarkovModel<TObs> where TObs : unmanaged
         var (n, lens) = Prepare(x, lengths);
         using var logB = LogEmission(x, n);
         var ll = new double[lens.Length];
-        var post = new double[logB.Length];
+        var post = GC.AllocateUninitializedArray<double>(logB.Length);  // every value is written
         ForwardBackward(lens, n, logB.Span, ll, post, default, default, default);
         return (ll.Sum(), post);
     }
@@ -201,12 +201,21 @@ public abstract unsafe class HiddenMarkovModel<TObs> where TObs : unmanaged
         }
         var (n, lens) = Prepare(x, lengths);
         using var logB = LogEmission(x, n);
-        var path = new long[n];
-        var lp = new double[lens.Length];
-        fixed (long* pl = lens, pp = path)
-        fixed (double* pb = logB.Span, ps = _startprob, pt = _transmat, plp = lp)
-            Status.ThrowIfFailed(NativeMethods.hpc_hmm_viterbi(k, lens.Length, pl, n, pb, logB.Length, ps, k, pt, k * k, pp, n, plp, lp.Length));
-        return (lp.Sum(), Array.ConvertAll(path, v => (int)v));
+        long[] path = System.Buffers.ArrayPool<long>.Shared.Rent(n);  // scratch: every value is written, then narrowed
+        try
+        {
+            var lp = new double[lens.Length];
+            fixed (long* pl = lens, pp = path)
+            fixed (double* pb = logB.Span, ps = _startprob, pt = _transmat, plp = lp)
+                Status.ThrowIfFailed(NativeMethods.hpc_hmm_viterbi(k, lens.Length, pl, n, pb, logB.Length, ps, k, pt, k * k, pp, n, plp, lp.Length));
+            var states = GC.AllocateUninitializedArray<int>(n);
+            for (int i = 0; i < n; i++) states[i] = (int)path[i];
+            return (lp.Sum(), states);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<long>.Shared.Return(path);
+        }
     }
 
     /// <summary>Draws <paramref name="n"/> observations and their states from the model (hmmlearn's <c>sample</c>).</summary>
