@@ -133,14 +133,17 @@ HPC_API int32_t hpc_rnn_workspace_bytes(const hpc_rnn* rnn, int64_t* bytes);
  * startprob [K] and every row of transmat [K, K] are non-negative and sum to 1 (within 1e-6); zeros are allowed
  * (left-right and other constrained topologies). Emission log-densities log_emission [N, K] may be -inf (an
  * impossible emission) but not NaN or +inf.
- * Threads: sequences run in groups (one per thread, hpc_set_num_threads) on HPC's thread team, Gaussian densities in
- * fixed chunks of rows. Per-sequence results (likelihoods, posteriors, paths) and the densities do not depend on the
- * thread count; the summed statistics (xi_sum, start_sum) add one partial sum per group, so their last bits can. The BLAS runs on one thread inside these calls (its idle workers would otherwise spin
+ * Threads: sequences run in groups (one per thread, hpc_set_num_threads) on HPC's thread team, diagonal/spherical
+ * Gaussian densities and statistics in fixed chunks of rows. Per-sequence results (likelihoods, posteriors, paths),
+ * the densities and the Gaussian statistics do not depend on the thread count; the summed forward-backward statistics
+ * (xi_sum, start_sum) add one partial sum per group, so their last bits can. The BLAS runs on one thread inside these calls (its idle workers would otherwise spin
  * beside HPC's). Memory: forward-backward, the Gaussian densities and statistics keep per-thread scratch rows
  * ([N, K] and [N, D] arrays) that grow to the largest call seen on that thread and are reused by its later calls
  * (freed when the thread exits). */
 
-#define HPC_HMM_SCALING 0 /* scaled probability space (emission log-densities shifted by each step's maximum) */
+/* scaled probability space: emission log-densities shifted by each step's maximum, each step's forward variables
+ * scaled by a power of two (up to 32 states) or by their sum (beyond) */
+#define HPC_HMM_SCALING 0
 #define HPC_HMM_LOG 1     /* log space (shift by the running maximum, then a matrix product) */
 
 #define HPC_COVARIANCE_SPHERICAL 1 /* covars [K] */
