@@ -17,8 +17,6 @@
 #endif
 #define HPC_INLINE __attribute__((always_inline)) inline
 
-#pragma GCC diagnostic ignored "-Wpsabi"  // vector arguments appear only in always-inlined helpers
-
 namespace hpc::cpu {
 
 namespace {
