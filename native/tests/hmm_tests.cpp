@@ -256,9 +256,9 @@ namespace {
 TEST(Hmm, GaussianLogDensitiesOfManyRowsMatchDirectFormulas) {
     std::mt19937_64 rng(23);
     std::normal_distribution<double> g(0, 1.5);
-    // Up to 32 states the rows run in registers (hmm_small_k.h: K 3 and 13 leave lanes empty, 8 fills them), above
-    // in the general loop (33).
-    for (auto [K, D] : {std::pair<int64_t, int64_t>{3, 2}, {8, 4}, {13, 5}, {33, 3}}) {
+    // Up to 64 states the rows run in registers (hmm_small_k.h: K 3, 13 and 63 leave lanes empty, 8 and 64 fill
+    // them), above in the general loop (65).
+    for (auto [K, D] : {std::pair<int64_t, int64_t>{3, 2}, {8, 4}, {13, 5}, {63, 2}, {64, 3}, {65, 3}}) {
         SCOPED_TRACE("K " + std::to_string(K) + " D " + std::to_string(D));
         const int64_t N = 10001;
         std::vector<double> x((size_t)(N * D)), means((size_t)(K * D)), diag((size_t)(K * D));
@@ -297,11 +297,13 @@ TEST(Hmm, ViterbiEqualsAPlainImplementationAtLargerK) {
     std::mt19937_64 rng(29);
     std::normal_distribution<double> g(0, 3);
     const int64_t T = 60;
-    // Up to 32 states the step runs in registers (hmm_small_k.h; 5 and 29 leave lanes empty, 8 and 16 fill them).
+    // Up to 64 states the step runs in registers (hmm_small_k.h; 5, 29 and 37 leave lanes empty, 8 and 16 fill
+    // them), above in the general loop (67).
     // Ties: uniform transitions and whole-number log densities make equal finite candidates common (the first
     // maximum must win, as numpy's argmax).
     for (auto [K, zeros, ties] : {std::tuple<int64_t, bool, bool>{37, false, false}, {37, true, false}, {37, false, true}, {5, false, false},
-                                  {5, true, false}, {8, true, false}, {8, false, true}, {16, false, false}, {29, true, false}, {29, false, true}}) {
+                                  {5, true, false}, {8, true, false}, {8, false, true}, {16, false, false}, {29, true, false}, {29, false, true},
+                                  {67, false, false}, {67, true, false}, {67, false, true}}) {
         Model m = random_model(K, rng, zeros);
         std::vector<double> logB((size_t)(T * K));
         for (auto& v : logB) v = ties ? std::round(g(rng)) : g(rng);
@@ -390,13 +392,13 @@ TEST(Hmm, StatisticsRejectOutputsOverlappingInputs) {
 }
 
 
-// The fused scaled kernels for up to 32 states come in eight versions (1-4 vectors of 8 states, K filling them or
-// not); each K from 1 to 33 against the log path (separate code) and the general scaled path (asked for the backward
+// The fused scaled kernels for up to 64 states come in sixteen versions (1-8 vectors of 8 states, K filling them or
+// not); each K from 1 to 65 against the log path (separate code) and the general scaled path (asked for the backward
 // likelihood), with sequences of different lengths in groups on two threads, and left-right models with zeros.
 TEST(Hmm, FusedSmallStateKernelsEqualTheGeneralPathsForEveryWidth) {
     std::mt19937_64 rng(23);
     std::normal_distribution<double> g(0, 2);
-    for (int64_t K = 1; K <= 33; ++K) {
+    for (int64_t K = 1; K <= 65; ++K) {
         SCOPED_TRACE("K " + std::to_string(K));
         Model m = random_model(K, rng, K % 4 == 3);
         const int64_t S = 5;
@@ -471,14 +473,14 @@ TEST(Hmm, VectorisedExpMatchesLibm) {
 
 namespace {
 
-// The statistics run in fixed chunks of rows on the thread team, four rows at a time with a tail (up to 32 states
+// The statistics run in fixed chunks of rows on the thread team, four rows at a time with a tail (up to 64 states
 // with the posteriors in registers, above in the general loop): every sum against
 // a direct loop (rows not a multiple of 4 or of the chunk), and the same bits for 1 and 2 threads.
 TEST(Hmm, GaussianStatisticsOfManyRowsMatchDirectSums) {
     std::mt19937_64 rng(29);
     std::normal_distribution<double> g(0, 1.5);
     std::uniform_real_distribution<double> u(0.0, 1.0);
-    for (auto [K, D, N] : {std::tuple<int64_t, int64_t, int64_t>{5, 3, 10003}, {8, 4, 4099}, {1, 1, 3}, {13, 2, 1027}, {32, 3, 515}, {37, 2, 9}}) {
+    for (auto [K, D, N] : {std::tuple<int64_t, int64_t, int64_t>{5, 3, 10003}, {8, 4, 4099}, {1, 1, 3}, {13, 2, 1027}, {32, 3, 515}, {37, 2, 9}, {64, 2, 130}, {70, 2, 11}}) {
         SCOPED_TRACE("K " + std::to_string(K) + " D " + std::to_string(D) + " N " + std::to_string(N));
         std::vector<double> x((size_t)(N * D)), post((size_t)(N * K));
         for (auto& v : x) v = g(rng);

@@ -142,7 +142,7 @@ HPC_API int32_t hpc_rnn_workspace_bytes(const hpc_rnn* rnn, int64_t* bytes);
  * (freed when the thread exits). */
 
 /* scaled probability space: emission log-densities shifted by each step's maximum, each step's forward variables
- * scaled by a power of two (up to 32 states) or by their sum (beyond) */
+ * scaled by a power of two (up to 64 states) or by their sum (beyond) */
 #define HPC_HMM_SCALING 0
 #define HPC_HMM_LOG 1     /* log space (shift by the running maximum, then a matrix product) */
 

@@ -492,7 +492,8 @@ void hmm_viterbi(int64_t K, int64_t S, const int64_t* lengths, int64_t N, const 
         if (K <= kSmallKMaxStates) {
             const SmallKGroup sg{(int64_t)g.seqs.size(), g.seqs.data(), g.active.data(), (int64_t)g.active.size(),
                                  l.start.data()};
-            return small_k_viterbi(sg, K, logB, logpi.data(), logA.data(), back.data(), path, seq_logprob);
+            small_k_viterbi(sg, K, logB, logpi.data(), logA.data(), back.data(), path, seq_logprob);
+            return;
         }
         const int64_t Sg = (int64_t)g.seqs.size();
         std::vector<double> prev((size_t)(Sg * K)), cur((size_t)(Sg * K));

@@ -1,4 +1,4 @@
-// The scaled forward-backward for up to 32 states, fused: one pass forward, one pass backward, with the state
+// The scaled forward-backward for up to 64 states, fused: one pass forward, one pass backward, with the state
 // vectors held in registers (8 doubles per vector: one AVX-512 register, two AVX2 ones, four SSE2 ones; built for
 // all three and picked at load time).
 //
@@ -14,7 +14,7 @@
 
 namespace hpc::cpu {
 
-constexpr int64_t kSmallKMaxStates = 32;
+constexpr int64_t kSmallKMaxStates = 64;
 
 // The sequences of one thread's group, sorted by decreasing length: at step t, sequences 0..active[t]-1 are active.
 struct SmallKGroup {
@@ -27,7 +27,8 @@ struct SmallKGroup {
 
 // Forward pass of a group. alpha [N, K] (rows of the group; nullptr: not stored), row_max and row_scale [N] (m_t and
 // s_t; nullptr: not stored), seq_loglik [S] (the group's entries). Returns false if some step cannot be scaled (all of a row's
-// densities -inf, or a scale of 0 or infinity): the caller then redoes the group in log space.
+// densities -inf, or a scale of 0 or infinity): the caller then redoes the group in log space. Also false (doing
+// nothing) beyond kSmallKMaxStates states, as the functions below.
 bool small_k_forward(const SmallKGroup& g, int64_t K, const double* log_emission, const double* startprob,
                      const double* transmat, double* alpha, double* row_max, double* row_scale, double* seq_loglik);
 
@@ -35,7 +36,7 @@ bool small_k_forward(const SmallKGroup& g, int64_t K, const double* log_emission
 // written); xi_part [K, K] += sum_t alpha_t^T (b'_{t+1} beta_{t+1} s_{t+1}) (before the product with A; nullptr:
 // not computed); start_part [K] += posteriors at t = 0 (nullptr: not computed).
 // w_rows [N, K]: scratch for the group's rows (used when xi_part is asked for and K > 8).
-void small_k_backward(const SmallKGroup& g, int64_t K, const double* log_emission, const double* transmat,
+bool small_k_backward(const SmallKGroup& g, int64_t K, const double* log_emission, const double* transmat,
                       const double* alpha, const double* row_max, const double* row_scale, double* posteriors,
                       double* xi_part, double* start_part, double* w_rows);
 
@@ -51,9 +52,9 @@ bool small_k_diag_loglik(int64_t rows, int64_t K, int64_t D, const double* x, co
 bool small_k_diag_stats(int64_t rows, int64_t K, int64_t D, const double* x, const double* gamma, double* ps,
                         double* obs_t, double* obs2_t);
 
-// Viterbi of a group for up to kSmallKMaxStates states (logpi [K], logA [K, K]): back [N, K] (scratch, the group's
-// rows), path [N] and seq_logprob [S] (the group's entries); the same results, bit for bit, as the general loop.
-void small_k_viterbi(const SmallKGroup& g, int64_t K, const double* log_emission, const double* logpi,
+// Viterbi of a group (logpi [K], logA [K, K]): back [N, K] (scratch, the group's rows), path [N] and seq_logprob [S]
+// (the group's entries); the same results, bit for bit, as the general loop.
+bool small_k_viterbi(const SmallKGroup& g, int64_t K, const double* log_emission, const double* logpi,
                      const double* logA, int32_t* back, int64_t* path, double* seq_logprob);
 
 // out[i] = exp(in[i]) for in[i] <= 0 (-inf included), vectorised; within 2 ulp of the exact value for normal results
