@@ -568,3 +568,36 @@ TEST(Hmm, BlockedValidationFindsTheFirstBadValueAnywhere) {
 }
 
 }  // namespace
+
+namespace {
+
+// Categorical log-probabilities and expected counts against direct loops (the kernels work on transposed [M, K]
+// tables; the counts add in row order, so they are equal bit for bit).
+TEST(Hmm, CategoricalDensitiesAndCountsMatchDirectLoops) {
+    std::mt19937_64 rng(31);
+    std::uniform_real_distribution<double> u(0.01, 1.0);
+    for (auto [K, M, N] : {std::tuple<int64_t, int64_t, int64_t>{3, 5, 101}, {8, 32, 1000}, {64, 3, 257}}) {
+        SCOPED_TRACE("K " + std::to_string(K) + " M " + std::to_string(M));
+        std::vector<double> ep((size_t)(K * M)), post((size_t)(N * K));
+        for (int64_t k = 0; k < K; ++k) {
+            double s = 0;
+            for (int64_t m = 0; m < M; ++m) s += ep[(size_t)(k * M + m)] = u(rng);
+            for (int64_t m = 0; m < M; ++m) ep[(size_t)(k * M + m)] /= s;
+        }
+        for (auto& v : post) v = u(rng);
+        std::vector<int64_t> sym((size_t)N);
+        for (auto& v : sym) v = (int64_t)(rng() % (uint64_t)M);
+        std::vector<double> out((size_t)(N * K)), counts((size_t)(K * M));
+        ASSERT_EQ(hpc_hmm_categorical_loglik(K, M, N, sym.data(), N, ep.data(), K * M, out.data(), N * K), HPC_OK) << last_error();
+        ASSERT_EQ(hpc_hmm_categorical_stats(K, M, N, sym.data(), N, post.data(), N * K, counts.data(), K * M), HPC_OK) << last_error();
+        std::vector<double> expect((size_t)(K * M), 0.0);
+        for (int64_t n = 0; n < N; ++n)
+            for (int64_t k = 0; k < K; ++k) {
+                ASSERT_EQ(out[(size_t)(n * K + k)], std::log(ep[(size_t)(k * M + sym[(size_t)n])])) << n << " " << k;
+                expect[(size_t)(k * M + sym[(size_t)n])] += post[(size_t)(n * K + k)];
+            }
+        EXPECT_EQ(counts, expect);
+    }
+}
+
+}  // namespace

@@ -617,10 +617,11 @@ int64_t gaussian_loglik(CovarianceType type, int64_t K, int64_t D, int64_t N, co
 
 void categorical_loglik(int64_t K, int64_t M, int64_t N, const int64_t* symbols, const double* emissionprob,
                         double* out) {
-    std::vector<double> logp((size_t)(K * M));
-    for (int64_t i = 0; i < K * M; ++i) logp[(size_t)i] = std::log(emissionprob[i]);
-    for (int64_t n = 0; n < N; ++n)
-        for (int64_t k = 0; k < K; ++k) out[n * K + k] = logp[(size_t)(k * M + symbols[n])];
+    // log emissionprob transposed to [M, K]: each output row is one contiguous row of it (was K reads M apart).
+    std::vector<double> logp_t((size_t)(M * K));
+    for (int64_t k = 0; k < K; ++k)
+        for (int64_t m = 0; m < M; ++m) logp_t[(size_t)(m * K + k)] = std::log(emissionprob[k * M + m]);
+    for (int64_t n = 0; n < N; ++n) std::copy_n(logp_t.data() + symbols[n] * K, K, out + n * K);
 }
 
 void gaussian_stats(int64_t K, int64_t D, int64_t N, const double* x, const double* gamma, double* post_sum,
@@ -665,9 +666,15 @@ void gaussian_stats(int64_t K, int64_t D, int64_t N, const double* x, const doub
 }
 
 void categorical_stats(int64_t K, int64_t M, int64_t N, const int64_t* symbols, const double* gamma, double* counts) {
-    std::fill(counts, counts + K * M, 0.0);
-    for (int64_t n = 0; n < N; ++n)
-        for (int64_t k = 0; k < K; ++k) counts[k * M + symbols[n]] += gamma[n * K + k];
+    // Summed transposed ([M, K]: each row's posteriors added to one contiguous row), then transposed back.
+    std::vector<double> counts_t((size_t)(M * K), 0.0);
+    for (int64_t n = 0; n < N; ++n) {
+        double* c = counts_t.data() + symbols[n] * K;
+        const double* g = gamma + n * K;
+        for (int64_t k = 0; k < K; ++k) c[k] += g[k];
+    }
+    for (int64_t k = 0; k < K; ++k)
+        for (int64_t m = 0; m < M; ++m) counts[k * M + m] = counts_t[(size_t)(m * K + k)];
 }
 
 }  // namespace hpc::cpu
