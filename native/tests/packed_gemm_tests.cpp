@@ -215,6 +215,36 @@ TEST(PackedGemm, InPlaceEqualsPacked) {
     }
 }
 
+// A step's product may walk its part of the weights last piece first (`reverse`, every other step of a layer, where
+// a thread's part exceeds half an L2): the same bits as the forward walk, for the dot products, the packed and the
+// in-place kernels, 1 and 2 threads, with column / row counts that leave ragged last pieces.
+TEST(PackedGemm, ReverseWalkGivesTheSameBits) {
+    std::mt19937_64 rng(6);
+    std::uniform_real_distribution<float> u(-1, 1);
+    for (int threads : {1, 2})
+        for (auto [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{1, 1000, 700}, {3, 1543, 512}, {5, 2048, 300}}) {
+            SCOPED_TRACE("threads " + std::to_string(threads) + " m " + std::to_string(m) + " n " + std::to_string(n));
+            team_set_size(threads);
+            std::vector<float> a((size_t)(m * k)), w((size_t)(n * k)), b((size_t)(k * n)), pack;
+            for (auto& e : a) e = u(rng);
+            for (auto& e : w) e = u(rng);
+            for (auto& e : b) e = u(rng);
+            std::vector<float> c1((size_t)(m * n)), c2(c1.size());
+            hpc::cpu::gemm_dot(m, k, n, a.data(), k, w.data(), k, c1.data(), n, false, false, nullptr, false);
+            hpc::cpu::gemm_dot(m, k, n, a.data(), k, w.data(), k, c2.data(), n, false, false, nullptr, true);
+            EXPECT_EQ(c1, c2);
+            const float* packed = hpc::cpu::pack_b(b.data(), n, false, k, n, pack);
+            hpc::cpu::gemm_packed(m, k, n, a.data(), k, 1, packed, c1.data(), n, false, nullptr, false);
+            hpc::cpu::gemm_packed(m, k, n, a.data(), k, 1, packed, c2.data(), n, false, nullptr, true);
+            EXPECT_EQ(c1, c2);
+            if (n % 16 == 0) {
+                hpc::cpu::gemm_in_place(m, k, n, a.data(), k, 1, b.data(), n, c2.data(), n, false, false, nullptr, true);
+                EXPECT_EQ(c1, c2);
+            }
+        }
+    team_set_size(0);
+}
+
 TEST(ThreadTeam, RunsEveryChunkOnceAndServesConcurrentCallers) {
     team_set_size(2);
     // Several threads use the team at once: one holds it, the others run their chunks alone; every chunk of every

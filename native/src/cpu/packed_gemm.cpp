@@ -624,8 +624,21 @@ const float* pack_b(const float* src, int64_t ld, bool transposed, int64_t k, in
 namespace {
 
 // C = A B on the team, B either packed or read in place (see BlockFn for pstride and brs).
+// f(lo, hi) over [begin, end) in pieces of `piece` (the last one shorter), last piece first when `reverse` and the
+// range's part of the weights (`bytes`) is more than half an L2: a step's product walks its part in alternate
+// directions from step to step, so that what was read last, still in L2, is read first again (batch 1, GRU / LSTM
+// H 512-1024 inference 0.92-0.93x the time, measured side by side; parts that fit L2 anyway were 2-4 % slower in
+// pieces). The pieces are whole tiles, so every output is the same sum either way.
+constexpr double kReverseMinBytes = 512 * 1024;
+template <typename F>
+void in_order(int64_t begin, int64_t end, int64_t piece, bool reverse, double bytes, F&& f) {
+    if (end <= begin) return;
+    if (!reverse || bytes <= kReverseMinBytes) return f(begin, end);
+    for (int64_t lo = begin + (end - begin - 1) / piece * piece; lo >= begin; lo -= piece) f(lo, std::min(end, lo + piece));
+}
+
 void gemm_team(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* b,
-               int64_t pstride, int64_t brs, float* c, int64_t ldc, bool accumulate, const float* bias) {
+               int64_t pstride, int64_t brs, float* c, int64_t ldc, bool accumulate, const float* bias, bool reverse = false) {
     if (m <= 0 || n <= 0) return;
     const int64_t panels = packed_panels(n);
     // Chunks of the output for the team: one per thread for a step's product (so that each thread keeps taking the
@@ -638,8 +651,11 @@ void gemm_team(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, in
         // A is the larger operand (m > n) and there are enough of them, otherwise the columns (in groups of 4 panels,
         // the widest tile, where there are enough).
         if (m <= n || m < 12 * parts) {
-            const auto [p_lo, p_hi] = team_share(panels, panels >= 4 * parts ? 4 : 1, member, parts);
-            gemm_range(0, m, p_lo, p_hi, k, n, a, a_rs, a_cs, b, pstride, brs, c, ldc, accumulate, bias);
+            const int64_t group = panels >= 4 * parts ? 4 : 1;
+            const auto [p_lo, p_hi] = team_share(panels, group, member, parts);
+            in_order(p_lo, p_hi, group, reverse, 4.0 * (p_hi - p_lo) * kPanel * k, [&](int64_t lo, int64_t hi) {
+                gemm_range(0, m, lo, hi, k, n, a, a_rs, a_cs, b, pstride, brs, c, ldc, accumulate, bias);
+            });
         } else {
             const auto [i_lo, i_hi] = team_share(m, 6, member, parts);
             gemm_range(i_lo, i_hi, 0, panels, k, n, a, a_rs, a_cs, b, pstride, brs, c, ldc, accumulate, bias);
@@ -650,8 +666,8 @@ void gemm_team(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, in
 }  // namespace
 
 void gemm_packed(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* packed,
-                 float* c, int64_t ldc, bool accumulate, const float* bias) {
-    gemm_team(m, k, n, a, a_rs, a_cs, packed, k * kPanel, kPanel, c, ldc, accumulate, bias);
+                 float* c, int64_t ldc, bool accumulate, const float* bias, bool reverse) {
+    gemm_team(m, k, n, a, a_rs, a_cs, packed, k * kPanel, kPanel, c, ldc, accumulate, bias, reverse);
 }
 
 void gemm_packed_serial(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* packed,
@@ -660,14 +676,14 @@ void gemm_packed_serial(int64_t m, int64_t k, int64_t n, const float* a, int64_t
 }
 
 void gemm_in_place(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* b,
-                   int64_t ldb, float* c, int64_t ldc, bool accumulate, bool serial, const float* bias) {
+                   int64_t ldb, float* c, int64_t ldc, bool accumulate, bool serial, const float* bias, bool reverse) {
     if (m <= 0 || n <= 0) return;
     if (serial) gemm_range(0, m, 0, packed_panels(n), k, n, a, a_rs, a_cs, b, kPanel, ldb, c, ldc, accumulate, bias);
-    else gemm_team(m, k, n, a, a_rs, a_cs, b, kPanel, ldb, c, ldc, accumulate, bias);
+    else gemm_team(m, k, n, a, a_rs, a_cs, b, kPanel, ldb, c, ldc, accumulate, bias, reverse);
 }
 
 void gemm_dot(int64_t m, int64_t k, int64_t n, const float* a, int64_t lda, const float* w, int64_t ldw, float* c,
-              int64_t ldc, bool accumulate, bool serial, const float* bias) {
+              int64_t ldc, bool accumulate, bool serial, const float* bias, bool reverse) {
     if (m <= 0 || n <= 0) return;
     if (accumulate) bias = nullptr;
     const DotFn dot = dot_for(g_block.load(std::memory_order_relaxed));
@@ -676,7 +692,8 @@ void gemm_dot(int64_t m, int64_t k, int64_t n, const float* a, int64_t lda, cons
     // next (a layer's steps) it reads the same part of W, kept in its cache.
     team_for(chunks, [&](int member, int parts) {
         const auto [j_lo, j_hi] = team_share(n, 8, member, parts);
-        if (j_hi > j_lo) dot(m, k, a, lda, w, ldw, j_lo, j_hi, c, ldc, accumulate, bias);
+        in_order(j_lo, j_hi, 64, reverse, 4.0 * (j_hi - j_lo) * k,
+                 [&](int64_t lo, int64_t hi) { dot(m, k, a, lda, w, ldw, lo, hi, c, ldc, accumulate, bias); });
     });
 }
 

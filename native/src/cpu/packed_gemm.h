@@ -47,9 +47,10 @@ const float* pack_b(const float* src, int64_t ld, bool transposed, int64_t k, in
 // leading dimension ldc. Columns at or past n are neither read nor written. Runs on the thread team when the product
 // is large enough to pay for the hand-off. `bias` (n floats, optional, ignored when accumulate): C = A B + bias on
 // every row, added as the tiles are stored (the same sum as filling C with the bias and accumulating, bit for bit,
-// without the pass over C).
+// without the pass over C). `reverse`: each thread walks its columns last first (see in_order in packed_gemm.cpp; a
+// recurrent layer alternates it from step to step), the same results.
 void gemm_packed(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* packed,
-                 float* c, int64_t ldc, bool accumulate, const float* bias = nullptr);
+                 float* c, int64_t ldc, bool accumulate, const float* bias = nullptr, bool reverse = false);
 
 // The same on the calling thread only (for callers that split the rows among the team themselves).
 void gemm_packed_serial(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* packed,
@@ -59,7 +60,8 @@ void gemm_packed_serial(int64_t m, int64_t k, int64_t n, const float* a, int64_t
 // of A would not pay for a copy of B (a step's dh_{t-1} = dG_t W_hh). n must be a multiple of kPanel. `serial`: run
 // on the calling thread only.
 void gemm_in_place(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* b,
-                   int64_t ldb, float* c, int64_t ldc, bool accumulate, bool serial, const float* bias = nullptr);
+                   int64_t ldb, float* c, int64_t ldc, bool accumulate, bool serial, const float* bias = nullptr,
+                   bool reverse = false);
 constexpr int64_t kInPlaceMaxRows = 64;  // gemm_f32 reads B in place below this many rows of A
 
 // C = A W^T (+ C) with W row-major (n rows of k floats, leading dimension ldw) read in place by dot products, A
@@ -68,7 +70,7 @@ constexpr int64_t kInPlaceMaxRows = 64;  // gemm_f32 reads B in place below this
 // team unless `serial`; `bias` as in gemm_packed. The sums run in another order than the packed kernel's (16 lanes
 // over k, then a horizontal sum), the same for every tile and thread count.
 void gemm_dot(int64_t m, int64_t k, int64_t n, const float* a, int64_t lda, const float* w, int64_t ldw, float* c,
-              int64_t ldc, bool accumulate, bool serial, const float* bias = nullptr);
+              int64_t ldc, bool accumulate, bool serial, const float* bias = nullptr, bool reverse = false);
 // gemm_f32 uses gemm_dot for a transposed B, at most kDotMaxRows rows of A and k >= kDotMinK: below that k, a dot
 // product's horizontal sum costs too much beside its k / 16 multiply-adds (batch 1, T 25, H 128 layers ran 3-30 %
 // slower with it; from H 256 up 0-27 % faster than packing W_ih, measured side by side).

@@ -64,25 +64,27 @@ const float* pack_backward(const float* w_hh, const Geometry& g, std::vector<flo
 }
 const double* pack_backward(const double*, const Geometry&, std::vector<double>&) { return nullptr; }
 
-// `serial`: the caller has split the batch rows among the team and runs this on one member.
+// `serial`: the caller has split the batch rows among the team and runs this on one member. `reverse` (every other
+// step): each thread walks its part of W_hh last first, so that what is still in its L2 from the step before is read
+// first (the same results).
 inline void step_forward(int64_t B, int64_t GH, int64_t H, const float* h, int64_t ld_h, const float* w_hh, const float* packed,
-                         float* step, bool serial) {
-    if (!packed) gemm_dot(B, H, GH, h, ld_h, w_hh, H, step, GH, false, serial);
+                         float* step, bool serial, bool reverse) {
+    if (!packed) gemm_dot(B, H, GH, h, ld_h, w_hh, H, step, GH, false, serial, nullptr, reverse);
     else if (serial) gemm_packed_serial(B, H, GH, h, ld_h, 1, packed, step, GH, false);
-    else gemm_packed(B, H, GH, h, ld_h, 1, packed, step, GH, false);
+    else gemm_packed(B, H, GH, h, ld_h, 1, packed, step, GH, false, nullptr, reverse);
 }
 inline void step_forward(int64_t B, int64_t GH, int64_t H, const double* h, int64_t ld_h, const double* w_hh, const double*,
-                         double* step, bool) {
+                         double* step, bool, bool) {
     gemm(false, true, B, GH, H, 1.0, h, ld_h, w_hh, H, 0.0, step, GH);
 }
 inline void step_backward(int64_t B, int64_t GH, int64_t H, const float* dg, const float* w_hh, const float* packed, bool add,
-                          float* dh, bool serial) {
-    if (!packed) gemm_in_place(B, GH, H, dg, GH, 1, w_hh, H, dh, H, add, serial);
+                          float* dh, bool serial, bool reverse) {
+    if (!packed) gemm_in_place(B, GH, H, dg, GH, 1, w_hh, H, dh, H, add, serial, nullptr, reverse);
     else if (serial) gemm_packed_serial(B, GH, H, dg, GH, 1, packed, dh, H, add);
-    else gemm_packed(B, GH, H, dg, GH, 1, packed, dh, H, add);
+    else gemm_packed(B, GH, H, dg, GH, 1, packed, dh, H, add, nullptr, reverse);
 }
 inline void step_backward(int64_t B, int64_t GH, int64_t H, const double* dg, const double* w_hh, const double*, bool add,
-                          double* dh, bool) {
+                          double* dh, bool, bool) {
     gemm(false, false, B, H, GH, 1.0, dg, GH, w_hh, H, add ? 1.0 : 0.0, dh, H);
 }
 
@@ -208,7 +210,7 @@ void forward_steps(Cell cell, const Geometry& g, int dir, const T* p, const Laye
         // Rows [b0, b1): the recurrent product (unless done already), then the pre-activations summed in place in
         // the step buffer and activated by whole-row vector calls.
         auto rows = [&](int64_t b0, int64_t b1, bool serial, bool product) {
-            if (product) step_forward(b1 - b0, GH, H, h_prev + b0 * ld_h, ld_h, w_hh, packed, step + b0 * GH, serial);
+            if (product) step_forward(b1 - b0, GH, H, h_prev + b0 * ld_h, ld_h, w_hh, packed, step + b0 * GH, serial, s & 1);
             for (int64_t b = b0; b < b1; ++b) {
                 T* gr = gt + b * GH;
                 T* sr = step + b * GH;
@@ -266,7 +268,7 @@ void forward_steps(Cell cell, const Geometry& g, int dir, const T* p, const Laye
         if (chunks > 1) {
             on_row_chunks(chunks, B, true, rows);
         } else if (pw_chunks > 1) {
-            step_forward(B, GH, H, h_prev, ld_h, w_hh, packed, step, false);
+            step_forward(B, GH, H, h_prev, ld_h, w_hh, packed, step, false, s & 1);
             on_row_chunks(pw_chunks, B, false, rows);
         } else {
             rows(0, B, false, true);
@@ -370,13 +372,13 @@ void backward_steps(Cell cell, const Geometry& g, int dir, const T* p, const Lay
                     }
                 }
             }
-            if (product) step_backward(b1 - b0, GH, H, dgh + b0 * GH, w_hh, packed, gru, dh_next + b0 * H, serial);
+            if (product) step_backward(b1 - b0, GH, H, dgh + b0 * GH, w_hh, packed, gru, dh_next + b0 * H, serial, s & 1);
         };
         if (chunks > 1) {
             on_row_chunks(chunks, B, true, rows);
         } else if (pw_chunks > 1) {
             on_row_chunks(pw_chunks, B, false, rows);
-            step_backward(B, GH, H, dgh, w_hh, packed, gru, dh_next, false);
+            step_backward(B, GH, H, dgh, w_hh, packed, gru, dh_next, false, s & 1);
         } else {
             rows(0, B, false, true);
         }
