@@ -6,7 +6,7 @@
 #include <cmath>
 #include <functional>
 
-#include "../src/cpu/hmm_small_k.h"
+#include "../src/cpu/vmath_f64.h"
 
 #include "test_util.h"
 
@@ -83,9 +83,10 @@ TEST(Hmm, ForwardBackwardAndViterbiEqualBruteForce) {
         }
         std::vector<double> logB((size_t)(N * K));
         for (auto& v : logB) v = g(rng);
-        // The scaled mode without the backward likelihood runs the fused small-K kernels (hmm_small_k.h), with it the
-        // general scaled path.
-        for (auto [mode, with_llb] : {std::pair{HPC_HMM_SCALING, true}, std::pair{HPC_HMM_SCALING, false}, std::pair{HPC_HMM_LOG, true}}) {
+        // Without the backward likelihood both modes run the fused small-K kernels (hmm_small_k.h), with it the
+        // general paths.
+        for (auto [mode, with_llb] : {std::pair{HPC_HMM_SCALING, true}, std::pair{HPC_HMM_SCALING, false}, std::pair{HPC_HMM_LOG, true},
+                                      std::pair{HPC_HMM_LOG, false}}) {
             SCOPED_TRACE("trial " + std::to_string(trial) + " mode " + std::to_string(mode) + " llb " + std::to_string(with_llb));
             std::vector<double> ll((size_t)S), post((size_t)(N * K)), xi((size_t)(K * K)), st((size_t)K), lp((size_t)S), llb((size_t)S);
             std::vector<int64_t> path((size_t)N);
@@ -392,9 +393,10 @@ TEST(Hmm, StatisticsRejectOutputsOverlappingInputs) {
 }
 
 
-// The fused scaled kernels for up to 64 states come in sixteen versions (1-8 vectors of 8 states, K filling them or
-// not); each K from 1 to 65 against the log path (separate code) and the general scaled path (asked for the backward
-// likelihood), with sequences of different lengths in groups on two threads, and left-right models with zeros.
+// The fused kernels for up to 64 states come in sixteen versions (1-8 vectors of 8 states, K filling them or not);
+// for each K from 1 to 65 the fused scaled and fused log-space results against the general scaled and log paths
+// (separate code, run when the backward likelihood is asked for), with sequences of different lengths in groups on two
+// threads, and left-right models with zeros.
 TEST(Hmm, FusedSmallStateKernelsEqualTheGeneralPathsForEveryWidth) {
     std::mt19937_64 rng(23);
     std::normal_distribution<double> g(0, 2);
@@ -419,8 +421,10 @@ TEST(Hmm, FusedSmallStateKernelsEqualTheGeneralPathsForEveryWidth) {
                                                with_llb ? llb.data() : nullptr, with_llb ? S : 0), HPC_OK) << last_error();
             return o;
         };
-        const Out fused = run(HPC_HMM_SCALING, false);
-        for (const Out& ref : {run(HPC_HMM_LOG, false), run(HPC_HMM_SCALING, true)}) {
+        for (int32_t fused_mode : {HPC_HMM_SCALING, HPC_HMM_LOG})
+        for (const Out& ref : {run(HPC_HMM_LOG, true), run(HPC_HMM_SCALING, true)}) {
+            const Out fused = run(fused_mode, false);
+            SCOPED_TRACE("fused mode " + std::to_string(fused_mode));
             for (int64_t s = 0; s < S; ++s) EXPECT_NEAR(fused.ll[(size_t)s], ref.ll[(size_t)s], 1e-11 * std::fabs(ref.ll[(size_t)s]));
             double worst = 0;
             for (int64_t i = 0; i < N * K; ++i) worst = std::max(worst, std::fabs(fused.post[(size_t)i] - ref.post[(size_t)i]));
@@ -429,14 +433,17 @@ TEST(Hmm, FusedSmallStateKernelsEqualTheGeneralPathsForEveryWidth) {
             for (int64_t j = 0; j < K; ++j) EXPECT_NEAR(fused.st[(size_t)j], ref.st[(size_t)j], 1e-12);
         }
         // Likelihood only (no stored rows): the same numbers.
-        std::vector<double> ll((size_t)S);
-        ASSERT_EQ(hpc_hmm_forward_backward(HPC_HMM_SCALING, K, S, lengths.data(), N, logB.data(), N * K, m.pi.data(), K, m.A.data(),
-                                           K * K, ll.data(), S, nullptr, 0, nullptr, 0, nullptr, 0, nullptr, 0), HPC_OK);
-        for (int64_t s = 0; s < S; ++s) EXPECT_EQ(ll[(size_t)s], fused.ll[(size_t)s]);
+        for (int32_t mode : {HPC_HMM_SCALING, HPC_HMM_LOG}) {
+            const Out fused = run(mode, false);
+            std::vector<double> ll((size_t)S);
+            ASSERT_EQ(hpc_hmm_forward_backward(mode, K, S, lengths.data(), N, logB.data(), N * K, m.pi.data(), K, m.A.data(),
+                                               K * K, ll.data(), S, nullptr, 0, nullptr, 0, nullptr, 0, nullptr, 0), HPC_OK);
+            for (int64_t s = 0; s < S; ++s) EXPECT_EQ(ll[(size_t)s], fused.ll[(size_t)s]);
+        }
     }
 }
 
-#if HPC_TESTS_HAVE_SMALL_K_KERNELS  // compiled into this binary except under ThreadSanitizer (see CMakeLists.txt)
+#if HPC_TESTS_HAVE_VMATH_F64  // vmath_f64.cpp is compiled into this binary except under ThreadSanitizer (CMakeLists.txt)
 // The vectorised exp of the fused kernels against libm: within 2 ulp for normal results, within 1 unit of the last
 // place of a subnormal, exact at 0 (1) and below -745.14 (0), every lane position and tail length.
 TEST(Hmm, VectorisedExpMatchesLibm) {
@@ -466,6 +473,32 @@ TEST(Hmm, VectorisedExpMatchesLibm) {
     const double zero = 0.0;
     hpc::cpu::exp_nonpositive(&zero, &one, 1);
     EXPECT_EQ(one, 1.0);
+}
+
+// The vectorised log of the fused log-space kernels against libm: within 1 ulp for normal inputs, subnormal inputs,
+// exactly -inf at 0 and 0 at 1, every lane position and tail length.
+TEST(Hmm, VectorisedLogMatchesLibm) {
+    std::vector<double> x;
+    std::mt19937_64 rng(5);
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    for (int i = 0; i < 40000; ++i) x.push_back(std::ldexp(0.5 + u(rng), (int)(rng() % 2000) - 1000));
+    for (double v = 0.5; v < 2.0; v += 1.0 / 4096) x.push_back(v);
+    for (double v : {0.0, 1.0, 2.0, 0.5, 5e-324, 1e-310, 2.2250738585072014e-308, 1.7976931348623157e308, 0.7071067811865476,
+                     1.4142135623730951, 1e-300})
+        x.push_back(v);
+    for (size_t n : {x.size(), x.size() - 1, x.size() - 6, (size_t)2}) {
+        std::vector<double> y(n);
+        hpc::cpu::log_nonnegative(x.data(), y.data(), (int64_t)n);
+        for (size_t i = 0; i < n; ++i) {
+            const double e = std::log(x[i]);
+            if (x[i] == 0.0) {
+                ASSERT_EQ(y[i], -HUGE_VAL);
+            } else {
+                const double ulp = std::fabs(std::nextafter(e, 0.0) - e);
+                ASSERT_LE(std::fabs(y[i] - e), e == 0.0 ? 0.0 : ulp) << x[i];
+            }
+        }
+    }
 }
 #endif
 

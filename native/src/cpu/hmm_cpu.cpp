@@ -344,9 +344,10 @@ bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* len
     std::vector<double>& bwd = grow(sc_bwd, need_backward ? NK : 0);
     std::vector<double>& w = grow(sc_w, need_backward ? NK : 0);
     std::vector<double>& v = grow(sc_v, (size_t)N);
-    // Up to kSmallKMaxStates states the scaled path is the fused one (hmm_small_k.h); the consistency check
-    // seq_loglik_backward is computed by the general path only.
+    // Up to kSmallKMaxStates states both implementations run fused (hmm_small_k.h); the consistency check
+    // seq_loglik_backward is computed by the general paths only.
     const bool small_k = mode == HmmMode::Scaling && K <= kSmallKMaxStates && !seq_loglik_backward;
+    const bool small_k_log = mode == HmmMode::Log && K <= kSmallKMaxStates && !seq_loglik_backward;
     const bool general_scaled = mode == HmmMode::Scaling && !small_k;
     std::vector<double>& bprime = grow(sc_bprime, general_scaled ? NK : 0);
     std::vector<double>& scale = grow(sc_scale, mode == HmmMode::Scaling ? (size_t)N : 0);
@@ -358,6 +359,19 @@ bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* len
         // The scaled path falls back to log space for a group in which some step cannot be scaled (an
         // observation so unlikely under every reachable state that the shifted densities underflow).
         bool use_log = mode == HmmMode::Log;
+        if (small_k_log) {
+            const SmallKGroup sg{(int64_t)g.seqs.size(), g.seqs.data(), g.active.data(), (int64_t)g.active.size(),
+                                 l.start.data()};
+            small_k_forward_log(sg, K, logB, pi, A, need_backward ? fwd.data() : nullptr, seq_loglik);
+            if (!need_backward) return;
+            for (int64_t s : g.seqs)
+                if (!std::isfinite(seq_loglik[s])) return;  // impossible sequence: reported below
+            if (xi_sum) xi_part[gi].assign((size_t)(K * K), 0.0);
+            if (start_sum) start_part[gi].assign((size_t)K, 0.0);
+            small_k_backward_log(sg, K, logB, A, fwd.data(), seq_loglik, posteriors, xi_sum ? xi_part[gi].data() : nullptr,
+                                 start_sum ? start_part[gi].data() : nullptr, bwd.data(), w.data());
+            return;
+        }
         if (small_k) {
             const SmallKGroup sg{(int64_t)g.seqs.size(), g.seqs.data(), g.active.data(), (int64_t)g.active.size(),
                                  l.start.data()};

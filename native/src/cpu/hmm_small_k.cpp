@@ -1,5 +1,8 @@
 #include "hmm_small_k.h"
 
+#include "vmath_f64.h"
+#include "vmath_f64_lanes.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -15,70 +18,15 @@
 #else
 #define HPC_SMALL_K_CLONES
 #endif
-#define HPC_INLINE __attribute__((always_inline)) inline
 
 namespace hpc::cpu {
 
 namespace {
 
-typedef double V __attribute__((vector_size(64)));   // 8 doubles
-typedef int64_t VI __attribute__((vector_size(64)));
-typedef double V4 __attribute__((vector_size(32)));
-typedef double V2 __attribute__((vector_size(16)));
-constexpr int kLanes = 8;
-constexpr double kInf = std::numeric_limits<double>::infinity();
-
-HPC_INLINE V splat(double x) { return V{} + x; }
+using namespace simd;
 
 // n zeroed vectors, 64-byte aligned (a new-expression honours the vectors' alignment; std::vector<V> did not).
 std::unique_ptr<V[]> zeroed(int64_t n) { return std::unique_ptr<V[]>(new V[(size_t)std::max<int64_t>(n, 1)]()); }
-
-HPC_INLINE double hsum(V v) {
-    const V4 a = __builtin_shufflevector(v, v, 0, 1, 2, 3) + __builtin_shufflevector(v, v, 4, 5, 6, 7);
-    const V2 b = __builtin_shufflevector(a, a, 0, 1) + __builtin_shufflevector(a, a, 2, 3);
-    return b[0] + b[1];
-}
-
-HPC_INLINE V vmax(V a, V b) { return a > b ? a : b; }
-
-HPC_INLINE double hmax(V v) {
-    const V4 lo = __builtin_shufflevector(v, v, 0, 1, 2, 3), hi = __builtin_shufflevector(v, v, 4, 5, 6, 7);
-    const V4 a = lo > hi ? lo : hi;
-    const V2 c = __builtin_shufflevector(a, a, 0, 1), d = __builtin_shufflevector(a, a, 2, 3);
-    const V2 b = c > d ? c : d;
-    return b[0] > b[1] ? b[0] : b[1];
-}
-
-// exp(x) for x <= 0: x = n ln2 + r with |r| <= ln2/2 (Cody-Waite split of ln2), e^r by its Taylor polynomial of
-// degree 13 (truncation below 1e-17 relative), times 2^n as two powers of two (so that subnormal results are
-// rounded once, by the last product).
-HPC_INLINE V exp_np(V x) {
-    const V xc = x < splat(-746.0) ? splat(-746.0) : (x > splat(0.0) ? splat(0.0) : x);
-    const double shifter = 0x1.8p52;
-    V kd = xc * 1.4426950408889634 + shifter;
-    const VI n = (VI)kd - (VI)splat(shifter);
-    kd -= shifter;
-    V r = xc - kd * 6.93147180369123816490e-01;
-    r = r - kd * 1.90821492927058770002e-10;
-    V p = splat(1.0 / 6227020800.0);
-    p = p * r + 1.0 / 479001600.0;
-    p = p * r + 1.0 / 39916800.0;
-    p = p * r + 1.0 / 3628800.0;
-    p = p * r + 1.0 / 362880.0;
-    p = p * r + 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
-    const VI n1 = n >> 1, n2 = n - n1;
-    const V s1 = (V)((n1 + 1023) << 52), s2 = (V)((n2 + 1023) << 52);
-    const V y = p * s1 * s2;
-    return x < splat(-745.14) ? splat(0.0) : y;
-}
 
 // Row j of an [.., K] array as NV vectors, lanes from K on set to fill. Full: K == NV * 8 (one unaligned load each).
 template <int NV, bool Full>
@@ -237,6 +185,10 @@ HPC_INLINE bool forward(const SmallKGroup& g, int64_t K, const double* logB, con
 }
 
 template <int NV, bool Full>
+HPC_INLINE void add_stats(const SmallKGroup& g, int64_t K, bool xi_after, const double* a_rows, const double* w_rows, V* xi,
+                          const V (&st)[NV], double* xi_part, double* start_part);
+
+template <int NV, bool Full>
 HPC_INLINE void backward(const SmallKGroup& g, int64_t K, const double* logB, const double* A, const double* alpha,
                          const double* row_max, const double* row_scale, double* posteriors, double* xi_part,
                          double* start_part, double* w_rows) {
@@ -299,15 +251,23 @@ HPC_INLINE void backward(const SmallKGroup& g, int64_t K, const double* logB, co
             }
         }
     }
+    add_stats<NV, Full>(g, K, xi_after, alpha, w_rows, xi.get(), st, xi_part, start_part);
+}
+
+// The backward passes' last part: with xi_after, xi += sum_t a_t^T w_{t+1} over each sequence's stored rows
+// (xi_rows); then xi_part [K, K] += xi and start_part [K] += st (each nullptr: not asked for).
+template <int NV, bool Full>
+HPC_INLINE void add_stats(const SmallKGroup& g, int64_t K, bool xi_after, const double* a_rows, const double* w_rows, V* xi,
+                          const V (&st)[NV], double* xi_part, double* start_part) {
     if (xi_after)
         for (int64_t i = 0; i < g.n_seqs; ++i) {
             const int64_t s = g.seqs[i], r0 = g.start[s];
             int64_t T = 0;
             while (T < g.steps && g.active[T] > i) ++T;
-            xi_rows<NV, Full>(T - 1, K, alpha + r0 * K, w_rows + (r0 + 1) * K, xi.get());
+            xi_rows<NV, Full>(T - 1, K, a_rows + r0 * K, w_rows + (r0 + 1) * K, xi);
         }
     if (xi_part) {
-        const double* x = reinterpret_cast<const double*>(xi.get());
+        const double* x = reinterpret_cast<const double*>(xi);
         for (int64_t k = 0; k < K; ++k)
             for (int64_t j = 0; j < K; ++j) xi_part[k * K + j] += x[k * NV * kLanes + j];
     }
@@ -315,6 +275,138 @@ HPC_INLINE void backward(const SmallKGroup& g, int64_t K, const double* logB, co
         const double* s = reinterpret_cast<const double*>(st);
         for (int64_t j = 0; j < K; ++j) start_part[j] += s[j];
     }
+}
+
+// The log-space forward of a group, as forward_log in hmm_cpu.cpp: la_t = shift + log(exp(la_{t-1} - shift) A) +
+// logB_t, the shift being the previous row's maximum; la [N, K] stored unless nullptr; seq_loglik [S] (-inf for an
+// impossible sequence).
+template <int NV, bool Full>
+HPC_INLINE void forward_log(const SmallKGroup& g, int64_t K, const double* logB, const double* pi, const double* A,
+                            double* la_out, double* seq_loglik) {
+    const std::unique_ptr<V[]> Ap = padded_rows<NV>(A, K, false);
+    double lpi_buf[NV * kLanes];
+    for (int j = 0; j < NV * kLanes; ++j) lpi_buf[j] = j < K ? std::log(pi[j]) : -kInf;
+    V lpi[NV];
+    std::memcpy(lpi, lpi_buf, sizeof lpi);
+    const std::unique_ptr<V[]> prev = zeroed(g.n_seqs * NV);  // exp(la_{t-1} - shift) of each active sequence
+    std::vector<double> shift((size_t)g.n_seqs, 0.0);
+    for (int64_t t = 0; t < g.steps; ++t) {
+        const int64_t a = g.active[t];
+        const int64_t a_next = t + 1 < g.steps ? g.active[t + 1] : 0;
+        for (int64_t i = 0; i < a; ++i) {
+            const int64_t r = g.start[g.seqs[i]] + t;
+            if (t + kPrefetchRows < g.steps && i < g.active[t + kPrefetchRows]) prefetch_row<NV>(logB + (r + kPrefetchRows) * K);
+            V* pv = prev.get() + i * NV;
+            V lb[NV], la[NV];
+            load_row<NV, Full>(logB + r * K, K, -kInf, lb);
+            if (t == 0) {
+                for (int v = 0; v < NV; ++v) la[v] = lpi[v] + lb[v];
+            } else {
+                V prod[NV];
+                vec_mat<NV, Full>(reinterpret_cast<const double*>(pv), Ap.get(), K, prod);
+                const V sh = splat(shift[(size_t)i]);
+                for (int v = 0; v < NV; ++v) la[v] = (sh + log_nn(prod[v])) + lb[v];
+            }
+            if (la_out) store_row<NV, Full>(la, K, la_out + r * K);
+            V mv = la[0];
+            for (int v = 1; v < NV; ++v) mv = vmax(mv, la[v]);
+            const double m = hmax(mv);
+            shift[(size_t)i] = m;
+            const bool finite = std::isfinite(m);
+            V es = splat(0.0);
+            for (int v = 0; v < NV; ++v) {
+                pv[v] = finite ? exp_np(la[v] - m) : splat(0.0);
+                es += pv[v];
+            }
+            if (i >= a_next) seq_loglik[g.seqs[i]] = finite ? m + std::log(hsum(es)) : -kInf;
+        }
+    }
+}
+
+// The log-space backward of a group after forward_log stored la, as backward_log and the posterior and statistics
+// passes in hmm_cpu.cpp: log beta_t = v_{t+1} + log(A q_{t+1}) with q_t = exp(logB_t + log beta_t - v_t), v_t that
+// row's maximum; posteriors exp(la + log beta - max) normalised; xi_part [K, K] += sum_t exp(la_{t-1} + v_t - ll)^T q_t
+// (before the product with A). a_rows and w_rows [N, K]: scratch (used when xi_part is asked for and K > 8).
+template <int NV, bool Full>
+HPC_INLINE void backward_log(const SmallKGroup& g, int64_t K, const double* logB, const double* A, const double* la,
+                             const double* seq_loglik, double* posteriors, double* xi_part, double* start_part,
+                             double* a_rows, double* w_rows) {
+    const std::unique_ptr<V[]> Atp = padded_rows<NV>(A, K, true);
+    const bool xi_in_loop = xi_part && NV == 1;  // as in backward
+    const bool xi_after = xi_part && NV > 1;
+    const std::unique_ptr<V[]> next = zeroed(g.n_seqs * NV);  // q_{t+1} of each sequence
+    std::vector<double> vt((size_t)g.n_seqs, 0.0);             // v_{t+1}
+    const std::unique_ptr<V[]> xi = zeroed(K * NV);
+    V st[NV];
+    for (int v = 0; v < NV; ++v) st[v] = splat(0.0);
+    for (int64_t t = g.steps - 1; t >= 0; --t) {
+        const int64_t a = g.active[t];
+        const int64_t a_next = t + 1 < g.steps ? g.active[t + 1] : 0;
+        for (int64_t i = 0; i < a; ++i) {
+            const int64_t s = g.seqs[i];
+            const int64_t r = g.start[s] + t;
+            if (t >= kPrefetchRows) {
+                prefetch_row<NV>(logB + (r - kPrefetchRows) * K);
+                prefetch_row<NV>(la + (r - kPrefetchRows) * K);
+            }
+            V* nx = next.get() + i * NV;
+            V br[NV], lr[NV], x[NV], p[NV];
+            if (i < a_next) {
+                V prod[NV];
+                vec_mat<NV, Full>(reinterpret_cast<const double*>(nx), Atp.get(), K, prod);
+                const V sh = splat(vt[(size_t)i]);
+                for (int v = 0; v < NV; ++v) br[v] = sh + log_nn(prod[v]);
+            } else {
+                for (int v = 0; v < NV; ++v) br[v] = splat(0.0);
+            }
+            load_row<NV, Full>(la + r * K, K, -kInf, lr);
+            V xm = x[0] = lr[0] + br[0];
+            for (int v = 1; v < NV; ++v) xm = vmax(xm, x[v] = lr[v] + br[v]);
+            const double mx = hmax(xm);
+            V ps = splat(0.0);
+            for (int v = 0; v < NV; ++v) {
+                p[v] = std::isfinite(mx) ? exp_np(x[v] - mx) : splat(0.0);
+                ps += p[v];
+            }
+            const double sum = hsum(ps);
+            const double inv = sum > 0 ? 1.0 / sum : 0.0;
+            for (int v = 0; v < NV; ++v) p[v] *= inv;
+            if (posteriors) store_row<NV, Full>(p, K, posteriors + r * K);
+            if (t == 0) {
+                for (int v = 0; v < NV; ++v) st[v] += p[v];
+                continue;
+            }
+            V lb[NV], y[NV];
+            load_row<NV, Full>(logB + r * K, K, -kInf, lb);
+            V ym = y[0] = lb[0] + br[0];
+            for (int v = 1; v < NV; ++v) ym = vmax(ym, y[v] = lb[v] + br[v]);
+            const double m = hmax(ym);
+            vt[(size_t)i] = m;
+            for (int v = 0; v < NV; ++v) nx[v] = std::isfinite(m) ? exp_np(y[v] - m) : splat(0.0);
+            if (!xi_part) continue;
+            // exp(la_{t-1} + v_t - ll) = exp(la_{t-1} - M) exp(M + v_t - ll), M the row's maximum (exp_np takes
+            // arguments <= 0 only).
+            V lp[NV], ap[NV];
+            load_row<NV, Full>(la + (r - 1) * K, K, -kInf, lp);
+            V pm = lp[0];
+            for (int v = 1; v < NV; ++v) pm = vmax(pm, lp[v]);
+            const double M = hmax(pm);
+            const double f = std::isfinite(M) && std::isfinite(m) ? std::exp(M + m - seq_loglik[s]) : 0.0;
+            for (int v = 0; v < NV; ++v) ap[v] = f != 0.0 ? exp_np(lp[v] - M) * f : splat(0.0);
+            if (xi_after) {
+                store_row<NV, Full>(ap, K, a_rows + (r - 1) * K);
+                std::memcpy(w_rows + r * K, nx, (size_t)K * sizeof(double));
+            }
+            if (xi_in_loop) {
+                const double* ad = reinterpret_cast<const double*>(ap);
+                for (int64_t k = 0; k < K; ++k) {
+                    const V c = splat(ad[k]);
+                    for (int v = 0; v < NV; ++v) xi[k * NV + v] += c * nx[v];
+                }
+            }
+        }
+    }
+    add_stats<NV, Full>(g, K, xi_after, a_rows, w_rows, xi.get(), st, xi_part, start_part);
 }
 
 // Diagonal Gaussian log-densities of rows [0, rows), as diag_loglik_rows in hmm_cpu.cpp, with each row's K values in
@@ -490,6 +582,19 @@ HPC_INLINE void viterbi(const SmallKGroup& g, int64_t K, const double* logB, con
         backward<NV, FULL>(g, K, logB, A, alpha, row_max, row_scale, posteriors, xi_part, start_part, w_rows);     \
         return true;                                                                                               \
     }                                                                                                              \
+    HPC_SMALL_K_CLONES bool small_k_forward_log_##SUFFIX(const SmallKGroup& g, int64_t K, const double* logB,      \
+                                                         const double* pi, const double* A, double* la,            \
+                                                         double* seq_loglik) {                                     \
+        forward_log<NV, FULL>(g, K, logB, pi, A, la, seq_loglik);                                                  \
+        return true;                                                                                               \
+    }                                                                                                              \
+    HPC_SMALL_K_CLONES bool small_k_backward_log_##SUFFIX(                                                         \
+        const SmallKGroup& g, int64_t K, const double* logB, const double* A, const double* la,                    \
+        const double* seq_loglik, double* posteriors, double* xi_part, double* start_part, double* a_rows,         \
+        double* w_rows) {                                                                                          \
+        backward_log<NV, FULL>(g, K, logB, A, la, seq_loglik, posteriors, xi_part, start_part, a_rows, w_rows);    \
+        return true;                                                                                               \
+    }                                                                                                              \
     HPC_SMALL_K_CLONES bool small_k_viterbi_##SUFFIX(const SmallKGroup& g, int64_t K, const double* logB,          \
                                                      const double* logpi, const double* logA, int32_t* back,       \
                                                      int64_t* path, double* seq_logprob) {                         \
@@ -542,6 +647,19 @@ bool small_k_backward(const SmallKGroup& g, int64_t K, const double* logB, const
     return false;
 }
 
+bool small_k_forward_log(const SmallKGroup& g, int64_t K, const double* logB, const double* pi, const double* A,
+                         double* la, double* seq_loglik) {
+    HPC_SMALL_K_DISPATCH(forward_log, (g, K, logB, pi, A, la, seq_loglik))
+    return false;
+}
+
+bool small_k_backward_log(const SmallKGroup& g, int64_t K, const double* logB, const double* A, const double* la,
+                          const double* seq_loglik, double* posteriors, double* xi_part, double* start_part,
+                          double* a_rows, double* w_rows) {
+    HPC_SMALL_K_DISPATCH(backward_log, (g, K, logB, A, la, seq_loglik, posteriors, xi_part, start_part, a_rows, w_rows))
+    return false;
+}
+
 bool small_k_viterbi(const SmallKGroup& g, int64_t K, const double* logB, const double* logpi, const double* logA,
                      int32_t* back, int64_t* path, double* seq_logprob) {
     HPC_SMALL_K_DISPATCH(viterbi, (g, K, logB, logpi, logA, back, path, seq_logprob))
@@ -558,25 +676,6 @@ bool small_k_diag_stats(int64_t rows, int64_t K, int64_t D, const double* x, con
                         double* obs_t, double* obs2_t) {
     HPC_SMALL_K_DISPATCH(diag_stats, (rows, K, D, x, gamma, ps, obs_t, obs2_t))
     return false;
-}
-
-HPC_SMALL_K_CLONES void exp_nonpositive(const double* in, double* out, int64_t n) {
-    int64_t i = 0;
-    for (; i + kLanes <= n; i += kLanes) {
-        V x;
-        std::memcpy(&x, in + i, sizeof x);
-        const V y = exp_np(x);
-        std::memcpy(out + i, &y, sizeof y);
-    }
-    if (i < n) {
-        double buf[kLanes];
-        for (int j = 0; j < kLanes; ++j) buf[j] = i + j < n ? in[i + j] : 0.0;
-        V x;
-        std::memcpy(&x, buf, sizeof x);
-        const V y = exp_np(x);
-        std::memcpy(buf, &y, sizeof y);
-        for (int64_t j = 0; i + j < n; ++j) out[i + j] = buf[j];
-    }
 }
 
 }  // namespace hpc::cpu

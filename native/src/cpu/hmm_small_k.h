@@ -40,6 +40,17 @@ bool small_k_backward(const SmallKGroup& g, int64_t K, const double* log_emissio
                       const double* alpha, const double* row_max, const double* row_scale, double* posteriors,
                       double* xi_part, double* start_part, double* w_rows);
 
+// The log-space forward-backward of a group (the log implementation), fused in the same way: the forward stores
+// la [N, K] (nullptr: not stored) and writes seq_loglik (-inf for an impossible sequence: the caller then asks for no
+// backward); the backward, after it, writes posteriors and adds xi_part / start_part as small_k_backward does. a_rows
+// and w_rows [N, K]: scratch for the group's rows (used when xi_part is asked for and K > 8). The lane-wise log of
+// the products is musl's algorithm (log_nonnegative below).
+bool small_k_forward_log(const SmallKGroup& g, int64_t K, const double* log_emission, const double* startprob,
+                         const double* transmat, double* la, double* seq_loglik);
+bool small_k_backward_log(const SmallKGroup& g, int64_t K, const double* log_emission, const double* transmat,
+                          const double* la, const double* seq_loglik, double* posteriors, double* xi_part,
+                          double* start_part, double* a_rows, double* w_rows);
+
 // Diagonal Gaussian log-densities of rows [0, rows) for up to kSmallKMaxStates states, each row's values in registers:
 // out[n, k] = -0.5 (c[k] - 2 x_n . muinv_t[., k] + x_n^2 . inv_t[., k]) (muinv_t, inv_t [D, K]). Returns false (and
 // does nothing) for more states.
@@ -56,10 +67,5 @@ bool small_k_diag_stats(int64_t rows, int64_t K, int64_t D, const double* x, con
 // (the group's entries); the same results, bit for bit, as the general loop.
 bool small_k_viterbi(const SmallKGroup& g, int64_t K, const double* log_emission, const double* logpi,
                      const double* logA, int32_t* back, int64_t* path, double* seq_logprob);
-
-// out[i] = exp(in[i]) for in[i] <= 0 (-inf included), vectorised; within 2 ulp of the exact value for normal results
-// (tested against libm), subnormal results from two power-of-two scalings, 0 below -745.14. For in[i] > 0 the result
-// is unspecified (the callers pass logarithms minus their row's maximum).
-void exp_nonpositive(const double* in, double* out, int64_t n);
 
 }  // namespace hpc::cpu

@@ -1,0 +1,98 @@
+// Lane-wise double-precision helpers for the HMM kernels: a vector of 8 doubles (one AVX-512 register, two AVX2 ones,
+// four SSE2 ones: GCC vector extensions, compiled for whatever target the including function is built for), its
+// horizontal sum and maximum, and exp / log over the ranges the kernels need. Everything here is always inlined into
+// the target_clones functions of hmm_small_k.cpp and vmath_f64.cpp; include it only there (passing these vectors to
+// a function compiled for another target changes the ABI).
+#pragma once
+
+#include <cstdint>
+#include <limits>
+
+#define HPC_INLINE __attribute__((always_inline)) inline
+
+namespace hpc::cpu {
+
+namespace simd {
+
+typedef double V __attribute__((vector_size(64)));   // 8 doubles
+typedef int64_t VI __attribute__((vector_size(64)));
+typedef double V4 __attribute__((vector_size(32)));
+typedef double V2 __attribute__((vector_size(16)));
+constexpr int kLanes = 8;
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+HPC_INLINE V splat(double x) { return V{} + x; }
+
+HPC_INLINE double hsum(V v) {
+    const V4 a = __builtin_shufflevector(v, v, 0, 1, 2, 3) + __builtin_shufflevector(v, v, 4, 5, 6, 7);
+    const V2 b = __builtin_shufflevector(a, a, 0, 1) + __builtin_shufflevector(a, a, 2, 3);
+    return b[0] + b[1];
+}
+
+HPC_INLINE V vmax(V a, V b) { return a > b ? a : b; }
+
+HPC_INLINE double hmax(V v) {
+    const V4 lo = __builtin_shufflevector(v, v, 0, 1, 2, 3), hi = __builtin_shufflevector(v, v, 4, 5, 6, 7);
+    const V4 a = lo > hi ? lo : hi;
+    const V2 c = __builtin_shufflevector(a, a, 0, 1), d = __builtin_shufflevector(a, a, 2, 3);
+    const V2 b = c > d ? c : d;
+    return b[0] > b[1] ? b[0] : b[1];
+}
+
+// exp(x) for x <= 0: x = n ln2 + r with |r| <= ln2/2 (Cody-Waite split of ln2), e^r by its Taylor polynomial of
+// degree 13 (truncation below 1e-17 relative), times 2^n as two powers of two (so that subnormal results are
+// rounded once, by the last product).
+HPC_INLINE V exp_np(V x) {
+    const V xc = x < splat(-746.0) ? splat(-746.0) : (x > splat(0.0) ? splat(0.0) : x);
+    const double shifter = 0x1.8p52;
+    V kd = xc * 1.4426950408889634 + shifter;
+    const VI n = (VI)kd - (VI)splat(shifter);
+    kd -= shifter;
+    V r = xc - kd * 6.93147180369123816490e-01;
+    r = r - kd * 1.90821492927058770002e-10;
+    V p = splat(1.0 / 6227020800.0);
+    p = p * r + 1.0 / 479001600.0;
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    const VI n1 = n >> 1, n2 = n - n1;
+    const V s1 = (V)((n1 + 1023) << 52), s2 = (V)((n2 + 1023) << 52);
+    const V y = p * s1 * s2;
+    return x < splat(-745.14) ? splat(0.0) : y;
+}
+
+// log(x) for x >= 0 (0 gives -inf; subnormals are scaled by 2^54 first): musl's log, lane-wise: x = 2^k m with m in
+// [sqrt(2)/2, sqrt(2)), f = m - 1, log(1 + f) from fdlibm's polynomial in s = f / (2 + f). Within 1 ulp of libm for
+// normal inputs (tested).
+HPC_INLINE V log_nn(V x) {
+    const VI sub = (x < splat(2.2250738585072014e-308)) & (x > splat(0.0));
+    const V xs = sub ? x * 0x1p54 : x;
+    VI ix = (VI)xs;
+    VI hx = (ix >> 32) + (0x3ff00000 - 0x3fe6a09e);
+    const VI k = (hx >> 20) - 0x3ff - (sub & 54);
+    hx = (hx & 0x000fffff) + 0x3fe6a09e;
+    ix = (hx << 32) | (ix & 0xffffffff);
+    const V f = (V)ix - 1.0;
+    const V hfsq = 0.5 * f * f;
+    const V sv = f / (2.0 + f);
+    const V z = sv * sv, w = z * z;
+    const V t1 = w * (3.999999999940941908e-01 + w * (2.222219843214978396e-01 + w * 1.531383769920937332e-01));
+    const V t2 = z * (6.666666666666735130e-01 +
+                      w * (2.857142874366239149e-01 + w * (1.818357216161805012e-01 + w * 1.479819860511658591e-01)));
+    const V dk = __builtin_convertvector(k, V);
+    const V y = sv * (hfsq + (t2 + t1)) + dk * 1.90821492927058770002e-10 - hfsq + f + dk * 6.93147180369123816490e-01;
+    return x == splat(0.0) ? splat(-kInf) : y;
+}
+
+}  // namespace simd
+
+}  // namespace hpc::cpu
