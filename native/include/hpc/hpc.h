@@ -144,7 +144,7 @@ HPC_API int32_t hpc_rnn_workspace_bytes(const hpc_rnn* rnn, int64_t* bytes);
 /* scaled probability space: emission log-densities shifted by each step's maximum, each step's forward variables
  * scaled by a power of two (up to 64 states) or by their sum (beyond) */
 #define HPC_HMM_SCALING 0
-#define HPC_HMM_LOG 1     /* log space (shift by the running maximum, then a matrix product) */
+#define HPC_HMM_LOG 1     /* log space (shift by the previous step's maximum, then a matrix product and a log) */
 
 #define HPC_COVARIANCE_SPHERICAL 1 /* covars [K] */
 #define HPC_COVARIANCE_DIAG 2      /* covars [K, D] */
