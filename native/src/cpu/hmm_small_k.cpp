@@ -188,6 +188,18 @@ template <int NV, bool Full>
 HPC_INLINE void add_stats(const SmallKGroup& g, int64_t K, bool xi_after, const double* a_rows, const double* w_rows, V* xi,
                           const V (&st)[NV], double* xi_part, double* start_part);
 
+// The backward passes' posterior row: p (summing to ps) scaled to sum 1 (against rounding), stored at out unless
+// nullptr, and added to st at a sequence's first step.
+template <int NV, bool Full>
+HPC_INLINE void posterior_row(V (&p)[NV], V ps, int64_t K, double* out, bool first, V (&st)[NV]) {
+    const double sum = hsum(ps);
+    const double inv = sum > 0 ? 1.0 / sum : 0.0;
+    for (int v = 0; v < NV; ++v) p[v] *= inv;
+    if (out) store_row<NV, Full>(p, K, out);
+    if (first)
+        for (int v = 0; v < NV; ++v) st[v] += p[v];
+}
+
 template <int NV, bool Full>
 HPC_INLINE void backward(const SmallKGroup& g, int64_t K, const double* logB, const double* A, const double* alpha,
                          const double* row_max, const double* row_scale, double* posteriors, double* xi_part,
@@ -229,14 +241,8 @@ HPC_INLINE void backward(const SmallKGroup& g, int64_t K, const double* logB, co
                 p[v] = al[v] * beta[v];
                 ps += p[v];
             }
-            const double sum = hsum(ps);
-            const double inv = sum > 0 ? 1.0 / sum : 0.0;
-            for (int v = 0; v < NV; ++v) p[v] *= inv;
-            if (posteriors) store_row<NV, Full>(p, K, posteriors + r * K);
-            if (t == 0) {
-                for (int v = 0; v < NV; ++v) st[v] += p[v];
-                continue;
-            }
+            posterior_row<NV, Full>(p, ps, K, posteriors ? posteriors + r * K : nullptr, t == 0, st);
+            if (t == 0) continue;
             V lb[NV];
             load_row<NV, Full>(logB + r * K, K, -kInf, lb);
             const double m = row_max[r], sc = row_scale[r];
@@ -368,14 +374,8 @@ HPC_INLINE void backward_log(const SmallKGroup& g, int64_t K, const double* logB
                 p[v] = std::isfinite(mx) ? exp_np(x[v] - mx) : splat(0.0);
                 ps += p[v];
             }
-            const double sum = hsum(ps);
-            const double inv = sum > 0 ? 1.0 / sum : 0.0;
-            for (int v = 0; v < NV; ++v) p[v] *= inv;
-            if (posteriors) store_row<NV, Full>(p, K, posteriors + r * K);
-            if (t == 0) {
-                for (int v = 0; v < NV; ++v) st[v] += p[v];
-                continue;
-            }
+            posterior_row<NV, Full>(p, ps, K, posteriors ? posteriors + r * K : nullptr, t == 0, st);
+            if (t == 0) continue;
             V lb[NV], y[NV];
             load_row<NV, Full>(logB + r * K, K, -kInf, lb);
             V ym = y[0] = lb[0] + br[0];

@@ -14,35 +14,27 @@ namespace hpc::cpu {
 
 using namespace simd;
 
-HPC_VMATH_F64_CLONES void log_nonnegative(const double* in, double* out, int64_t n) {
+namespace {
+
+// out[i] = log(in[i]) (Log) or exp(in[i]), eight lanes at a time; the last, partial group padded with a value in the
+// function's range.
+template <bool Log>
+HPC_INLINE void map_lanes(const double* in, double* out, int64_t n) {
     for (int64_t i = 0; i < n; i += kLanes) {
         double buf[kLanes];
-        for (int j = 0; j < kLanes; ++j) buf[j] = i + j < n ? in[i + j] : 1.0;
+        for (int j = 0; j < kLanes; ++j) buf[j] = i + j < n ? in[i + j] : (Log ? 1.0 : 0.0);
         V x;
         std::memcpy(&x, buf, sizeof x);
-        const V y = log_nn(x);
+        const V y = Log ? log_nn(x) : exp_np(x);
         std::memcpy(buf, &y, sizeof y);
         for (int64_t j = 0; j < kLanes && i + j < n; ++j) out[i + j] = buf[j];
     }
 }
 
-HPC_VMATH_F64_CLONES void exp_nonpositive(const double* in, double* out, int64_t n) {
-    int64_t i = 0;
-    for (; i + kLanes <= n; i += kLanes) {
-        V x;
-        std::memcpy(&x, in + i, sizeof x);
-        const V y = exp_np(x);
-        std::memcpy(out + i, &y, sizeof y);
-    }
-    if (i < n) {
-        double buf[kLanes];
-        for (int j = 0; j < kLanes; ++j) buf[j] = i + j < n ? in[i + j] : 0.0;
-        V x;
-        std::memcpy(&x, buf, sizeof x);
-        const V y = exp_np(x);
-        std::memcpy(buf, &y, sizeof y);
-        for (int64_t j = 0; i + j < n; ++j) out[i + j] = buf[j];
-    }
-}
+}  // namespace
+
+HPC_VMATH_F64_CLONES void log_nonnegative(const double* in, double* out, int64_t n) { map_lanes<true>(in, out, n); }
+
+HPC_VMATH_F64_CLONES void exp_nonpositive(const double* in, double* out, int64_t n) { map_lanes<false>(in, out, n); }
 
 }  // namespace hpc::cpu
