@@ -1,13 +1,16 @@
-// The scaled forward-backward for up to 64 states, fused: one pass forward, one pass backward, with the state
-// vectors held in registers (8 doubles per vector: one AVX-512 register, two AVX2 ones, four SSE2 ones; built for
-// all three and picked at load time).
+// The HMM kernels for up to 64 states (kSmallKMaxStates), each row's K values held in vector registers (8 doubles per
+// vector: one AVX-512 register, two AVX2 ones, four SSE2 ones; built for all three and picked at load time): the
+// scaled and the log-space forward-backward, fused; Viterbi; diagonal Gaussian densities and statistics.
 //
-// Per row the forward pass reads the emission log-densities and writes the scaled forward variables alpha_t and
-// two numbers (the row's maximum log-density m_t and the power of two s_t that brought the row's sum into [1, 2):
-// exact, and no division or log per step); the backward pass reads them again, recomputes b'_t = exp(logB_t - m_t)
-// instead of storing it, starts each sequence from beta_T = 1 / sum(alpha_T) (so that alpha_t beta_t are the
-// posteriors for any scale factors), and adds each step's posteriors and transition statistics as it goes. The general path (hmm_cpu.cpp) writes three more [N, K] arrays and reads them back in separate passes; at
-// K 8 that memory traffic, libm's exp and the per-pass loops over rows made most of a fit iteration.
+// Scaled: per row the forward pass reads the emission log-densities and writes the scaled forward variables alpha_t
+// and two numbers (the row's maximum log-density m_t and the power of two s_t that brought the row's sum into
+// [1, 2): exact, and no division or log per step); the backward pass reads them again, recomputes
+// b'_t = exp(logB_t - m_t) instead of storing it, starts each sequence from beta_T = 1 / sum(alpha_T) (so that
+// alpha_t beta_t are the posteriors for any scale factors), and adds each step's posteriors and transition statistics
+// as it goes. Log space: the same structure, each step shifted by the previous row's maximum, exponentiated,
+// multiplied by A and taken back by a lane-wise log. The general paths (hmm_cpu.cpp) write more [N, K] arrays and read
+// them back in separate passes; at K 8 that memory traffic, libm's exp and log and the per-pass loops over rows made
+// most of a fit iteration.
 #pragma once
 
 #include <cstdint>
