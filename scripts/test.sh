@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: the native GoogleTest suite (Release, then again under AddressSanitizer + UBSan) and the
+# Runs every test: the native GoogleTest suite (Release, then again under AddressSanitizer + UBSan, the HMM and
+# recurrent-layer tests with the non-AVX-512 kernel versions, the GEMM and thread team under ThreadSanitizer) and the
 # managed xunit/FsCheck suite (which builds the native library through CMake). Ends with one summary line.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +32,10 @@ native() {  # name, build dir, extra cmake flags... (CTEST_REGEX, if set, select
 
 native release build/native -DCMAKE_BUILD_TYPE=Release
 native asan build/asan -DCMAKE_BUILD_TYPE=Debug -DHPC_SANITIZE=ON
+# The AVX2 and x86-64 versions of the multi-versioned kernels (HMM, float32 activations), which a machine with
+# AVX-512 never picks: each compiled alone for its target, then the HMM and recurrent-layer tests.
+CTEST_REGEX='Hmm|Rnn' native avx2 build/avx2 -DCMAKE_BUILD_TYPE=Release -DHPC_NO_TARGET_CLONES=ON -DCMAKE_CXX_FLAGS=-march=x86-64-v3
+CTEST_REGEX='Hmm|Rnn' native x86-64 build/x86-64 -DCMAKE_BUILD_TYPE=Release -DHPC_NO_TARGET_CLONES=ON
 # ThreadSanitizer on the thread team and HPC's own GEMM (the parts that share memory between threads; OpenBLAS's
 # uninstrumented threads would only add false reports elsewhere).
 TSAN_OPTIONS="halt_on_error=1" CTEST_REGEX='PackedGemm|ThreadTeam' native tsan build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHPC_SANITIZE_THREAD=ON

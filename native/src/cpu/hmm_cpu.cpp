@@ -13,7 +13,7 @@
 #include "thread_team.h"
 
 // The small per-step loops are built for AVX-512, AVX2 and a portable default, picked at load time.
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(HPC_NO_TARGET_CLONES)
 #define HPC_HMM_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define HPC_HMM_CLONES

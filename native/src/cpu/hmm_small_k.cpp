@@ -13,7 +13,7 @@
 // GCC vector extensions: one source for every instruction set; the kernels below are built for AVX-512, AVX2 and a
 // portable default and picked at load time. They have external linkage: GCC's target_clones resolvers of functions
 // local to a file run before ThreadSanitizer's runtime is initialised (see hmm_cpu.cpp).
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(HPC_NO_TARGET_CLONES)
 #define HPC_SMALL_K_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define HPC_SMALL_K_CLONES

@@ -4,7 +4,7 @@
 
 // x86-64: AVX-512 and AVX2 clones and a portable default, chosen at load time; elsewhere the compiler's own
 // vectorisation.
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(HPC_NO_TARGET_CLONES)
 #define HPC_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define HPC_VECTOR_CLONES

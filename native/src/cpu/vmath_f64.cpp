@@ -4,7 +4,7 @@
 #include <cstring>
 
 // Built for AVX-512, AVX2 and a portable default, picked at load time (external linkage: see hmm_small_k.cpp).
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(HPC_NO_TARGET_CLONES)
 #define HPC_VMATH_F64_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define HPC_VMATH_F64_CLONES
