@@ -358,35 +358,35 @@ bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* len
     for_each_group(l, [&](const Group& g, size_t gi) {
         // The scaled path falls back to log space for a group in which some step cannot be scaled (an
         // observation so unlikely under every reachable state that the shifted densities underflow).
-        bool use_log = mode == HmmMode::Log;
-        if (small_k_log) {
-            const SmallKGroup sg{(int64_t)g.seqs.size(), g.seqs.data(), g.active.data(), (int64_t)g.active.size(),
-                                 l.start.data()};
-            small_k_forward_log(sg, K, logB, pi, A, need_backward ? fwd.data() : nullptr, seq_loglik);
-            if (!need_backward) return;
+        // After the forward pass: whether a backward pass runs (asked for, and every sequence of the group possible:
+        // an impossible one is reported below), with the group's partial sums zeroed.
+        auto start_backward = [&] {
+            if (!need_backward) return false;
             for (int64_t s : g.seqs)
-                if (!std::isfinite(seq_loglik[s])) return;  // impossible sequence: reported below
+                if (!std::isfinite(seq_loglik[s])) return false;
             if (xi_sum) xi_part[gi].assign((size_t)(K * K), 0.0);
             if (start_sum) start_part[gi].assign((size_t)K, 0.0);
-            small_k_backward_log(sg, K, logB, A, fwd.data(), seq_loglik, posteriors, xi_sum ? xi_part[gi].data() : nullptr,
-                                 start_sum ? start_part[gi].data() : nullptr, bwd.data(), w.data());
+            return true;
+        };
+        const SmallKGroup sg{(int64_t)g.seqs.size(), g.seqs.data(), g.active.data(), (int64_t)g.active.size(),
+                             l.start.data()};
+        bool use_log = mode == HmmMode::Log;
+        if (small_k_log) {
+            small_k_forward_log(sg, K, logB, pi, A, need_backward ? fwd.data() : nullptr, seq_loglik);
+            if (start_backward())
+                small_k_backward_log(sg, K, logB, A, fwd.data(), seq_loglik, posteriors, xi_sum ? xi_part[gi].data() : nullptr,
+                                     start_sum ? start_part[gi].data() : nullptr, bwd.data(), w.data());
             return;
         }
         if (small_k) {
-            const SmallKGroup sg{(int64_t)g.seqs.size(), g.seqs.data(), g.active.data(), (int64_t)g.active.size(),
-                                 l.start.data()};
             double* alpha = need_backward ? fwd.data() : nullptr;
             double* row_max = need_backward ? v.data() : nullptr;
             double* row_scale = need_backward ? scale.data() : nullptr;
             if (small_k_forward(sg, K, logB, pi, A, alpha, row_max, row_scale, seq_loglik)) {
-                if (!need_backward) return;
-                for (int64_t s : g.seqs)
-                    if (!std::isfinite(seq_loglik[s])) return;  // impossible sequence: reported below
-                if (xi_sum) xi_part[gi].assign((size_t)(K * K), 0.0);
-                if (start_sum) start_part[gi].assign((size_t)K, 0.0);
-                small_k_backward(sg, K, logB, A, alpha, row_max, row_scale, posteriors,
-                                 xi_sum ? xi_part[gi].data() : nullptr, start_sum ? start_part[gi].data() : nullptr,
-                                 w.data());
+                if (start_backward())
+                    small_k_backward(sg, K, logB, A, alpha, row_max, row_scale, posteriors,
+                                     xi_sum ? xi_part[gi].data() : nullptr, start_sum ? start_part[gi].data() : nullptr,
+                                     w.data());
                 return;
             }
             use_log = true;
@@ -402,9 +402,7 @@ bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* len
                 seq_loglik[s] = sum;
             }
         }
-        if (!need_backward) return;
-        for (int64_t s : g.seqs)
-            if (!std::isfinite(seq_loglik[s])) return;  // impossible sequence: reported below
+        if (!start_backward()) return;
         if (use_log) backward_log(g, l, K, logB, A, bwd.data(), w.data(), v.data());
         else backward_scaled(g, l, K, A, bprime.data(), scale.data(), bwd.data(), w.data());
 
@@ -446,7 +444,6 @@ bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* len
                 for (int64_t t = 0; t < lengths[s]; ++t) gamma(s, l.start[(size_t)s] + t, posteriors + (l.start[(size_t)s] + t) * K);
         if (start_sum) {
             auto& part = start_part[gi];
-            part.assign((size_t)K, 0.0);
             std::vector<double> p((size_t)K);
             for (int64_t s : g.seqs) {
                 gamma(s, l.start[(size_t)s], p.data());
@@ -456,7 +453,6 @@ bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* len
         if (xi_sum) {
             // sum_t alpha_t^T w_{t+1}: one GEMM per sequence. The log path folds exp(u + v_{t+1} - ll) into alpha.
             auto& part = xi_part[gi];
-            part.assign((size_t)(K * K), 0.0);
             std::vector<double> arow;
             for (int64_t s : g.seqs) {
                 const int64_t T = lengths[s], r0 = l.start[(size_t)s];
