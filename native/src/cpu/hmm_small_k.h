@@ -47,7 +47,7 @@ bool small_k_backward(const SmallKGroup& g, int64_t K, const double* log_emissio
 // la [N, K] (nullptr: not stored) and writes seq_loglik (-inf for an impossible sequence: the caller then asks for no
 // backward); the backward, after it, writes posteriors and adds xi_part / start_part as small_k_backward does. a_rows
 // and w_rows [N, K]: scratch for the group's rows (used when xi_part is asked for and K > 8). The lane-wise log of
-// the products is musl's algorithm (log_nonnegative below).
+// the products is musl's algorithm (vmath_f64_lanes.h).
 bool small_k_forward_log(const SmallKGroup& g, int64_t K, const double* log_emission, const double* startprob,
                          const double* transmat, double* la, double* seq_loglik);
 bool small_k_backward_log(const SmallKGroup& g, int64_t K, const double* log_emission, const double* transmat,

@@ -1,5 +1,5 @@
-// Vectorised double-precision exp and log over the ranges the HMM kernels need (vmath_f64.cpp; the lane-wise forms
-// they are built from are in vmath_f64_lanes.h).
+// Array forms of the lane-wise double-precision exp and log that the HMM kernels inline (vmath_f64_lanes.h), for the
+// native tests to check against libm (vmath_f64.cpp is compiled into the test binary only).
 #pragma once
 
 #include <cstdint>
