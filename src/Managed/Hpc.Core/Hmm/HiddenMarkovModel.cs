@@ -108,8 +108,8 @@ public abstract unsafe class HiddenMarkovModel<TObs> where TObs : unmanaged
             InitEmission(x, n, seed);
             CheckEmissionParameters();
             Monitor = new ConvergenceMonitor(Tol, NIter);
-            using var logB = new PooledDoubles((long)n * k, nameof(x));
-            using var post = new PooledDoubles((long)n * k, nameof(x));
+            using var logB = new PooledArray<double>((long)n * k, nameof(x));
+            using var post = new PooledArray<double>((long)n * k, nameof(x));
             var xi = new double[k * k];
             var start = new double[k];
             var ll = new double[lens.Length];
@@ -201,21 +201,15 @@ public abstract unsafe class HiddenMarkovModel<TObs> where TObs : unmanaged
         }
         var (n, lens) = Prepare(x, lengths);
         using var logB = LogEmission(x, n);
-        long[] path = System.Buffers.ArrayPool<long>.Shared.Rent(n);  // scratch: every value is written, then narrowed
-        try
-        {
-            var lp = new double[lens.Length];
-            fixed (long* pl = lens, pp = path)
-            fixed (double* pb = logB.Span, ps = _startprob, pt = _transmat, plp = lp)
-                Status.ThrowIfFailed(NativeMethods.hpc_hmm_viterbi(k, lens.Length, pl, n, pb, logB.Length, ps, k, pt, k * k, pp, n, plp, lp.Length));
-            var states = GC.AllocateUninitializedArray<int>(n);
-            for (int i = 0; i < n; i++) states[i] = (int)path[i];
-            return (lp.Sum(), states);
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<long>.Shared.Return(path);
-        }
+        using var path = new PooledArray<long>(n, nameof(x));  // every value is written, then narrowed
+        var lp = new double[lens.Length];
+        fixed (long* pl = lens, pp = path.Span)
+        fixed (double* pb = logB.Span, ps = _startprob, pt = _transmat, plp = lp)
+            Status.ThrowIfFailed(NativeMethods.hpc_hmm_viterbi(k, lens.Length, pl, n, pb, logB.Length, ps, k, pt, k * k, pp, n, plp, lp.Length));
+        var path32 = GC.AllocateUninitializedArray<int>(n);
+        ReadOnlySpan<long> p = path.Span;
+        for (int i = 0; i < n; i++) path32[i] = (int)p[i];
+        return (lp.Sum(), path32);
     }
 
     /// <summary>Draws <paramref name="n"/> observations and their states from the model (hmmlearn's <c>sample</c>).</summary>
@@ -346,9 +340,9 @@ public abstract unsafe class HiddenMarkovModel<TObs> where TObs : unmanaged
     }
 
     // The emission log-densities [N*K] in pooled scratch (the caller disposes it).
-    private PooledDoubles LogEmission(ReadOnlySpan<TObs> x, int n)
+    private PooledArray<double> LogEmission(ReadOnlySpan<TObs> x, int n)
     {
-        var logB = new PooledDoubles((long)n * NComponents, nameof(x));
+        var logB = new PooledArray<double>((long)n * NComponents, nameof(x));
         try
         {
             ComputeLogEmission(x, n, logB.Span);
