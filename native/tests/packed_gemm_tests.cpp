@@ -58,6 +58,9 @@ std::vector<Shape> shapes() {
             v.push_back({70, 300, 520, ta, tb});  // large enough for the team, rows and k blocked
             v.push_back({400, 40, 600, ta, tb});  // few panels, many rows: the team splits rows
             v.push_back({70, 50, 1100, ta, tb});  // k past the single block, B packed (see CopiedTransposedA)
+            // Few rows, 7 panels (a group and a padded one): with 3 threads the team splits single panels, and the
+            // two-group tiles of up to 3 rows must stop at a group's end when they start inside one.
+            v.push_back({2, 100, 3000, ta, tb});
             v.push_back({3, 0, 5, ta, tb});
             v.push_back({5, 9, 0, ta, tb});
         }
@@ -186,7 +189,8 @@ TEST(PackedGemm, ResultDoesNotDependOnTheThreadCount) {
     std::uniform_real_distribution<float> u(-1, 1);
     for (const Shape& s : {Shape{16, 1024, 256, false, true}, Shape{1, 2048, 300, false, true},
                            Shape{1024, 40, 900, true, false}, Shape{300, 700, 520, false, false},
-                           Shape{130, 200, 2100, false, false}, Shape{200, 130, 1300, true, false}}) {
+                           Shape{130, 200, 2100, false, false}, Shape{200, 130, 1300, true, false},
+                           Shape{2, 100, 3000, false, false}, Shape{3, 200, 1000, true, false}}) {
         std::vector<float> a((size_t)(s.m * s.k)), b((size_t)(s.n * s.k));
         for (auto& e : a) e = u(rng);
         for (auto& e : b) e = u(rng);

@@ -27,11 +27,23 @@ std::atomic<double> g_copy_a_min_output{kCopyAMinOutput};  // (a test hook lower
 constexpr double kStreamMinBytes = 4e6;  // a row-major B larger than this is packed with non-temporal stores
 
 // One cache block: rows [0, m) of A (already offset to the block), kc values of k, panels [p_lo, p_hi) of B
-// (bp points at row k0 of panel 0; panel p starts at bp + p * pstride, its row kk at + kk * brs: packed panels have
-// pstride = K * 16 and brs = 16, a row-major B read in place has pstride = 16 and brs = its leading dimension).
+// (bp points at row k0 of panel 0; panel p starts at bp + panel_offset(p, gstride), its row kk at + kk * brs: packed
+// B has gstride = K * 64 and brs = 64, a row-major B read in place has gstride = 64 and brs = its leading dimension).
+// A tile of panels reads them from its first panel's pointer with panel_offset, which holds when the tile starts a
+// group or stays inside one (the blocks cut their tiles so).
 using BlockFn = void (*)(int64_t m, int64_t kc, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* bp,
-                         int64_t pstride, int64_t brs, int64_t p_lo, int64_t p_hi, float* c, int64_t ldc, bool accumulate,
+                         int64_t gstride, int64_t brs, int64_t p_lo, int64_t p_hi, float* c, int64_t ldc, bool accumulate,
                          const float* bias);
+
+constexpr int64_t kGroupFloats = kGroup * kPanel;
+constexpr int64_t panel_offset(int64_t p, int64_t gstride) { return (p / kGroup) * gstride + (p % kGroup) * kPanel; }
+// Whether B's panels lie kPanel floats apart (a row-major B read in place, or K = 1), so that a tile may start anywhere.
+constexpr bool panels_linear(int64_t gstride) { return gstride == kGroupFloats; }
+// The most panels (up to np) a tile starting at panel p may take: any number when the panels are linear or from the
+// start of a group, else the rest of p's group.
+inline int64_t tile_room(int64_t p, int64_t np, int64_t gstride) {
+    return panels_linear(gstride) || p % kGroup == 0 ? np : std::min<int64_t>(np, kGroup - p % kGroup);
+}
 
 // ---- portable kernel: MR rows x NP panels in 8-float GCC/Clang vectors (one ymm with AVX2, two xmm without) ----
 typedef float v8 __attribute__((vector_size(32)));
@@ -44,7 +56,7 @@ __attribute__((always_inline)) inline v8 load8(const float* p) {
 
 template <int MR, int NP>
 __attribute__((always_inline)) inline void tile_portable(int64_t kc, const float* a, int64_t a_rs, int64_t a_cs,
-                                                         const float* bp, int64_t pstride, int64_t brs, float* c, int64_t ldc,
+                                                         const float* bp, int64_t gstride, int64_t brs, float* c, int64_t ldc,
                                                          int64_t cols, bool accumulate, const float* bias) {
     v8 s[MR][2 * NP];
 #pragma GCC unroll 8
@@ -54,7 +66,7 @@ __attribute__((always_inline)) inline void tile_portable(int64_t kc, const float
     for (int64_t kk = 0; kk < kc; ++kk) {
         v8 b[2 * NP];
 #pragma GCC unroll 8
-        for (int q = 0; q < 2 * NP; ++q) b[q] = load8(bp + (q / 2) * pstride + kk * brs + (q % 2) * 8);
+        for (int q = 0; q < 2 * NP; ++q) b[q] = load8(bp + panel_offset(q / 2, gstride) + kk * brs + (q % 2) * 8);
         const float* ak = a + kk * a_cs;
 #pragma GCC unroll 8
         for (int r = 0; r < MR; ++r) {
@@ -79,53 +91,56 @@ __attribute__((always_inline)) inline void tile_portable(int64_t kc, const float
 template <int MR, int NP>
 __attribute__((always_inline)) inline void block_portable_tiles(int64_t m, int64_t kc, int64_t n, const float* a,
                                                                 int64_t a_rs, int64_t a_cs, const float* bp,
-                                                                int64_t pstride, int64_t brs, int64_t p_lo, int64_t p_hi, float* c,
+                                                                int64_t gstride, int64_t brs, int64_t p_lo, int64_t p_hi, float* c,
                                                                 int64_t ldc, bool accumulate, const float* bias) {
-    int64_t p = p_lo;
-    for (; p + NP <= p_hi; p += NP) {
-        const int64_t c0 = p * kPanel, cols = std::min(NP * kPanel, n - c0);
-        int64_t r = 0;
-        const float* bc = bias ? bias + c0 : nullptr;
-        for (; r + MR <= m; r += MR)
-            tile_portable<MR, NP>(kc, a + r * a_rs, a_rs, a_cs, bp + p * pstride, pstride, brs, c + r * ldc + c0, ldc, cols, accumulate, bc);
-        for (; r < m; ++r)
-            tile_portable<1, NP>(kc, a + r * a_rs, a_rs, a_cs, bp + p * pstride, pstride, brs, c + r * ldc + c0, ldc, cols, accumulate, bc);
-    }
-    for (; p < p_hi; ++p) {
+    for (int64_t p = p_lo; p < p_hi;) {
+        const float* bpp = bp + panel_offset(p, gstride);
+        if (p + NP <= p_hi && tile_room(p, NP, gstride) == NP) {
+            const int64_t c0 = p * kPanel, cols = std::min(NP * kPanel, n - c0);
+            int64_t r = 0;
+            const float* bc = bias ? bias + c0 : nullptr;
+            for (; r + MR <= m; r += MR)
+                tile_portable<MR, NP>(kc, a + r * a_rs, a_rs, a_cs, bpp, gstride, brs, c + r * ldc + c0, ldc, cols, accumulate, bc);
+            for (; r < m; ++r)
+                tile_portable<1, NP>(kc, a + r * a_rs, a_rs, a_cs, bpp, gstride, brs, c + r * ldc + c0, ldc, cols, accumulate, bc);
+            p += NP;
+            continue;
+        }
         const int64_t c0 = p * kPanel, cols = std::min(kPanel, n - c0);
         for (int64_t r = 0; r < m; ++r)
-            tile_portable<1, 1>(kc, a + r * a_rs, a_rs, a_cs, bp + p * pstride, pstride, brs, c + r * ldc + c0, ldc, cols, accumulate,
+            tile_portable<1, 1>(kc, a + r * a_rs, a_rs, a_cs, bpp, gstride, brs, c + r * ldc + c0, ldc, cols, accumulate,
                                 bias ? bias + c0 : nullptr);
+        ++p;
     }
 }
 
 template <int Unused = 0>
 __attribute__((always_inline)) inline void block_portable_body(int64_t m, int64_t kc, int64_t n, const float* a,
                                                                int64_t a_rs, int64_t a_cs, const float* bp,
-                                                               int64_t pstride, int64_t brs, int64_t p_lo, int64_t p_hi, float* c,
+                                                               int64_t gstride, int64_t brs, int64_t p_lo, int64_t p_hi, float* c,
                                                                int64_t ldc, bool accumulate, const float* bias) {
-    if (m >= 4) block_portable_tiles<4, 1>(m, kc, n, a, a_rs, a_cs, bp, pstride, brs, p_lo, p_hi, c, ldc, accumulate, bias);
-    else if (m >= 2) block_portable_tiles<2, 2>(m, kc, n, a, a_rs, a_cs, bp, pstride, brs, p_lo, p_hi, c, ldc, accumulate, bias);
-    else block_portable_tiles<1, 4>(m, kc, n, a, a_rs, a_cs, bp, pstride, brs, p_lo, p_hi, c, ldc, accumulate, bias);
+    if (m >= 4) block_portable_tiles<4, 1>(m, kc, n, a, a_rs, a_cs, bp, gstride, brs, p_lo, p_hi, c, ldc, accumulate, bias);
+    else if (m >= 2) block_portable_tiles<2, 2>(m, kc, n, a, a_rs, a_cs, bp, gstride, brs, p_lo, p_hi, c, ldc, accumulate, bias);
+    else block_portable_tiles<1, 4>(m, kc, n, a, a_rs, a_cs, bp, gstride, brs, p_lo, p_hi, c, ldc, accumulate, bias);
 }
 
 void block_portable(int64_t m, int64_t kc, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* bp,
-                    int64_t pstride, int64_t brs, int64_t p_lo, int64_t p_hi, float* c, int64_t ldc, bool accumulate,
+                    int64_t gstride, int64_t brs, int64_t p_lo, int64_t p_hi, float* c, int64_t ldc, bool accumulate,
                     const float* bias) {
-    block_portable_body(m, kc, n, a, a_rs, a_cs, bp, pstride, brs, p_lo, p_hi, c, ldc, accumulate, bias);
+    block_portable_body(m, kc, n, a, a_rs, a_cs, bp, gstride, brs, p_lo, p_hi, c, ldc, accumulate, bias);
 }
 
 #ifdef HPC_X86
 __attribute__((target("avx2,fma"))) void block_avx2(int64_t m, int64_t kc, int64_t n, const float* a, int64_t a_rs,
-                                                    int64_t a_cs, const float* bp, int64_t pstride, int64_t brs, int64_t p_lo,
+                                                    int64_t a_cs, const float* bp, int64_t gstride, int64_t brs, int64_t p_lo,
                                                     int64_t p_hi, float* c, int64_t ldc, bool accumulate, const float* bias) {
-    block_portable_body(m, kc, n, a, a_rs, a_cs, bp, pstride, brs, p_lo, p_hi, c, ldc, accumulate, bias);
+    block_portable_body(m, kc, n, a, a_rs, a_cs, bp, gstride, brs, p_lo, p_hi, c, ldc, accumulate, bias);
 }
 
 // ---- AVX-512 kernel: MR rows x NP panels, MR*NP zmm accumulators, NP panel loads and MR broadcasts per k ----
 template <int MR, int NP>
 __attribute__((target("avx512f"))) void tile_avx512(int64_t kc, const float* a, int64_t a_rs, int64_t a_cs,
-                                                     const float* bp, int64_t pstride, int64_t brs, float* c, int64_t ldc,
+                                                     const float* bp, int64_t gstride, int64_t brs, float* c, int64_t ldc,
                                                      int64_t cols, bool accumulate, const float* bias) {
     __m512 s[MR][NP];
 #pragma GCC unroll 8
@@ -135,7 +150,7 @@ __attribute__((target("avx512f"))) void tile_avx512(int64_t kc, const float* a, 
     for (int64_t kk = 0; kk < kc; ++kk) {
         __m512 b[NP];
 #pragma GCC unroll 8
-        for (int q = 0; q < NP; ++q) b[q] = _mm512_loadu_ps(bp + q * pstride + kk * brs);
+        for (int q = 0; q < NP; ++q) b[q] = _mm512_loadu_ps(bp + panel_offset(q, gstride) + kk * brs);
         const float* ak = a + kk * a_cs;
 #pragma GCC unroll 8
         for (int r = 0; r < MR; ++r) {
@@ -176,26 +191,28 @@ constexpr auto tile_table(std::integer_sequence<int, MRs...>) {
 }
 const auto kTiles = tile_table(std::make_integer_sequence<int, kMaxRows>{});  // kTiles[mr - 1][np - 1]
 
-// Rows per tile: at most 6, spread evenly (16 rows: 6 + 6 + 4, not 6 + 6 + 2 + 2); panels per tile: enough
-// independent accumulators to hide the FMA latency (>= 8) and at most 24 of them.
-inline void tile_shape(int64_t m, int& mr, int& np) {
+// Rows per tile: at most 6, spread evenly (16 rows: 6 + 6 + 4, not 6 + 6 + 2 + 2). Panels per tile: of a packed B,
+// one group of 4 (the tile reads B as one stream of 256-byte rows; a 1 x 8 tile reading two groups, two streams,
+// took 1.50 us against 1.08 for the product of the header's example); of a B read in place, enough independent
+// accumulators to hide the FMA latency (>= 8) and at most 24 of them.
+inline void tile_shape(int64_t m, bool linear, int& mr, int& np) {
     const int64_t tiles = (m + 5) / 6;
     mr = (int)((m + tiles - 1) / tiles);
-    np = mr >= 5 ? 4 : (mr == 4 ? 6 : 8);
+    np = !linear || mr >= 5 ? 4 : (mr == 4 ? 6 : 8);
 }
 
 void block_avx512(int64_t m, int64_t kc, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* bp,
-                  int64_t pstride, int64_t brs, int64_t p_lo, int64_t p_hi, float* c, int64_t ldc, bool accumulate,
+                  int64_t gstride, int64_t brs, int64_t p_lo, int64_t p_hi, float* c, int64_t ldc, bool accumulate,
                   const float* bias) {
     int mr, np;
-    tile_shape(m, mr, np);
+    tile_shape(m, panels_linear(gstride), mr, np);
     // Panel groups outer (a group's kc x np*16 block of B stays in L1/L2 for all rows), rows inner.
-    for (int64_t p = p_lo; p < p_hi; p += np) {
-        const int64_t npp = std::min<int64_t>(np, p_hi - p);
+    for (int64_t p = p_lo, npp; p < p_hi; p += npp) {
+        npp = tile_room(p, std::min<int64_t>(np, p_hi - p), gstride);
         const int64_t c0 = p * kPanel, cols = std::min(npp * kPanel, n - c0);
         for (int64_t r = 0; r < m; r += mr) {
             const int64_t mrr = std::min<int64_t>(mr, m - r);
-            kTiles[mrr - 1][npp - 1](kc, a + r * a_rs, a_rs, a_cs, bp + p * pstride, pstride, brs, c + r * ldc + c0, ldc, cols,
+            kTiles[mrr - 1][npp - 1](kc, a + r * a_rs, a_rs, a_cs, bp + panel_offset(p, gstride), gstride, brs, c + r * ldc + c0, ldc, cols,
                                      accumulate, bias ? bias + c0 : nullptr);
         }
     }
@@ -413,7 +430,7 @@ DotFn dot_for(BlockFn block) {
 
 // Rows [i_lo, i_hi) and panels [p_lo, p_hi) of C, blocked over k (outermost, so every element sums its k blocks in
 // the same order) and over rows.
-inline void transpose16(const float* src, int64_t ld, float* dst);
+inline void transpose16(const float* src, int64_t ld, float* dst, int64_t drs);
 
 // Copies the A block (mb x kc) of a transposed A (element (i, q) at a[i + q * lda]) into rows of kc floats with
 // 16 x 16 transposes. The portable kernel then reads each row's k values in order instead of one value per row every
@@ -425,7 +442,7 @@ void copy_transposed_a(const float* a, int64_t lda, int64_t mb, int64_t kc, floa
     for (; i + kPanel <= mb; i += kPanel) {
         int64_t q = 0;
         for (; q + kPanel <= kc; q += kPanel) {
-            transpose16(a + i + q * lda, lda, t);
+            transpose16(a + i + q * lda, lda, t, kPanel);
             for (int64_t r = 0; r < kPanel; ++r)
                 for (int64_t v = 0; v < kPanel; ++v) dst[(i + r) * kc + q + v] = t[r * kPanel + v];
         }
@@ -436,7 +453,7 @@ void copy_transposed_a(const float* a, int64_t lda, int64_t mb, int64_t kc, floa
         for (int64_t q = 0; q < kc; ++q) dst[i * kc + q] = a[i + q * lda];
 }
 void gemm_range(int64_t i_lo, int64_t i_hi, int64_t p_lo, int64_t p_hi, int64_t k, int64_t n, const float* a,
-                int64_t a_rs, int64_t a_cs, const float* b, int64_t pstride, int64_t brs, float* c, int64_t ldc,
+                int64_t a_rs, int64_t a_cs, const float* b, int64_t gstride, int64_t brs, float* c, int64_t ldc,
                 bool accumulate, const float* bias) {
     const BlockFn block = g_block.load(std::memory_order_relaxed);
     if (k == 0) {  // an empty sum: C = 0 or the bias (or unchanged)
@@ -459,31 +476,32 @@ void gemm_range(int64_t i_lo, int64_t i_hi, int64_t p_lo, int64_t p_hi, int64_t 
             const int64_t mb = std::min(kBlockM, i_hi - i0);
             if (copy_a) {
                 copy_transposed_a(a + i0 + k0 * a_cs, a_cs, mb, kc, a_rows.data());
-                block(mb, kc, n, a_rows.data(), kc, 1, b + k0 * brs, pstride, brs, p_lo, p_hi, c + i0 * ldc, ldc, accumulate || k0 > 0,
+                block(mb, kc, n, a_rows.data(), kc, 1, b + k0 * brs, gstride, brs, p_lo, p_hi, c + i0 * ldc, ldc, accumulate || k0 > 0,
                       k0 == 0 ? bias : nullptr);
                 continue;
             }
-            block(mb, kc, n, a + i0 * a_rs + k0 * a_cs, a_rs, a_cs, b + k0 * brs, pstride, brs, p_lo, p_hi,
+            block(mb, kc, n, a + i0 * a_rs + k0 * a_cs, a_rs, a_cs, b + k0 * brs, gstride, brs, p_lo, p_hi,
                   c + i0 * ldc, ldc, accumulate || k0 > 0, k0 == 0 ? bias : nullptr);
         }
     }
 }
 
-// dst[kk * 16 + v] = src[v * ld + kk] for a full 16 x 16 block (the packing of a transposed B).
-void transpose16_scalar(const float* src, int64_t ld, float* dst) {
+// dst[kk * drs + v] = src[v * ld + kk] for a full 16 x 16 block (the packing of a transposed B: drs is the packed
+// row stride).
+void transpose16_scalar(const float* src, int64_t ld, float* dst, int64_t drs) {
     for (int64_t v = 0; v < kPanel; ++v)
-        for (int64_t kk = 0; kk < kPanel; ++kk) dst[kk * kPanel + v] = src[v * ld + kk];
+        for (int64_t kk = 0; kk < kPanel; ++kk) dst[kk * drs + v] = src[v * ld + kk];
 }
 
-// dst[kk * 16 + v] = src[v * ld + kk] for v < 8, kk < kc: 8 rows of a transposed B into half of each packed row.
-void transpose_rows8_scalar(const float* src, int64_t ld, int64_t kc, float* dst) {
+// dst[kk * drs + v] = src[v * ld + kk] for v < 8, kk < kc: 8 rows of a transposed B into half of each packed row.
+void transpose_rows8_scalar(const float* src, int64_t ld, int64_t kc, float* dst, int64_t drs) {
     for (int64_t v = 0; v < 8; ++v)
-        for (int64_t kk = 0; kk < kc; ++kk) dst[kk * kPanel + v] = src[v * ld + kk];
+        for (int64_t kk = 0; kk < kc; ++kk) dst[kk * drs + v] = src[v * ld + kk];
 }
 
 #ifdef HPC_X86
-// One 8 x 8 transpose (unpack, shuffle, lane permute): dst[kk * 16 + v] = src[v * ld + kk], v, kk < 8.
-__attribute__((target("avx2"), always_inline)) inline void transpose8_avx2(const float* s0, int64_t ld, float* d0) {
+// One 8 x 8 transpose (unpack, shuffle, lane permute): dst[kk * drs + v] = src[v * ld + kk], v, kk < 8.
+__attribute__((target("avx2"), always_inline)) inline void transpose8_avx2(const float* s0, int64_t ld, float* d0, int64_t drs) {
     __m256 r[8];
     for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(s0 + i * ld);
     const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
@@ -498,51 +516,56 @@ __attribute__((target("avx2"), always_inline)) inline void transpose8_avx2(const
     const __m256 u5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
     const __m256 u6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
     const __m256 u7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
-    _mm256_storeu_ps(d0 + 0 * kPanel, _mm256_permute2f128_ps(u0, u4, 0x20));
-    _mm256_storeu_ps(d0 + 1 * kPanel, _mm256_permute2f128_ps(u1, u5, 0x20));
-    _mm256_storeu_ps(d0 + 2 * kPanel, _mm256_permute2f128_ps(u2, u6, 0x20));
-    _mm256_storeu_ps(d0 + 3 * kPanel, _mm256_permute2f128_ps(u3, u7, 0x20));
-    _mm256_storeu_ps(d0 + 4 * kPanel, _mm256_permute2f128_ps(u0, u4, 0x31));
-    _mm256_storeu_ps(d0 + 5 * kPanel, _mm256_permute2f128_ps(u1, u5, 0x31));
-    _mm256_storeu_ps(d0 + 6 * kPanel, _mm256_permute2f128_ps(u2, u6, 0x31));
-    _mm256_storeu_ps(d0 + 7 * kPanel, _mm256_permute2f128_ps(u3, u7, 0x31));
+    _mm256_storeu_ps(d0 + 0 * drs, _mm256_permute2f128_ps(u0, u4, 0x20));
+    _mm256_storeu_ps(d0 + 1 * drs, _mm256_permute2f128_ps(u1, u5, 0x20));
+    _mm256_storeu_ps(d0 + 2 * drs, _mm256_permute2f128_ps(u2, u6, 0x20));
+    _mm256_storeu_ps(d0 + 3 * drs, _mm256_permute2f128_ps(u3, u7, 0x20));
+    _mm256_storeu_ps(d0 + 4 * drs, _mm256_permute2f128_ps(u0, u4, 0x31));
+    _mm256_storeu_ps(d0 + 5 * drs, _mm256_permute2f128_ps(u1, u5, 0x31));
+    _mm256_storeu_ps(d0 + 6 * drs, _mm256_permute2f128_ps(u2, u6, 0x31));
+    _mm256_storeu_ps(d0 + 7 * drs, _mm256_permute2f128_ps(u3, u7, 0x31));
 }
 // A full 16 x 16 block as four 8 x 8 transposes.
-__attribute__((target("avx2"))) void transpose16_avx2(const float* src, int64_t ld, float* dst) {
+__attribute__((target("avx2"))) void transpose16_avx2(const float* src, int64_t ld, float* dst, int64_t drs) {
     for (int bv = 0; bv < 2; ++bv)
-        for (int bk = 0; bk < 2; ++bk) transpose8_avx2(src + bv * 8 * ld + bk * 8, ld, dst + bk * 8 * kPanel + bv * 8);
+        for (int bk = 0; bk < 2; ++bk) transpose8_avx2(src + bv * 8 * ld + bk * 8, ld, dst + bk * 8 * drs + bv * 8, drs);
 }
 // kc (a multiple of 8) values of 8 rows.
-__attribute__((target("avx2"))) void transpose_rows8_avx2(const float* src, int64_t ld, int64_t kc, float* dst) {
-    for (int64_t kk = 0; kk < kc; kk += 8) transpose8_avx2(src + kk, ld, dst + kk * kPanel);
+__attribute__((target("avx2"))) void transpose_rows8_avx2(const float* src, int64_t ld, int64_t kc, float* dst, int64_t drs) {
+    for (int64_t kk = 0; kk < kc; kk += 8) transpose8_avx2(src + kk, ld, dst + kk * drs, drs);
 }
-inline void transpose16(const float* src, int64_t ld, float* dst) {
-    if (kHasAvx2) transpose16_avx2(src, ld, dst);
-    else transpose16_scalar(src, ld, dst);
+inline void transpose16(const float* src, int64_t ld, float* dst, int64_t drs) {
+    if (kHasAvx2) transpose16_avx2(src, ld, dst, drs);
+    else transpose16_scalar(src, ld, dst, drs);
 }
 // Rows [k0, k1) of one full panel of a row-major B with non-temporal stores (each a whole 64-byte line of the
 // 64-byte aligned panel), then a fence so that the team's hand-off publishes them.
 __attribute__((target("avx512f"))) void copy_panel_rows_stream(const float* src, int64_t ld, int64_t k0, int64_t k1, float* pd) {
-    for (int64_t kk = k0; kk < k1; ++kk) _mm512_stream_ps(pd + kk * kPanel, _mm512_loadu_ps(src + kk * ld));
+    for (int64_t kk = k0; kk < k1; ++kk) _mm512_stream_ps(pd + kk * kGroupFloats, _mm512_loadu_ps(src + kk * ld));
 }
 __attribute__((target("sse2"))) void stream_fence() { _mm_sfence(); }
-inline void transpose_rows8(const float* src, int64_t ld, int64_t kc, float* dst) {
-    if (kHasAvx2) transpose_rows8_avx2(src, ld, kc, dst);
-    else transpose_rows8_scalar(src, ld, kc, dst);
+inline void transpose_rows8(const float* src, int64_t ld, int64_t kc, float* dst, int64_t drs) {
+    if (kHasAvx2) transpose_rows8_avx2(src, ld, kc, dst, drs);
+    else transpose_rows8_scalar(src, ld, kc, dst, drs);
 }
 #else
-inline void transpose16(const float* src, int64_t ld, float* dst) { transpose16_scalar(src, ld, dst); }
-inline void transpose_rows8(const float* src, int64_t ld, int64_t kc, float* dst) { transpose_rows8_scalar(src, ld, kc, dst); }
+inline void transpose16(const float* src, int64_t ld, float* dst, int64_t drs) { transpose16_scalar(src, ld, dst, drs); }
+inline void transpose_rows8(const float* src, int64_t ld, int64_t kc, float* dst, int64_t drs) {
+    transpose_rows8_scalar(src, ld, kc, dst, drs);
+}
 #endif
 
 }  // namespace
 
 const float* pack_b(const float* src, int64_t ld, bool transposed, int64_t k, int64_t n, std::vector<float>& out) {
-    const int64_t panels = packed_panels(n);
-    // 16 floats of slack so that the panels can start on a 64-byte boundary: every 16-float row of a panel is then one
+    const int64_t panels = packed_panels(n), padded = (panels + kGroup - 1) / kGroup * kGroup;
+    // 16 floats of slack so that the groups can start on a 64-byte boundary: every 16-float row of a panel is then one
     // cache line (a misaligned zmm load touches two).
-    if ((int64_t)out.size() < panels * k * kPanel + kPanel) out.resize((size_t)(panels * k * kPanel + kPanel));
+    if ((int64_t)out.size() < padded * k * kPanel + kPanel) out.resize((size_t)(padded * k * kPanel + kPanel));
     float* dst = out.data() + ((64 - (reinterpret_cast<uintptr_t>(out.data()) & 63)) & 63) / sizeof(float);
+    auto panel = [&](int64_t p) { return dst + panel_offset(p, k * kGroupFloats); };  // its row kk at + kk * kGroupFloats
+    for (int64_t p = panels; p < padded; ++p)  // the last group's missing panels: zeros
+        for (int64_t kk = 0; kk < k; ++kk) std::fill(panel(p) + kk * kGroupFloats, panel(p) + kk * kGroupFloats + kPanel, 0.0f);
     // On the team from 20k floats (a few microseconds of copying, worth a hand-off): a layer packs its weights on
     // every call, and at batch 1 that copy is a large part of a short sequence's time.
     const double floats = (double)k * n;
@@ -561,7 +584,7 @@ const float* pack_b(const float* src, int64_t ld, bool transposed, int64_t k, in
                     for (int64_t p = p_lo; p < p_hi; ++p) {
                         const int64_t c0 = p * kPanel;
                         if (n - c0 >= kPanel)
-                            copy_panel_rows_stream(src + c0, ld, k0, std::min(k, k0 + kPanel), dst + p * k * kPanel);
+                            copy_panel_rows_stream(src + c0, ld, k0, std::min(k, k0 + kPanel), panel(p));
                     }
                 stream_fence();
             }
@@ -569,12 +592,12 @@ const float* pack_b(const float* src, int64_t ld, bool transposed, int64_t k, in
             for (int64_t k0 = 0; k0 < k; k0 += kPanel) {
                 const int64_t k1 = std::min(k, k0 + kPanel);
                 for (int64_t p = p_lo; p < p_hi; ++p) {
-                    float* pd = dst + p * k * kPanel;
+                    float* pd = panel(p);
                     const int64_t c0 = p * kPanel, cols = std::min(kPanel, n - c0);
                     if (stream && cols == kPanel) continue;  // done above
                     for (int64_t kk = k0; kk < k1; ++kk) {
                         const float* from = src + kk * ld + c0;
-                        float* r = pd + kk * kPanel;
+                        float* r = pd + kk * kGroupFloats;
                         if (cols == kPanel) {
                             for (int64_t v = 0; v < kPanel; ++v) r[v] = from[v];  // a fixed 16-float copy: no call
                         } else {
@@ -587,7 +610,7 @@ const float* pack_b(const float* src, int64_t ld, bool transposed, int64_t k, in
             return;
         }
         for (int64_t p = p_lo; p < p_hi; ++p) {
-            float* pd = dst + p * k * kPanel;
+            float* pd = panel(p);
             const int64_t c0 = p * kPanel, cols = std::min(kPanel, n - c0);
             // Transposed: B[kk, c0 + v] = src[(c0 + v) * ld + kk].
             // A full panel reads its 16 rows of src 8 at a time, in chunks of kPackChunk values (half of each
@@ -601,20 +624,20 @@ const float* pack_b(const float* src, int64_t ld, bool transposed, int64_t k, in
                 for (; k0 < k8; k0 += kPackChunk) {
                     const int64_t kc = std::min(kPackChunk, k8 - k0);
                     for (int64_t half = 0; half < 2; ++half)
-                        transpose_rows8(src + (c0 + half * 8) * ld + k0, ld, kc, pd + k0 * kPanel + half * 8);
+                        transpose_rows8(src + (c0 + half * 8) * ld + k0, ld, kc, pd + k0 * kGroupFloats + half * 8, kGroupFloats);
                 }
                 k0 = k8;
             }
             for (; k0 < k; k0 += kPanel) {  // a partial panel or the last k % 8 values: 16 x 16 blocks
                 const int64_t kb = std::min(kPanel, k - k0);
                 if (cols == kPanel && kb == kPanel) {
-                    transpose16(src + c0 * ld + k0, ld, pd + k0 * kPanel);
+                    transpose16(src + c0 * ld + k0, ld, pd + k0 * kGroupFloats, kGroupFloats);
                     continue;
                 }
                 float blk[kPanel][kPanel] = {};
                 for (int64_t v = 0; v < cols; ++v) std::memcpy(blk[v], src + (c0 + v) * ld + k0, sizeof(float) * kb);
                 for (int64_t kk = 0; kk < kb; ++kk)
-                    for (int64_t v = 0; v < kPanel; ++v) pd[(k0 + kk) * kPanel + v] = blk[v][kk];
+                    for (int64_t v = 0; v < kPanel; ++v) pd[(k0 + kk) * kGroupFloats + v] = blk[v][kk];
             }
         }
     });
@@ -623,7 +646,7 @@ const float* pack_b(const float* src, int64_t ld, bool transposed, int64_t k, in
 
 namespace {
 
-// C = A B on the team, B either packed or read in place (see BlockFn for pstride and brs).
+// C = A B on the team, B either packed or read in place (see BlockFn for gstride and brs).
 // f(lo, hi) over [begin, end) in pieces of `piece` (the last one shorter), last piece first when `reverse` and the
 // range's part of the weights (`bytes`) is more than half an L2: a step's product walks its part in alternate
 // directions from step to step, so that what was read last, still in L2, is read first again (batch 1, GRU / LSTM
@@ -638,7 +661,7 @@ void in_order(int64_t begin, int64_t end, int64_t piece, bool reverse, double by
 }
 
 void gemm_team(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* b,
-               int64_t pstride, int64_t brs, float* c, int64_t ldc, bool accumulate, const float* bias, bool reverse = false) {
+               int64_t gstride, int64_t brs, float* c, int64_t ldc, bool accumulate, const float* bias, bool reverse = false) {
     if (m <= 0 || n <= 0) return;
     const int64_t panels = packed_panels(n);
     // Chunks of the output for the team: one per thread for a step's product (so that each thread keeps taking the
@@ -646,7 +669,7 @@ void gemm_team(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, in
     const double flops = 2.0 * m * n * k;
     const int chunks = flops < kTeamMinFlops ? 1 : team_size() * (flops < 1e8 ? 1 : 4);
     team_for(chunks, [&](int member, int parts) {
-        if (parts == 1) return gemm_range(0, m, 0, panels, k, n, a, a_rs, a_cs, b, pstride, brs, c, ldc, accumulate, bias);
+        if (parts == 1) return gemm_range(0, m, 0, panels, k, n, a, a_rs, a_cs, b, gstride, brs, c, ldc, accumulate, bias);
         // Each chunk of columns reads all of A, each chunk of rows all of B: split the rows (in whole tiles of 6) when
         // A is the larger operand (m > n) and there are enough of them, otherwise the columns (in groups of 4 panels,
         // the widest tile, where there are enough).
@@ -654,11 +677,11 @@ void gemm_team(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, in
             const int64_t group = panels >= 4 * parts ? 4 : 1;
             const auto [p_lo, p_hi] = team_share(panels, group, member, parts);
             in_order(p_lo, p_hi, group, reverse, 4.0 * (p_hi - p_lo) * kPanel * k, [&](int64_t lo, int64_t hi) {
-                gemm_range(0, m, lo, hi, k, n, a, a_rs, a_cs, b, pstride, brs, c, ldc, accumulate, bias);
+                gemm_range(0, m, lo, hi, k, n, a, a_rs, a_cs, b, gstride, brs, c, ldc, accumulate, bias);
             });
         } else {
             const auto [i_lo, i_hi] = team_share(m, 6, member, parts);
-            gemm_range(i_lo, i_hi, 0, panels, k, n, a, a_rs, a_cs, b, pstride, brs, c, ldc, accumulate, bias);
+            gemm_range(i_lo, i_hi, 0, panels, k, n, a, a_rs, a_cs, b, gstride, brs, c, ldc, accumulate, bias);
         }
     });
 }
@@ -667,19 +690,20 @@ void gemm_team(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, in
 
 void gemm_packed(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* packed,
                  float* c, int64_t ldc, bool accumulate, const float* bias, bool reverse) {
-    gemm_team(m, k, n, a, a_rs, a_cs, packed, k * kPanel, kPanel, c, ldc, accumulate, bias, reverse);
+    gemm_team(m, k, n, a, a_rs, a_cs, packed, k * kGroupFloats, kGroupFloats, c, ldc, accumulate, bias, reverse);
 }
 
 void gemm_packed_serial(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* packed,
                         float* c, int64_t ldc, bool accumulate) {
-    if (m > 0 && n > 0) gemm_range(0, m, 0, packed_panels(n), k, n, a, a_rs, a_cs, packed, k * kPanel, kPanel, c, ldc, accumulate, nullptr);
+    if (m > 0 && n > 0) gemm_range(0, m, 0, packed_panels(n), k, n, a, a_rs, a_cs, packed, k * kGroupFloats, kGroupFloats, c, ldc, accumulate,
+                                   nullptr);
 }
 
 void gemm_in_place(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* b,
                    int64_t ldb, float* c, int64_t ldc, bool accumulate, bool serial, const float* bias, bool reverse) {
     if (m <= 0 || n <= 0) return;
-    if (serial) gemm_range(0, m, 0, packed_panels(n), k, n, a, a_rs, a_cs, b, kPanel, ldb, c, ldc, accumulate, bias);
-    else gemm_team(m, k, n, a, a_rs, a_cs, b, kPanel, ldb, c, ldc, accumulate, bias, reverse);
+    if (serial) gemm_range(0, m, 0, packed_panels(n), k, n, a, a_rs, a_cs, b, kGroupFloats, ldb, c, ldc, accumulate, bias);
+    else gemm_team(m, k, n, a, a_rs, a_cs, b, kGroupFloats, ldb, c, ldc, accumulate, bias, reverse);
 }
 
 void gemm_dot(int64_t m, int64_t k, int64_t n, const float* a, int64_t lda, const float* w, int64_t ldw, float* c,
@@ -719,7 +743,7 @@ void gemm_copied_a(int64_t m, int64_t k, int64_t n, const float* a, int64_t lda,
             const auto [i0, i1] = team_share(m, kPanel, member, parts);
             if (i1 > i0) copy_transposed_a(a + i0 + k0 * lda, lda, i1 - i0, kc, dst + i0 * kc);
         });
-        gemm_team(m, kc, n, dst, kc, 1, packed + k0 * kPanel, k * kPanel, kPanel, c, ldc, accumulate || k0 > 0,
+        gemm_team(m, kc, n, dst, kc, 1, packed + k0 * kGroupFloats, k * kGroupFloats, kGroupFloats, c, ldc, accumulate || k0 > 0,
                   k0 == 0 ? bias : nullptr);
     }
 }
