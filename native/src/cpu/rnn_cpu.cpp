@@ -40,14 +40,17 @@ Geometry geometry(const RnnDims& d, int64_t batch, int64_t steps) {
 }
 
 // The recurrent products of every step. float32: W_hh is packed once per layer and direction (into ws.packed) and
-// each step runs the small-M packed kernel. Short sequences at batch 1 with H >= kDotMinK instead read W_hh in place
-// by dot products (gemm_dot) and pack nothing: the copy costs as much as 5-10 steps' products (measured, H 1024 GRU:
-// pack 257 us, a step 57 us packed and 64 us in place), so it pays only over longer sequences; below H 256 the dot
-// products' horizontal sums cost more than the (small) copy. float64 (the reference path) calls BLAS.
+// each step runs the small-M packed kernel. Short sequences at batch 1 with a W_hh larger than the two cores' L2
+// (kDotMinWeightBytes) instead read W_hh in place by dot products (gemm_dot) and pack nothing: from memory a packed
+// step is not much faster, and the copy costs as much as 5-10 steps' products (measured, one step's product packed /
+// in place and the copy, us: k 512 n 1536 15.3 / 16.5, pack 52; k 1024 n 3072 58 / 74, pack 440). A W_hh that fits
+// (GRU / LSTM H 256, tanh H 512) is packed: k 256 n 1024 2.6 / 4.9, pack 16; k 512 n 512 2.5 / 4.8, pack 19.
+// float64 (the reference path) calls BLAS.
 // Forward: step[B, GH] = h_prev[B, H] W_hh^T.  Backward: dh[B, H] (+)= dG[B, GH] W_hh.
 constexpr int64_t kDotMaxSteps = 32;
+constexpr double kDotMinWeightBytes = 2 * 1024 * 1024;
 const float* pack_forward(const float* w_hh, const Geometry& g, std::vector<float>& buf) {
-    if (g.B == 1 && g.T <= kDotMaxSteps && g.H >= kDotMinK) return nullptr;
+    if (g.B == 1 && g.T <= kDotMaxSteps && 4.0 * g.GH() * g.H > kDotMinWeightBytes) return nullptr;
     return pack_b(w_hh, g.H, true, g.H, g.GH(), buf);
 }
 const double* pack_forward(const double*, const Geometry&, std::vector<double>&) { return nullptr; }
