@@ -538,10 +538,12 @@ inline void transpose16(const float* src, int64_t ld, float* dst, int64_t drs) {
     if (kHasAvx2) transpose16_avx2(src, ld, dst, drs);
     else transpose16_scalar(src, ld, dst, drs);
 }
-// Rows [k0, k1) of one full panel of a row-major B with non-temporal stores (each a whole 64-byte line of the
-// 64-byte aligned panel), then a fence so that the team's hand-off publishes them.
-__attribute__((target("avx512f"))) void copy_panel_rows_stream(const float* src, int64_t ld, int64_t k0, int64_t k1, float* pd) {
-    for (int64_t kk = k0; kk < k1; ++kk) _mm512_stream_ps(pd + kk * kGroupFloats, _mm512_loadu_ps(src + kk * ld));
+// Rows [k0, k1) of `width` floats (whole panels of one group) of a row-major B with non-temporal stores (each a whole
+// 64-byte line of the 64-byte aligned group); the caller then fences, so that the team's hand-off publishes them.
+__attribute__((target("avx512f"))) void copy_rows_stream(const float* src, int64_t ld, int64_t k0, int64_t k1, int64_t width,
+                                                         float* gd) {
+    for (int64_t kk = k0; kk < k1; ++kk)
+        for (int64_t v = 0; v < width; v += kPanel) _mm512_stream_ps(gd + kk * kGroupFloats + v, _mm512_loadu_ps(src + kk * ld + v));
 }
 __attribute__((target("sse2"))) void stream_fence() { _mm_sfence(); }
 inline void transpose_rows8(const float* src, int64_t ld, int64_t kc, float* dst, int64_t drs) {
@@ -574,39 +576,38 @@ const float* pack_b(const float* src, int64_t ld, bool transposed, int64_t k, in
     team_for(chunks, [&](int member, int parts) {
         const auto [p_lo, p_hi] = team_share(panels, 1, member, parts);
         if (!transposed) {
-            // B row-major: rows of src in passes of 16 (each pass reads its rows once, in order, and writes 16 rows
-            // of each panel). A large B (more than kStreamMinBytes, far past L2) is written with non-temporal
-            // stores: the copy then writes its lines without first reading them, W_hh of H 1024 LSTM (16 MB) in
-            // 1.22 -> 0.45 ms; a small one stays in cache for the product that follows.
-#ifdef HPC_X86
-            if (stream) {
-                for (int64_t k0 = 0; k0 < k; k0 += kPanel)
-                    for (int64_t p = p_lo; p < p_hi; ++p) {
-                        const int64_t c0 = p * kPanel;
-                        if (n - c0 >= kPanel)
-                            copy_panel_rows_stream(src + c0, ld, k0, std::min(k, k0 + kPanel), panel(p));
-                    }
-                stream_fence();
-            }
-#endif
+            // B row-major: row kk of a group is 64 consecutive floats of src's row kk. Rows in passes of 16 (each
+            // pass reads its rows once, in order), each pass copying 256-byte pieces of them into the groups of this
+            // member's range (or the part of a group in it). A large B (more than kStreamMinBytes, far past L2) is
+            // written with non-temporal stores: the copy then writes its lines without first reading them (W_hh of
+            // H 1024 LSTM, 16 MB: 1.22 -> 0.45 ms); a small one stays in cache for the product that follows.
             for (int64_t k0 = 0; k0 < k; k0 += kPanel) {
                 const int64_t k1 = std::min(k, k0 + kPanel);
-                for (int64_t p = p_lo; p < p_hi; ++p) {
-                    float* pd = panel(p);
-                    const int64_t c0 = p * kPanel, cols = std::min(kPanel, n - c0);
-                    if (stream && cols == kPanel) continue;  // done above
+                for (int64_t g = p_lo / kGroup; g * kGroup < p_hi; ++g) {
+                    const int64_t q0 = std::max(p_lo, g * kGroup), q1 = std::min(p_hi, (g + 1) * kGroup);
+                    const int64_t c0 = q0 * kPanel, width = (q1 - q0) * kPanel, cols = std::min(q1 * kPanel, n) - c0;
+                    float* gd = panel(q0);
+#ifdef HPC_X86
+                    if (stream && cols == width) {
+                        copy_rows_stream(src + c0, ld, k0, k1, width, gd);
+                        continue;
+                    }
+#endif
                     for (int64_t kk = k0; kk < k1; ++kk) {
                         const float* from = src + kk * ld + c0;
-                        float* r = pd + kk * kGroupFloats;
-                        if (cols == kPanel) {
-                            for (int64_t v = 0; v < kPanel; ++v) r[v] = from[v];  // a fixed 16-float copy: no call
+                        float* r = gd + kk * kGroupFloats;
+                        if (cols == kGroupFloats) {
+                            for (int64_t v = 0; v < kGroupFloats; ++v) r[v] = from[v];  // a fixed 256-byte copy: no call
                         } else {
                             std::memcpy(r, from, sizeof(float) * cols);
-                            std::fill(r + cols, r + kPanel, 0.0f);
+                            std::fill(r + cols, r + width, 0.0f);
                         }
                     }
                 }
             }
+#ifdef HPC_X86
+            if (stream) stream_fence();
+#endif
             return;
         }
         for (int64_t p = p_lo; p < p_hi; ++p) {

@@ -54,15 +54,22 @@ const float* pack_forward(const float* w_hh, const Geometry& g, std::vector<floa
     return pack_b(w_hh, g.H, true, g.H, g.GH(), buf);
 }
 const double* pack_forward(const double*, const Geometry&, std::vector<double>&) { return nullptr; }
-// Backward packs W_hh too, except for short sequences at batch < 4 with H a whole number of panels and W_hh up to
-// 8 MB, which read it in place (nullptr: nothing packed). Read in place, its rows 4 KiB apart (H 1024) fed the kernel
-// at 60-65 % of the packed speed (dh = dG W_hh, H 1024 LSTM: batch 64 1.73 -> 1.15 ms a step, batch 1 152 -> 80 us),
-// which repays the copy (1.1 ms) within a few steps at batch 64 and within about 15 at batch 1. Batch 1, T 25,
-// measured side by side: packing was 3-10 % faster for the 12-16 MB W_hh of GRU / LSTM H 1024, 9-20 % slower for
-// 4 MB (LSTM H 512, tanh H 1024).
+// Backward packs W_hh too, except for short sequences at batch < 4 with H a whole number of panels where reading
+// it in place (nullptr: nothing packed) costs less than the copy:
+//  - H <= 128: a tile then reads whole rows of W_hh, one stream, as fast as the packed groups (k 512, n 128: 1.49
+//    us a step either way; the copy 10 us);
+//  - W_hh of 2-8 MB (past the L2s, so that packing gains less a step). Read in place, its rows 4 KiB apart (H 1024)
+//    fed the kernel at 60-65 % of the packed speed (dh = dG W_hh, H 1024 LSTM: batch 64 1.73 -> 1.15 ms a step,
+//    batch 1 152 -> 80 us), which repays the copy (1.1 ms) within a few steps at batch 64 and within about 15 at
+//    batch 1. Batch 1, T 25, measured side by side: packing was 3-10 % faster for the 12-16 MB W_hh of GRU / LSTM
+//    H 1024, 9-20 % slower for 4 MB (LSTM H 512, tanh H 1024).
+// A W_hh of up to 2 MB with H > 128 is packed: k 1024 n 256 a step 2.8 us packed, 5.9 in place, the copy 45 us
+// (LSTM B1 T25 H256 training 0.87x, tanh H512 0.88x the time, alternated).
 const float* pack_backward(const float* w_hh, const Geometry& g, std::vector<float>& buf) {
     constexpr double kInPlaceMaxBytes = 8e6;
-    if (g.H % kPanel == 0 && g.B < 4 && g.T <= kDotMaxSteps && 4.0 * g.GH() * g.H <= kInPlaceMaxBytes) return nullptr;
+    const double bytes = 4.0 * g.GH() * g.H;
+    const bool one_stream = g.H <= 8 * kPanel, from_memory = bytes > kDotMinWeightBytes && bytes <= kInPlaceMaxBytes;
+    if (g.H % kPanel == 0 && g.B < 4 && g.T <= kDotMaxSteps && (one_stream || from_memory)) return nullptr;
     return pack_b(w_hh, g.H, false, g.GH(), g.H, buf);
 }
 const double* pack_backward(const double*, const Geometry&, std::vector<double>&) { return nullptr; }
