@@ -21,7 +21,7 @@ namespace hpc::cpu {
 namespace {
 
 constexpr int64_t kBlockM = 192;        // rows of A per cache block (kBlockM x kBlockK floats = 192 KiB, in L2)
-constexpr int64_t kPackChunk = 256;     // values of k per chunk when packing a transposed B (256 x 16 floats = 16 KiB)
+constexpr int64_t kPackChunk = 128;     // values of k per chunk when packing a transposed B (see pack_b)
 constexpr double kCopyAMinOutput = 2e6; // elements of C from which gemm_f32 copies a transposed A's k blocks into rows
 std::atomic<double> g_copy_a_min_output{kCopyAMinOutput};  // (a test hook lowers it)
 constexpr double kStreamMinBytes = 4e6;  // a row-major B larger than this is packed with non-temporal stores
@@ -615,7 +615,8 @@ const float* pack_b(const float* src, int64_t ld, bool transposed, int64_t k, in
             const int64_t c0 = p * kPanel, cols = std::min(kPanel, n - c0);
             // Transposed: B[kk, c0 + v] = src[(c0 + v) * ld + kk].
             // A full panel reads its 16 rows of src 8 at a time, in chunks of kPackChunk values (half of each
-            // packed row, then the other half while the chunk's packed rows are still in L1). Reading all 16 at
+            // packed row, then the other half while the chunk's packed rows are still in L1: they lie 256 bytes
+            // apart, in a quarter of L1's sets, where 128 rows stay; chunks of 256 took 1.6x the time at k 1024). Reading all 16 at
             // once, 16 x 16 block by block, ran at half the speed when ld is a multiple of 1024 floats (rows 4 KiB
             // apart share one L1 set, and 16 streams' prefetched lines evicted one another): H 1024 GRU W_hh
             // 450 -> 300 us (k 1000: 300 us either way).
@@ -672,10 +673,12 @@ void gemm_team(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, in
     team_for(chunks, [&](int member, int parts) {
         if (parts == 1) return gemm_range(0, m, 0, panels, k, n, a, a_rs, a_cs, b, gstride, brs, c, ldc, accumulate, bias);
         // Each chunk of columns reads all of A, each chunk of rows all of B: split the rows (in whole tiles of 6) when
-        // A is the larger operand (m > n) and there are enough of them, otherwise the columns (in groups of 4 panels,
-        // the widest tile, where there are enough).
-        if (m <= n || m < 12 * parts) {
-            const int64_t group = panels >= 4 * parts ? 4 : 1;
+        // A is the larger operand (m > n) and there are enough of them, otherwise the columns in whole groups where
+        // there are enough, otherwise the rows where there are enough (single panels make 1-panel tiles, which
+        // read B 64 bytes in 256: H 128 tanh B64 T100 training 0.90x the time), the columns in panels last.
+        const bool by_groups = panels >= kGroup * parts;
+        if ((m <= n || m < 12 * parts) && (by_groups || m < 6 * parts)) {
+            const int64_t group = by_groups ? kGroup : 1;
             const auto [p_lo, p_hi] = team_share(panels, group, member, parts);
             in_order(p_lo, p_hi, group, reverse, 4.0 * (p_hi - p_lo) * kPanel * k, [&](int64_t lo, int64_t hi) {
                 gemm_range(0, m, lo, hi, k, n, a, a_rs, a_cs, b, gstride, brs, c, ldc, accumulate, bias);
