@@ -29,6 +29,9 @@ struct hpc_rnn {
     int64_t param_elements = 0;
     cpu::RnnWorkspace<float> ws32;
     cpu::RnnWorkspace<double> ws64;
+    cpu::FrozenParams<float> frozen32;
+    cpu::FrozenParams<double> frozen64;
+    bool frozen() const { return !frozen32.empty() || !frozen64.empty(); }
 };
 
 namespace {
@@ -165,7 +168,7 @@ HPC_API int32_t hpc_rnn_workspace_bytes(const hpc_rnn* rnn, int64_t* bytes) {
     return guarded(__func__, [&] {
         require(rnn != nullptr, "rnn is NULL");
         require(bytes != nullptr, "bytes is NULL");
-        *bytes = (int64_t)(rnn->ws32.bytes() + rnn->ws64.bytes());
+        *bytes = (int64_t)(rnn->ws32.bytes() + rnn->ws64.bytes() + rnn->frozen32.bytes() + rnn->frozen64.bytes());
     });
 }
 
@@ -179,7 +182,15 @@ HPC_API int32_t hpc_rnn_forward(hpc_rnn* rnn, int32_t training, int64_t batch, i
         const Sizes s = sizes(d, batch, seq_len);
         const bool lstm = has_cell_state(d.cell);
         check_buffer("x", x, x_len, s.x, false);
-        check_buffer("params", params, params_len, r->param_elements, false);
+        // NULL params in inference: the frozen copy (hpc_rnn_freeze_params).
+        const bool live = params != nullptr || training || !r->frozen();
+        if (live) {
+            require(params != nullptr || training, "params is NULL and no parameters are frozen (hpc_rnn_freeze_params): expected " +
+                                                       std::to_string(r->param_elements) + " elements");
+            check_buffer("params", params, params_len, r->param_elements, false);
+        } else {
+            check_buffer("params", params, params_len, r->param_elements, true);
+        }
         check_buffer("h0", h0, h0_len, s.state, true);
         if (!lstm) require(c0 == nullptr && c0_len == 0, "c0: this cell has no cell state; pass NULL and 0");
         check_buffer("c0", c0, c0_len, s.state, true);
@@ -191,11 +202,25 @@ HPC_API int32_t hpc_rnn_forward(hpc_rnn* rnn, int32_t training, int64_t batch, i
                            {{"y", y, y_len}, {"hn", hn, hn_len}, {"cn", cn, cn_len}}, r->dtype == HPC_DTYPE_FLOAT32 ? 4 : 8);
         if (r->dtype == HPC_DTYPE_FLOAT32)
             cpu::rnn_forward<float>(d, batch, seq_len, training != 0, (const float*)x, (const float*)params,
-                                    (const float*)h0, (const float*)c0, (float*)y, (float*)hn, (float*)cn, r->ws32);
+                                    (const float*)h0, (const float*)c0, (float*)y, (float*)hn, (float*)cn, r->ws32,
+                                    live ? nullptr : &r->frozen32);
         else
             cpu::rnn_forward<double>(d, batch, seq_len, training != 0, (const double*)x, (const double*)params,
                                      (const double*)h0, (const double*)c0, (double*)y, (double*)hn, (double*)cn,
-                                     r->ws64);
+                                     r->ws64, live ? nullptr : &r->frozen64);
+    });
+}
+
+HPC_API int32_t hpc_rnn_freeze_params(hpc_rnn* rnn, const void* params, int64_t params_len) {
+    return guarded(__func__, [&] {
+        hpc_rnn* r = require_rnn(rnn);
+        if (!check_buffer("params", params, params_len, r->param_elements, true)) {
+            r->frozen32 = {};
+            r->frozen64 = {};
+            return;
+        }
+        if (r->dtype == HPC_DTYPE_FLOAT32) cpu::rnn_freeze<float>(r->dims, (const float*)params, params_len, r->frozen32);
+        else cpu::rnn_freeze<double>(r->dims, (const double*)params, params_len, r->frozen64);
     });
 }
 

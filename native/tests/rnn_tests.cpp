@@ -298,3 +298,80 @@ TEST(RnnKernels, Float32CheckpointedBackwardIsBitIdentical) {
 }
 
 }  // namespace
+
+// ---- frozen parameters (hpc_rnn_freeze_params) ----
+namespace {
+
+struct FrozenCase {
+    int32_t cell, dtype;
+    int64_t batch, steps, in, hid, layers;
+    bool bi, exact;  // exact: the live forward packs every weight too, so the results must match bit for bit
+};
+
+template <typename T>
+void check_frozen_forward(const FrozenCase& c) {
+    const std::string what = "cell " + std::to_string(c.cell) + " dtype " + std::to_string(c.dtype) + " B " +
+                             std::to_string(c.batch) + " T " + std::to_string(c.steps) + " I " + std::to_string(c.in);
+    const hpc_rnn_desc d = make_desc(c.cell, c.dtype, c.in, c.hid, c.layers, c.bi, true);
+    int64_t nt = 0, np = 0;
+    ASSERT_EQ(hpc_rnn_param_layout(&d, &nt, &np), HPC_OK);
+    std::mt19937_64 rng(11);
+    std::vector<T> p = random_vec<T>((size_t)np, rng, 0.3), x = random_vec<T>((size_t)(c.batch * c.steps * c.in), rng);
+    const int64_t D = c.bi ? 2 : 1, ny = c.batch * c.steps * D * c.hid, ns = c.layers * D * c.batch * c.hid;
+    std::vector<T> h0 = random_vec<T>((size_t)ns, rng), y_live((size_t)ny), y_frozen((size_t)ny), hn_live((size_t)ns),
+                   hn_frozen((size_t)ns);
+    hpc_rnn* r = nullptr;
+    ASSERT_EQ(hpc_rnn_create(&d, &r), HPC_OK);
+    auto forward = [&](const T* params, int64_t len, std::vector<T>& y, std::vector<T>& hn) {
+        return hpc_rnn_forward(r, 0, c.batch, c.steps, x.data(), (int64_t)x.size(), params, len, h0.data(), ns, nullptr, 0,
+                               y.data(), ny, hn.data(), ns, nullptr, 0);
+    };
+    ASSERT_EQ(forward(p.data(), np, y_live, hn_live), HPC_OK) << last_error();
+    // Without frozen parameters a NULL params is an error that says how to freeze them.
+    EXPECT_EQ(forward(nullptr, 0, y_frozen, hn_frozen), HPC_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(last_error().find("hpc_rnn_freeze_params"), std::string::npos) << last_error();
+    int64_t before = 0, frozen_bytes = 0, after = 0;
+    ASSERT_EQ(hpc_rnn_workspace_bytes(r, &before), HPC_OK);
+    ASSERT_EQ(hpc_rnn_freeze_params(r, p.data(), np), HPC_OK) << last_error();
+    ASSERT_EQ(hpc_rnn_workspace_bytes(r, &frozen_bytes), HPC_OK);
+    EXPECT_GE(frozen_bytes - before, np * (int64_t)sizeof(T)) << what;
+    // The copy is the object's: changing the caller's buffer afterwards changes nothing.
+    for (auto& v : p) v = (T)0.5;
+    ASSERT_EQ(forward(nullptr, 0, y_frozen, hn_frozen), HPC_OK) << last_error();
+    for (size_t i = 0; i < y_live.size(); ++i) {
+        if (c.exact) ASSERT_EQ(y_frozen[i], y_live[i]) << what << " y at " << i;
+        else ASSERT_NEAR(y_frozen[i], y_live[i], 2e-6 + 2e-5 * std::abs((double)y_live[i])) << what << " y at " << i;
+    }
+    for (size_t i = 0; i < hn_live.size(); ++i)
+        ASSERT_NEAR(hn_frozen[i], hn_live[i], c.exact ? 0.0 : 2e-6 + 2e-5 * std::abs((double)hn_live[i])) << what;
+    // Given params, a forward uses them (here: the overwritten values), frozen copy or not.
+    std::vector<T> y_other((size_t)ny), hn_other((size_t)ns);
+    ASSERT_EQ(forward(p.data(), np, y_other, hn_other), HPC_OK);
+    EXPECT_NE(y_other, y_live) << what;
+    // A training forward needs params; a wrong length is rejected and keeps the frozen copy.
+    EXPECT_EQ(hpc_rnn_forward(r, 1, c.batch, c.steps, x.data(), (int64_t)x.size(), nullptr, 0, nullptr, 0, nullptr, 0,
+                              y_other.data(), ny, nullptr, 0, nullptr, 0),
+              HPC_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(hpc_rnn_freeze_params(r, p.data(), np - 1), HPC_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(hpc_rnn_freeze_params(r, nullptr, np), HPC_ERR_INVALID_ARGUMENT);
+    ASSERT_EQ(forward(nullptr, 0, y_other, hn_other), HPC_OK) << last_error();
+    EXPECT_EQ(y_other, y_frozen) << what;
+    // Releasing: the bytes go back and NULL params is an error again.
+    ASSERT_EQ(hpc_rnn_freeze_params(r, nullptr, 0), HPC_OK);
+    ASSERT_EQ(hpc_rnn_workspace_bytes(r, &after), HPC_OK);
+    EXPECT_EQ(after, before) << what;
+    EXPECT_EQ(forward(nullptr, 0, y_other, hn_other), HPC_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(hpc_rnn_destroy(r), HPC_OK);
+}
+
+}  // namespace
+
+TEST(RnnFrozenParams, ForwardEqualsTheLiveForward) {
+    for (int32_t cell : {HPC_CELL_LSTM, HPC_CELL_GRU, HPC_CELL_RNN_TANH, HPC_CELL_LSTM_PEEPHOLE}) {
+        // Batch 3: the live forward packs W_ih and W_hh too (bit for bit). Batch 1, 20 steps, input 300: it reads
+        // W_ih in place by dot products (another summation order).
+        check_frozen_forward<float>({cell, HPC_DTYPE_FLOAT32, 3, 7, 5, 20, 2, true, true});
+        check_frozen_forward<float>({cell, HPC_DTYPE_FLOAT32, 1, 20, 300, 48, 1, false, false});
+        check_frozen_forward<double>({cell, HPC_DTYPE_FLOAT64, 3, 7, 5, 20, 2, true, true});
+    }
+}

@@ -103,6 +103,16 @@ HPC_API int32_t hpc_rnn_forward(hpc_rnn* rnn, int32_t training, int64_t batch, i
                                 const void* h0, int64_t h0_len, const void* c0, int64_t c0_len,
                                 void* y, int64_t y_len, void* hn, int64_t hn_len, void* cn, int64_t cn_len);
 
+/* Inference with fixed weights: copies params into the object (float32 also packs every W_ih and W_hh for the
+ * product kernels, about as much memory again); an inference forward given params == NULL and params_len == 0 then
+ * uses this copy and packs nothing per call (oneDNN and cuDNN prepare their weights the same way). Later changes to
+ * the caller's buffer are not seen until it is frozen again. Training forwards and backward always take params.
+ * params == NULL and params_len == 0 releases the copy. Counted in hpc_rnn_workspace_bytes. Results equal those of
+ * a forward given the same params to rounding, bit for bit unless that forward reads a weight in place (summing in
+ * another order): W_ih when T*B <= 32 and the layer's input size is >= 256, W_hh at batch 1 over at most 32 steps
+ * when it is larger than 2 MB. */
+HPC_API int32_t hpc_rnn_freeze_params(hpc_rnn* rnn, const void* params, int64_t params_len);
+
 /* Backward through time for the last training forward. x and params must be the ones that forward used.
  *  dy        [B,T,D*H] (or time-major) gradient of the loss w.r.t. y            required
  *  dhn, dcn  [L*D,B,H] gradients w.r.t. the final states; NULL/0 means zeros
@@ -124,7 +134,7 @@ HPC_API int32_t hpc_rnn_backward(hpc_rnn* rnn, const void* x, int64_t x_len, con
  * directions (query hpc_rnn_workspace_bytes). 0 turns it off. Invalidates saved activations. */
 HPC_API int32_t hpc_rnn_set_checkpointing(hpc_rnn* rnn, int64_t every);
 
-/* Bytes of workspace the object currently holds (grows with the largest shape used). */
+/* Bytes of workspace the object currently holds (grows with the largest shape used), frozen parameters included. */
 HPC_API int32_t hpc_rnn_workspace_bytes(const hpc_rnn* rnn, int64_t* bytes);
 
 /* ---- Hidden Markov models (float64) ------------------------------------------------------------------------

@@ -178,19 +178,32 @@ inline void product(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const dou
     gemm(ta, tb, m, n, k, 1.0, a, lda, b, ldb, accumulate ? 1.0 : 0.0, c, ldc);
 }
 
-// Input projection of the rows of time steps [t_lo, t_hi): gx rows 0.. receive X W_ih^T + b_ih + b_hh (GRU keeps
-// b_hn apart: it is scaled by r). `bias` is a G*H scratch buffer.
+// The input projection's bias (in `bias`, G*H values): b_ih + b_hh (GRU keeps b_hn apart: it is scaled by r).
+template <typename T>
+const T* projection_bias(Cell cell, const Geometry& g, const T* p, const LayerParams& o, std::vector<T>& bias) {
+    const int64_t GH = g.GH(), H = g.H;
+    const bool gru = cell == Cell::Gru;
+    T* bs = ensure(bias, GH);
+    for (int64_t j = 0; j < GH; ++j) bs[j] = p[o.b_ih + j] + ((gru && j >= 2 * H) ? T(0) : p[o.b_hh + j]);
+    return bs;
+}
+
+// Input projection of the rows of time steps [t_lo, t_hi): gx rows 0.. receive X W_ih^T + the projection's bias.
 template <typename T>
 void project(Cell cell, const Geometry& g, const T* x_in, int64_t in, const T* p, const LayerParams& o, int64_t t_lo,
              int64_t t_hi, T* gx, std::vector<T>& pack, std::vector<T>& bias) {
-    const int64_t GH = g.GH(), H = g.H, rows = (t_hi - t_lo) * g.B;
-    const T* b_ih = p + o.b_ih;
-    const T* b_hh = p + o.b_hh;
-    const bool gru = cell == Cell::Gru;
-    T* bs = ensure(bias, GH);
-    for (int64_t j = 0; j < GH; ++j) bs[j] = b_ih[j] + ((gru && j >= 2 * H) ? T(0) : b_hh[j]);
-    product(false, true, rows, GH, in, x_in + t_lo * g.B * in, in, p + o.w_ih, in, false, gx, GH, pack, (const T*)bs);
+    const int64_t rows = (t_hi - t_lo) * g.B;
+    product(false, true, rows, g.GH(), in, x_in + t_lo * g.B * in, in, p + o.w_ih, in, false, gx, g.GH(), pack,
+            projection_bias(cell, g, p, o, bias));
 }
+
+// The same over all T*B rows with W_ih already packed (frozen parameters, float32).
+inline void project_packed(Cell cell, const Geometry& g, const float* x_in, int64_t in, const float* p, const LayerParams& o,
+                           const float* packed_ih, float* gx, std::vector<float>& bias) {
+    gemm_packed(g.TB(), in, g.GH(), x_in, in, 1, packed_ih, gx, g.GH(), false, projection_bias(cell, g, p, o, bias));
+}
+inline void project_packed(Cell, const Geometry&, const double*, int64_t, const double*, const LayerParams&, const double*,
+                           double*, std::vector<double>&) {}  // float64 packs nothing
 
 // Time range [t0, t0 + n) covered by processing steps [s_begin, s_end) of a direction.
 inline int64_t first_time(int dir, int64_t T_, int64_t s_begin, int64_t s_end) { return dir == 0 ? s_begin : T_ - s_end; }
@@ -454,8 +467,36 @@ size_t RnnWorkspace<T>::bytes() const {
 }
 
 template <typename T>
+size_t FrozenParams<T>::bytes() const {
+    size_t n = values.capacity();
+    for (const auto& v : storage) n += v.capacity();
+    return sizeof(T) * n;
+}
+
+template <typename T>
+void rnn_freeze(const RnnDims& dims, const T* params, int64_t count, FrozenParams<T>& out) {
+    FrozenParams<T> f;  // built aside, then swapped in: a failed allocation leaves `out` as it was
+    f.values.assign(params, params + count);
+    if constexpr (std::is_same<T, float>::value) {
+        const int64_t LD = dims.layers * dims.directions, GH = dims.gates() * dims.hidden, H = dims.hidden;
+        f.storage.resize((size_t)(2 * LD));
+        for (int64_t l = 0; l < dims.layers; ++l)
+            for (int d = 0; d < dims.directions; ++d) {
+                const int64_t kd = l * dims.directions + d, in = dims.layer_input(l);
+                const LayerParams o = layer_params(dims, l, d);
+                f.ih.push_back(pack_b(f.values.data() + o.w_ih, in, true, in, GH, f.storage[(size_t)(2 * kd)]));
+                f.hh.push_back(pack_b(f.values.data() + o.w_hh, H, true, H, GH, f.storage[(size_t)(2 * kd + 1)]));
+            }
+    }
+    std::swap(out, f);
+}
+
+template <typename T>
 void rnn_forward(const RnnDims& dims, int64_t batch, int64_t steps, bool training, const T* x, const T* params,
-                 const T* h0, const T* c0, T* y, T* hn, T* cn, RnnWorkspace<T>& ws) {
+                 const T* h0, const T* c0, T* y, T* hn, T* cn, RnnWorkspace<T>& ws, const FrozenParams<T>* frozen) {
+    if (frozen && !frozen->empty()) params = frozen->values.data();
+    else frozen = nullptr;
+    const bool prepacked = frozen && !frozen->ih.empty();
     const Geometry g = geometry(dims, batch, steps);
     const int64_t TB = g.TB(), DH = g.DH(), GH = g.GH(), BH = g.BH(), LD = g.L * g.D, H = g.H;
     ws.saved_batch = ws.saved_steps = 0;
@@ -496,8 +537,14 @@ void rnn_forward(const RnnDims& dims, int64_t batch, int64_t steps, bool trainin
             T* ax = aux + slot * TB * H;
             // The input projection is one GEMM over all T*B rows in every mode, so that checkpointed backward can
             // recompute it bit for bit (a BLAS may round a row differently in a GEMM of another shape).
-            project(dims.cell, g, in, dims.layer_input(l), params, o, 0, g.T, gx, ws.pack_big, ws.bias);
-            const T* packed = pack_forward(params + o.w_hh, g, ws.packed);
+            const T* packed;
+            if (prepacked) {
+                project_packed(dims.cell, g, in, dims.layer_input(l), params, o, frozen->ih[(size_t)kd], gx, ws.bias);
+                packed = frozen->hh[(size_t)kd];
+            } else {
+                project(dims.cell, g, in, dims.layer_input(l), params, o, 0, g.T, gx, ws.pack_big, ws.bias);
+                packed = pack_forward(params + o.w_hh, g, ws.packed);
+            }
             forward_steps(dims.cell, g, d, params, o, gx, ax, 0, 0, g.T, out, init + kd * BH, H, init + LD * BH + kd * BH, step,
                           packed);
             if (ckpt)  // cell state before each segment's first step
@@ -600,10 +647,15 @@ void rnn_backward(const RnnDims& dims, const T* x, const T* params, const T* dy,
 
 template struct RnnWorkspace<float>;
 template struct RnnWorkspace<double>;
+template void rnn_freeze<float>(const RnnDims&, const float*, int64_t, FrozenParams<float>&);
+template void rnn_freeze<double>(const RnnDims&, const double*, int64_t, FrozenParams<double>&);
+template struct FrozenParams<float>;
+template struct FrozenParams<double>;
 template void rnn_forward<float>(const RnnDims&, int64_t, int64_t, bool, const float*, const float*, const float*,
-                                 const float*, float*, float*, float*, RnnWorkspace<float>&);
+                                 const float*, float*, float*, float*, RnnWorkspace<float>&, const FrozenParams<float>*);
 template void rnn_forward<double>(const RnnDims&, int64_t, int64_t, bool, const double*, const double*,
-                                  const double*, const double*, double*, double*, double*, RnnWorkspace<double>&);
+                                  const double*, const double*, double*, double*, double*, RnnWorkspace<double>&,
+                                  const FrozenParams<double>*);
 template void rnn_backward<float>(const RnnDims&, const float*, const float*, const float*, const float*,
                                   const float*, float*, float*, float*, float*, bool, float*, RnnWorkspace<float>&);
 template void rnn_backward<double>(const RnnDims&, const double*, const double*, const double*, const double*,
