@@ -50,6 +50,12 @@ public class BenchCliTests
         var w = Run("bench", "rnn", "--cell", "gru", "--batch", "2", "--seq", "3", "--input", "4", "--hidden", "5", "--repeats", "1", "--warmup", "0", "--warmup-ms", "30");
         Assert.True(w.Code == 0, w.Err);
         Assert.Equal(30, Line(w.Out).GetProperty("warmup_ms").GetInt32());
+        var f = Run("bench", "rnn", "--cell", "lstm", "--batch", "2", "--seq", "3", "--input", "4", "--hidden", "5", "--frozen-weights", "--repeats", "1", "--warmup", "0");
+        Assert.True(f.Code == 0, f.Err);
+        Assert.True(Line(f.Out).GetProperty("frozen_weights").GetBoolean());
+        var ft = Run("bench", "rnn", "--cell", "lstm", "--batch", "2", "--seq", "3", "--input", "4", "--hidden", "5", "--frozen-weights", "--mode", "training");
+        Assert.Equal(2, ft.Code);
+        Assert.Contains("--frozen-weights: only for --mode inference", ft.Err);
         var bad = Run("bench", "rnn", "--cell", "gru", "--batch", "2", "--seq", "3", "--input", "4", "--hidden", "5", "--warmup-ms", "-1");
         Assert.Equal(2, bad.Code);
         Assert.Contains("--warmup-ms: expected >= 0, got -1", bad.Err);

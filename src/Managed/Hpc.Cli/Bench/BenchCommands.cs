@@ -106,13 +106,14 @@ internal static class BenchCommands
         var timeMajor = new Option<bool>("--time-major") { Description = "Time-major layout [T, B, I] (no internal transposes)" };
         var dtype = new Option<string>("--dtype") { DefaultValueFactory = _ => "float32" };
         dtype.AcceptOnlyFromAmong("float32", "float64");
+        var frozen = new Option<bool>("--frozen-weights") { Description = "Inference on parameters frozen beforehand (FreezeParameters: packed once, outside the timing)" };
         var threads = Threads();
         var repeats = Repeats();
         var warmup = Warmup();
         var warmupMs = WarmupMs();
         var cmd = new Command("rnn", "Time a recurrent network forward (inference) or forward + backward (training).")
         {
-            cell, batch, seq, input, hidden, layers, bi, mode, timeMajor, dtype, threads, repeats, warmup, warmupMs,
+            cell, batch, seq, input, hidden, layers, bi, mode, timeMajor, dtype, frozen, threads, repeats, warmup, warmupMs,
         };
         cmd.SetAction(r =>
         {
@@ -122,10 +123,11 @@ internal static class BenchCommands
                 if (v <= 0) throw new CliException($"{name}: expected > 0, got {v}.");
             HpcLibrary.SetNumThreads(r.GetValue(threads));
             var kind = c switch { "lstm" => RecurrentCell.Lstm, "gru" => RecurrentCell.Gru, "rnn_tanh" => RecurrentCell.RnnTanh, "rnn_relu" => RecurrentCell.RnnRelu, _ => RecurrentCell.LstmPeephole };
-            bool training = r.GetValue(mode) == "training";
+            bool training = r.GetValue(mode) == "training", freeze = r.GetValue(frozen);
+            if (training && freeze) throw new CliException("--frozen-weights: only for --mode inference (training uses the live parameters).");
             var timing = r.GetValue(dtype) == "float64"
-                ? RunRnn<double>(kind, b, t, i, h, l, r.GetValue(bi), training, r.GetValue(timeMajor), r.GetValue(warmup), r.GetValue(repeats), r.GetValue(warmupMs))
-                : RunRnn<float>(kind, b, t, i, h, l, r.GetValue(bi), training, r.GetValue(timeMajor), r.GetValue(warmup), r.GetValue(repeats), r.GetValue(warmupMs));
+                ? RunRnn<double>(kind, b, t, i, h, l, r.GetValue(bi), training, freeze, r.GetValue(timeMajor), r.GetValue(warmup), r.GetValue(repeats), r.GetValue(warmupMs))
+                : RunRnn<float>(kind, b, t, i, h, l, r.GetValue(bi), training, freeze, r.GetValue(timeMajor), r.GetValue(warmup), r.GetValue(repeats), r.GetValue(warmupMs));
             int g = kind switch { RecurrentCell.Lstm or RecurrentCell.LstmPeephole => 4, RecurrentCell.Gru => 3, _ => 1 };
             int d = r.GetValue(bi) ? 2 : 1;
             double flops = 0;
@@ -134,14 +136,14 @@ internal static class BenchCommands
             Emit(stdout, new Dictionary<string, object>
             {
                 ["bench"] = "rnn", ["cell"] = c, ["batch"] = b, ["seq"] = t, ["input"] = i, ["hidden"] = h, ["layers"] = l, ["bidirectional"] = r.GetValue(bi),
-                ["mode"] = r.GetValue(mode)!, ["backend"] = HpcLibrary.BackendInfo, ["layout"] = r.GetValue(timeMajor) ? "time-major" : "batch-first", ["dtype"] = r.GetValue(dtype)!, ["threads"] = r.GetValue(threads), ["repeats"] = r.GetValue(repeats), ["warmup_ms"] = r.GetValue(warmupMs), ["gemm_flops"] = flops,
+                ["mode"] = r.GetValue(mode)!, ["backend"] = HpcLibrary.BackendInfo, ["layout"] = r.GetValue(timeMajor) ? "time-major" : "batch-first", ["dtype"] = r.GetValue(dtype)!, ["frozen_weights"] = freeze, ["threads"] = r.GetValue(threads), ["repeats"] = r.GetValue(repeats), ["warmup_ms"] = r.GetValue(warmupMs), ["gemm_flops"] = flops,
             }, timing, flops);
             return 0;
         });
         return cmd;
     }
 
-    private static (double, double, double) RunRnn<T>(RecurrentCell cell, int b, int t, int i, int h, int l, bool bi, bool training, bool timeMajor, int warmup, int repeats, int warmupMs)
+    private static (double, double, double) RunRnn<T>(RecurrentCell cell, int b, int t, int i, int h, int l, bool bi, bool training, bool freeze, bool timeMajor, int warmup, int repeats, int warmupMs)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         using var m = RecurrentModules.Create<T>(cell, i, h, l, bi, batchFirst: !timeMajor, seed: 1);
@@ -151,6 +153,7 @@ internal static class BenchCommands
         var y = new T[b * t * m.OutputSize];
         var dy = Enumerable.Range(0, y.Length).Select(_ => T.CreateChecked(rng.NextDouble() * 2 - 1)).ToArray();
         var dx = new T[x.Length];
+        if (freeze) m.FreezeParameters();
         return Time(() =>
         {
             m.Forward(x, b, t, y, training: training);

@@ -55,6 +55,9 @@ internal static unsafe partial class NativeMethods
     internal static partial int hpc_rnn_set_checkpointing(nint rnn, long every);
 
     [LibraryImport(Library)]
+    internal static partial int hpc_rnn_freeze_params(nint rnn, void* parameters, long parametersLen);
+
+    [LibraryImport(Library)]
     internal static partial int hpc_rnn_forward(nint rnn, int training, long batch, long seqLen,
         void* x, long xLen, void* parameters, long parametersLen, void* h0, long h0Len, void* c0, long c0Len,
         void* y, long yLen, void* hn, long hnLen, void* cn, long cnLen);

@@ -128,6 +128,38 @@ public abstract unsafe class RecurrentModule<T> : IDisposable where T : unmanage
 
     private int _checkpointEvery;
 
+    /// <summary>
+    /// Inference with fixed weights: copies the current <see cref="Parameters"/> into the native object, which
+    /// (float32) also keeps every W_ih and W_hh packed for its product kernels, so that an inference
+    /// <see cref="Forward"/> packs nothing per call and skips the parameters' finiteness check (done here once).
+    /// Until <see cref="UnfreezeParameters"/> or another call of this method, inference uses that copy: writes to
+    /// <see cref="Parameters"/> (an optimizer step, a span) are not seen by it, while <see cref="ResetParameters"/> and
+    /// <see cref="LoadParameters(SafeTensors)"/> refresh it. Training forwards and <see cref="Backward"/> always use
+    /// <see cref="Parameters"/>. The copy costs about twice the parameters' memory (counted in
+    /// <see cref="WorkspaceBytes"/>). Results equal the unfrozen ones to rounding (bit for bit unless the unfrozen
+    /// forward reads a weight in place; see hpc_rnn_freeze_params in hpc.h).
+    /// </summary>
+    /// <exception cref="ArgumentException">(With <see cref="CheckFinite"/>) a parameter is NaN or infinite.</exception>
+    public void FreezeParameters()
+    {
+        if (CheckFinite) Validate.Finite<T>(_parameters, "parameters");
+        fixed (T* pp = _parameters)
+            Status.ThrowIfFailed(NativeMethods.hpc_rnn_freeze_params(Handle(), pp, _parameters.Length));
+        GC.KeepAlive(_handle);
+        ParametersFrozen = true;
+    }
+
+    /// <summary>Releases the copy made by <see cref="FreezeParameters"/>: inference uses <see cref="Parameters"/> again.</summary>
+    public void UnfreezeParameters()
+    {
+        Status.ThrowIfFailed(NativeMethods.hpc_rnn_freeze_params(Handle(), null, 0));
+        GC.KeepAlive(_handle);
+        ParametersFrozen = false;
+    }
+
+    /// <summary>Whether inference runs on a frozen copy of the parameters (<see cref="FreezeParameters"/>).</summary>
+    public bool ParametersFrozen { get; private set; }
+
     /// <summary>Bytes of native workspace the module holds (it grows to the largest shape used).</summary>
     public long WorkspaceBytes
     {
@@ -143,6 +175,7 @@ public abstract unsafe class RecurrentModule<T> : IDisposable where T : unmanage
         double k = 1.0 / Math.Sqrt(HiddenSize);
         var rng = new SplitMix64(seed);
         for (int i = 0; i < _parameters.Length; i++) _parameters[i] = T.CreateChecked((2 * rng.NextDouble() - 1) * k);
+        if (ParametersFrozen) FreezeParameters();
     }
 
     /// <summary>Sets every gradient to zero.</summary>
@@ -163,7 +196,8 @@ public abstract unsafe class RecurrentModule<T> : IDisposable where T : unmanage
     /// <param name="c0">Initial cell states [L*D, B, H] (LSTM kinds only); empty means zeros.</param>
     /// <param name="hn">Receives the final hidden states [L*D, B, H]; empty to skip.</param>
     /// <param name="cn">Receives the final cell states [L*D, B, H] (LSTM kinds only); empty to skip.</param>
-    /// <param name="training">True saves the activations that <see cref="Backward"/> needs.</param>
+    /// <param name="training">True saves the activations that <see cref="Backward"/> needs. False with
+    /// <see cref="ParametersFrozen"/> runs on the frozen copy of the parameters.</param>
     /// <exception cref="ArgumentOutOfRangeException">batch or seqLen is not positive.</exception>
     /// <exception cref="ArgumentException">A span has the wrong length, a state is given for a cell without one,
     /// or (with <see cref="CheckFinite"/>) a value is NaN or infinite.</exception>
@@ -181,18 +215,19 @@ public abstract unsafe class RecurrentModule<T> : IDisposable where T : unmanage
         Validate.Optional(hn.Length, state, nameof(hn), stateShape);
         CheckCellState(c0.Length, nameof(c0), state, stateShape);
         CheckCellState(cn.Length, nameof(cn), state, stateShape);
+        bool frozen = ParametersFrozen && !training;  // inference on the frozen copy (FreezeParameters)
         if (CheckFinite)
         {
             Validate.Finite(input, nameof(input));
             Validate.Finite(h0, nameof(h0));
             Validate.Finite(c0, nameof(c0));
-            Validate.Finite<T>(_parameters, "parameters");
+            if (!frozen) Validate.Finite<T>(_parameters, "parameters");
         }
         _savedBatch = _savedSeqLen = 0;
         fixed (T* px = input, py = output, ph0 = h0, pc0 = c0, phn = hn, pcn = cn, pp = _parameters)
         {
             Status.ThrowIfFailed(NativeMethods.hpc_rnn_forward(Handle(), training ? 1 : 0, batch, seqLen,
-                px, input.Length, pp, _parameters.Length, ph0, h0.Length, pc0, c0.Length,
+                px, input.Length, frozen ? null : pp, frozen ? 0 : _parameters.Length, ph0, h0.Length, pc0, c0.Length,
                 py, output.Length, phn, hn.Length, pcn, cn.Length));
         }
         GC.KeepAlive(_handle);
@@ -271,6 +306,7 @@ public abstract unsafe class RecurrentModule<T> : IDisposable where T : unmanage
             t.CopyTo<T>(staged.AsSpan(p.Offset, p.Length));
         }
         staged.CopyTo(_parameters, 0);
+        if (ParametersFrozen) FreezeParameters();
     }
 
     /// <summary>Loads parameters from a .safetensors file; see <see cref="LoadParameters(SafeTensors)"/>.</summary>

@@ -1,0 +1,71 @@
+using Xunit;
+
+namespace Hpc.Tests;
+
+/// <summary>Inference on a frozen copy of the parameters (FreezeParameters / hpc_rnn_freeze_params).</summary>
+public class FrozenParametersTests
+{
+    private const int B = 3, T = 7, I = 5, H = 20;
+
+    private static float[] Run(Lstm<float> m, float[] x, bool training = false)
+    {
+        var y = new float[B * T * m.OutputSize];
+        m.Forward(x, B, T, y, training: training);
+        return y;
+    }
+
+    [Fact]
+    public void FrozenInferenceEqualsTheUnfrozenForwardAndIgnoresLaterWritesUntilRefreshed()
+    {
+        using var m = new Lstm<float>(I, H, numLayers: 2, bidirectional: true);
+        var rng = new Random(3);
+        var x = new float[B * T * I];
+        for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
+        float[] live = Run(m, x);
+        long bytes = m.WorkspaceBytes;
+
+        m.FreezeParameters();
+        Assert.True(m.ParametersFrozen);
+        Assert.True(m.WorkspaceBytes >= bytes + 4L * m.Parameters.Length);
+        Assert.Equal(live, Run(m, x));  // batch 3: both pack their weights, so bit for bit
+
+        // Writes through Parameters are not seen by frozen inference, but training uses them.
+        m.Parameters.Fill(0.25f);
+        Assert.Equal(live, Run(m, x));
+        float[] trained = Run(m, x, training: true);
+        Assert.NotEqual(live, trained);
+
+        // ResetParameters refreshes the frozen copy.
+        m.ResetParameters(9);
+        float[] frozenAfterReset = Run(m, x);
+        long frozenBytes = m.WorkspaceBytes;
+        m.UnfreezeParameters();
+        Assert.True(m.WorkspaceBytes <= frozenBytes - 4L * m.Parameters.Length);
+        Assert.False(m.ParametersFrozen);
+        Assert.Equal(Run(m, x), frozenAfterReset);
+        Assert.NotEqual(live, frozenAfterReset);
+    }
+
+    [Fact]
+    public void FreezingANonFiniteParameterThrowsAndFreezesNothing()
+    {
+        using var m = new Gru<double>(I, H);
+        m.Parameters[7] = double.NaN;
+        var e = Assert.Throws<ArgumentException>(() => m.FreezeParameters());
+        Assert.Contains("parameters", e.Message);
+        Assert.False(m.ParametersFrozen);
+    }
+
+    [Fact]
+    public void FrozenInferenceAllocatesNothing()
+    {
+        using var m = new Gru<float>(8, 16, numLayers: 2);
+        m.FreezeParameters();
+        var x = new float[4 * 10 * 8];
+        var y = new float[4 * 10 * 16];
+        m.Forward(x, 4, 10, y);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 20; i++) m.Forward(x, 4, 10, y);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+}
