@@ -36,7 +36,7 @@ def main():
     out = [f"Measured {date} on this project's machine kind ({m['cpu']}, {m['cores']} cores), side by side in one run with A B C",
            f"alternation: HPC, PyTorch {m['torch']} (one intra-op thread, OpenBLAS with two) and oneDNN {m['onednn']}'s RNN primitive.",
            f"HPC runs its float32 layers on its own GEMM kernel and thread team; PyTorch uses the machine's OpenBLAS as configured",
-           f"there ({core} kernels); oneDNN its own AVX-512 kernels. SGEMM 2048³ in the same run, GFLOP/s: {rates}; the GEMM limit",
+           f"there ({core} kernels); oneDNN its own AVX-512 kernels. " + ("HPC's inference runs on frozen weights (`--frozen-weights`: packed once before the timing, as the oneDNN harness reorders its weights outside it); training packs on every call. " if m.get("hpc_inference") else "") + f"SGEMM 2048³ in the same run, GFLOP/s: {rates}; the GEMM limit",
            f"uses the fastest ({m['sgemm_2048_gflops']}). Commands: `/usr/bin/python3",
            "bench/compare/compare.py --grid seeds --rounds 3 --repeats 7` and `--grid deepbench --rounds 3 --repeats 3 --warmup 1`",
            "(each round a pass over the whole grid, each measurement after at least 200 ms of warm-up); the extra grid",
