@@ -565,9 +565,8 @@ const float* pack_b(const float* src, int64_t ld, bool transposed, int64_t k, in
     // cache line (a misaligned zmm load touches two).
     if ((int64_t)out.size() < padded * k * kPanel + kPanel) out.resize((size_t)(padded * k * kPanel + kPanel));
     float* dst = out.data() + ((64 - (reinterpret_cast<uintptr_t>(out.data()) & 63)) & 63) / sizeof(float);
+    // The last group's missing panels are left unwritten: no tile reads past panel `panels` - 1.
     auto panel = [&](int64_t p) { return dst + panel_offset(p, k * kGroupFloats); };  // its row kk at + kk * kGroupFloats
-    for (int64_t p = panels; p < padded; ++p)  // the last group's missing panels: zeros
-        for (int64_t kk = 0; kk < k; ++kk) std::fill(panel(p) + kk * kGroupFloats, panel(p) + kk * kGroupFloats + kPanel, 0.0f);
     // On the team from 20k floats (a few microseconds of copying, worth a hand-off): a layer packs its weights on
     // every call, and at batch 1 that copy is a large part of a short sequence's time.
     const double floats = (double)k * n;
