@@ -1,3 +1,4 @@
+using Hpc.Training;
 using Xunit;
 
 namespace Hpc.Tests;
@@ -44,6 +45,27 @@ public class FrozenParametersTests
         Assert.False(m.ParametersFrozen);
         Assert.Equal(Run(m, x), frozenAfterReset);
         Assert.NotEqual(live, frozenAfterReset);
+    }
+
+    [Fact]
+    public void RecurrentLayerFreezesEveryModule()
+    {
+        // Inter-layer dropout gives one module per layer.
+        var layer = new Recurrent<float>(RecurrentCell.Gru, 4, 6, numLayers: 2, returnSequences: true, dropout: 0.3, seed: 2);
+        var shape = new Shape(2, 5, 4);
+        var x = new float[shape.Length];
+        for (int i = 0; i < x.Length; i++) x[i] = MathF.Sin(i);
+        var live = new float[layer.OutputShape(shape).Length];
+        layer.Forward(x, shape, live, training: false);
+        layer.FreezeParameters();
+        Assert.All(layer.Modules, m => Assert.True(m.ParametersFrozen));
+        foreach (var m in layer.Modules) m.Parameters.Fill(0.1f);
+        var frozen = new float[live.Length];
+        layer.Forward(x, shape, frozen, training: false);
+        Assert.Equal(live, frozen);
+        layer.UnfreezeParameters();
+        layer.Forward(x, shape, frozen, training: false);
+        Assert.NotEqual(live, frozen);
     }
 
     [Fact]

@@ -324,6 +324,15 @@ public sealed class Recurrent<T> : Layer<T> where T : unmanaged, IFloatingPointI
         set { foreach (var m in _modules) m.CheckpointEvery = value; }
     }
 
+    /// <summary>
+    /// Inference on a frozen copy of every module's parameters (see <see cref="RecurrentModule{T}.FreezeParameters"/>):
+    /// for a trained model that only predicts. Later writes to the parameters (an optimizer step, EarlyStopping's
+    /// restore) are not seen by inference until this is called again; training always uses the live parameters.
+    /// </summary>
+    public void FreezeParameters() { foreach (var m in _modules) m.FreezeParameters(); }
+    /// <summary>Inference uses the live parameters again (see <see cref="RecurrentModule{T}.UnfreezeParameters"/>).</summary>
+    public void UnfreezeParameters() { foreach (var m in _modules) m.UnfreezeParameters(); }
+
     /// <summary>When true, <see cref="Backward"/> records dL/dh_t of the top layer in <see cref="HiddenGradients"/>.</summary>
     public bool RecordHiddenGradients { get; set; }
     /// <summary>dL/dh_t of the top layer from the last backward, [B, T, D*H] (when recorded).</summary>
