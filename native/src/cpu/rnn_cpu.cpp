@@ -234,6 +234,13 @@ void forward_steps(Cell cell, const Geometry& g, int dir, const T* p, const Laye
         // the step buffer and activated by whole-row vector calls.
         auto rows = [&](int64_t b0, int64_t b1, bool serial, bool product) {
             if (product) step_forward(b1 - b0, GH, H, h_prev + b0 * ld_h, ld_h, w_hh, packed, step + b0 * GH, serial, s & 1);
+            if (cell == Cell::RnnTanh && DH == H) {  // one direction: the rows' outputs are contiguous, one call for all
+                T* sr = step + b0 * GH;
+                const T* gr = gt + b0 * GH;
+                for (int64_t j = 0; j < (b1 - b0) * H; ++j) sr[j] += gr[j];
+                act_tanh(sr, ht + b0 * DH, (b1 - b0) * H);
+                return;
+            }
             for (int64_t b = b0; b < b1; ++b) {
                 T* gr = gt + b * GH;
                 T* sr = step + b * GH;
