@@ -62,11 +62,13 @@ void vtanh_f32(const float* in, float* out, int64_t n) {
     for (int64_t i = 0; i < n; ++i) out[i] = tanh_core(in[i]);
 }
 
-// ---- one batch row of a cell's pointwise pass, every gate fused in one vectorised loop ----
+// ---- batch rows of a cell's pointwise pass, every gate fused in one vectorised loop ----
 
-HPC_VECTOR_CLONES
-void lstm_forward_row_f32(const float* __restrict s, float* __restrict g, const float* __restrict c_prev,
-                          float* __restrict c, float* __restrict h, int64_t H) {
+namespace {
+
+__attribute__((always_inline)) inline void lstm_forward_row(const float* __restrict s, float* __restrict g,
+                                                            const float* __restrict c_prev, float* __restrict c,
+                                                            float* __restrict h, int64_t H) {
     for (int64_t j = 0; j < H; ++j) {
         const float i = sigmoid_core(s[j] + g[j]);
         const float f = sigmoid_core(s[H + j] + g[H + j]);
@@ -82,9 +84,9 @@ void lstm_forward_row_f32(const float* __restrict s, float* __restrict g, const 
     }
 }
 
-HPC_VECTOR_CLONES
-void gru_forward_row_f32(const float* __restrict s, float* __restrict g, const float* __restrict b_hn,
-                         const float* __restrict h_prev, float* __restrict hl_out, float* __restrict h, int64_t H) {
+__attribute__((always_inline)) inline void gru_forward_row(const float* __restrict s, float* __restrict g,
+                                                           const float* __restrict b_hn, const float* __restrict h_prev,
+                                                           float* __restrict hl_out, float* __restrict h, int64_t H) {
     for (int64_t j = 0; j < H; ++j) {
         const float r = sigmoid_core(s[j] + g[j]);
         const float z = sigmoid_core(s[H + j] + g[H + j]);
@@ -96,6 +98,22 @@ void gru_forward_row_f32(const float* __restrict s, float* __restrict g, const f
         hl_out[j] = hl;
         h[j] = (1.0f - z) * n + z * h_prev[j];
     }
+}
+
+}  // namespace
+
+HPC_VECTOR_CLONES
+void lstm_forward_rows_f32(const float* s, float* g, const float* c_prev, float* c, float* h, int64_t H, int64_t rows,
+                           int64_t h_ld) {
+    for (int64_t b = 0; b < rows; ++b)
+        lstm_forward_row(s + b * 4 * H, g + b * 4 * H, c_prev + b * H, c + b * H, h + b * h_ld, H);
+}
+
+HPC_VECTOR_CLONES
+void gru_forward_rows_f32(const float* s, float* g, const float* b_hn, const float* h_prev, int64_t hp_ld, float* hl,
+                          float* h, int64_t H, int64_t rows, int64_t h_ld) {
+    for (int64_t b = 0; b < rows; ++b)
+        gru_forward_row(s + b * 3 * H, g + b * 3 * H, b_hn, h_prev + b * hp_ld, hl + b * H, h + b * h_ld, H);
 }
 
 HPC_VECTOR_CLONES

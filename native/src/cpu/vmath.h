@@ -11,13 +11,16 @@ namespace hpc::cpu {
 void vsigmoid_f32(const float* in, float* out, int64_t n);
 void vtanh_f32(const float* in, float* out, int64_t n);
 
-// One batch row of a cell's pointwise pass with every gate in one vectorised loop (float32; the same activations as
-// above). Layouts as in rnn_cpu.cpp: s = the step's recurrent pre-activations [G*H], g = the input-projected
-// pre-activations [G*H] on entry and the activated gates on exit.
+// `rows` consecutive batch rows of a cell's pointwise pass, every gate of a row in one vectorised loop (float32; the
+// same activations as above), in one call (a call per row cost as much as the work at H 20-50). Layouts as in
+// rnn_cpu.cpp: s = the step's recurrent pre-activations [rows, G*H], g = the input-projected pre-activations
+// [rows, G*H] on entry and the activated gates on exit; c_prev, c and hl advance by H a row, h by h_ld, h_prev by hp_ld.
 // LSTM (no peepholes): c = f c_prev + i g, h = o tanh(c).
-void lstm_forward_row_f32(const float* s, float* g, const float* c_prev, float* c, float* h, int64_t H);
+void lstm_forward_rows_f32(const float* s, float* g, const float* c_prev, float* c, float* h, int64_t H, int64_t rows,
+                           int64_t h_ld);
 // GRU: hl = W_hn h + b_hn (saved), n = tanh(x_n + r hl), h = (1 - z) n + z h_prev.
-void gru_forward_row_f32(const float* s, float* g, const float* b_hn, const float* h_prev, float* hl, float* h, int64_t H);
+void gru_forward_rows_f32(const float* s, float* g, const float* b_hn, const float* h_prev, int64_t hp_ld, float* hl,
+                          float* h, int64_t H, int64_t rows, int64_t h_ld);
 // LSTM backward of one row: dgates [4H] from dy + dh and dc (updated in place to dc_{t-1}).
 void lstm_backward_row_f32(const float* g, const float* c, const float* c_prev, const float* dy, const float* dh,
                            float* dc, float* dgates, int64_t H);
