@@ -48,6 +48,28 @@ public class FrozenParametersTests
     }
 
     [Fact]
+    public void LoadParametersRefreshesTheFrozenCopy()
+    {
+        using var m = new Lstm<float>(I, H);
+        using var other = new Lstm<float>(I, H, seed: 5);
+        var x = new float[B * T * I];
+        for (int i = 0; i < x.Length; i++) x[i] = MathF.Cos(i);
+        string path = Path.Combine(Path.GetTempPath(), $"hpc-frozen-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            other.SaveSafeTensors(path);
+            m.FreezeParameters();
+            float[] before = Run(m, x);
+            m.LoadSafeTensors(path);
+            Assert.True(m.ParametersFrozen);
+            float[] after = Run(m, x);
+            Assert.NotEqual(before, after);
+            Assert.Equal(Run(other, x), after);
+        }
+        finally { File.Delete(path); }
+    }
+
+    [Fact]
     public void RecurrentLayerFreezesEveryModule()
     {
         // Inter-layer dropout gives one module per layer.

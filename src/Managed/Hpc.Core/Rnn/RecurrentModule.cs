@@ -135,7 +135,7 @@ public abstract unsafe class RecurrentModule<T> : IDisposable where T : unmanage
     /// Until <see cref="UnfreezeParameters"/> or another call of this method, inference uses that copy: writes to
     /// <see cref="Parameters"/> (an optimizer step, a span) are not seen by it, while <see cref="ResetParameters"/> and
     /// <see cref="LoadParameters(SafeTensors)"/> refresh it. Training forwards and <see cref="Backward"/> always use
-    /// <see cref="Parameters"/>. The copy costs about twice the parameters' memory (counted in
+    /// <see cref="Parameters"/>. The copy costs up to twice the parameters' memory (float32: the values and the packed weights; counted in
     /// <see cref="WorkspaceBytes"/>). Results equal the unfrozen ones to rounding (bit for bit unless the unfrozen
     /// forward reads a weight in place; see hpc_rnn_freeze_params in hpc.h).
     /// </summary>
