@@ -133,10 +133,10 @@ HPC_INLINE bool forward(const SmallKGroup& g, int64_t K, const double* logB, con
     std::vector<int64_t> esum((size_t)g.n_seqs, 0);   // sum of the rows' binary exponents
     for (int64_t t = 0; t < g.steps; ++t) {
         const int64_t a = g.active[t];
-        const int64_t a_next = t + 1 < g.steps ? g.active[t + 1] : 0;
+        const int64_t a_next = g.active_at(t + 1);
         for (int64_t i = 0; i < a; ++i) {
-            const int64_t r = g.start[g.seqs[i]] + t;
-            if (t + kPrefetchRows < g.steps && i < g.active[t + kPrefetchRows]) prefetch_row<NV>(logB + (r + kPrefetchRows) * K);
+            const int64_t r = g.row(i, t);
+            if (i < g.active_at(t + kPrefetchRows)) prefetch_row<NV>(logB + (r + kPrefetchRows) * K);
             V* pv = prev.get() + i * NV;
             V cur[NV];
             if (t == 0)
@@ -216,9 +216,9 @@ HPC_INLINE void backward(const SmallKGroup& g, int64_t K, const double* logB, co
     for (int v = 0; v < NV; ++v) st[v] = splat(0.0);
     for (int64_t t = g.steps - 1; t >= 0; --t) {
         const int64_t a = g.active[t];
-        const int64_t a_next = t + 1 < g.steps ? g.active[t + 1] : 0;
+        const int64_t a_next = g.active_at(t + 1);
         for (int64_t i = 0; i < a; ++i) {
-            const int64_t r = g.start[g.seqs[i]] + t;
+            const int64_t r = g.row(i, t);
             if (t >= kPrefetchRows) {
                 prefetch_row<NV>(logB + (r - kPrefetchRows) * K);
                 prefetch_row<NV>(alpha + (r - kPrefetchRows) * K);
@@ -298,10 +298,10 @@ HPC_INLINE void forward_log(const SmallKGroup& g, int64_t K, const double* logB,
     std::vector<double> shift((size_t)g.n_seqs, 0.0);
     for (int64_t t = 0; t < g.steps; ++t) {
         const int64_t a = g.active[t];
-        const int64_t a_next = t + 1 < g.steps ? g.active[t + 1] : 0;
+        const int64_t a_next = g.active_at(t + 1);
         for (int64_t i = 0; i < a; ++i) {
-            const int64_t r = g.start[g.seqs[i]] + t;
-            if (t + kPrefetchRows < g.steps && i < g.active[t + kPrefetchRows]) prefetch_row<NV>(logB + (r + kPrefetchRows) * K);
+            const int64_t r = g.row(i, t);
+            if (i < g.active_at(t + kPrefetchRows)) prefetch_row<NV>(logB + (r + kPrefetchRows) * K);
             V* pv = prev.get() + i * NV;
             V lb[NV], la[NV];
             load_row<NV, Full>(logB + r * K, K, -kInf, lb);
@@ -347,7 +347,7 @@ HPC_INLINE void backward_log(const SmallKGroup& g, int64_t K, const double* logB
     for (int v = 0; v < NV; ++v) st[v] = splat(0.0);
     for (int64_t t = g.steps - 1; t >= 0; --t) {
         const int64_t a = g.active[t];
-        const int64_t a_next = t + 1 < g.steps ? g.active[t + 1] : 0;
+        const int64_t a_next = g.active_at(t + 1);
         for (int64_t i = 0; i < a; ++i) {
             const int64_t s = g.seqs[i];
             const int64_t r = g.start[s] + t;
@@ -500,7 +500,7 @@ HPC_INLINE void viterbi(const SmallKGroup& g, int64_t K, const double* logB, con
     const std::unique_ptr<V[]> prev = zeroed(g.n_seqs * NV);
     for (int64_t t = 0; t < g.steps; ++t) {
         const int64_t a = g.active[t];
-        const int64_t a_next = t + 1 < g.steps ? g.active[t + 1] : 0;
+        const int64_t a_next = g.active_at(t + 1);
         for (int64_t i = 0; i < a; ++i) {
             const int64_t s = g.seqs[i];
             const int64_t r = g.start[s] + t;

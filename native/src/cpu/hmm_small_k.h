@@ -26,6 +26,9 @@ struct SmallKGroup {
     const int64_t* active;  // [steps]
     int64_t steps;          // length of the longest sequence
     const int64_t* start;   // [S] first row of each sequence
+    // Sequences still running at step t (0 past the last step), and the row of the i-th of them at step t.
+    int64_t active_at(int64_t t) const { return t < steps ? active[t] : 0; }
+    int64_t row(int64_t i, int64_t t) const { return start[seqs[i]] + t; }
 };
 
 // Forward pass of a group. alpha [N, K] (rows of the group; nullptr: not stored), row_max and row_scale [N] (m_t and
