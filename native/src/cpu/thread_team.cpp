@@ -24,9 +24,9 @@ namespace {
 constexpr auto kSpin = std::chrono::microseconds(2000);
 constexpr int kMaxChunks = 0xFFFF;
 
-// The section state is one 64-bit word: generation (32 bits) | chunks (16) | next unclaimed chunk (16). A chunk is
+// The section state is one 64-bit word: generation (32 bits) | lowest unclaimed chunk (16) | highest unclaimed + 1 (16). A chunk is
 // claimed by a compare-and-swap that also checks the generation, so a late worker cannot claim from a newer section.
-inline uint64_t pack_state(uint64_t gen, uint64_t chunks, uint64_t next) { return gen << 32 | chunks << 16 | next; }
+inline uint64_t pack_state(uint64_t gen, uint64_t lo, uint64_t hi) { return gen << 32 | lo << 16 | hi; }
 inline uint32_t gen_of(uint64_t s) { return (uint32_t)(s >> 32); }
 
 int hardware_threads() { return (int)std::max(1u, std::thread::hardware_concurrency()); }
@@ -57,15 +57,16 @@ public:
             threads_.emplace_back([this, seen = gen_] { worker(seen); });  // a new worker waits for the next section
         fn_ = fn;
         ctx_ = ctx;
+        chunks_ = chunks;
         done_.store(0, std::memory_order_relaxed);
         const uint32_t gen = ++gen_;
         {
             // Published under the sleep mutex so that a worker about to sleep cannot miss it.
             std::lock_guard<std::mutex> g(sleep_mu_);
-            state_.store(pack_state(gen, chunks, 0), std::memory_order_release);
+            state_.store(pack_state(gen, 0, chunks), std::memory_order_release);
         }
         if (sleeping_.load(std::memory_order_acquire) > 0) sleep_cv_.notify_all();
-        work(gen);
+        work(gen, true);
         for (int polls = 0; done_.load(std::memory_order_acquire) != chunks; ++polls) {
             HPC_PAUSE();
             if (polls > 4096) std::this_thread::yield();  // a worker holding a chunk may share this core
@@ -73,16 +74,19 @@ public:
     }
 
 private:
-    // Claims and runs chunks of section `gen` until none is left.
-    void work(uint32_t gen) {
+    // Claims and runs chunks of section `gen` until none is left: the caller from the first chunk up, the workers
+    // from the last down, so that with two threads each keeps taking the same chunk from one section to the next.
+    void work(uint32_t gen, bool caller = false) {
         uint64_t s = state_.load(std::memory_order_acquire);
         for (;;) {
             if (gen_of(s) != gen) return;
-            const uint64_t chunks = (s >> 16) & 0xFFFF, next = s & 0xFFFF;
-            if (next >= chunks) return;
-            if (!state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
-            // The claim keeps the caller waiting, so fn_ and ctx_ still belong to this section.
-            fn_(ctx_, (int)next, (int)chunks);
+            const uint64_t lo = (s >> 16) & 0xFFFF, hi = s & 0xFFFF;
+            if (lo >= hi) return;
+            const uint64_t claimed = caller ? s + (uint64_t(1) << 16) : s - 1;
+            if (!state_.compare_exchange_weak(s, claimed, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+            // The claim keeps the caller waiting, so fn_, ctx_ and chunks_ still belong to this section.
+            const int chunk = (int)(caller ? lo : hi - 1);
+            fn_(ctx_, chunk, chunks_);
             done_.fetch_add(1, std::memory_order_acq_rel);
             s = state_.load(std::memory_order_acquire);
         }
@@ -118,6 +122,7 @@ private:
     uint32_t gen_ = 0;                  // last generation published (caller side, under run_mu_)
     void (*fn_)(void*, int, int) = nullptr;
     void* ctx_ = nullptr;
+    int chunks_ = 0;
     alignas(64) std::atomic<uint64_t> state_{0};  // polled by idle workers: a line of its own
     alignas(64) std::atomic<int> done_{0};        // polled by the caller
     alignas(64) std::atomic<int> sleeping_{0};

@@ -1,7 +1,10 @@
 // A process-wide team of worker threads for HPC's float32 kernels and the HMM passes. A parallel section is a function of a chunk
-// index, run once for every chunk 0..chunks-1; the caller and the workers claim chunks from one atomic counter, so a
+// index, run once for every chunk 0..chunks-1; the caller and the workers claim chunks from one atomic word, so a
 // worker that the OS has descheduled (two cores shared with the runtime's own threads) delays a section by at most
-// the chunk it has already claimed: the caller takes the rest. Between sections the workers spin briefly (a
+// the chunk it has already claimed: the caller takes the rest. The caller claims from the first chunk up, the
+// workers from the last down: with two threads and two chunks each thread then runs the same chunk from one section
+// to the next (the same columns of a step's weights, kept in its L2), where a single counter gave the caller
+// chunk 1 in 17-25 % of such sections (counted on LSTM B16 T25 H256 training; 0.5 % with two ends). Between sections the workers spin briefly (a
 // recurrent layer runs one section per time step, a few microseconds apart) for up to 2 ms and then sleep. No queue,
 // no allocation per section. One caller uses the team at a time; a concurrent caller runs its chunks alone on its
 // own thread. Every section in HPC writes disjoint outputs per chunk with the same per-element arithmetic, so
