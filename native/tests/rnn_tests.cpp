@@ -208,7 +208,8 @@ namespace {
 
 // float32 at sizes where HPC's own GEMM takes every path: rows of a step split among the threads (small W_hh),
 // columns split (batch < 8), W_hh and W_ih read in place by dot products (batch 1, T <= 32, H >= 256; projections of
-// <= 32 rows with I >= 256), the large products on the team, k blocks (T*B > 256), tails (sizes not multiples of 16). Gradients against float64, identical bits for 1 and 2 threads, and checkpointed = plain in float32 too.
+// <= 32 rows with I >= 256), the large products on the team, k blocks (T*B > 256), tails (sizes not multiples of 16),
+// staged pointwise rows (H < 32). Gradients against float64, identical bits for 1 and 2 threads, and checkpointed = plain in float32 too.
 struct BigCase {
     Case c;
     int64_t I, H, B, T;
@@ -254,7 +255,13 @@ std::vector<BigCase> big_cases() {
             {{HPC_CELL_LSTM_PEEPHOLE, 1, false, true, true}, 8, 64, 12, 30},
             {{HPC_CELL_GRU, 2, false, true, true}, 33, 48, 40, 8},
             {{HPC_CELL_LSTM, 1, true, false, true}, 24, 40, 3, 40},
-            {{HPC_CELL_GRU, 2, true, false, true}, 260, 264, 1, 6}};
+            {{HPC_CELL_GRU, 2, true, false, true}, 260, 264, 1, 6},
+            // H below 32 and not a multiple of 16: the LSTM / GRU pointwise rows staged in blocks (vmath.cpp), several
+            // blocks a step (H 20: 12 rows a block), one or two directions.
+            {{HPC_CELL_LSTM, 1, false, false, true}, 10, 20, 32, 9},
+            {{HPC_CELL_LSTM, 2, true, true, true}, 7, 13, 30, 6},
+            {{HPC_CELL_GRU, 1, false, false, true}, 10, 20, 32, 9},
+            {{HPC_CELL_GRU, 2, true, true, true}, 7, 10, 27, 6}};
 }
 
 TEST(RnnKernels, Float32OwnGemmMatchesFloat64AtLargeShapes) {

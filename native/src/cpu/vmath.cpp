@@ -1,5 +1,6 @@
 #include "vmath.h"
 
+#include <algorithm>
 #include <cstring>
 
 // x86-64: AVX-512 and AVX2 clones and a portable default, chosen at load time; elsewhere the compiler's own
@@ -102,35 +103,172 @@ __attribute__((always_inline)) inline void gru_forward_row(const float* __restri
 
 }  // namespace
 
+// A row whose H is not a multiple of the vector width ends in a partial vector (H 20: one 16-lane pass and one short
+// pass for 20 units). Small such H (below 32) are staged instead: blocks of whole rows, at most kStageUnits units,
+// have each gate's pre-activations copied into one contiguous array, the activations run over the block in whole
+// 16-lane vectors (the padding lanes computed and dropped), and the results go back to the rows. Every unit then
+// runs the same vector code wherever it falls in a block, so results do not depend on how the rows are split.
+constexpr int64_t kStageUnits = 256;
+inline bool staged(int64_t H) { return H % 16 != 0 && H < 32; }
+inline int64_t padded16(int64_t n) { return (n + 15) / 16 * 16; }
+// A row's few floats into or out of a stage, inline (vmath.cpp is built without GCC's loop-to-memcpy rewrite: a
+// library call per row and gate cost more than the copy at H 10-20).
+__attribute__((always_inline)) inline void copy_floats(float* __restrict dst, const float* __restrict src, int64_t n) {
+    for (int64_t j = 0; j < n; ++j) dst[j] = src[j];
+}
+
 HPC_VECTOR_CLONES
 void lstm_forward_rows_f32(const float* s, float* g, const float* c_prev, float* c, float* h, int64_t H, int64_t rows,
                            int64_t h_ld) {
-    for (int64_t b = 0; b < rows; ++b)
-        lstm_forward_row(s + b * 4 * H, g + b * 4 * H, c_prev + b * H, c + b * H, h + b * h_ld, H);
+    if (!staged(H)) {
+        for (int64_t b = 0; b < rows; ++b)
+            lstm_forward_row(s + b * 4 * H, g + b * 4 * H, c_prev + b * H, c + b * H, h + b * h_ld, H);
+        return;
+    }
+    alignas(64) float pre[4][kStageUnits], cp16[kStageUnits], co[kStageUnits], ho[kStageUnits];
+    const int64_t per = kStageUnits / H;
+    for (int64_t b0 = 0; b0 < rows; b0 += per) {
+        const int64_t nb = std::min(per, rows - b0), n = nb * H;
+        for (int64_t b = 0; b < nb; ++b)
+            for (int q = 0; q < 4; ++q) {
+                const float* sr = s + (b0 + b) * 4 * H + q * H;
+                const float* gr = g + (b0 + b) * 4 * H + q * H;
+                for (int64_t j = 0; j < H; ++j) pre[q][b * H + j] = sr[j] + gr[j];
+            }
+        const float* cp = c_prev + b0 * H;  // c_prev and c: rows H apart, contiguous
+        float* cb = c + b0 * H;
+        for (int q = 0; q < 4; ++q) std::fill(pre[q] + n, pre[q] + padded16(n), 0.0f);
+        for (int64_t e = n; e < padded16(n); ++e) cp16[e] = 0.0f;
+        copy_floats(cp16, cp, n);
+        for (int64_t e0 = 0; e0 < n; e0 += 16)
+#pragma GCC unroll 16
+            for (int64_t e = e0; e < e0 + 16; ++e) {
+            const float i = sigmoid_core(pre[0][e]);
+            const float f = sigmoid_core(pre[1][e]);
+            const float gg = tanh_core(pre[2][e]);
+            const float o = sigmoid_core(pre[3][e]);
+            const float ct = f * cp16[e] + i * gg;
+            pre[0][e] = i;
+            pre[1][e] = f;
+            pre[2][e] = gg;
+            pre[3][e] = o;
+            co[e] = ct;
+            ho[e] = o * tanh_core(ct);
+        }
+        copy_floats(cb, co, n);
+        for (int64_t b = 0; b < nb; ++b) {
+            for (int q = 0; q < 4; ++q) copy_floats(g + (b0 + b) * 4 * H + q * H, pre[q] + b * H, H);
+            copy_floats(h + (b0 + b) * h_ld, ho + b * H, H);
+        }
+    }
 }
 
 HPC_VECTOR_CLONES
 void gru_forward_rows_f32(const float* s, float* g, const float* b_hn, const float* h_prev, int64_t hp_ld, float* hl,
                           float* h, int64_t H, int64_t rows, int64_t h_ld) {
-    for (int64_t b = 0; b < rows; ++b)
-        gru_forward_row(s + b * 3 * H, g + b * 3 * H, b_hn, h_prev + b * hp_ld, hl + b * H, h + b * h_ld, H);
+    if (!staged(H)) {
+        for (int64_t b = 0; b < rows; ++b)
+            gru_forward_row(s + b * 3 * H, g + b * 3 * H, b_hn, h_prev + b * hp_ld, hl + b * H, h + b * h_ld, H);
+        return;
+    }
+    // Staged like the LSTM's: r, z pre-activations, s_n + b_hn (= hl), x_n and h_prev.
+    alignas(64) float pre[4][kStageUnits], hp[kStageUnits], ho[kStageUnits];
+    const int64_t per = kStageUnits / H;
+    for (int64_t b0 = 0; b0 < rows; b0 += per) {
+        const int64_t nb = std::min(per, rows - b0), n = nb * H;
+        for (int64_t b = 0; b < nb; ++b) {
+            const float* sr = s + (b0 + b) * 3 * H;
+            const float* gr = g + (b0 + b) * 3 * H;
+            for (int64_t j = 0; j < H; ++j) {
+                pre[0][b * H + j] = sr[j] + gr[j];
+                pre[1][b * H + j] = sr[H + j] + gr[H + j];
+                pre[2][b * H + j] = sr[2 * H + j] + b_hn[j];
+                pre[3][b * H + j] = gr[2 * H + j];
+                hp[b * H + j] = h_prev[(b0 + b) * hp_ld + j];
+            }
+        }
+        float* hlb = hl + b0 * H;  // rows H apart, contiguous
+        for (int q = 0; q < 4; ++q) std::fill(pre[q] + n, pre[q] + padded16(n), 0.0f);
+        std::fill(hp + n, hp + padded16(n), 0.0f);
+        for (int64_t e0 = 0; e0 < n; e0 += 16)
+#pragma GCC unroll 16
+            for (int64_t e = e0; e < e0 + 16; ++e) {
+            const float r = sigmoid_core(pre[0][e]);
+            const float z = sigmoid_core(pre[1][e]);
+            const float hle = pre[2][e];
+            const float nn = tanh_core(pre[3][e] + r * hle);
+            pre[0][e] = r;
+            pre[1][e] = z;
+            pre[3][e] = nn;
+            ho[e] = (1.0f - z) * nn + z * hp[e];
+        }
+        copy_floats(hlb, pre[2], n);
+        for (int64_t b = 0; b < nb; ++b) {
+            float* gr = g + (b0 + b) * 3 * H;
+            copy_floats(gr, pre[0] + b * H, H);
+            copy_floats(gr + H, pre[1] + b * H, H);
+            copy_floats(gr + 2 * H, pre[3] + b * H, H);
+            copy_floats(h + (b0 + b) * h_ld, ho + b * H, H);
+        }
+    }
 }
+
+namespace {
+__attribute__((always_inline)) inline void lstm_backward_unit(float i, float f, float gg, float o, float c, float cp, float dy,
+                                                              float dh, float& dc, float& di, float& df, float& dg,
+                                                              float& d_o) {
+    const float tc = tanh_core(c);
+    const float dht = dy + dh;
+    d_o = dht * tc * o * (1.0f - o);
+    const float dct = dc + dht * o * (1.0f - tc * tc);
+    di = dct * gg * i * (1.0f - i);
+    df = dct * cp * f * (1.0f - f);
+    dg = dct * i * (1.0f - gg * gg);
+    dc = dct * f;
+}
+}  // namespace
 
 HPC_VECTOR_CLONES
 void lstm_backward_row_f32(const float* __restrict g, const float* __restrict c, const float* __restrict c_prev,
                            const float* __restrict dy, const float* __restrict dh, float* __restrict dc,
                            float* __restrict dgates, int64_t H) {
-    for (int64_t j = 0; j < H; ++j) {
-        const float i = g[j], f = g[H + j], gg = g[2 * H + j], o = g[3 * H + j];
-        const float tc = tanh_core(c[j]);
-        const float dht = dy[j] + dh[j];
-        const float d_po = dht * tc * o * (1.0f - o);
-        const float dct = dc[j] + dht * o * (1.0f - tc * tc);
-        dgates[j] = dct * gg * i * (1.0f - i);
-        dgates[H + j] = dct * c_prev[j] * f * (1.0f - f);
-        dgates[2 * H + j] = dct * i * (1.0f - gg * gg);
-        dgates[3 * H + j] = d_po;
-        dc[j] = dct * f;
+    for (int64_t j = 0; j < H; ++j)
+        lstm_backward_unit(g[j], g[H + j], g[2 * H + j], g[3 * H + j], c[j], c_prev[j], dy[j], dh[j], dc[j], dgates[j],
+                           dgates[H + j], dgates[2 * H + j], dgates[3 * H + j]);
+}
+
+HPC_VECTOR_CLONES
+void lstm_backward_rows_f32(const float* g, const float* c, const float* c_prev, const float* dy, int64_t dy_ld,
+                            const float* dh, float* dc, float* dgates, int64_t H, int64_t rows) {
+    if (!staged(H)) {
+        for (int64_t b = 0; b < rows; ++b)
+            lstm_backward_row_f32(g + b * 4 * H, c + b * H, c_prev + b * H, dy + b * dy_ld, dh + b * H, dc + b * H,
+                                  dgates + b * 4 * H, H);
+        return;
+    }
+    // Staged like the forward rows: c, c_prev, dh and dc are contiguous over the rows already.
+    alignas(64) float gs[4][kStageUnits], cs[kStageUnits], cps[kStageUnits], dys[kStageUnits], dhs[kStageUnits],
+        dcs[kStageUnits];
+    const int64_t per = kStageUnits / H;
+    for (int64_t b0 = 0; b0 < rows; b0 += per) {
+        const int64_t nb = std::min(per, rows - b0), n = nb * H, n16 = padded16(n);
+        for (int64_t b = 0; b < nb; ++b) {
+            for (int q = 0; q < 4; ++q) copy_floats(gs[q] + b * H, g + (b0 + b) * 4 * H + q * H, H);
+            copy_floats(dys + b * H, dy + (b0 + b) * dy_ld, H);
+        }
+        copy_floats(cs, c + b0 * H, n);
+        copy_floats(cps, c_prev + b0 * H, n);
+        copy_floats(dhs, dh + b0 * H, n);
+        copy_floats(dcs, dc + b0 * H, n);
+        for (float* a : {gs[0], gs[1], gs[2], gs[3], cs, cps, dys, dhs, dcs}) std::fill(a + n, a + n16, 0.0f);
+        for (int64_t e0 = 0; e0 < n; e0 += 16)
+#pragma GCC unroll 16
+            for (int64_t e = e0; e < e0 + 16; ++e)
+                lstm_backward_unit(gs[0][e], gs[1][e], gs[2][e], gs[3][e], cs[e], cps[e], dys[e], dhs[e], dcs[e], gs[0][e],
+                                   gs[1][e], gs[2][e], gs[3][e]);
+        copy_floats(dc + b0 * H, dcs, n);
+        for (int64_t b = 0; b < nb; ++b)
+            for (int q = 0; q < 4; ++q) copy_floats(dgates + (b0 + b) * 4 * H + q * H, gs[q] + b * H, H);
     }
 }
 

@@ -12,7 +12,9 @@ void vsigmoid_f32(const float* in, float* out, int64_t n);
 void vtanh_f32(const float* in, float* out, int64_t n);
 
 // `rows` consecutive batch rows of a cell's pointwise pass, every gate of a row in one vectorised loop (float32; the
-// same activations as above), in one call (LSTM B32 T50 H20 inference 0.97x the time of a call per row). Layouts as in
+// same activations as above), in one call (LSTM B32 T50 H20 inference 0.97x the time of a call per row). H below 32
+// and not a multiple of 16: the rows are staged in blocks and run as whole 16-lane vectors (vmath.cpp); the results
+// do not depend on how a step's rows are split among calls. Layouts as in
 // rnn_cpu.cpp: s = the step's recurrent pre-activations [rows, G*H], g = the input-projected pre-activations
 // [rows, G*H] on entry and the activated gates on exit; c_prev, c and hl advance by H a row, h by h_ld, h_prev by hp_ld.
 // LSTM (no peepholes): c = f c_prev + i g, h = o tanh(c).
@@ -24,6 +26,9 @@ void gru_forward_rows_f32(const float* s, float* g, const float* b_hn, const flo
 // LSTM backward of one row: dgates [4H] from dy + dh and dc (updated in place to dc_{t-1}).
 void lstm_backward_row_f32(const float* g, const float* c, const float* c_prev, const float* dy, const float* dh,
                            float* dc, float* dgates, int64_t H);
+// The same for `rows` consecutive batch rows (dy advances by dy_ld a row, the others as in the forward rows).
+void lstm_backward_rows_f32(const float* g, const float* c, const float* c_prev, const float* dy, int64_t dy_ld,
+                            const float* dh, float* dc, float* dgates, int64_t H, int64_t rows);
 // GRU backward of one row: gradients of the input-projected (dgx) and recurrent (dgh) pre-activations, and the
 // direct term z dh_t of dh_{t-1}. No transcendental functions: one template serves float64 and, built for AVX-512 /
 // AVX2 / x86-64 in vmath.cpp, float32.
