@@ -250,27 +250,30 @@ TEST(PackedGemm, ReverseWalkGivesTheSameBits) {
 }
 
 TEST(ThreadTeam, RunsEveryChunkOnceAndServesConcurrentCallers) {
-    team_set_size(2);
     // Several threads use the team at once: one holds it, the others run their chunks alone; every chunk of every
-    // section runs exactly once.
-    constexpr int kCallers = 4, kSections = 2000, kChunks = 7;
-    std::vector<std::thread> callers;
-    std::atomic<int> bad{0};
-    for (int t = 0; t < kCallers; ++t)
-        callers.emplace_back([&] {
-            for (int s = 0; s < kSections; ++s) {
-                std::atomic<int> hits[kChunks] = {};
-                hpc::cpu::team_for(kChunks, [&](int c, int n) {
-                    if (n != kChunks || c < 0 || c >= n) bad++;
-                    else hits[c]++;
-                });
-                for (auto& h : hits)
-                    if (h.load() != 1) bad++;
-            }
-        });
-    for (auto& c : callers) c.join();
+    // section runs exactly once, with one worker (claiming from the last chunk down while the caller claims from the
+    // first up) and with two (both from the top).
+    for (int size : {2, 3}) {
+        team_set_size(size);
+        constexpr int kCallers = 4, kSections = 2000, kChunks = 7;
+        std::vector<std::thread> callers;
+        std::atomic<int> bad{0};
+        for (int t = 0; t < kCallers; ++t)
+            callers.emplace_back([&] {
+                for (int s = 0; s < kSections; ++s) {
+                    std::atomic<int> hits[kChunks] = {};
+                    hpc::cpu::team_for(kChunks, [&](int c, int n) {
+                        if (n != kChunks || c < 0 || c >= n) bad++;
+                        else hits[c]++;
+                    });
+                    for (auto& h : hits)
+                        if (h.load() != 1) bad++;
+                }
+            });
+        for (auto& c : callers) c.join();
+        EXPECT_EQ(bad.load(), 0) << size << " threads";
+    }
     team_set_size(0);
-    EXPECT_EQ(bad.load(), 0);
 }
 
 TEST(ThreadTeam, ShareCoversTheRangeInUnits) {
