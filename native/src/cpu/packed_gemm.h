@@ -10,9 +10,10 @@
 //
 // Packed layout: column panels of kPanel floats, in groups of kGroup panels. Group g holds B[k, 64g .. 64g + 63] for
 // k = 0..K-1, one row of 64 floats (256 bytes: four cache lines, one per panel) after another; columns past N in the
-// last panel are zero, and the last group has room for four panels (those past N unwritten, never read). A tile of 4 panels (or 8, two groups) then reads B as one
-// sequential stream instead of 4-8 streams K * 64 bytes apart: at batch 1, where the step's product is bound by
-// reading W_hh from L2, h W_hh^T at K 128, N 384 (192 KB) took 1.57 -> 1.14 us on one core (K 128, N 1536: 6.3 -> 3.5).
+// last panel are zero, and the last group has room for four panels (those past N unwritten, never read). A tile of a
+// packed B covers at most one group, so it reads B as one sequential stream instead of up to 4 streams K * 64 bytes
+// apart: at batch 1, where the step's product is bound by reading W_hh from L2, h W_hh^T at K 128, N 384 (192 KB)
+// took 1.57 -> 1.14 us on one core (K 128, N 1536: 6.3 -> 3.5).
 #pragma once
 
 #include <cstdint>

@@ -23,10 +23,8 @@ void lstm_forward_rows_f32(const float* s, float* g, const float* c_prev, float*
 // GRU: hl = W_hn h + b_hn (saved), n = tanh(x_n + r hl), h = (1 - z) n + z h_prev.
 void gru_forward_rows_f32(const float* s, float* g, const float* b_hn, const float* h_prev, int64_t hp_ld, float* hl,
                           float* h, int64_t H, int64_t rows, int64_t h_ld);
-// LSTM backward of one row: dgates [4H] from dy + dh and dc (updated in place to dc_{t-1}).
-void lstm_backward_row_f32(const float* g, const float* c, const float* c_prev, const float* dy, const float* dh,
-                           float* dc, float* dgates, int64_t H);
-// The same for `rows` consecutive batch rows (dy advances by dy_ld a row, the others as in the forward rows).
+// LSTM backward of `rows` consecutive batch rows: dgates [4H] a row from dy + dh and dc (updated in place to
+// dc_{t-1}); dy advances by dy_ld a row, the others as in the forward rows.
 void lstm_backward_rows_f32(const float* g, const float* c, const float* c_prev, const float* dy, int64_t dy_ld,
                             const float* dh, float* dc, float* dgates, int64_t H, int64_t rows);
 // GRU backward of one row: gradients of the input-projected (dgx) and recurrent (dgh) pre-activations, and the
