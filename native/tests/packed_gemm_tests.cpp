@@ -219,6 +219,35 @@ TEST(PackedGemm, InPlaceEqualsPacked) {
     }
 }
 
+// B packed from two row ranges of different matrices (pack_b_two: h0's rows, then the layer outputs', each with its
+// own leading dimension) gives the same product, bit for bit, as the rows copied together and packed by gemm_f32;
+// a large B (non-temporal stores) and a tail panel, the split anywhere, a transposed A (the weight gradient's) and a
+// row-major one, 1 and 2 threads.
+TEST(PackedGemm, TwoPartPackingEqualsOnePiece) {
+    std::mt19937_64 rng(8);
+    std::uniform_real_distribution<float> u(-1, 1);
+    for (int threads : {1, 2})
+        for (auto [m, n, k0, k1, ta] : {std::tuple<int64_t, int64_t, int64_t, int64_t, bool>{48, 20, 4, 46, true},
+                                        {300, 1100, 16, 1184, true}, {70, 64, 1, 0, true}, {90, 130, 0, 33, false},
+                                        {64, 1024, 1000, 17, false}}) {
+            SCOPED_TRACE("threads " + std::to_string(threads) + " m " + std::to_string(m) + " n " + std::to_string(n));
+            team_set_size(threads);
+            const int64_t k = k0 + k1, ld0 = n, ld1 = 2 * n + 5, lda = ta ? m : k;
+            std::vector<float> src0((size_t)(k0 * ld0 + 1)), src1((size_t)(k1 * ld1 + 1)), b((size_t)(k * n)), a((size_t)(m * k));
+            for (auto& e : src0) e = u(rng);
+            for (auto& e : src1) e = u(rng);
+            for (auto& e : a) e = u(rng);
+            for (int64_t r = 0; r < k; ++r)
+                for (int64_t j = 0; j < n; ++j) b[(size_t)(r * n + j)] = r < k0 ? src0[(size_t)(r * ld0 + j)] : src1[(size_t)((r - k0) * ld1 + j)];
+            std::vector<float> pack1, pack2, c1((size_t)(m * n), 7.0f), c2(c1);
+            gemm_f32(ta, false, m, n, k, a.data(), lda, b.data(), n, true, c1.data(), n, pack1);
+            const float* packed = hpc::cpu::pack_b_two(src0.data(), ld0, k0, src1.data(), ld1, k1, n, pack2);
+            hpc::cpu::gemm_f32_packed(ta, m, n, k, a.data(), lda, packed, true, c2.data(), n);
+            EXPECT_EQ(c1, c2);
+        }
+    team_set_size(0);
+}
+
 // A step's product may walk its part of the weights last piece first (`reverse`, every other step of a layer, where
 // a thread's part exceeds half an L2): the same bits as the forward walk, for the dot products, the packed and the
 // in-place kernels, 1 and 2 threads, with column / row counts that leave ragged last pieces.

@@ -559,19 +559,31 @@ inline void transpose_rows8(const float* src, int64_t ld, int64_t kc, float* dst
 
 }  // namespace
 
-const float* pack_b(const float* src, int64_t ld, bool transposed, int64_t k, int64_t n, std::vector<float>& out) {
+namespace {
+
+// Room for a packed B of k x n (grown as needed, never shrunk); returns where the panels start. 16 floats of slack so
+// that the groups can start on a 64-byte boundary: every 16-float row of a panel is then one cache line (a misaligned
+// zmm load touches two).
+float* packed_storage(int64_t k, int64_t n, std::vector<float>& out) {
     const int64_t panels = packed_panels(n), padded = (panels + kGroup - 1) / kGroup * kGroup;
-    // 16 floats of slack so that the groups can start on a 64-byte boundary: every 16-float row of a panel is then one
-    // cache line (a misaligned zmm load touches two).
     if ((int64_t)out.size() < padded * k * kPanel + kPanel) out.resize((size_t)(padded * k * kPanel + kPanel));
-    float* dst = out.data() + ((64 - (reinterpret_cast<uintptr_t>(out.data()) & 63)) & 63) / sizeof(float);
+    return out.data() + ((64 - (reinterpret_cast<uintptr_t>(out.data()) & 63)) & 63) / sizeof(float);
+}
+
+// Packs `k` rows of B (of n columns) into rows [row0, row0 + k) of the packed B at dst, which holds k_total rows
+// (see pack_b for src, ld and transposed; transposed only with row0 = 0 and k = k_total).
+void pack_rows(const float* src, int64_t ld, bool transposed, int64_t row0, int64_t k, int64_t k_total, int64_t n,
+               float* dst) {
+    const int64_t panels = packed_panels(n);
     // The last group's missing panels are left unwritten: no tile reads past panel `panels` - 1.
-    auto panel = [&](int64_t p) { return dst + panel_offset(p, k * kGroupFloats); };  // its row kk at + kk * kGroupFloats
+    auto panel = [&](int64_t p) {  // its row kk (of this call's rows) at + kk * kGroupFloats
+        return dst + panel_offset(p, k_total * kGroupFloats) + row0 * kGroupFloats;
+    };
     // On the team from 20k floats (a few microseconds of copying, worth a hand-off): a layer packs its weights on
     // every call, and at batch 1 that copy is a large part of a short sequence's time.
     const double floats = (double)k * n;
     const int chunks = floats > 2e4 ? std::min<int>(team_size() * (floats > 1e6 ? 4 : 1), (int)panels) : 1;
-    const bool stream = kHasAvx512 && !transposed && 4.0 * floats > kStreamMinBytes;
+    const bool stream = kHasAvx512 && !transposed && 4.0 * (double)k_total * n > kStreamMinBytes;
     team_for(chunks, [&](int member, int parts) {
         const auto [p_lo, p_hi] = team_share(panels, 1, member, parts);
         if (!transposed) {
@@ -641,6 +653,21 @@ const float* pack_b(const float* src, int64_t ld, bool transposed, int64_t k, in
             }
         }
     });
+}
+
+}  // namespace
+
+const float* pack_b(const float* src, int64_t ld, bool transposed, int64_t k, int64_t n, std::vector<float>& out) {
+    float* dst = packed_storage(k, n, out);
+    pack_rows(src, ld, transposed, 0, k, k, n, dst);
+    return dst;
+}
+
+const float* pack_b_two(const float* src0, int64_t ld0, int64_t k0, const float* src1, int64_t ld1, int64_t k1, int64_t n,
+                        std::vector<float>& out) {
+    float* dst = packed_storage(k0 + k1, n, out);
+    pack_rows(src0, ld0, false, 0, k0, k0 + k1, n, dst);
+    pack_rows(src1, ld1, false, k0, k1, k0 + k1, n, dst);
     return dst;
 }
 
@@ -763,7 +790,13 @@ void gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const
     // Few rows of A do not pay for a copy of B: a row-major B whose width is whole panels is read in place.
     if (!trans_b && n % kPanel == 0 && m < kInPlaceMaxRows)
         return gemm_in_place(m, k, n, a, trans_a ? 1 : lda, trans_a ? lda : 1, b, ldb, c, ldc, accumulate, false, bias);
-    const float* packed = pack_b(b, ldb, trans_b, k, n, pack);
+    gemm_f32_packed(trans_a, m, n, k, a, lda, pack_b(b, ldb, trans_b, k, n, pack), accumulate, c, ldc, bias);
+}
+
+void gemm_f32_packed(bool trans_a, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* packed,
+                     bool accumulate, float* c, int64_t ldc, const float* bias) {
+    if (m <= 0 || n <= 0) return;
+    if (accumulate) bias = nullptr;
     if (trans_a && k > kMaxSingleBlockK && (double)m * n >= g_copy_a_min_output.load(std::memory_order_relaxed) &&
         block_is_avx512())
         return gemm_copied_a(m, k, n, a, lda, packed, c, ldc, accumulate, bias);

@@ -47,6 +47,12 @@ inline int64_t packed_panels(int64_t n) { return (n + kPanel - 1) / kPanel; }
 // PyTorch's W_hh for the forward product); otherwise src is B, K x N row-major. ld is src's leading dimension.
 const float* pack_b(const float* src, int64_t ld, bool transposed, int64_t k, int64_t n, std::vector<float>& out);
 
+// Packs a row-major B (K x N) whose first k0 rows come from src0 and the next k1 rows from src1 (leading dimensions
+// ld0, ld1): the h_{t-1} of a layer's weight gradient, h0 for one step and the layer's outputs for the others, packed
+// as one operand without first copying them together.
+const float* pack_b_two(const float* src0, int64_t ld0, int64_t k0, const float* src1, int64_t ld1, int64_t k1, int64_t n,
+                        std::vector<float>& out);
+
 // C[M, N] = A B (+ C when accumulate), B packed. A's element (i, k) is a[i * a_rs + k * a_cs]; C is row-major with
 // leading dimension ldc. Columns at or past n are neither read nor written. Runs on the thread team when the product
 // is large enough to pay for the hand-off. `bias` (n floats, optional, ignored when accumulate): C = A B + bias on
@@ -86,6 +92,10 @@ constexpr int64_t kDotMaxRows = 32, kDotMinK = 256;
 void gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
               const float* b, int64_t ldb, bool accumulate, float* c, int64_t ldc, std::vector<float>& pack,
               const float* bias = nullptr);
+
+// gemm_f32 with B packed already (by pack_b or pack_b_two): the same products, bit for bit.
+void gemm_f32_packed(bool trans_a, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* packed,
+                     bool accumulate, float* c, int64_t ldc, const float* bias = nullptr);
 
 // Test hooks: force the portable kernel (false) or the best one for this CPU (true); whether AVX-512 is in use.
 void packed_gemm_use_best(bool best);
