@@ -1,3 +1,4 @@
+using Hpc.Training;
 using Xunit;
 
 namespace Hpc.Tests;
@@ -27,5 +28,35 @@ public class AllocationTests
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.Equal(0, allocated);
         Assert.Equal(workspace, m.WorkspaceBytes);
+    }
+
+    /// <summary>The model layer, also stacked with dropout between its layers (separate modules, gradients passed
+    /// down through the dropout masks), returning all steps or the last: steady-state training calls allocate
+    /// nothing.</summary>
+    [Theory]
+    [InlineData(1, 0.0, false)]
+    [InlineData(3, 0.3, true)]
+    [InlineData(3, 0.3, false)]
+    public void SteadyStateRecurrentLayerTrainingAllocatesNothing(int layers, double dropout, bool sequences)
+    {
+        const int B = 4, T = 6, I = 5, H = 7;
+        using var layer = new Recurrent<float>(RecurrentCell.Gru, I, H, numLayers: layers, bidirectional: true,
+            returnSequences: sequences, dropout: dropout, seed: 3);
+        var shape = new Shape(B, T, I);
+        var outShape = layer.OutputShape(shape);
+        var x = Enumerable.Range(0, shape.Length).Select(i => MathF.Sin(i)).ToArray();
+        var y = new float[outShape.Length];
+        var dy = Enumerable.Range(0, outShape.Length).Select(i => MathF.Cos(i)).ToArray();
+        var dx = new float[x.Length];
+        void Step()
+        {
+            layer.Forward(x, shape, y, training: true);
+            layer.Backward(x, y, dy, dx, shape);
+        }
+        Step();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10; i++) Step();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Contains(dx, v => v != 0);
     }
 }

@@ -63,6 +63,9 @@ public class TrainingToolkitTests(ITestOutputHelper output)
         // Stacked LSTM with inter-layer dropout 0 path is the fused one; with dropout the separate-module path (dropout off at p ~ 0 is not the same path):
         using (var m = new Sequential<double>(new Recurrent<double>(RecurrentCell.Lstm, F, 3, 2, dropout: 1e-9, seed: 12), new Dense<double>(3, 1, Activation.Relu, 13)))
             CheckModelGradients(m, x, shape, LossKind.MeanSquaredError, Num.Random(rng, B), "stacked-separate-modules");
+        // Three separate bidirectional modules, all steps: the gradient buffers are reused from layer to layer.
+        using (var m = new Sequential<double>(new Recurrent<double>(RecurrentCell.Gru, F, 2, 3, bidirectional: true, returnSequences: true, dropout: 1e-9, seed: 14), new Dense<double>(4, 1, seed: 15)))
+            CheckModelGradients(m, x, shape, LossKind.MeanSquaredError, Num.Random(rng, B * T), "stacked-three-separate-modules");
     }
 
     [Fact]

@@ -272,12 +272,14 @@ public sealed class Embedding<T> : Layer<T> where T : unmanaged, IFloatingPointI
 /// (for a bidirectional layer the forward direction at t = T-1 and the reverse direction at t = 0, as Keras does).
 /// With <c>dropout</c> &gt; 0 and several layers, dropout is applied between the stacked layers in training
 /// (PyTorch's <c>dropout</c> argument); the layers then run as separate single-layer modules.
+/// Steady-state forward and backward calls allocate nothing on the managed heap. Dispose the layer (or the
+/// <see cref="Sequential{T}"/> that holds it) to free its modules' native workspaces deterministically.
 /// </summary>
-public sealed class Recurrent<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class Recurrent<T> : Layer<T>, IDisposable where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly RecurrentModule<T>[] _modules;
     private readonly Dropout<T>[] _drops;
-    private T[] _seq = [], _dseq = [];
+    private T[] _seq = [], _dseq = [], _dcur = [], _din = [];
     private T[][] _between = [], _dropped = [];
     private Shape _lastInput;
 
@@ -424,20 +426,23 @@ public sealed class Recurrent<T> : Layer<T> where T : unmanaged, IFloatingPointI
             _modules[0].Backward(x[..shape.Length], dseq, dx.IsEmpty ? default : dx[..shape.Length], gradTopHidden: record);
             return;
         }
-        // Top-down through the stack: layer l's input is the (dropped) output of layer l - 1.
-        var dcur = new T[seqLen];
+        // Top-down through the stack: layer l's input is the (dropped) output of layer l - 1. dcur holds the gradient
+        // of layer l's output; once the module has read it, the dropout's backward overwrites it with the gradient of
+        // layer l - 1's output (from din, the gradient of layer l's input).
+        var dcur = Ensure(ref _dcur, seqLen).AsSpan(0, seqLen);
         dseq.CopyTo(dcur);
         for (int l = _modules.Length - 1; l >= 0; l--)
         {
             ReadOnlySpan<T> input = l == 0 ? x[..shape.Length] : _dropped[l - 1].AsSpan(0, seqLen);
-            var din = l == 0 ? (dx.IsEmpty ? default : dx[..shape.Length]) : new T[seqLen];
+            Span<T> din = l == 0 ? (dx.IsEmpty ? default : dx[..shape.Length]) : Ensure(ref _din, seqLen).AsSpan(0, seqLen);
             _modules[l].Backward(input, dcur, din, gradTopHidden: l == _modules.Length - 1 ? record : default);
-            if (l > 0)
-            {
-                var dprev = new T[seqLen];
-                _drops[l - 1].Backward(default, default, din, dprev, shape with { Features = O });
-                dcur = dprev;
-            }
+            if (l > 0) _drops[l - 1].Backward(default, default, din, dcur, shape with { Features = O });
         }
+    }
+
+    /// <summary>Frees the modules' native workspaces; the layer cannot run afterwards.</summary>
+    public void Dispose()
+    {
+        foreach (var m in _modules) m.Dispose();
     }
 }

@@ -141,6 +141,6 @@ public sealed class Sequential<T> : IDisposable where T : unmanaged, IFloatingPo
     public void Dispose()
     {
         foreach (var l in _layers)
-            if (l is Recurrent<T> r) foreach (var m in r.Modules) m.Dispose();
+            if (l is IDisposable d) d.Dispose();
     }
 }
