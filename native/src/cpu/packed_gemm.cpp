@@ -191,27 +191,33 @@ constexpr auto tile_table(std::integer_sequence<int, MRs...>) {
 }
 const auto kTiles = tile_table(std::make_integer_sequence<int, kMaxRows>{});  // kTiles[mr - 1][np - 1]
 
-// Rows per tile: at most 6, spread evenly (16 rows: 6 + 6 + 4, not 6 + 6 + 2 + 2). Panels per tile: of a packed B,
-// one group of 4 (the tile reads B as one stream of 256-byte rows; a 1 x 8 tile reading two groups, two streams,
-// took 1.50 us against 1.08 for the product of the header's example); of a B read in place, enough independent
-// accumulators to hide the FMA latency (>= 8) and at most 24 of them.
-inline void tile_shape(int64_t m, bool linear, int& mr, int& np) {
+// Rows per tile: at most 6, as even as possible (16 rows: 6 + 5 + 5; 32: 6 + 6 + 5 + 5 + 5 + 5, not 6 x 5 + 2, whose
+// 2-row tile streams the same B for a third of the multiply-adds). Panels per tile: of a packed B, one group of 4
+// (the tile reads B as one stream of 256-byte rows; a 1 x 8 tile reading two groups, two streams, took 1.50 us
+// against 1.08 for the product of the header's example); of a B read in place, enough independent accumulators to
+// hide the FMA latency (>= 8) and at most 24 of them.
+struct RowTiles {
+    int64_t tiles, base, extra;  // `extra` tiles of base + 1 rows, then tiles of base rows
+    int64_t rows(int64_t t) const { return base + (t < extra ? 1 : 0); }
+};
+inline RowTiles row_tiles(int64_t m) {
     const int64_t tiles = (m + 5) / 6;
-    mr = (int)((m + tiles - 1) / tiles);
-    np = !linear || mr >= 5 ? 4 : (mr == 4 ? 6 : 8);
+    return {tiles, m / tiles, m % tiles};
 }
+inline int panels_per_tile(int64_t mr, bool linear) { return !linear || mr >= 5 ? 4 : (mr == 4 ? 6 : 8); }
 
 void block_avx512(int64_t m, int64_t kc, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* bp,
                   int64_t gstride, int64_t brs, int64_t p_lo, int64_t p_hi, float* c, int64_t ldc, bool accumulate,
                   const float* bias) {
-    int mr, np;
-    tile_shape(m, panels_linear(gstride), mr, np);
+    if (m <= 0) return;
+    const RowTiles rt = row_tiles(m);
+    const int np = panels_per_tile(rt.rows(0), panels_linear(gstride));
     // Panel groups outer (a group's kc x np*16 block of B stays in L1/L2 for all rows), rows inner.
     for (int64_t p = p_lo, npp; p < p_hi; p += npp) {
         npp = tile_room(p, std::min<int64_t>(np, p_hi - p), gstride);
         const int64_t c0 = p * kPanel, cols = std::min(npp * kPanel, n - c0);
-        for (int64_t r = 0; r < m; r += mr) {
-            const int64_t mrr = std::min<int64_t>(mr, m - r);
+        for (int64_t t = 0, r = 0; t < rt.tiles; r += rt.rows(t), ++t) {
+            const int64_t mrr = rt.rows(t);
             kTiles[mrr - 1][npp - 1](kc, a + r * a_rs, a_rs, a_cs, bp + panel_offset(p, gstride), gstride, brs, c + r * ldc + c0, ldc, cols,
                                      accumulate, bias ? bias + c0 : nullptr);
         }
