@@ -108,14 +108,6 @@ inline void step_backward(int64_t B, int64_t GH, int64_t H, const double* dg, co
 // (W_hh of 1 MiB) 0.97-1.00x: a small gain. Larger W_hh (and small batches) keep one part, and
 // gemm_packed splits the product by columns instead (each thread keeping its part of W_hh in cache from step to
 // step), with the pointwise pass on the caller.
-// Runs rows(b0, b1, serial = true, product) on `chunks` parts of the batch (cut at pairs of rows) on the team.
-template <typename F>
-void on_row_chunks(int chunks, int64_t B, bool product, F& rows) {
-    team_for(chunks, [&](int c, int n) {
-        const auto [b0, b1] = team_share(B, 2, c, n);
-        if (b1 > b0) rows(b0, b1, true, product);
-    });
-}
 
 // When the rows do not split (W_hh too large), the product is split by columns inside gemm_packed and the pointwise
 // pass gets a section of its own, split by rows, if there is enough of it (float32, batch >= 8).
@@ -249,94 +241,113 @@ void forward_steps(Cell cell, const Geometry& g, int dir, const T* p, const Laye
     const T* p_o = o.p_o >= 0 ? p + o.p_o : nullptr;
     const int chunks = step_row_chunks<T>(B, GH, H);
     const int pw_chunks = chunks > 1 ? 1 : pointwise_row_chunks<T>(B, H);
-    for (int64_t s = s_begin; s < s_end; ++s) {
+    // Step s for rows [b0, b1) given the state before it: the recurrent product (unless done already), then the
+    // pre-activations summed in place in the step buffer and activated by whole-row vector calls.
+    auto step_rows = [&](int64_t s, const T* h_prev, int64_t ld_h, const T* c_prev, int64_t b0, int64_t b1, bool serial,
+                         bool product) {
         const int64_t t = time_of(dir, T_, s);
         T* gt = gx + (t - t0) * B * GH;
         T* ht = out + t * B * DH + dir * H;
         T* at = aux + (t - t0) * B * H;
-        // Rows [b0, b1): the recurrent product (unless done already), then the pre-activations summed in place in
-        // the step buffer and activated by whole-row vector calls.
-        auto rows = [&](int64_t b0, int64_t b1, bool serial, bool product) {
-            if (product) step_forward(b1 - b0, GH, H, h_prev + b0 * ld_h, ld_h, w_hh, packed, step + b0 * GH, serial, s & 1);
-            // The fused LSTM (no peepholes) and GRU rows (see fused_lstm_forward), all rows in one call (LSTM B32 T50
-            // H20 inference 0.97x the time of a call per row, before the staging).
-            if (cell == Cell::Lstm &&
-                fused_lstm_forward(step + b0 * GH, gt + b0 * GH, c_prev + b0 * H, at + b0 * H, ht + b0 * DH, H, b1 - b0, DH))
-                return;
-            if (cell == Cell::Gru &&
-                fused_gru_forward(step + b0 * GH, gt + b0 * GH, b_hh + 2 * H, h_prev + b0 * ld_h, ld_h, at + b0 * H,
-                                  ht + b0 * DH, H, b1 - b0, DH))
-                return;
-            if (cell == Cell::RnnTanh && DH == H) {  // one direction: the rows' outputs are contiguous, one call for all
-                T* sr = step + b0 * GH;
-                const T* gr = gt + b0 * GH;
-                for (int64_t j = 0; j < (b1 - b0) * H; ++j) sr[j] += gr[j];
-                act_tanh(sr, ht + b0 * DH, (b1 - b0) * H);
-                return;
-            }
-            for (int64_t b = b0; b < b1; ++b) {
-                T* gr = gt + b * GH;
-                T* sr = step + b * GH;
-                T* hr = ht + b * DH;
-                switch (cell) {
-                    case Cell::RnnTanh:
-                        for (int64_t j = 0; j < H; ++j) sr[j] += gr[j];
-                        act_tanh(sr, hr, H);
-                        break;
-                    case Cell::RnnRelu:
-                        for (int64_t j = 0; j < H; ++j) hr[j] = std::max(gr[j] + sr[j], T(0));
-                        break;
-                    case Cell::Lstm:
-                    case Cell::LstmPeephole: {
-                        const T* cp = c_prev + b * H;
-                        T* cr = at + b * H;
-                        for (int64_t j = 0; j < GH; ++j) sr[j] += gr[j];
-                        if (p_i)
-                            for (int64_t j = 0; j < H; ++j) {
-                                sr[j] += p_i[j] * cp[j];
-                                sr[H + j] += p_f[j] * cp[j];
-                            }
-                        act_sigmoid(sr, gr, 2 * H);             // i, f
-                        act_tanh(sr + 2 * H, gr + 2 * H, H);     // g
-                        for (int64_t j = 0; j < H; ++j) cr[j] = gr[H + j] * cp[j] + gr[j] * gr[2 * H + j];
-                        if (p_o)
-                            for (int64_t j = 0; j < H; ++j) sr[3 * H + j] += p_o[j] * cr[j];
-                        act_sigmoid(sr + 3 * H, gr + 3 * H, H);  // o
-                        act_tanh(cr, sr, H);                     // tanh(c_t), into the no longer needed i pre-activations
-                        for (int64_t j = 0; j < H; ++j) hr[j] = gr[3 * H + j] * sr[j];
-                        break;
-                    }
-                    case Cell::Gru: {
-                        const T* hp = h_prev + b * ld_h;
-                        T* ar = at + b * H;
-                        for (int64_t j = 0; j < 2 * H; ++j) sr[j] += gr[j];
-                        act_sigmoid(sr, gr, 2 * H);  // r, z
+        if (product) step_forward(b1 - b0, GH, H, h_prev + b0 * ld_h, ld_h, w_hh, packed, step + b0 * GH, serial, s & 1);
+        // The fused LSTM (no peepholes) and GRU rows (see fused_lstm_forward), all rows in one call (LSTM B32 T50
+        // H20 inference 0.97x the time of a call per row, before the staging).
+        if (cell == Cell::Lstm &&
+            fused_lstm_forward(step + b0 * GH, gt + b0 * GH, c_prev + b0 * H, at + b0 * H, ht + b0 * DH, H, b1 - b0, DH))
+            return;
+        if (cell == Cell::Gru &&
+            fused_gru_forward(step + b0 * GH, gt + b0 * GH, b_hh + 2 * H, h_prev + b0 * ld_h, ld_h, at + b0 * H,
+                              ht + b0 * DH, H, b1 - b0, DH))
+            return;
+        if (cell == Cell::RnnTanh && DH == H) {  // one direction: the rows' outputs are contiguous, one call for all
+            T* sr = step + b0 * GH;
+            const T* gr = gt + b0 * GH;
+            for (int64_t j = 0; j < (b1 - b0) * H; ++j) sr[j] += gr[j];
+            act_tanh(sr, ht + b0 * DH, (b1 - b0) * H);
+            return;
+        }
+        for (int64_t b = b0; b < b1; ++b) {
+            T* gr = gt + b * GH;
+            T* sr = step + b * GH;
+            T* hr = ht + b * DH;
+            switch (cell) {
+                case Cell::RnnTanh:
+                    for (int64_t j = 0; j < H; ++j) sr[j] += gr[j];
+                    act_tanh(sr, hr, H);
+                    break;
+                case Cell::RnnRelu:
+                    for (int64_t j = 0; j < H; ++j) hr[j] = std::max(gr[j] + sr[j], T(0));
+                    break;
+                case Cell::Lstm:
+                case Cell::LstmPeephole: {
+                    const T* cp = c_prev + b * H;
+                    T* cr = at + b * H;
+                    for (int64_t j = 0; j < GH; ++j) sr[j] += gr[j];
+                    if (p_i)
                         for (int64_t j = 0; j < H; ++j) {
-                            const T hl = sr[2 * H + j] + b_hh[2 * H + j];
-                            ar[j] = hl;
-                            sr[2 * H + j] = gr[2 * H + j] + gr[j] * hl;
+                            sr[j] += p_i[j] * cp[j];
+                            sr[H + j] += p_f[j] * cp[j];
                         }
-                        act_tanh(sr + 2 * H, gr + 2 * H, H);  // n
-                        for (int64_t j = 0; j < H; ++j) {
-                            const T z = gr[H + j], n = gr[2 * H + j];
-                            hr[j] = (T(1) - z) * n + z * hp[j];
-                        }
-                        break;
+                    act_sigmoid(sr, gr, 2 * H);             // i, f
+                    act_tanh(sr + 2 * H, gr + 2 * H, H);     // g
+                    for (int64_t j = 0; j < H; ++j) cr[j] = gr[H + j] * cp[j] + gr[j] * gr[2 * H + j];
+                    if (p_o)
+                        for (int64_t j = 0; j < H; ++j) sr[3 * H + j] += p_o[j] * cr[j];
+                    act_sigmoid(sr + 3 * H, gr + 3 * H, H);  // o
+                    act_tanh(cr, sr, H);                     // tanh(c_t), into the no longer needed i pre-activations
+                    for (int64_t j = 0; j < H; ++j) hr[j] = gr[3 * H + j] * sr[j];
+                    break;
+                }
+                case Cell::Gru: {
+                    const T* hp = h_prev + b * ld_h;
+                    T* ar = at + b * H;
+                    for (int64_t j = 0; j < 2 * H; ++j) sr[j] += gr[j];
+                    act_sigmoid(sr, gr, 2 * H);  // r, z
+                    for (int64_t j = 0; j < H; ++j) {
+                        const T hl = sr[2 * H + j] + b_hh[2 * H + j];
+                        ar[j] = hl;
+                        sr[2 * H + j] = gr[2 * H + j] + gr[j] * hl;
                     }
+                    act_tanh(sr + 2 * H, gr + 2 * H, H);  // n
+                    for (int64_t j = 0; j < H; ++j) {
+                        const T z = gr[H + j], n = gr[2 * H + j];
+                        hr[j] = (T(1) - z) * n + z * hp[j];
+                    }
+                    break;
                 }
             }
-        };
-        if (chunks > 1) {
-            on_row_chunks(chunks, B, true, rows);
-        } else if (pw_chunks > 1) {
-            step_forward(B, GH, H, h_prev, ld_h, w_hh, packed, step, false, s & 1);
-            on_row_chunks(pw_chunks, B, false, rows);
-        } else {
-            rows(0, B, false, true);
         }
-        h_prev = ht;
-        ld_h = DH;
-        c_prev = at;
+    };
+    // The state a step leaves for the next: h_t (in out), and c_t (LSTM) or W_hn h + b_hn (GRU, unused) in aux.
+    auto h_after = [&](int64_t s) { return out + time_of(dir, T_, s) * B * DH + dir * H; };
+    auto aux_after = [&](int64_t s) -> const T* { return aux + (time_of(dir, T_, s) - t0) * B * H; };
+    if (chunks > 1) {
+        // A batch row's steps depend on that row's state alone, so each member runs every step of its rows in one
+        // section: no hand-off between steps.
+        team_for(chunks, [&](int c, int n) {
+            const auto [b0, b1] = team_share(B, 2, c, n);
+            if (b1 <= b0) return;
+            const T* hp = h_prev;
+            const T* cp = c_prev;
+            int64_t ld = ld_h;
+            for (int64_t s = s_begin; s < s_end; ++s) {
+                step_rows(s, hp, ld, cp, b0, b1, true, true);
+                hp = h_after(s), ld = DH, cp = aux_after(s);
+            }
+        });
+        return;
+    }
+    for (int64_t s = s_begin; s < s_end; ++s) {
+        if (pw_chunks > 1) {
+            step_forward(B, GH, H, h_prev, ld_h, w_hh, packed, step, false, s & 1);
+            team_for(pw_chunks, [&](int c, int n) {
+                const auto [b0, b1] = team_share(B, 2, c, n);
+                if (b1 > b0) step_rows(s, h_prev, ld_h, c_prev, b0, b1, true, false);
+            });
+        } else {
+            step_rows(s, h_prev, ld_h, c_prev, 0, B, false, true);
+        }
+        h_prev = h_after(s), ld_h = DH, c_prev = aux_after(s);
     }
 }
 
@@ -358,7 +369,9 @@ void backward_steps(Cell cell, const Geometry& g, int dir, const T* p, const Lay
     // Peephole gradients are sums over the batch rows: one part keeps their order (and the threads apart).
     const int chunks = p_i ? 1 : step_row_chunks<T>(B, GH, H);
     const int pw_chunks = p_i || chunks > 1 ? 1 : pointwise_row_chunks<T>(B, H);
-    for (int64_t s = s_end - 1; s >= s_begin; --s) {
+    // Step s for rows [b0, b1), dh holding dL/dh_t arriving through the recurrence: the pointwise pass, then (with
+    // `product`) dh_{t-1} = dGh_t W_hh (+ z * dh_t for GRU, already there) into dh_next.
+    auto step_rows = [&](int64_t s, const T* dh, T* dh_next, int64_t b0, int64_t b1, bool serial, bool product) {
         const int64_t t = time_of(dir, T_, s);
         const int64_t tp = dir == 0 ? t - 1 : t + 1;  // the step that produced h_{t-1}
         const bool first = s == 0;
@@ -371,78 +384,92 @@ void backward_steps(Cell cell, const Geometry& g, int dir, const T* p, const Lay
         const T* dot = d_out + t * B * DH + dir * H;
         T* dgx = d_gx + t * B * GH;
         T* dgh = d_gh + t * B * GH;
-        // Rows [b0, b1): the pointwise pass, then (with `product`) dh_{t-1} = dGh_t W_hh (+ z * dh_t for GRU, already
-        // in dh_next).
-        auto rows = [&](int64_t b0, int64_t b1, bool serial, bool product) {
-            if (record)  // total dL/dh_t = dy_t + the gradient arriving through the recurrence
-                for (int64_t b = b0; b < b1; ++b)
-                    for (int64_t j = 0; j < H; ++j) record[(t * B + b) * DH + dir * H + j] = dot[b * DH + j] + dh[b * H + j];
-            const bool fused = cell == Cell::Lstm && fused_lstm_backward(gt + b0 * GH, at + b0 * H, c_prev + b0 * H, dot + b0 * DH, DH,
-                                                                         dh + b0 * H, dc + b0 * H, dgx + b0 * GH, H, b1 - b0);
-            for (int64_t b = fused ? b1 : b0; b < b1; ++b) {
-                const T* gr = gt + b * GH;
-                const T* hr = ht + b * DH;
-                const T* dor = dot + b * DH;
-                T* dhr = dh + b * H;
-                T* dxr = dgx + b * GH;
-                switch (cell) {
-                    case Cell::RnnTanh:
-                        for (int64_t j = 0; j < H; ++j) dxr[j] = (dor[j] + dhr[j]) * (T(1) - hr[j] * hr[j]);
-                        break;
-                    case Cell::RnnRelu:
-                        for (int64_t j = 0; j < H; ++j) dxr[j] = hr[j] > T(0) ? dor[j] + dhr[j] : T(0);
-                        break;
-                    case Cell::Lstm:
-                    case Cell::LstmPeephole: {
-                        const T* cr = at + b * H;
-                        const T* cp = c_prev + b * H;
-                        T* dcr = dc + b * H;
-                        T* tcr = dh_next + b * H;  // scratch: the GEMM after this pass overwrites dh_next
-                        act_tanh(cr, tcr, H);
-                        for (int64_t j = 0; j < H; ++j) {
-                            const T i = gr[j], f = gr[H + j], gg = gr[2 * H + j], og = gr[3 * H + j];
-                            const T c = cr[j], tc = tcr[j];
-                            const T dht = dor[j] + dhr[j];
-                            const T d_po = dht * tc * og * (T(1) - og);
-                            T dct = dcr[j] + dht * og * (T(1) - tc * tc);
-                            if (p_o) dct += d_po * p_o[j];
-                            const T d_pi = dct * gg * i * (T(1) - i);
-                            const T d_pf = dct * cp[j] * f * (T(1) - f);
-                            const T d_pg = dct * i * (T(1) - gg * gg);
-                            T dcp = dct * f;
-                            if (p_i) {
-                                dcp += d_pi * p_i[j] + d_pf * p_f[j];
-                                d_peep[j] += d_pi * cp[j];
-                                d_peep[H + j] += d_pf * cp[j];
-                                d_peep[2 * H + j] += d_po * c;
-                            }
-                            dxr[j] = d_pi;
-                            dxr[H + j] = d_pf;
-                            dxr[2 * H + j] = d_pg;
-                            dxr[3 * H + j] = d_po;
-                            dcr[j] = dcp;
+        if (record)  // total dL/dh_t = dy_t + the gradient arriving through the recurrence
+            for (int64_t b = b0; b < b1; ++b)
+                for (int64_t j = 0; j < H; ++j) record[(t * B + b) * DH + dir * H + j] = dot[b * DH + j] + dh[b * H + j];
+        const bool fused = cell == Cell::Lstm && fused_lstm_backward(gt + b0 * GH, at + b0 * H, c_prev + b0 * H, dot + b0 * DH, DH,
+                                                                     dh + b0 * H, dc + b0 * H, dgx + b0 * GH, H, b1 - b0);
+        for (int64_t b = fused ? b1 : b0; b < b1; ++b) {
+            const T* gr = gt + b * GH;
+            const T* hr = ht + b * DH;
+            const T* dor = dot + b * DH;
+            const T* dhr = dh + b * H;
+            T* dxr = dgx + b * GH;
+            switch (cell) {
+                case Cell::RnnTanh:
+                    for (int64_t j = 0; j < H; ++j) dxr[j] = (dor[j] + dhr[j]) * (T(1) - hr[j] * hr[j]);
+                    break;
+                case Cell::RnnRelu:
+                    for (int64_t j = 0; j < H; ++j) dxr[j] = hr[j] > T(0) ? dor[j] + dhr[j] : T(0);
+                    break;
+                case Cell::Lstm:
+                case Cell::LstmPeephole: {
+                    const T* cr = at + b * H;
+                    const T* cp = c_prev + b * H;
+                    T* dcr = dc + b * H;
+                    T* tcr = dh_next + b * H;  // scratch: the GEMM after this pass overwrites dh_next
+                    act_tanh(cr, tcr, H);
+                    for (int64_t j = 0; j < H; ++j) {
+                        const T i = gr[j], f = gr[H + j], gg = gr[2 * H + j], og = gr[3 * H + j];
+                        const T c = cr[j], tc = tcr[j];
+                        const T dht = dor[j] + dhr[j];
+                        const T d_po = dht * tc * og * (T(1) - og);
+                        T dct = dcr[j] + dht * og * (T(1) - tc * tc);
+                        if (p_o) dct += d_po * p_o[j];
+                        const T d_pi = dct * gg * i * (T(1) - i);
+                        const T d_pf = dct * cp[j] * f * (T(1) - f);
+                        const T d_pg = dct * i * (T(1) - gg * gg);
+                        T dcp = dct * f;
+                        if (p_i) {
+                            dcp += d_pi * p_i[j] + d_pf * p_f[j];
+                            d_peep[j] += d_pi * cp[j];
+                            d_peep[H + j] += d_pf * cp[j];
+                            d_peep[2 * H + j] += d_po * c;
                         }
-                        break;
+                        dxr[j] = d_pi;
+                        dxr[H + j] = d_pf;
+                        dxr[2 * H + j] = d_pg;
+                        dxr[3 * H + j] = d_po;
+                        dcr[j] = dcp;
                     }
-                    case Cell::Gru: {
-                        const T* ar = at + b * H;
-                        const T* hp = h_prev + b * ld_h;
-                        T* dhr_row = dgh + b * GH;
-                        T* direct = dh_next + b * H;
-                        gru_backward(gr, ar, hp, dor, dhr, dxr, dhr_row, direct, H);
-                        break;
-                    }
+                    break;
+                }
+                case Cell::Gru: {
+                    const T* ar = at + b * H;
+                    const T* hp = h_prev + b * ld_h;
+                    T* dhr_row = dgh + b * GH;
+                    T* direct = dh_next + b * H;
+                    gru_backward(gr, ar, hp, dor, dhr, dxr, dhr_row, direct, H);
+                    break;
                 }
             }
-            if (product) step_backward(b1 - b0, GH, H, dgh + b0 * GH, w_hh, packed, gru, dh_next + b0 * H, serial, s & 1);
-        };
-        if (chunks > 1) {
-            on_row_chunks(chunks, B, true, rows);
-        } else if (pw_chunks > 1) {
-            on_row_chunks(pw_chunks, B, false, rows);
-            step_backward(B, GH, H, dgh, w_hh, packed, gru, dh_next, false, s & 1);
+        }
+        if (product) step_backward(b1 - b0, GH, H, dgh + b0 * GH, w_hh, packed, gru, dh_next + b0 * H, serial, s & 1);
+    };
+    if (chunks > 1) {
+        // As in forward_steps: each member runs every step of its batch rows in one section.
+        team_for(chunks, [&](int c, int n) {
+            const auto [b0, b1] = team_share(B, 2, c, n);
+            if (b1 <= b0) return;
+            T* cur = dh;
+            T* next = dh_next;
+            for (int64_t s = s_end - 1; s >= s_begin; --s) {
+                step_rows(s, cur, next, b0, b1, true, true);
+                std::swap(cur, next);
+            }
+        });
+        if ((s_end - s_begin) % 2) std::swap(dh, dh_next);
+        return;
+    }
+    for (int64_t s = s_end - 1; s >= s_begin; --s) {
+        if (pw_chunks > 1) {
+            team_for(pw_chunks, [&](int c, int n) {
+                const auto [b0, b1] = team_share(B, 2, c, n);
+                if (b1 > b0) step_rows(s, dh, dh_next, b0, b1, true, false);
+            });
+            step_backward(B, GH, H, d_gh + time_of(dir, T_, s) * B * GH, w_hh, packed, gru, dh_next, false, s & 1);
         } else {
-            rows(0, B, false, true);
+            step_rows(s, dh, dh_next, 0, B, false, true);
         }
         std::swap(dh, dh_next);
     }
