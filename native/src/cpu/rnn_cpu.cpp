@@ -100,14 +100,15 @@ inline void step_backward(int64_t B, int64_t GH, int64_t H, const double* dg, co
     gemm(false, false, B, H, GH, 1.0, dg, GH, w_hh, H, add ? 1.0 : 0.0, dh, H);
 }
 
-// How many parts the batch rows of each step are split into, one per team member (float32 only): a member then runs
-// the step's product for its rows and their pointwise pass, so a step costs one hand-off. Each member then reads all
-// of W_hh, so this is done only while the packed W_hh is at most a core's L2 (sysconf; 512 KiB where it is not
-// known). On this machine's 1 MiB L2, against a 512 KiB limit, side by side (three alternations, this VM's noise
-// about 3 %): GRU H 256 B16-64 0.96-1.02x the time (B64 T25 training 0.975x in the last), LSTM H 256 and tanh H 512
-// (W_hh of 1 MiB) 0.97-1.00x: a small gain. Larger W_hh (and small batches) keep one part, and
-// gemm_packed splits the product by columns instead (each thread keeping its part of W_hh in cache from step to
-// step), with the pointwise pass on the caller.
+// How many parts the batch rows of a layer's steps are split into, one per team member (float32 only): a member then
+// runs every step's product and pointwise pass for its rows, all steps in one section (a row's steps depend on its
+// own state alone: GRU B64 T100 H128 training 0.977x, LSTM B64 T100 H128 inference 0.964x the time of a hand-off per
+// step). Each member reads all of W_hh at every step, so this is done only while the packed W_hh is at most a core's
+// L2 (sysconf; 512 KiB where it is not known). On this machine's 1 MiB L2, against a 512 KiB limit, side by side
+// (three alternations, this VM's noise about 3 %): GRU H 256 B16-64 0.96-1.02x the time (B64 T25 training 0.975x in
+// the last), LSTM H 256 and tanh H 512 (W_hh of 1 MiB) 0.97-1.00x: a small gain. Larger W_hh (and small batches)
+// keep one part, and gemm_packed splits each step's product by columns instead (each thread keeping its part of W_hh
+// in cache from step to step), with the pointwise pass on the caller.
 
 // When the rows do not split (W_hh too large), the product is split by columns inside gemm_packed and the pointwise
 // pass gets a section of its own, split by rows, if there is enough of it (float32, batch >= 8).
