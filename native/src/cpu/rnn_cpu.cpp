@@ -501,7 +501,7 @@ inline void weight_grad_hh(const Geometry& g, int dir, const float* d_gh, const 
     if (H % kPanel == 0 && g.GH() < kInPlaceMaxRows) return weight_grad_hh_apart(g, dir, d_gh, out, h0, accumulate, dw_hh, pack);
     // Direction 0: t = 0 sees h0, t >= 1 sees out[t - 1]; direction 1: t <= T-2 sees out[t + 1], t = T-1 sees h0.
     const float* packed = dir == 0 ? pack_b_two(h0, H, B, out, DH, rest, H, pack)
-                                   : pack_b_two(out + B * DH + H, DH, rest, h0, H, B, H, pack);
+                                   : pack_b_two(rest > 0 ? out + B * DH + H : out, DH, rest, h0, H, B, H, pack);
     gemm_f32_packed(true, g.GH(), H, g.TB(), d_gh, g.GH(), packed, accumulate, dw_hh, H);
 }
 inline void weight_grad_hh(const Geometry& g, int dir, const double* d_gh, const double* out, const double* h0,
