@@ -22,7 +22,7 @@ namespace {
 
 constexpr int64_t kBlockM = 192;        // rows of A per cache block (kBlockM x kBlockK floats = 192 KiB, in L2)
 constexpr int64_t kPackChunk = 256;     // values of k per chunk when packing a transposed B (see pack_b)
-constexpr double kCopyAMinOutput = 2e6; // elements of C from which gemm_f32 copies a transposed A's k blocks into rows
+constexpr double kCopyAMinOutput = 7e5; // elements of C from which gemm_f32 copies a transposed A's k blocks into rows
 std::atomic<double> g_copy_a_min_output{kCopyAMinOutput};  // (a test hook lowers it)
 constexpr double kStreamMinBytes = 4e6;  // a row-major B larger than this is packed with non-temporal stores
 
@@ -762,9 +762,12 @@ namespace {
 // gradients dG^T X of H 1024 layers, k = T*B): each k block of A is first copied into rows (on the team), so that k is
 // summed in the non-transposed blocks of up to 1024 values instead of 256 (which a transposed A needs to stay in L2),
 // and C, too large for the caches, is read and written a quarter as often. Measured, GFLOP/s: M 4096 N 1024 K 6400
-// 348 -> 371, K 1600 331 -> 387, M 3072 N 1024 K 6400 347 -> 372; with C of 1-4 MB (M 1024 N 256, M 2048 N 512) it was
-// 3-20 % slower, hence kCopyAMinOutput. AVX-512 only: the portable kernel copies its A blocks into rows anyway
-// (gemm_range). The scratch (m x 1024 floats) is kept per thread, like the packing buffer.
+// 348 -> 371, K 1600 331 -> 387, M 3072 N 1024 K 6400 347 -> 372. Smaller C, remeasured with today's kernel (time
+// copied / not, median of 4 alternations): M 1024 N 1024 K 6400 0.93x, M 1536 N 512 K 6400 0.96x, M 2048 N 512
+// 0.98-1.00x; below 7e5 elements the sign is not consistent (M 768 N 256 K 6400 0.92x, M 1024 N 256 1.035x, M 512
+// N 128 1.11x), hence kCopyAMinOutput (GRU B64 T100 H512 training: dW_hh 0.965x, the layer 0.985x). AVX-512 only:
+// the portable kernel copies its A blocks into rows anyway (gemm_range). The scratch (m x 1024 floats) is kept per
+// thread, like the packing buffer.
 void gemm_copied_a(int64_t m, int64_t k, int64_t n, const float* a, int64_t lda, const float* packed, float* c,
                    int64_t ldc, bool accumulate, const float* bias) {
     thread_local std::vector<float> rows;
@@ -809,7 +812,9 @@ void gemm_f32_packed(bool trans_a, int64_t m, int64_t n, int64_t k, const float*
     gemm_packed(m, k, n, a, trans_a ? 1 : lda, trans_a ? lda : 1, packed, c, ldc, accumulate, bias);
 }
 
-void packed_gemm_copy_a_min_output(double elements) { g_copy_a_min_output.store(elements > 0 ? elements : 0); }
+void packed_gemm_copy_a_min_output(double elements) {
+    g_copy_a_min_output.store(elements < 0 ? kCopyAMinOutput : elements);
+}
 void packed_gemm_use_best(bool best) { g_block.store(best ? best_block() : portable_block()); }
 bool packed_gemm_avx512() { return kHasAvx512 && g_block.load() == best_block(); }
 

@@ -99,7 +99,8 @@ void gemm_f32_packed(bool trans_a, int64_t m, int64_t n, int64_t k, const float*
 
 // Test hooks: force the portable kernel (false) or the best one for this CPU (true); whether AVX-512 is in use.
 void packed_gemm_use_best(bool best);
-// Test hook: the size of C from which a transposed A with k > 1024 is copied into rows first (default 2e6 elements).
+// Test hook: the size of C from which a transposed A with k > 1024 is copied into rows first (default 7e5 elements;
+// a negative value restores it).
 void packed_gemm_copy_a_min_output(double elements);
 bool packed_gemm_avx512();
 
