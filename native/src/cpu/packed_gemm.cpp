@@ -765,7 +765,8 @@ namespace {
 // 348 -> 371, K 1600 331 -> 387, M 3072 N 1024 K 6400 347 -> 372. Smaller C, remeasured with today's kernel (time
 // copied / not, median of 4 alternations): M 1024 N 1024 K 6400 0.93x, M 1536 N 512 K 6400 0.96x, M 2048 N 512
 // 0.98-1.00x; below 7e5 elements the sign is not consistent (M 768 N 256 K 6400 0.92x, M 1024 N 256 1.035x, M 512
-// N 128 1.11x), hence kCopyAMinOutput (GRU B64 T100 H512 training: dW_hh 0.965x, the layer 0.985x). AVX-512 only:
+// N 128 1.11x), hence kCopyAMinOutput (GRU B64 H512 training: dW_hh 0.965x by phase, the layer 0.985-1.008x over four
+// alternations, within this VM's noise). AVX-512 only:
 // the portable kernel copies its A blocks into rows anyway (gemm_range). The scratch (m x 1024 floats) is kept per
 // thread, like the packing buffer.
 void gemm_copied_a(int64_t m, int64_t k, int64_t n, const float* a, int64_t lda, const float* packed, float* c,
