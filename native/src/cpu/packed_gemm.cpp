@@ -798,7 +798,7 @@ void gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const
     // dot products instead of packed, since its copy would cost more than the product saves.
     if (trans_b && !trans_a && m <= kDotMaxRows && k >= kDotMinK) return gemm_dot(m, k, n, a, lda, b, ldb, c, ldc, accumulate, false, bias);
     // Few rows of A do not pay for a copy of B: a row-major B whose width is whole panels is read in place.
-    if (!trans_b && n % kPanel == 0 && m < kInPlaceMaxRows)
+    if (gemm_f32_reads_b_in_place(trans_b, m, n))
         return gemm_in_place(m, k, n, a, trans_a ? 1 : lda, trans_a ? lda : 1, b, ldb, c, ldc, accumulate, false, bias);
     gemm_f32_packed(trans_a, m, n, k, a, lda, pack_b(b, ldb, trans_b, k, n, pack), accumulate, c, ldc, bias);
 }

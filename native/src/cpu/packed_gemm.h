@@ -73,6 +73,11 @@ void gemm_in_place(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs
                    int64_t ldb, float* c, int64_t ldc, bool accumulate, bool serial, const float* bias = nullptr,
                    bool reverse = false);
 constexpr int64_t kInPlaceMaxRows = 64;  // gemm_f32 reads B in place below this many rows of A
+// Whether gemm_f32 reads B in place instead of packing it: a row-major B (trans_b false) whose width is whole panels,
+// under fewer than kInPlaceMaxRows rows of A.
+inline bool gemm_f32_reads_b_in_place(bool trans_b, int64_t m, int64_t n) {
+    return !trans_b && n % kPanel == 0 && m < kInPlaceMaxRows;
+}
 
 // C = A W^T (+ C) with W row-major (n rows of k floats, leading dimension ldw) read in place by dot products, A
 // row-major (m rows of k, leading dimension lda): for few rows of A, where packing W would cost more than it saves

@@ -498,7 +498,7 @@ inline void weight_grad_hh(const Geometry& g, int dir, const float* d_gh, const 
                            float* dw_hh, std::vector<float>& pack) {
     const int64_t B = g.B, T_ = g.T, H = g.H, DH = g.DH(), rest = (T_ - 1) * B;
     // gemm_f32 would read these B operands in place, unpacked (few rows of dW_hh, whole panels): keep that.
-    if (H % kPanel == 0 && g.GH() < kInPlaceMaxRows) return weight_grad_hh_apart(g, dir, d_gh, out, h0, accumulate, dw_hh, pack);
+    if (gemm_f32_reads_b_in_place(false, g.GH(), H)) return weight_grad_hh_apart(g, dir, d_gh, out, h0, accumulate, dw_hh, pack);
     // Direction 0: t = 0 sees h0, t >= 1 sees out[t - 1]; direction 1: t <= T-2 sees out[t + 1], t = T-1 sees h0.
     const float* packed = dir == 0 ? pack_b_two(h0, H, B, out, DH, rest, H, pack)
                                    : pack_b_two(rest > 0 ? out + B * DH + H : out, DH, rest, h0, H, B, H, pack);
