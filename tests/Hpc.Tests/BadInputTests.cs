@@ -144,6 +144,26 @@ public class BadInputTests
         Assert.Throws<ObjectDisposedException>(() => m.Forward(new float[2], 1, 1, new float[2]));
     }
 
+    /// <summary>Disposing a recurrent layer (one fused module, or separate modules with dropout) or the model that
+    /// holds it frees every module: a later call throws ObjectDisposedException; disposing twice is harmless.</summary>
+    [Theory]
+    [InlineData(1, 0.0)]
+    [InlineData(2, 0.5)]
+    public void DisposedRecurrentLayerAndModelThrowObjectDisposed(int layers, double dropout)
+    {
+        var shape = new Hpc.Training.Shape(1, 2, 3);
+        var x = new float[shape.Length];
+        var layer = new Hpc.Training.Recurrent<float>(RecurrentCell.Lstm, 3, 4, numLayers: layers, dropout: dropout);
+        layer.Forward(x, shape, new float[4], training: false);
+        layer.Dispose();
+        layer.Dispose();
+        Assert.All(layer.Modules, m => Assert.Throws<ObjectDisposedException>(() => m.Forward(new float[2 * m.InputSize], 1, 2, new float[2 * m.HiddenSize])));
+        Assert.Throws<ObjectDisposedException>(() => layer.Forward(x, shape, new float[4], training: false));
+        var inModel = new Hpc.Training.Recurrent<float>(RecurrentCell.Gru, 3, 4, numLayers: layers, dropout: dropout);
+        new Hpc.Training.Sequential<float>(inModel).Dispose();
+        Assert.Throws<ObjectDisposedException>(() => inModel.Forward(x, shape, new float[4], training: false));
+    }
+
     [Fact]
     public void ParameterNamesShapesAndOrderFollowPyTorch()
     {
