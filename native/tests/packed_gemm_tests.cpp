@@ -170,6 +170,36 @@ TEST(PackedGemm, CopiedTransposedAMatchesFloat64) {
     EXPECT_EQ(out[0], out[2]);
 }
 
+// A transposed A's product over a large row-major B (the weight gradients) packs B one k block at a time; here on
+// every shape, with the threshold lowered (A read in place and A copied into rows): against float64, the same bits as
+// B packed whole, and independent of the thread count.
+TEST(PackedGemm, BPackedByBlockMatchesFloat64AndWholePacking) {
+    hpc::cpu::packed_gemm_use_best(true);
+    hpc::cpu::packed_gemm_block_b_min_bytes(0);
+    check_all("B packed by block");
+    hpc::cpu::packed_gemm_copy_a_min_output(0);
+    check_all("B packed by block, A copied");
+    std::mt19937_64 rng(9);
+    std::uniform_real_distribution<float> u(-1, 1);
+    const Shape s{200, 130, 2300, true, false};
+    std::vector<float> a((size_t)(s.m * s.k)), b((size_t)(s.n * s.k));
+    for (auto& e : a) e = u(rng);
+    for (auto& e : b) e = u(rng);
+    for (double copy_min : {0.0, 1e18}) {
+        SCOPED_TRACE(copy_min == 0 ? "A copied" : "A in place");
+        hpc::cpu::packed_gemm_copy_a_min_output(copy_min);
+        hpc::cpu::packed_gemm_block_b_min_bytes(0);
+        const auto blocked = results_per_thread_count(s, a, b);
+        hpc::cpu::packed_gemm_block_b_min_bytes(1e18);
+        const auto whole = results_per_thread_count(s, a, b);
+        EXPECT_EQ(blocked[0], blocked[1]);
+        EXPECT_EQ(blocked[0], blocked[2]);
+        EXPECT_EQ(blocked[0], whole[0]);
+    }
+    hpc::cpu::packed_gemm_copy_a_min_output(-1);
+    hpc::cpu::packed_gemm_block_b_min_bytes(-1);
+}
+
 // A row-major B over 4 MB is packed with non-temporal stores (whole panels) and ordinary ones (the tail panel).
 TEST(PackedGemm, LargeRowMajorBMatchesFloat64) {
     std::mt19937_64 rng(6);
@@ -220,17 +250,25 @@ TEST(PackedGemm, InPlaceEqualsPacked) {
 }
 
 // B packed from two row ranges of different matrices (pack_b_two: h0's rows, then the layer outputs', each with its
-// own leading dimension) gives the same product, bit for bit, as the rows copied together and packed by gemm_f32;
-// a large B (non-temporal stores) and a tail panel, the split anywhere, a transposed A (the weight gradient's) and a
-// row-major one, 1 and 2 threads.
+// own leading dimension; gemm_f32_ta_two for a transposed A, the weight gradient's) gives the same product, bit for
+// bit, as the rows copied together and packed by gemm_f32; a large B (non-temporal stores) and a tail panel, the
+// split anywhere, a transposed A and a row-major one, 1 and 2 threads, B packed whole and by k block (the split inside
+// a block and at a block's start).
 TEST(PackedGemm, TwoPartPackingEqualsOnePiece) {
     std::mt19937_64 rng(8);
     std::uniform_real_distribution<float> u(-1, 1);
+    for (double block_min : {-1.0, 0.0})
+    for (double copy_min : {-1.0, 0.0})
     for (int threads : {1, 2})
         for (auto [m, n, k0, k1, ta] : {std::tuple<int64_t, int64_t, int64_t, int64_t, bool>{48, 20, 4, 46, true},
                                         {300, 1100, 16, 1184, true}, {70, 64, 1, 0, true}, {90, 130, 0, 33, false},
-                                        {64, 1024, 1000, 17, false}}) {
-            SCOPED_TRACE("threads " + std::to_string(threads) + " m " + std::to_string(m) + " n " + std::to_string(n));
+                                        {64, 1024, 1000, 17, false}, {80, 40, 300, 1500, true}, {80, 40, 1024, 500, true},
+                                        {80, 40, 1800, 0, true}, {80, 40, 0, 1300, true}}) {
+            SCOPED_TRACE("threads " + std::to_string(threads) + " m " + std::to_string(m) + " n " + std::to_string(n) +
+                         " k0 " + std::to_string(k0) + " by block " + std::to_string(block_min == 0) + " A copied " +
+                         std::to_string(copy_min == 0));
+            hpc::cpu::packed_gemm_block_b_min_bytes(block_min);
+            hpc::cpu::packed_gemm_copy_a_min_output(copy_min);
             team_set_size(threads);
             const int64_t k = k0 + k1, ld0 = n, ld1 = 2 * n + 5, lda = ta ? m : k;
             std::vector<float> src0((size_t)(k0 * ld0 + 1)), src1((size_t)(k1 * ld1 + 1)), b((size_t)(k * n)), a((size_t)(m * k));
@@ -241,11 +279,17 @@ TEST(PackedGemm, TwoPartPackingEqualsOnePiece) {
                 for (int64_t j = 0; j < n; ++j) b[(size_t)(r * n + j)] = r < k0 ? src0[(size_t)(r * ld0 + j)] : src1[(size_t)((r - k0) * ld1 + j)];
             std::vector<float> pack1, pack2, c1((size_t)(m * n), 7.0f), c2(c1);
             gemm_f32(ta, false, m, n, k, a.data(), lda, b.data(), n, true, c1.data(), n, pack1);
-            const float* packed = hpc::cpu::pack_b_two(src0.data(), ld0, k0, src1.data(), ld1, k1, n, pack2);
-            hpc::cpu::gemm_f32_packed(ta, m, n, k, a.data(), lda, packed, true, c2.data(), n);
+            if (ta) {
+                hpc::cpu::gemm_f32_ta_two(m, n, a.data(), lda, src0.data(), ld0, k0, src1.data(), ld1, k1, true, c2.data(), n, pack2);
+            } else {
+                const float* packed = hpc::cpu::pack_b_two(src0.data(), ld0, k0, src1.data(), ld1, k1, n, pack2);
+                hpc::cpu::gemm_f32_packed(ta, m, n, k, a.data(), lda, packed, true, c2.data(), n);
+            }
             EXPECT_EQ(c1, c2);
         }
     team_set_size(0);
+    hpc::cpu::packed_gemm_block_b_min_bytes(-1);
+    hpc::cpu::packed_gemm_copy_a_min_output(-1);
 }
 
 // A step's product may walk its part of the weights last piece first (`reverse`, every other step of a layer, where

@@ -25,6 +25,8 @@ constexpr int64_t kPackChunk = 256;     // values of k per chunk when packing a 
 constexpr double kCopyAMinOutput = 7e5; // elements of C from which gemm_f32 copies a transposed A's k blocks into rows
 std::atomic<double> g_copy_a_min_output{kCopyAMinOutput};  // (a test hook lowers it)
 constexpr double kStreamMinBytes = 4e6;  // a row-major B larger than this is packed with non-temporal stores
+// A transposed A's product over a row-major B packed larger than this packs B one k block at a time (see gemm_ta_rows).
+std::atomic<double> g_block_b_min_bytes{kStreamMinBytes};  // (a test hook lowers it)
 
 // One cache block: rows [0, m) of A (already offset to the block), kc values of k, panels [p_lo, p_hi) of B
 // (bp points at row k0 of panel 0; panel p starts at bp + panel_offset(p, gstride), its row kk at + kk * brs: packed
@@ -579,7 +581,7 @@ float* packed_storage(int64_t k, int64_t n, std::vector<float>& out) {
 // Packs `k` rows of B (of n columns) into rows [row0, row0 + k) of the packed B at dst, which holds k_total rows
 // (see pack_b for src, ld and transposed; transposed only with row0 = 0 and k = k_total).
 void pack_rows(const float* src, int64_t ld, bool transposed, int64_t row0, int64_t k, int64_t k_total, int64_t n,
-               float* dst) {
+               float* dst, bool allow_stream = true) {
     const int64_t panels = packed_panels(n);
     // The last group's missing panels are left unwritten: no tile reads past panel `panels` - 1.
     auto panel = [&](int64_t p) {  // its row kk (of this call's rows) at + kk * kGroupFloats
@@ -589,7 +591,7 @@ void pack_rows(const float* src, int64_t ld, bool transposed, int64_t row0, int6
     // every call, and at batch 1 that copy is a large part of a short sequence's time.
     const double floats = (double)k * n;
     const int chunks = floats > 2e4 ? std::min<int>(team_size() * (floats > 1e6 ? 4 : 1), (int)panels) : 1;
-    const bool stream = kHasAvx512 && !transposed && 4.0 * (double)k_total * n > kStreamMinBytes;
+    const bool stream = allow_stream && kHasAvx512 && !transposed && 4.0 * (double)k_total * n > kStreamMinBytes;
     team_for(chunks, [&](int member, int parts) {
         const auto [p_lo, p_hi] = team_share(panels, 1, member, parts);
         if (!transposed) {
@@ -769,21 +771,70 @@ namespace {
 // alternations, within this VM's noise). AVX-512 only:
 // the portable kernel copies its A blocks into rows anyway (gemm_range). The scratch (m x 1024 floats) is kept per
 // thread, like the packing buffer.
+bool copies_a(int64_t m, int64_t n, int64_t k) {
+    return k > kMaxSingleBlockK && (double)m * n >= g_copy_a_min_output.load(std::memory_order_relaxed) && block_is_avx512();
+}
+// The scratch for a transposed A's k blocks copied into rows (m x kb floats), kept per thread like the packing buffer.
+float* copied_a_rows(int64_t m, int64_t kb) {
+    thread_local std::vector<float> rows;
+    if ((int64_t)rows.size() < m * kb) rows.resize((size_t)(m * kb));
+    return rows.data();
+}
+// Copies columns [k0, k0 + kc) of a transposed A into m rows of kc floats at dst, on the team.
+void copy_a_block(const float* a, int64_t lda, int64_t m, int64_t k0, int64_t kc, float* dst) {
+    const int64_t blocks16 = (m + kPanel - 1) / kPanel;
+    team_for(std::min<int64_t>(team_size(), blocks16), [&](int member, int parts) {
+        const auto [i0, i1] = team_share(m, kPanel, member, parts);
+        if (i1 > i0) copy_transposed_a(a + i0 + k0 * lda, lda, i1 - i0, kc, dst + i0 * kc);
+    });
+}
 void gemm_copied_a(int64_t m, int64_t k, int64_t n, const float* a, int64_t lda, const float* packed, float* c,
                    int64_t ldc, bool accumulate, const float* bias) {
-    thread_local std::vector<float> rows;
     const int64_t kb = k_block(k, false);
-    if ((int64_t)rows.size() < m * kb) rows.resize((size_t)(m * kb));
-    float* const dst = rows.data();  // the caller's buffer (inside the lambda `rows` would name the worker's own)
+    float* const dst = copied_a_rows(m, kb);
     for (int64_t k0 = 0; k0 < k; k0 += kb) {
         const int64_t kc = std::min(kb, k - k0);
-        const int64_t blocks16 = (m + kPanel - 1) / kPanel;
-        team_for(std::min<int64_t>(team_size(), blocks16), [&](int member, int parts) {
-            const auto [i0, i1] = team_share(m, kPanel, member, parts);
-            if (i1 > i0) copy_transposed_a(a + i0 + k0 * lda, lda, i1 - i0, kc, dst + i0 * kc);
-        });
+        copy_a_block(a, lda, m, k0, kc, dst);
         gemm_team(m, kc, n, dst, kc, 1, packed + k0 * kGroupFloats, k * kGroupFloats, kGroupFloats, c, ldc, accumulate || k0 > 0,
                   k0 == 0 ? bias : nullptr);
+    }
+}
+
+// Whether C = A^T B over a row-major B of k x n packs B one k block at a time (gemm_ta_rows).
+bool packs_b_by_block(int64_t k, int64_t n) {
+    return k > kMaxSingleBlockK && 4.0 * (double)k * n > g_block_b_min_bytes.load(std::memory_order_relaxed);
+}
+
+// C = A^T B (+ C) for a transposed A (element (i, q) at a[i + q * lda]) and a row-major B of k0 + k1 rows, the first
+// k0 from src0 and the rest from src1 (the weight gradients dG^T X and dG^T h over T*B rows, whose B of 6-26 MB is
+// packed on every call). B is packed one k block at a time, the blocks the product sums anyway (kBlockK values, or
+// k_block's up to 1024 where A is copied into rows), with ordinary stores into a buffer that stays in cache, and that
+// block's product follows: packed whole, B was written to memory with non-temporal stores and read back from there.
+// The same k blocks summed in the same order, so the same bits as packing B whole. Measured (time blocked / whole,
+// median of 3 alternations, the pack included): M 512 N 512 K 6400 0.98x, M 768 N 256 K 6400 0.93x, M 4096 N 1024
+// K 6400 0.99x; a B that stays in cache when packed whole (M 1024 N 256 K 1600, 1.6 MB) 1.04x, hence
+// packs_b_by_block.
+void gemm_ta_rows(int64_t m, int64_t n, const float* a, int64_t lda, const float* src0, int64_t ld0, int64_t k0,
+                  const float* src1, int64_t ld1, int64_t k1, bool accumulate, float* c, int64_t ldc, std::vector<float>& pack,
+                  const float* bias) {
+    const int64_t k = k0 + k1;
+    const bool copied = copies_a(m, n, k);
+    const int64_t kb = k_block(k, !copied);
+    float* const bp = packed_storage(std::min(kb, k), n, pack);
+    float* const rows = copied ? copied_a_rows(m, kb) : nullptr;
+    for (int64_t q0 = 0; q0 < k; q0 += kb) {
+        const int64_t kc = std::min(kb, k - q0);
+        const int64_t from0 = std::max<int64_t>(0, std::min(k0, q0 + kc) - q0);  // the block's rows from src0
+        if (from0 > 0) pack_rows(src0 + q0 * ld0, ld0, false, 0, from0, kc, n, bp, false);
+        if (kc > from0) pack_rows(src1 + (q0 + from0 - k0) * ld1, ld1, false, from0, kc - from0, kc, n, bp, false);
+        const bool acc = accumulate || q0 > 0;
+        const float* bs = q0 == 0 ? bias : nullptr;
+        if (copied) {
+            copy_a_block(a, lda, m, q0, kc, rows);
+            gemm_team(m, kc, n, rows, kc, 1, bp, kc * kGroupFloats, kGroupFloats, c, ldc, acc, bs);
+        } else {
+            gemm_team(m, kc, n, a + q0 * lda, 1, lda, bp, kc * kGroupFloats, kGroupFloats, c, ldc, acc, bs);
+        }
     }
 }
 
@@ -800,6 +851,8 @@ void gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const
     // Few rows of A do not pay for a copy of B: a row-major B whose width is whole panels is read in place.
     if (gemm_f32_reads_b_in_place(trans_b, m, n))
         return gemm_in_place(m, k, n, a, trans_a ? 1 : lda, trans_a ? lda : 1, b, ldb, c, ldc, accumulate, false, bias);
+    if (trans_a && !trans_b && packs_b_by_block(k, n))
+        return gemm_ta_rows(m, n, a, lda, b, ldb, k, nullptr, 0, 0, accumulate, c, ldc, pack, bias);
     gemm_f32_packed(trans_a, m, n, k, a, lda, pack_b(b, ldb, trans_b, k, n, pack), accumulate, c, ldc, bias);
 }
 
@@ -807,12 +860,19 @@ void gemm_f32_packed(bool trans_a, int64_t m, int64_t n, int64_t k, const float*
                      bool accumulate, float* c, int64_t ldc, const float* bias) {
     if (m <= 0 || n <= 0) return;
     if (accumulate) bias = nullptr;
-    if (trans_a && k > kMaxSingleBlockK && (double)m * n >= g_copy_a_min_output.load(std::memory_order_relaxed) &&
-        block_is_avx512())
-        return gemm_copied_a(m, k, n, a, lda, packed, c, ldc, accumulate, bias);
+    if (trans_a && copies_a(m, n, k)) return gemm_copied_a(m, k, n, a, lda, packed, c, ldc, accumulate, bias);
     gemm_packed(m, k, n, a, trans_a ? 1 : lda, trans_a ? lda : 1, packed, c, ldc, accumulate, bias);
 }
 
+void gemm_f32_ta_two(int64_t m, int64_t n, const float* a, int64_t lda, const float* src0, int64_t ld0, int64_t k0,
+                     const float* src1, int64_t ld1, int64_t k1, bool accumulate, float* c, int64_t ldc,
+                     std::vector<float>& pack) {
+    if (m <= 0 || n <= 0) return;
+    if (packs_b_by_block(k0 + k1, n)) return gemm_ta_rows(m, n, a, lda, src0, ld0, k0, src1, ld1, k1, accumulate, c, ldc, pack, nullptr);
+    gemm_f32_packed(true, m, n, k0 + k1, a, lda, pack_b_two(src0, ld0, k0, src1, ld1, k1, n, pack), accumulate, c, ldc);
+}
+
+void packed_gemm_block_b_min_bytes(double bytes) { g_block_b_min_bytes.store(bytes < 0 ? kStreamMinBytes : bytes); }
 void packed_gemm_copy_a_min_output(double elements) {
     g_copy_a_min_output.store(elements < 0 ? kCopyAMinOutput : elements);
 }

@@ -477,8 +477,8 @@ void backward_steps(Cell cell, const Geometry& g, int dir, const T* p, const Lay
 }
 
 // dW_hh = sum_t dGh_t^T h_{t-1} over the T*B rows of d_gh (time t at row t * B), h_{t-1} being h0 for the
-// direction's first step and a layer output (columns dir*H.. of `out`) for the others. float32 packs those rows into
-// one operand (pack_b_two) and runs one product: the first step's B rows as a product of their own cost a pass over
+// direction's first step and a layer output (columns dir*H.. of `out`) for the others. float32 runs one product over
+// both (gemm_f32_ta_two packs their rows as one operand): the first step's B rows as a product of their own cost a pass over
 // the whole gradient (16 MB at H 1024 LSTM) for a sliver of work (LSTM B16 T25 H1024 training: dW_hh 9.1 ms against
 // dW_ih's 7.6, measured by phase). float64 runs the two products on BLAS, as does float32 where gemm_f32 would read
 // the two B operands in place.
@@ -500,9 +500,8 @@ inline void weight_grad_hh(const Geometry& g, int dir, const float* d_gh, const 
     // gemm_f32 would read these B operands in place, unpacked (few rows of dW_hh, whole panels): keep that.
     if (gemm_f32_reads_b_in_place(false, g.GH(), H)) return weight_grad_hh_apart(g, dir, d_gh, out, h0, accumulate, dw_hh, pack);
     // Direction 0: t = 0 sees h0, t >= 1 sees out[t - 1]; direction 1: t <= T-2 sees out[t + 1], t = T-1 sees h0.
-    const float* packed = dir == 0 ? pack_b_two(h0, H, B, out, DH, rest, H, pack)
-                                   : pack_b_two(rest > 0 ? out + B * DH + H : out, DH, rest, h0, H, B, H, pack);
-    gemm_f32_packed(true, g.GH(), H, g.TB(), d_gh, g.GH(), packed, accumulate, dw_hh, H);
+    if (dir == 0) gemm_f32_ta_two(g.GH(), H, d_gh, g.GH(), h0, H, B, out, DH, rest, accumulate, dw_hh, H, pack);
+    else gemm_f32_ta_two(g.GH(), H, d_gh, g.GH(), rest > 0 ? out + B * DH + H : out, DH, rest, h0, H, B, accumulate, dw_hh, H, pack);
 }
 inline void weight_grad_hh(const Geometry& g, int dir, const double* d_gh, const double* out, const double* h0,
                            bool accumulate, double* dw_hh, std::vector<double>& pack) {
