@@ -760,17 +760,7 @@ void gemm_dot(int64_t m, int64_t k, int64_t n, const float* a, int64_t lda, cons
 
 namespace {
 
-// C = A B (+ C) for a transposed A (element (i, q) at a[i + q * lda]) over a long k with a large C (the weight
-// gradients dG^T X of H 1024 layers, k = T*B): each k block of A is first copied into rows (on the team), so that k is
-// summed in the non-transposed blocks of up to 1024 values instead of 256 (which a transposed A needs to stay in L2),
-// and C, too large for the caches, is read and written a quarter as often. Measured, GFLOP/s: M 4096 N 1024 K 6400
-// 348 -> 371, K 1600 331 -> 387, M 3072 N 1024 K 6400 347 -> 372. Smaller C, remeasured with today's kernel (time
-// copied / not, median of 4 alternations): M 1024 N 1024 K 6400 0.93x, M 1536 N 512 K 6400 0.96x, M 2048 N 512
-// 0.98-1.00x; below 7e5 elements the sign is not consistent (M 768 N 256 K 6400 0.92x, M 1024 N 256 1.035x, M 512
-// N 128 1.11x), hence kCopyAMinOutput (GRU B64 H512 training: dW_hh 0.965x by phase, the layer 0.985-1.008x over four
-// alternations, within this VM's noise). AVX-512 only:
-// the portable kernel copies its A blocks into rows anyway (gemm_range). The scratch (m x 1024 floats) is kept per
-// thread, like the packing buffer.
+// Whether gemm_copied_a's rule applies (see there; gemm_ta_rows follows it too).
 bool copies_a(int64_t m, int64_t n, int64_t k) {
     return k > kMaxSingleBlockK && (double)m * n >= g_copy_a_min_output.load(std::memory_order_relaxed) && block_is_avx512();
 }
@@ -788,6 +778,17 @@ void copy_a_block(const float* a, int64_t lda, int64_t m, int64_t k0, int64_t kc
         if (i1 > i0) copy_transposed_a(a + i0 + k0 * lda, lda, i1 - i0, kc, dst + i0 * kc);
     });
 }
+// C = A B (+ C) for a transposed A (element (i, q) at a[i + q * lda]) over a long k with a large C (the weight
+// gradients dG^T X of H 1024 layers, k = T*B): each k block of A is first copied into rows (on the team), so that k is
+// summed in the non-transposed blocks of up to 1024 values instead of 256 (which a transposed A needs to stay in L2),
+// and C, too large for the caches, is read and written a quarter as often. Measured, GFLOP/s: M 4096 N 1024 K 6400
+// 348 -> 371, K 1600 331 -> 387, M 3072 N 1024 K 6400 347 -> 372. Smaller C, remeasured with today's kernel (time
+// copied / not, median of 4 alternations): M 1024 N 1024 K 6400 0.93x, M 1536 N 512 K 6400 0.96x, M 2048 N 512
+// 0.98-1.00x; below 7e5 elements the sign is not consistent (M 768 N 256 K 6400 0.92x, M 1024 N 256 1.035x, M 512
+// N 128 1.11x), hence kCopyAMinOutput (GRU B64 H512 training: dW_hh 0.965x by phase, the layer 0.985-1.008x over four
+// alternations, within this VM's noise). AVX-512 only:
+// the portable kernel copies its A blocks into rows anyway (gemm_range). The scratch (m x 1024 floats) is kept per
+// thread, like the packing buffer.
 void gemm_copied_a(int64_t m, int64_t k, int64_t n, const float* a, int64_t lda, const float* packed, float* c,
                    int64_t ldc, bool accumulate, const float* bias) {
     const int64_t kb = k_block(k, false);
@@ -809,7 +810,7 @@ bool packs_b_by_block(int64_t k, int64_t n) {
 // k0 from src0 and the rest from src1 (the weight gradients dG^T X and dG^T h over T*B rows, whose B of 6-26 MB is
 // packed on every call). B is packed one k block at a time, the blocks the product sums anyway (kBlockK values, or
 // k_block's up to 1024 where A is copied into rows), with ordinary stores into a buffer that stays in cache, and that
-// block's product follows: packed whole, B was written to memory with non-temporal stores and read back from there.
+// block's product follows: packed whole, B was written to memory with non-temporal stores (AVX-512) and read back.
 // The same k blocks summed in the same order, so the same bits as packing B whole. Measured (time blocked / whole,
 // median of 3 alternations, the pack included): M 512 N 512 K 6400 0.98x, M 768 N 256 K 6400 0.93x, M 4096 N 1024
 // K 6400 0.99x; a B that stays in cache when packed whole (M 1024 N 256 K 1600, 1.6 MB) 1.04x, hence

@@ -93,7 +93,8 @@ constexpr int64_t kDotMaxRows = 32, kDotMinK = 256;
 
 // C = op(A) op(B) (+ C), row-major like BLAS: op(A) is M x K (A is K x M when trans_a), op(B) is K x N (B is N x K
 // when trans_b). Packs B into `pack` first, except that a row-major B whose width is whole panels is read in place
-// when A has fewer than kInPlaceMaxRows rows. `bias` as in gemm_packed.
+// when A has fewer than kInPlaceMaxRows rows, and that a large row-major B under a transposed A (the weight
+// gradients) is packed one k block at a time (see gemm_ta_rows in packed_gemm.cpp). `bias` as in gemm_packed.
 void gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
               const float* b, int64_t ldb, bool accumulate, float* c, int64_t ldc, std::vector<float>& pack,
               const float* bias = nullptr);
