@@ -149,6 +149,63 @@ TEST(RnnKernels, BatchFirstEqualsTimeMajor) {
     }
 }
 
+// The bias gradients are column sums over the T*B rows, summed in chunks of rows on the team when there are enough of
+// them (bias_grads in rnn_cpu.cpp): here by central differences at sizes that take that path (float64, 640 rows,
+// more than 1 MB of gate gradients; GRU's two sums and the others' one, both directions), every ninth bias entry, then
+// accumulated onto existing gradients (which must double them).
+TEST(RnnKernels, BiasGradientsOfManyRowsMatchCentralDifferences) {
+    for (const auto& [c, H] : {std::pair<Case, int64_t>{{HPC_CELL_GRU, 1, true, false, true}, 48},
+                                {{HPC_CELL_LSTM, 1, false, true, false}, 64},
+                                {{HPC_CELL_RNN_TANH, 1, true, false, false}, 200}}) {
+        SCOPED_TRACE(name_of(c));
+        const int64_t I = 3, B = 8, T = 80;
+        Net<double> net(c, I, H, B, T);
+        std::mt19937_64 rng(21);
+        // Small weights: 80 steps of H 200 with larger ones make the tanh layer's gradients explode (1e7), past
+        // what central differences resolve.
+        auto x = random_vec<double>((size_t)net.nx, rng), p = random_vec<double>((size_t)net.n_params, rng, 0.1);
+        auto h0 = random_vec<double>((size_t)net.ns, rng), gy = random_vec<double>((size_t)net.ny, rng);
+        const auto* ph0 = c.with_state ? &h0 : nullptr;
+        const std::vector<double> none((size_t)net.ns, 0.0);  // no loss on the final states
+        net.loss(x, p, ph0, nullptr, gy, none, none, true);
+        std::vector<double> dp((size_t)net.n_params);
+        auto bwd = [&](int acc) {
+            return hpc_rnn_backward(net.rnn, x.data(), net.nx, p.data(), net.n_params, gy.data(), net.ny, nullptr, 0, nullptr,
+                                    0, nullptr, 0, nullptr, 0, nullptr, 0, dp.data(), net.n_params, acc, nullptr, 0);
+        };
+        ASSERT_EQ(bwd(0), HPC_OK) << last_error();
+        int64_t tensors = 0, total = 0;
+        ASSERT_EQ(hpc_rnn_param_layout(&net.desc, &tensors, &total), HPC_OK);
+        std::vector<int64_t> bias_entries;
+        for (int64_t t = 0; t < tensors; ++t) {
+            char name[64];
+            int64_t offset = 0, shape[2];
+            int32_t rank = 0;
+            ASSERT_EQ(hpc_rnn_param_info(&net.desc, t, name, sizeof name, &offset, &rank, shape), HPC_OK);
+            if (std::string(name).rfind("bias_", 0) == 0)  // every 9th entry and the last of each bias
+                for (int64_t j = 0; j < shape[0]; ++j)
+                    if (j % 9 == 0 || j == shape[0] - 1) bias_entries.push_back(offset + j);
+        }
+        const int64_t biases = (c.bi ? 2 : 1) * 2, per_bias = (c.cell == HPC_CELL_GRU ? 3 : c.cell == HPC_CELL_LSTM ? 4 : 1) * H;
+        ASSERT_EQ((int64_t)bias_entries.size(), biases * ((per_bias + 8) / 9 + ((per_bias - 1) % 9 != 0 ? 1 : 0)));
+        for (int64_t i : bias_entries) {
+            const double keep = p[(size_t)i], e = 1e-6;
+            p[(size_t)i] = keep + e;
+            const double lp = net.loss(x, p, ph0, nullptr, gy, none, none);
+            p[(size_t)i] = keep - e;
+            const double lm = net.loss(x, p, ph0, nullptr, gy, none, none);
+            p[(size_t)i] = keep;
+            const double fd = (lp - lm) / (2 * e);
+            ASSERT_NEAR(dp[(size_t)i], fd, 1e-6 * std::max(1.0, std::fabs(fd))) << "param " << i;
+        }
+        net.loss(x, p, ph0, nullptr, gy, none, none, true);
+        const std::vector<double> once = dp;
+        ASSERT_EQ(bwd(1), HPC_OK) << last_error();
+        for (int64_t i : bias_entries)
+            ASSERT_NEAR(dp[(size_t)i], 2 * once[(size_t)i], 1e-12 * (1 + std::fabs(once[(size_t)i]))) << "param " << i;
+    }
+}
+
 TEST(RnnKernels, AccumulateAddsToExistingGradients) {
     Case c{HPC_CELL_GRU, 2, true, true, false};
     Net<double> net(c, 2, 3, 2, 3);
