@@ -478,8 +478,8 @@ void backward_steps(Cell cell, const Geometry& g, int dir, const T* p, const Lay
 
 // dW_hh = sum_t dGh_t^T h_{t-1} over the T*B rows of d_gh (time t at row t * B), h_{t-1} being h0 for the
 // direction's first step and a layer output (columns dir*H.. of `out`) for the others. float32 runs one product over
-// both (gemm_f32_ta_two packs their rows as one operand): the first step's B rows as a product of their own cost a pass over
-// the whole gradient (16 MB at H 1024 LSTM) for a sliver of work (LSTM B16 T25 H1024 training: dW_hh 9.1 ms against
+// both (gemm_f32_ta_two packs their rows as one operand): the first step's B rows as a product of their own cost a
+// pass over the whole gradient (16 MB at H 1024 LSTM) for a sliver of work (LSTM B16 T25 H1024 training: dW_hh 9.1 ms against
 // dW_ih's 7.6, measured by phase). float64 runs the two products on BLAS, as does float32 where gemm_f32 would read
 // the two B operands in place.
 template <typename T>
@@ -515,10 +515,11 @@ inline void weight_grad_hh(const Geometry& g, int dir, const double* d_gh, const
 // in chunks of at least kBiasChunkRows, at most kBiasChunks of them (how many depends on T*B alone), each into a
 // partial sum of its own by whichever team member takes it, every row once however many sums it feeds; then each
 // bias is its start (zero or the accumulated value) plus the partial sums in chunk order: the same bits whatever the
-// thread count. By phase:
-// 9.4-9.6 -> 2.9-3.0 ms at LSTM B64 T100 H1024, 0.89-0.92 -> 0.35-0.43 at GRU B64 T25 H512. Splitting the columns
-// among the team instead (each member summing its part of every row, in row order) was slower than one thread where
-// d_gx was in L3 (tanh B64 T100 H256 0.22 -> 0.30 ms, GRU B64 T25 H512 0.93 -> 1.1-1.2 ms).
+// thread count. By phase: 9.4-9.6 -> 2.9-3.0 ms at LSTM B64 T100 H1024, 0.89-0.92 -> 0.35-0.43 at GRU B64 T25 H512.
+// Splitting the columns among the team instead (each member summing its part of every row, in row order) was slower
+// than one thread where d_gx was in L3 (tanh B64 T100 H256 0.22 -> 0.30 ms, GRU B64 T25 H512 0.93 -> 1.1-1.2 ms).
+// The partial sums (up to kBiasChunks x 2 x GH values) are kept per calling thread between calls, like the packing
+// scratch of packed_gemm.cpp, and not counted in hpc_rnn_workspace_bytes.
 constexpr int64_t kBiasChunkRows = 256, kBiasChunks = 64;
 constexpr double kBiasTeamMinBytes = 1e6;  // less than this is summed on the calling thread
 template <typename T>
