@@ -8,6 +8,7 @@
 #include <random>
 #include <thread>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "../src/cpu/packed_gemm.h"
@@ -96,6 +97,16 @@ void check_all(const char* what) {
     }
 }
 
+// A and B of shape s, uniform in [-1, 1).
+std::pair<std::vector<float>, std::vector<float>> random_operands(const Shape& s, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::uniform_real_distribution<float> u(-1, 1);
+    std::vector<float> a((size_t)(s.m * s.k)), b((size_t)(s.n * s.k));
+    for (auto& e : a) e = u(rng);
+    for (auto& e : b) e = u(rng);
+    return {a, b};
+}
+
 // gemm_f32 on the team with 1, 2 and 3 threads: the three results, to be compared bit for bit.
 std::vector<std::vector<float>> results_per_thread_count(const Shape& s, const std::vector<float>& a, const std::vector<float>& b) {
     std::vector<float> pack;
@@ -158,12 +169,8 @@ TEST(PackedGemm, CopiedTransposedAMatchesFloat64) {
     hpc::cpu::packed_gemm_use_best(true);
     hpc::cpu::packed_gemm_copy_a_min_output(0);
     check_all("copied A");
-    std::mt19937_64 rng(5);
-    std::uniform_real_distribution<float> u(-1, 1);
     const Shape s{200, 130, 2300, true, false};
-    std::vector<float> a((size_t)(s.m * s.k)), b((size_t)(s.n * s.k));
-    for (auto& e : a) e = u(rng);
-    for (auto& e : b) e = u(rng);
+    const auto [a, b] = random_operands(s, 5);
     const auto out = results_per_thread_count(s, a, b);
     hpc::cpu::packed_gemm_copy_a_min_output(-1);
     EXPECT_EQ(out[0], out[1]);
@@ -179,12 +186,8 @@ TEST(PackedGemm, BPackedByBlockMatchesFloat64AndWholePacking) {
     check_all("B packed by block");
     hpc::cpu::packed_gemm_copy_a_min_output(0);
     check_all("B packed by block, A copied");
-    std::mt19937_64 rng(9);
-    std::uniform_real_distribution<float> u(-1, 1);
     const Shape s{200, 130, 2300, true, false};
-    std::vector<float> a((size_t)(s.m * s.k)), b((size_t)(s.n * s.k));
-    for (auto& e : a) e = u(rng);
-    for (auto& e : b) e = u(rng);
+    const auto [a, b] = random_operands(s, 9);
     for (double copy_min : {0.0, 1e18}) {
         SCOPED_TRACE(copy_min == 0 ? "A copied" : "A in place");
         hpc::cpu::packed_gemm_copy_a_min_output(copy_min);
