@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cmath>
 #include <random>
+#include <string>
 #include <thread>
 #include <tuple>
 #include <utility>
@@ -177,27 +178,28 @@ TEST(PackedGemm, CopiedTransposedAMatchesFloat64) {
     EXPECT_EQ(out[0], out[2]);
 }
 
-// A transposed A's product over a large row-major B (the weight gradients) packs B one k block at a time; here on
-// every shape, with the threshold lowered (A read in place and A copied into rows): against float64, the same bits as
-// B packed whole, and independent of the thread count.
+// A product over a large row-major B and a long k (the weight gradients, with A transposed; a layer's dX, A row-major)
+// packs B one k block at a time; here on every shape, with the threshold lowered (A read in place and A copied into
+// rows): against float64, the same bits as B packed whole, and independent of the thread count.
 TEST(PackedGemm, BPackedByBlockMatchesFloat64AndWholePacking) {
     hpc::cpu::packed_gemm_use_best(true);
     hpc::cpu::packed_gemm_block_b_min_bytes(0);
     check_all("B packed by block");
     hpc::cpu::packed_gemm_copy_a_min_output(0);
     check_all("B packed by block, A copied");
-    const Shape s{200, 130, 2300, true, false};
-    const auto [a, b] = random_operands(s, 9);
-    for (double copy_min : {0.0, 1e18}) {
-        SCOPED_TRACE(copy_min == 0 ? "A copied" : "A in place");
-        hpc::cpu::packed_gemm_copy_a_min_output(copy_min);
-        hpc::cpu::packed_gemm_block_b_min_bytes(0);
-        const auto blocked = results_per_thread_count(s, a, b);
-        hpc::cpu::packed_gemm_block_b_min_bytes(1e18);
-        const auto whole = results_per_thread_count(s, a, b);
-        EXPECT_EQ(blocked[0], blocked[1]);
-        EXPECT_EQ(blocked[0], blocked[2]);
-        EXPECT_EQ(blocked[0], whole[0]);
+    for (const Shape& s : {Shape{200, 130, 2300, true, false}, Shape{200, 130, 2300, false, false}}) {
+        const auto [a, b] = random_operands(s, 9);
+        for (double copy_min : {0.0, 1e18}) {
+            SCOPED_TRACE(std::string(s.ta ? "A transposed" : "A row-major") + (copy_min == 0 ? ", copied" : ", in place"));
+            hpc::cpu::packed_gemm_copy_a_min_output(copy_min);
+            hpc::cpu::packed_gemm_block_b_min_bytes(0);
+            const auto blocked = results_per_thread_count(s, a, b);
+            hpc::cpu::packed_gemm_block_b_min_bytes(1e18);
+            const auto whole = results_per_thread_count(s, a, b);
+            EXPECT_EQ(blocked[0], blocked[1]);
+            EXPECT_EQ(blocked[0], blocked[2]);
+            EXPECT_EQ(blocked[0], whole[0]);
+        }
     }
     hpc::cpu::packed_gemm_copy_a_min_output(-1);
     hpc::cpu::packed_gemm_block_b_min_bytes(-1);

@@ -25,7 +25,7 @@ constexpr int64_t kPackChunk = 256;     // values of k per chunk when packing a 
 constexpr double kCopyAMinOutput = 7e5; // elements of C from which gemm_f32 copies a transposed A's k blocks into rows
 std::atomic<double> g_copy_a_min_output{kCopyAMinOutput};  // (a test hook lowers it)
 constexpr double kStreamMinBytes = 4e6;  // a row-major B larger than this is packed with non-temporal stores
-// A transposed A's product over a row-major B packed larger than this packs B one k block at a time (see gemm_ta_rows).
+// A product over a row-major B packed larger than this packs B one k block at a time (see gemm_b_by_block).
 std::atomic<double> g_block_b_min_bytes{kStreamMinBytes};  // (a test hook lowers it)
 
 // One cache block: rows [0, m) of A (already offset to the block), kc values of k, panels [p_lo, p_hi) of B
@@ -760,7 +760,7 @@ void gemm_dot(int64_t m, int64_t k, int64_t n, const float* a, int64_t lda, cons
 
 namespace {
 
-// Whether gemm_copied_a's rule applies (see there; gemm_ta_rows follows it too).
+// Whether gemm_copied_a's rule applies (see there; gemm_b_by_block follows it too).
 bool copies_a(int64_t m, int64_t n, int64_t k) {
     return k > kMaxSingleBlockK && (double)m * n >= g_copy_a_min_output.load(std::memory_order_relaxed) && block_is_avx512();
 }
@@ -801,26 +801,28 @@ void gemm_copied_a(int64_t m, int64_t k, int64_t n, const float* a, int64_t lda,
     }
 }
 
-// Whether C = A^T B over a row-major B of k x n packs B one k block at a time (gemm_ta_rows).
+// Whether C = op(A) B over a row-major B of k x n packs B one k block at a time (gemm_b_by_block).
 bool packs_b_by_block(int64_t k, int64_t n) {
     return k > kMaxSingleBlockK && 4.0 * (double)k * n > g_block_b_min_bytes.load(std::memory_order_relaxed);
 }
 
-// C = A^T B (+ C) for a transposed A (element (i, q) at a[i + q * lda]) and a row-major B of k0 + k1 rows, the first
-// k0 from src0 and the rest from src1 (the weight gradients dG^T X and dG^T h over T*B rows, whose B of 6-26 MB is
-// packed on every call). B is packed one k block at a time, the blocks the product sums anyway (kBlockK values, or
-// k_block's up to 1024 where A is copied into rows), with ordinary stores into a buffer that stays in cache, and that
-// block's product follows: packed whole, B was written to memory with non-temporal stores (AVX-512) and read back.
-// The same k blocks summed in the same order, so the same bits as packing B whole. Measured (time blocked / whole,
-// median of 3 alternations, the pack included): M 512 N 512 K 6400 0.98x, M 768 N 256 K 6400 0.93x, M 4096 N 1024
-// K 6400 0.99x; a B that stays in cache when packed whole (M 1024 N 256 K 1600, 1.6 MB) 1.04x, hence
-// packs_b_by_block.
-void gemm_ta_rows(int64_t m, int64_t n, const float* a, int64_t lda, const float* src0, int64_t ld0, int64_t k0,
-                  const float* src1, int64_t ld1, int64_t k1, bool accumulate, float* c, int64_t ldc, std::vector<float>& pack,
-                  const float* bias) {
+// C = op(A) B (+ C) for a row-major B of k0 + k1 rows, the first k0 from src0 and the rest from src1: the weight
+// gradients dG^T X and dG^T h over T*B rows (A transposed, element (i, q) at a[i + q * lda]), whose B of 6-26 MB is
+// packed on every call, and dX = dG W_ih (A row-major) with a W_ih of 4-16 MB. B is packed one k block at a time, the
+// blocks the product sums anyway (k_block's: 256 values for a transposed A read in place, up to 1024 otherwise), with
+// ordinary stores into a buffer that stays in cache, and that block's product follows: packed whole, B was written
+// to memory with non-temporal stores (AVX-512) and read back. The same k blocks summed in the same order, so the same
+// bits as packing B whole. Measured (time blocked / whole, median of 3 alternations, the pack included): A
+// transposed, M 512 N 512 K 6400 0.98x, M 768 N 256 K 6400 0.93x, M 4096 N 1024 K 6400 0.99x; A row-major (dX),
+// M 400 N 1024 K 4096 0.95x (LSTM B16 T25 H1024: dX 8.05-8.17 -> 7.75-7.78 ms by phase), M 400 N 1024 K 3072 0.99x,
+// M 1600 N 512 K 2048 0.98x, M 6400 N 1024 K 4096 0.99x; a B that stays in cache when packed whole (M 1024 N 256
+// K 1600, 1.6 MB) 1.04x, hence packs_b_by_block.
+void gemm_b_by_block(bool trans_a, int64_t m, int64_t n, const float* a, int64_t lda, const float* src0, int64_t ld0,
+                     int64_t k0, const float* src1, int64_t ld1, int64_t k1, bool accumulate, float* c, int64_t ldc,
+                     std::vector<float>& pack, const float* bias) {
     const int64_t k = k0 + k1;
-    const bool copied = copies_a(m, n, k);
-    const int64_t kb = k_block(k, !copied);
+    const bool copied = trans_a && copies_a(m, n, k);
+    const int64_t kb = k_block(k, trans_a && !copied);
     float* const bp = packed_storage(std::min(kb, k), n, pack);
     float* const rows = copied ? copied_a_rows(m, kb) : nullptr;
     for (int64_t q0 = 0; q0 < k; q0 += kb) {
@@ -833,8 +835,10 @@ void gemm_ta_rows(int64_t m, int64_t n, const float* a, int64_t lda, const float
         if (copied) {
             copy_a_block(a, lda, m, q0, kc, rows);
             gemm_team(m, kc, n, rows, kc, 1, bp, kc * kGroupFloats, kGroupFloats, c, ldc, acc, bs);
-        } else {
+        } else if (trans_a) {
             gemm_team(m, kc, n, a + q0 * lda, 1, lda, bp, kc * kGroupFloats, kGroupFloats, c, ldc, acc, bs);
+        } else {
+            gemm_team(m, kc, n, a + q0, lda, 1, bp, kc * kGroupFloats, kGroupFloats, c, ldc, acc, bs);
         }
     }
 }
@@ -852,8 +856,8 @@ void gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const
     // Few rows of A do not pay for a copy of B: a row-major B whose width is whole panels is read in place.
     if (gemm_f32_reads_b_in_place(trans_b, m, n))
         return gemm_in_place(m, k, n, a, trans_a ? 1 : lda, trans_a ? lda : 1, b, ldb, c, ldc, accumulate, false, bias);
-    if (trans_a && !trans_b && packs_b_by_block(k, n))
-        return gemm_ta_rows(m, n, a, lda, b, ldb, k, nullptr, 0, 0, accumulate, c, ldc, pack, bias);
+    if (!trans_b && packs_b_by_block(k, n))
+        return gemm_b_by_block(trans_a, m, n, a, lda, b, ldb, k, nullptr, 0, 0, accumulate, c, ldc, pack, bias);
     gemm_f32_packed(trans_a, m, n, k, a, lda, pack_b(b, ldb, trans_b, k, n, pack), accumulate, c, ldc, bias);
 }
 
@@ -869,7 +873,8 @@ void gemm_f32_ta_two(int64_t m, int64_t n, const float* a, int64_t lda, const fl
                      const float* src1, int64_t ld1, int64_t k1, bool accumulate, float* c, int64_t ldc,
                      std::vector<float>& pack) {
     if (m <= 0 || n <= 0) return;
-    if (packs_b_by_block(k0 + k1, n)) return gemm_ta_rows(m, n, a, lda, src0, ld0, k0, src1, ld1, k1, accumulate, c, ldc, pack, nullptr);
+    if (packs_b_by_block(k0 + k1, n))
+        return gemm_b_by_block(true, m, n, a, lda, src0, ld0, k0, src1, ld1, k1, accumulate, c, ldc, pack, nullptr);
     gemm_f32_packed(true, m, n, k0 + k1, a, lda, pack_b_two(src0, ld0, k0, src1, ld1, k1, n, pack), accumulate, c, ldc);
 }
 

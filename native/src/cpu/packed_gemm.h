@@ -93,8 +93,8 @@ constexpr int64_t kDotMaxRows = 32, kDotMinK = 256;
 
 // C = op(A) op(B) (+ C), row-major like BLAS: op(A) is M x K (A is K x M when trans_a), op(B) is K x N (B is N x K
 // when trans_b). Packs B into `pack` first, except that a row-major B whose width is whole panels is read in place
-// when A has fewer than kInPlaceMaxRows rows, and that a large row-major B under a transposed A (the weight
-// gradients) is packed one k block at a time (see gemm_ta_rows in packed_gemm.cpp). `bias` as in gemm_packed.
+// when A has fewer than kInPlaceMaxRows rows, and that a large row-major B over a long k (the weight gradients, a
+// layer's dX) is packed one k block at a time (see gemm_b_by_block in packed_gemm.cpp). `bias` as in gemm_packed.
 void gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
               const float* b, int64_t ldb, bool accumulate, float* c, int64_t ldc, std::vector<float>& pack,
               const float* bias = nullptr);
@@ -106,7 +106,7 @@ void gemm_f32_packed(bool trans_a, int64_t m, int64_t n, int64_t k, const float*
 // C = A^T B (+ C), A stored k x m (lda), B row-major of k0 + k1 rows: the first k0 from src0, then k1 from src1
 // (leading dimensions ld0, ld1): a weight gradient dG^T h, h0 for one step and the layer's outputs for the others,
 // without first copying them together. The same bits as gemm_f32(true, false, ...) on the rows put together. A
-// large B is packed one k block at a time (see gemm_ta_rows in packed_gemm.cpp), as gemm_f32 does for one.
+// large B is packed one k block at a time (see gemm_b_by_block in packed_gemm.cpp), as gemm_f32 does for one.
 void gemm_f32_ta_two(int64_t m, int64_t n, const float* a, int64_t lda, const float* src0, int64_t ld0, int64_t k0,
                      const float* src1, int64_t ld1, int64_t k1, bool accumulate, float* c, int64_t ldc,
                      std::vector<float>& pack);
@@ -116,8 +116,8 @@ void packed_gemm_use_best(bool best);
 // Test hook: the size of C from which a transposed A with k > 1024 is copied into rows first (default 7e5 elements;
 // a negative value restores it).
 void packed_gemm_copy_a_min_output(double elements);
-// Test hook: the packed size of B (bytes) above which a transposed A's product over a row-major B with k > 1024 packs
-// B one k block at a time (default 4e6; a negative value restores it).
+// Test hook: the packed size of B (bytes) above which a product over a row-major B with k > 1024 packs B one k block
+// at a time (default 4e6; a negative value restores it).
 void packed_gemm_block_b_min_bytes(double bytes);
 bool packed_gemm_avx512();
 
