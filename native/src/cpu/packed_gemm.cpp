@@ -591,7 +591,7 @@ void pack_rows(const float* src, int64_t ld, bool transposed, int64_t row0, int6
     // every call, and at batch 1 that copy is a large part of a short sequence's time.
     const double floats = (double)k * n;
     const int chunks = floats > 2e4 ? std::min<int>(team_size() * (floats > 1e6 ? 4 : 1), (int)panels) : 1;
-    const bool stream = allow_stream && kHasAvx512 && !transposed && 4.0 * (double)k_total * n > kStreamMinBytes;
+    [[maybe_unused]] const bool stream = allow_stream && kHasAvx512 && !transposed && 4.0 * (double)k_total * n > kStreamMinBytes;
     team_for(chunks, [&](int member, int parts) {
         const auto [p_lo, p_hi] = team_share(panels, 1, member, parts);
         if (!transposed) {

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what scripts/test.sh's aarch64 stage needs on an x86-64 Debian 12 machine: GCC's aarch64 cross compiler,
+# qemu's user-mode emulator, and the arm64 builds of OpenBLAS, GoogleTest and libstdc++ (Debian multiarch: this adds
+# the arm64 architecture to dpkg and refreshes the package lists once). Says what it does; exits non-zero when it
+# cannot install them (the test script then reports that stage as skipped, with this script's output).
+set -euo pipefail
+
+need=(g++-12-aarch64-linux-gnu qemu-user libopenblas-dev:arm64 libgtest-dev:arm64 libstdc++6:arm64)
+missing=()
+for p in "${need[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup-aarch64: Debian packages present: ${need[*]}"
+  exit 0
+fi
+echo "setup-aarch64: installing Debian packages: ${missing[*]}"
+if [ "$(id -u)" -eq 0 ]; then sudo=""; elif command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
+  echo "setup-aarch64: error: need root (or sudo) to install: ${missing[*]}" >&2; exit 1
+fi
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  echo "setup-aarch64: dpkg --add-architecture arm64"
+  $sudo dpkg --add-architecture arm64
+fi
+$sudo apt-get update -q
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
