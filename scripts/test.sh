@@ -51,6 +51,7 @@ if [ "$(uname -m)" != x86_64 ]; then
   echo "== native tests (aarch64): SKIPPED: the host is $(uname -m), not x86-64 (the stages above build for it natively)"
   skipped=$((skipped + 1))
 elif scripts/setup-aarch64.sh >"$log/aarch64-setup.txt" 2>&1; then
+  grep '^setup-aarch64:' "$log/aarch64-setup.txt"
   CTEST_JOBS=$jobs CTEST_EXCLUDE=$aarch64_slow native aarch64 build/aarch64 -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake
 else
