@@ -41,7 +41,7 @@ CTEST_REGEX='Hmm|Rnn' native x86-64 build/x86-64 -DCMAKE_BUILD_TYPE=Release -DHP
 # ThreadSanitizer on the thread team and HPC's own GEMM (the parts that share memory between threads; OpenBLAS's
 # uninstrumented threads would only add false reports elsewhere).
 TSAN_OPTIONS="halt_on_error=1" CTEST_REGEX='PackedGemm|ThreadTeam' native tsan build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHPC_SANITIZE_THREAD=ON
-# The code without x86 intrinsics (HPC_X86 unset: the portable GEMM loops and packing, the thread team's spin wait,
+# The code as built without __x86_64__ (the portable GEMM loops and packing, the thread team's wait without _mm_pause,
 # the vector math and HMM kernels without target_clones), cross-built for 64-bit Arm and run under qemu-aarch64: every
 # native test but four large-shape RNN ones and one GEMM one (48-160 s each under emulation; the same logic runs in
 # the x86 stages above). Needs the cross tools (scripts/setup-aarch64.sh); where they cannot be installed, or the
