@@ -21,6 +21,9 @@ fi
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then
   echo "setup-aarch64: dpkg --add-architecture arm64"
   $sudo dpkg --add-architecture arm64
+  # Should the install fail, take the architecture back out again (possible while no arm64 package is installed),
+  # so that a mirror without arm64 does not leave apt configured for it.
+  trap 'if [ $? -ne 0 ]; then echo "setup-aarch64: failed; dpkg --remove-architecture arm64"; $sudo dpkg --remove-architecture arm64 || true; fi' EXIT
 fi
 $sudo apt-get update -q
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
