@@ -1,9 +1,11 @@
 // Times oneDNN's RNN primitive (the CPU anchor of issue 5) with the method of `hpc bench rnn`; prints one JSON line.
 // Build: g++ -O2 bench/compare/onednn_rnn.cpp -ldnnl -o out/bench/onednn_rnn   (Debian's libdnnl-dev, oneDNN 2.6)
-// Usage: onednn_rnn CELL(lstm|gru|rnn_tanh) B T I H L BI(0|1) MODE(inference|training) WARMUP REPEATS
+// Usage: onednn_rnn CELL(lstm|gru|rnn_tanh) B T I H L BI(0|1) MODE(inference|training) WARMUP REPEATS [WARMUP_MS [reorders]]
 // Notes: PyTorch's GRU is oneDNN's lbr_gru. Weights are created in ldigo and reordered once, outside timing, into the
 // layouts the forward and backward primitives choose (format any; backward prefers ldgoi). oneDNN 2.6's backward adds
-// into the weight gradients, so they are zeroed inside the timed region of every training step.
+// into the weight gradients, so they are zeroed inside the timed region of every training step. With `reorders`
+// (training), every timed step also reorders the weights from ldigo into those layouts again, as a training loop
+// whose optimizer updates the weights in the user's layout must (bench/compare/reorders.py; not the issue's rule).
 #include <dnnl.hpp>
 
 #include <algorithm>
@@ -47,8 +49,8 @@ static int sgemm(long n, int warmup, int repeats) {
 
 int main(int argc, char** argv) {
     if (argc == 5 && std::string(argv[1]) == "sgemm") return sgemm(std::stol(argv[2]), std::stoi(argv[3]), std::stoi(argv[4]));
-    if (argc != 11 && argc != 12) {
-        std::fprintf(stderr, "usage: onednn_rnn CELL B T I H L BI MODE WARMUP REPEATS [WARMUP_MS] | onednn_rnn sgemm N WARMUP REPEATS\n");
+    if (argc < 11 || argc > 13) {
+        std::fprintf(stderr, "usage: onednn_rnn CELL B T I H L BI MODE WARMUP REPEATS [WARMUP_MS [reorders]] | onednn_rnn sgemm N WARMUP REPEATS\n");
         return 2;
     }
     const std::string cell = argv[1];
@@ -56,7 +58,8 @@ int main(int argc, char** argv) {
                       L = std::stol(argv[6]);
     const bool bi = std::stoi(argv[7]) != 0, training = std::string(argv[8]) == "training";
     const int warmup = std::stoi(argv[9]), repeats = std::stoi(argv[10]);
-    const double warmup_ms = argc == 12 ? std::stod(argv[11]) : 0.0;  // keep warming up until this much time has passed
+    const double warmup_ms = argc >= 12 ? std::stod(argv[11]) : 0.0;  // keep warming up until this much time has passed
+    const bool reorder_each_step = argc >= 13 && std::string(argv[12]) == "reorders" && training;
     const memory::dim D = bi ? 2 : 1, G = cell == "lstm" ? 4 : cell == "gru" ? 3 : 1, GB = cell == "gru" ? 4 : G;
     // oneDNN stacks layers in one primitive only when every layer has the same input width: use a separate
     // primitive for layer 0 when I differs from D*H.
@@ -131,6 +134,12 @@ int main(int argc, char** argv) {
     s.wait();
 
     auto step = [&]() {
+        if (reorder_each_step) {
+            reorder(ul, wl).execute(s, ul, wl);
+            reorder(ui, wi).execute(s, ui, wi);
+            reorder(ul, bwl_m).execute(s, ul, bwl_m);
+            reorder(ui, bwi_m).execute(s, ui, bwi_m);
+        }
         std::unordered_map<int, memory> fargs{{DNNL_ARG_SRC_LAYER, src}, {DNNL_ARG_WEIGHTS_LAYER, wl}, {DNNL_ARG_WEIGHTS_ITER, wi},
                                               {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST_LAYER, dst}};
         if (training) fargs[DNNL_ARG_WORKSPACE] = ws;
@@ -158,8 +167,8 @@ int main(int argc, char** argv) {
     std::sort(ms.begin(), ms.end());
     const double median = repeats % 2 ? ms[repeats / 2] : 0.5 * (ms[repeats / 2 - 1] + ms[repeats / 2]);
     std::printf("{\"bench\":\"onednn_rnn\",\"cell\":\"%s\",\"batch\":%ld,\"seq\":%ld,\"input\":%ld,\"hidden\":%ld,\"layers\":%ld,\"bidirectional\":%s,"
-                "\"mode\":\"%s\",\"median_ms\":%.4f,\"min_ms\":%.4f,\"max_ms\":%.4f,\"onednn\":\"%d.%d.%d\"}\n",
-                cell.c_str(), (long)B, (long)T, (long)I, (long)H, (long)L, bi ? "true" : "false", training ? "training" : "inference", median, ms.front(),
-                ms.back(), dnnl_version()->major, dnnl_version()->minor, dnnl_version()->patch);
+                "\"mode\":\"%s\",\"reorders_timed\":%s,\"median_ms\":%.4f,\"min_ms\":%.4f,\"max_ms\":%.4f,\"onednn\":\"%d.%d.%d\"}\n",
+                cell.c_str(), (long)B, (long)T, (long)I, (long)H, (long)L, bi ? "true" : "false", training ? "training" : "inference",
+                reorder_each_step ? "true" : "false", median, ms.front(), ms.back(), dnnl_version()->major, dnnl_version()->minor, dnnl_version()->patch);
     return 0;
 }

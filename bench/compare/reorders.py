@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""HPC against oneDNN in training with oneDNN's weight reorders outside and inside the timing.
+
+Issue 5's rule (compare.py) reorders oneDNN's weights once, outside the timed region, while HPC packs its weights on
+every training call (the weights change between training calls). This script measures, side by side in one run
+(A B C alternation, rounds as passes over the configurations, each time the median over the rounds), HPC's training
+call, oneDNN's as compare.py times it, and oneDNN's with the four weight reorders (ldigo into the forward's and the
+backward's layouts) inside every timed step, as a training loop whose optimizer updates the weights in the user's
+layout must do. It does not change the targets: it shows how much of a training gap is that difference of method.
+
+Usage: /usr/bin/python3 bench/compare/reorders.py [--rounds 3] [--repeats 7]
+Writes bench/results/<date>-onednn-reorders.{json,md}.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import compare  # noqa: E402  (sets OPENBLAS_NUM_THREADS, paths and the timing helpers)
+
+
+def configs():
+    cfg = []
+    for cell in ("lstm", "gru", "rnn_tanh"):
+        for b in (16, 64):
+            for h in (512, 1024):
+                cfg.append(dict(cell=cell, batch=b, seq=25, input=h, hidden=h, layers=1, bidirectional=False))
+    return cfg
+
+
+def onednn_time(c, warmup, repeats, reorders):
+    args = [compare.ONEDNN, c["cell"], str(c["batch"]), str(c["seq"]), str(c["input"]), str(c["hidden"]), str(c["layers"]),
+            "1" if c["bidirectional"] else "0", "training", str(warmup), str(repeats), str(compare.WARMUP_MS)]
+    if reorders:
+        args.append("reorders")
+    out = json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+    assert out["reorders_timed"] == reorders
+    return out["median_ms"]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--warmup", type=int, default=2)
+    a = ap.parse_args()
+    print("building hpc (Release) and the oneDNN harness ...", file=sys.stderr)
+    subprocess.run(["dotnet", "publish", os.path.join(compare.ROOT, "src", "Managed", "Hpc.Cli"), "-c", "Release", "-o",
+                    os.path.dirname(compare.HPC), "-v", "quiet", "-nologo"], check=True)
+    subprocess.run(["g++", "-O2", "-std=c++17", os.path.join(compare.ROOT, "bench", "compare", "onednn_rnn.cpp"), "-ldnnl", "-o",
+                    compare.ONEDNN], check=True)
+    cfg = configs()
+    times = {i: ([], [], []) for i in range(len(cfg))}
+    for rnd in range(a.rounds):
+        for i, c in enumerate(cfg):
+            h, o, r = times[i]
+            h.append(compare.hpc_time(c, "training", a.warmup, a.repeats)["median_ms"])
+            o.append(onednn_time(c, a.warmup, a.repeats, False))
+            r.append(onednn_time(c, a.warmup, a.repeats, True))
+        print(f"round {rnd + 1} of {a.rounds} done", file=sys.stderr, flush=True)
+    rows = []
+    for i, c in enumerate(cfg):
+        h, o, r = (statistics.median(v) for v in times[i])
+        rows.append(dict(c, mode="training", hpc_ms=round(h, 4), onednn_ms=round(o, 4), onednn_reorders_ms=round(r, 4),
+                         difference_ms=round(r - o, 4), onednn_over_hpc=round(o / h, 3), onednn_reorders_over_hpc=round(r / h, 3)))
+        print(f"{c['cell']:8} B{c['batch']:<3} T{c['seq']:<4} H{c['hidden']:<5} training  hpc {h:9.3f}  onednn {o:9.3f}  "
+              f"onednn+reorders {r:9.3f} ms", flush=True)
+    date = datetime.date.today().isoformat()
+    meta = dict(date=date, command=" ".join(["/usr/bin/python3", "bench/compare/reorders.py"] + sys.argv[1:]),
+                cpu=open("/proc/cpuinfo").read().split("model name")[1].split("\n")[0].strip(": \t") if os.path.exists("/proc/cpuinfo") else "",
+                machine=platform.machine(), cores=os.cpu_count(),
+                onednn=subprocess.run(["dpkg-query", "-W", "-f=${Version}", "libdnnl-dev"], capture_output=True, text=True).stdout,
+                rounds=a.rounds, repeats=a.repeats)
+    base = os.path.join(compare.ROOT, "bench", "results", f"{date}-onednn-reorders")
+    with open(base + ".json", "w") as f:
+        json.dump(dict(meta=meta, rows=rows), f, indent=1)
+    with open(base + ".md", "w") as f:
+        f.write(f"# HPC vs oneDNN training, weight reorders outside and inside the timing, {date}\n\n")
+        f.write(f"Machine: {meta['cpu']} ({meta['cores']} cores); oneDNN {meta['onednn']}. Command: `{meta['command']}` "
+                f"({a.rounds} rounds, each a pass over the configurations, A B C alternation; median over the rounds of "
+                f"each call's median of {a.repeats}). \"oneDNN\" reorders its weights once, outside the timing (issue 5's "
+                "rule, as in compare.py); \"oneDNN + reorders\" reorders them from ldigo into the forward's and the "
+                "backward's layouts inside every timed training step (the difference column is the difference of the two medians, "
+                "noise included). HPC packs its weights inside every training call.\n\n")
+        f.write("| cell | B | T | H | HPC ms | oneDNN ms | oneDNN + reorders ms | difference ms | oneDNN / HPC | (oneDNN + reorders) / HPC |\n")
+        f.write("|---|---|---|---|---|---|---|---|---|---|\n")
+        for x in rows:
+            f.write(f"| {x['cell']} | {x['batch']} | {x['seq']} | {x['hidden']} | {x['hpc_ms']} | {x['onednn_ms']} | "
+                    f"{x['onednn_reorders_ms']} | {x['difference_ms']} | {x['onednn_over_hpc']} | {x['onednn_reorders_over_hpc']} |\n")
+    print(f"wrote {os.path.relpath(base, compare.ROOT)}.{{json,md}}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
