@@ -4,26 +4,20 @@
 # the arm64 architecture to dpkg and refreshes the package lists once). Says what it does; exits non-zero when it
 # cannot install them (the test script then reports that stage as skipped, with this script's output).
 set -euo pipefail
+source "$(dirname "$0")/debian-packages.sh"
 
 need=(g++-12-aarch64-linux-gnu qemu-user libopenblas-dev:arm64 libgtest-dev:arm64 libstdc++6:arm64)
-missing=()
-for p in "${need[@]}"; do
-  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-done
+mapfile -t missing < <(missing_packages "${need[@]}")
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup-aarch64: Debian packages present: ${need[*]}"
   exit 0
 fi
 echo "setup-aarch64: installing Debian packages: ${missing[*]}"
-if [ "$(id -u)" -eq 0 ]; then sudo=""; elif command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
-  echo "setup-aarch64: error: need root (or sudo) to install: ${missing[*]}" >&2; exit 1
-fi
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then
   echo "setup-aarch64: dpkg --add-architecture arm64"
-  $sudo dpkg --add-architecture arm64
+  as_root dpkg --add-architecture arm64
   # Should the install fail, take the architecture back out again (possible while no arm64 package is installed),
   # so that a mirror without arm64 does not leave apt configured for it.
-  trap 'if [ $? -ne 0 ]; then echo "setup-aarch64: failed; dpkg --remove-architecture arm64"; $sudo dpkg --remove-architecture arm64 || true; fi' EXIT
+  trap 'if [ $? -ne 0 ]; then echo "setup-aarch64: failed; dpkg --remove-architecture arm64"; as_root dpkg --remove-architecture arm64 || true; fi' EXIT
 fi
-$sudo apt-get update -q
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+apt_install "${missing[@]}"

@@ -2,20 +2,13 @@
 # Installs what a fresh Debian 12 machine lacks to build and test HPC, and says what it does.
 # Debian packages through apt-get (as root, or through sudo); NuGet packages come later from 'dotnet restore'.
 set -euo pipefail
+source "$(dirname "$0")/debian-packages.sh"
 
 need=(cmake g++ make libopenblas-dev libgtest-dev)
-missing=()
-for p in "${need[@]}"; do
-  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-done
-
+mapfile -t missing < <(missing_packages "${need[@]}")
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}"
-  if [ "$(id -u)" -eq 0 ]; then sudo=""; elif command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
-    echo "setup: error: need root (or sudo) to install: ${missing[*]}" >&2; exit 1
-  fi
-  $sudo apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+  apt_install "${missing[@]}"
 else
   echo "setup: Debian packages present: ${need[*]}"
 fi
