@@ -189,7 +189,8 @@ TEST(PackedGemm, BPackedByBlockMatchesFloat64AndWholePacking) {
     check_all("B packed by block, A copied");
     for (const Shape& s : {Shape{200, 130, 2300, true, false}, Shape{200, 130, 2300, false, false}}) {
         const auto [a, b] = random_operands(s, 9);
-        for (double copy_min : {0.0, 1e18}) {
+        // Only a transposed A is ever copied into rows: the row-major shape runs once, in place.
+        for (double copy_min : s.ta ? std::vector<double>{0.0, 1e18} : std::vector<double>{1e18}) {
             SCOPED_TRACE(std::string(s.ta ? "A transposed" : "A row-major") + (copy_min == 0 ? ", copied" : ", in place"));
             hpc::cpu::packed_gemm_copy_a_min_output(copy_min);
             hpc::cpu::packed_gemm_block_b_min_bytes(0);

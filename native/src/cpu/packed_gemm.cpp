@@ -835,10 +835,9 @@ void gemm_b_by_block(bool trans_a, int64_t m, int64_t n, const float* a, int64_t
         if (copied) {
             copy_a_block(a, lda, m, q0, kc, rows);
             gemm_team(m, kc, n, rows, kc, 1, bp, kc * kGroupFloats, kGroupFloats, c, ldc, acc, bs);
-        } else if (trans_a) {
-            gemm_team(m, kc, n, a + q0 * lda, 1, lda, bp, kc * kGroupFloats, kGroupFloats, c, ldc, acc, bs);
-        } else {
-            gemm_team(m, kc, n, a + q0, lda, 1, bp, kc * kGroupFloats, kGroupFloats, c, ldc, acc, bs);
+        } else {  // A read in place: element (i, q) at a[i * a_rs + q * a_cs]
+            const int64_t a_rs = trans_a ? 1 : lda, a_cs = trans_a ? lda : 1;
+            gemm_team(m, kc, n, a + q0 * a_cs, a_rs, a_cs, bp, kc * kGroupFloats, kGroupFloats, c, ldc, acc, bs);
         }
     }
 }
