@@ -105,13 +105,26 @@ def hpc_time(c, mode, warmup, repeats):
     return json.loads(out)
 
 
-def onednn_time(c, mode, warmup, repeats):
+def onednn_time(c, mode, warmup, repeats, reorders=False):
+    """oneDNN's median ms, or None for a shape the harness does not run. `reorders` (training): the weight reorders
+    inside every timed step (bench/compare/reorders.py)."""
     args = [ONEDNN, c["cell"], str(c["batch"]), str(c["seq"]), str(c["input"]), str(c["hidden"]), str(c["layers"]),
-            "1" if c["bidirectional"] else "0", mode, str(warmup), str(repeats), str(WARMUP_MS)]
+            "1" if c["bidirectional"] else "0", mode, str(warmup), str(repeats), str(WARMUP_MS)] + (["reorders"] if reorders else [])
     r = subprocess.run(args, capture_output=True, text=True)
     if r.returncode != 0:
         return None  # a shape this harness does not run (stacked layers with input != D*hidden)
-    return json.loads(r.stdout.strip().splitlines()[-1])["median_ms"]
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out["reorders_timed"] == reorders, out
+    return out["median_ms"]
+
+
+def build(use_onednn):
+    """Publishes the hpc CLI (Release) into out/bench and, with use_onednn, builds the oneDNN harness there."""
+    print("building hpc (Release) ...", file=sys.stderr)
+    subprocess.run(["dotnet", "publish", os.path.join(ROOT, "src", "Managed", "Hpc.Cli"), "-c", "Release", "-o", os.path.dirname(HPC), "-v", "quiet", "-nologo"], check=True)
+    if use_onednn:
+        print("building the oneDNN harness ...", file=sys.stderr)
+        subprocess.run(["g++", "-O2", "-std=c++17", os.path.join(ROOT, "bench", "compare", "onednn_rnn.cpp"), "-ldnnl", "-o", ONEDNN], check=True)
 
 
 def gemm_flops(c, mode):
@@ -147,12 +160,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--no-onednn", action="store_true", help="skip oneDNN (no libdnnl-dev)")
     a = ap.parse_args()
-    print("building hpc (Release) ...", file=sys.stderr)
-    subprocess.run(["dotnet", "publish", os.path.join(ROOT, "src", "Managed", "Hpc.Cli"), "-c", "Release", "-o", os.path.dirname(HPC), "-v", "quiet", "-nologo"], check=True)
     use_onednn = not a.no_onednn
-    if use_onednn:
-        print("building the oneDNN harness ...", file=sys.stderr)
-        subprocess.run(["g++", "-O2", "-std=c++17", os.path.join(ROOT, "bench", "compare", "onednn_rnn.cpp"), "-ldnnl", "-o", ONEDNN], check=True)
+    build(use_onednn)
     torch.set_num_threads(1)
     rate, rates, backend = sgemm_rate(use_onednn)
     configs = grid(a.grid)

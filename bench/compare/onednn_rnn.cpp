@@ -59,7 +59,11 @@ int main(int argc, char** argv) {
     const bool bi = std::stoi(argv[7]) != 0, training = std::string(argv[8]) == "training";
     const int warmup = std::stoi(argv[9]), repeats = std::stoi(argv[10]);
     const double warmup_ms = argc >= 12 ? std::stod(argv[11]) : 0.0;  // keep warming up until this much time has passed
-    const bool reorder_each_step = argc >= 13 && std::string(argv[12]) == "reorders" && training;
+    const bool reorder_each_step = argc == 13;
+    if (reorder_each_step && (std::string(argv[12]) != "reorders" || !training)) {
+        std::fprintf(stderr, "onednn_rnn: the 13th argument can only be `reorders`, in training mode (got `%s`, mode %s)\n", argv[12], argv[8]);
+        return 2;
+    }
     const memory::dim D = bi ? 2 : 1, G = cell == "lstm" ? 4 : cell == "gru" ? 3 : 1, GB = cell == "gru" ? 4 : G;
     // oneDNN stacks layers in one primitive only when every layer has the same input width: use a separate
     // primitive for layer 0 when I differs from D*H.

@@ -33,35 +33,22 @@ def configs():
     return cfg
 
 
-def onednn_time(c, warmup, repeats, reorders):
-    args = [compare.ONEDNN, c["cell"], str(c["batch"]), str(c["seq"]), str(c["input"]), str(c["hidden"]), str(c["layers"]),
-            "1" if c["bidirectional"] else "0", "training", str(warmup), str(repeats), str(compare.WARMUP_MS)]
-    if reorders:
-        args.append("reorders")
-    out = json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
-    assert out["reorders_timed"] == reorders
-    return out["median_ms"]
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--warmup", type=int, default=2)
     a = ap.parse_args()
-    print("building hpc (Release) and the oneDNN harness ...", file=sys.stderr)
-    subprocess.run(["dotnet", "publish", os.path.join(compare.ROOT, "src", "Managed", "Hpc.Cli"), "-c", "Release", "-o",
-                    os.path.dirname(compare.HPC), "-v", "quiet", "-nologo"], check=True)
-    subprocess.run(["g++", "-O2", "-std=c++17", os.path.join(compare.ROOT, "bench", "compare", "onednn_rnn.cpp"), "-ldnnl", "-o",
-                    compare.ONEDNN], check=True)
+    compare.build(use_onednn=True)
     cfg = configs()
     times = {i: ([], [], []) for i in range(len(cfg))}
     for rnd in range(a.rounds):
         for i, c in enumerate(cfg):
             h, o, r = times[i]
             h.append(compare.hpc_time(c, "training", a.warmup, a.repeats)["median_ms"])
-            o.append(onednn_time(c, a.warmup, a.repeats, False))
-            r.append(onednn_time(c, a.warmup, a.repeats, True))
+            o.append(compare.onednn_time(c, "training", a.warmup, a.repeats))
+            r.append(compare.onednn_time(c, "training", a.warmup, a.repeats, reorders=True))
+            assert o[-1] is not None and r[-1] is not None, c  # every configuration here is one the harness runs
         print(f"round {rnd + 1} of {a.rounds} done", file=sys.stderr, flush=True)
     rows = []
     for i, c in enumerate(cfg):
