@@ -3,7 +3,6 @@
 # without an architecture counts as installed when it is for this machine's architecture (or "all"): `dpkg -s NAME`
 # fails as ambiguous once the arm64 build of the same package is installed too (the aarch64 stage's libraries). grep
 # reads all of dpkg-query's lines (no -q), so that pipefail never sees dpkg-query stopped by a closed pipe.
-# as_root CMD...: runs CMD as root: directly when this is root, else through sudo; fails, saying so, without either.
 missing_packages() {
   local p native
   native=$(dpkg --print-architecture)
@@ -15,6 +14,7 @@ missing_packages() {
     fi
   done
 }
+# as_root CMD...: runs CMD as root: directly when this is root, else through sudo; fails, saying so, without either.
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"
   elif command -v sudo >/dev/null 2>&1; then sudo "$@"

@@ -13,7 +13,7 @@ if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
 echo "setup-aarch64: installing Debian packages: ${missing[*]}"
-if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+if ! dpkg --print-foreign-architectures | grep -x arm64 >/dev/null; then
   echo "setup-aarch64: dpkg --add-architecture arm64"
   as_root dpkg --add-architecture arm64
   # Should the install fail, take the architecture back out again (possible while no arm64 package is installed),
