@@ -182,11 +182,11 @@ HPC_API int32_t hpc_rnn_forward(hpc_rnn* rnn, int32_t training, int64_t batch, i
         const Sizes s = sizes(d, batch, seq_len);
         const bool lstm = has_cell_state(d.cell);
         check_buffer("x", x, x_len, s.x, false);
-        // NULL params in inference: the frozen copy (hpc_rnn_freeze_params).
-        const bool live = params != nullptr || training || !r->frozen();
+        // NULL params: the frozen copy (hpc_rnn_freeze_params).
+        const bool live = params != nullptr || !r->frozen();
         if (live) {
-            require(params != nullptr || training, "params is NULL and no parameters are frozen (hpc_rnn_freeze_params): expected " +
-                                                       std::to_string(r->param_elements) + " elements");
+            require(params != nullptr, "params is NULL and no parameters are frozen (hpc_rnn_freeze_params): expected " +
+                                           std::to_string(r->param_elements) + " elements");
             check_buffer("params", params, params_len, r->param_elements, false);
         } else {
             check_buffer("params", params, params_len, r->param_elements, true);
@@ -214,7 +214,11 @@ HPC_API int32_t hpc_rnn_forward(hpc_rnn* rnn, int32_t training, int64_t batch, i
 HPC_API int32_t hpc_rnn_freeze_params(hpc_rnn* rnn, const void* params, int64_t params_len) {
     return guarded(__func__, [&] {
         hpc_rnn* r = require_rnn(rnn);
-        if (!check_buffer("params", params, params_len, r->param_elements, true)) {
+        const bool release = !check_buffer("params", params, params_len, r->param_elements, true);
+        // Activations saved by a forward on the old copy no longer match it: backward would mix the two.
+        if (r->ws32.saved_frozen) r->ws32.saved_batch = r->ws32.saved_steps = 0, r->ws32.saved_frozen = false;
+        if (r->ws64.saved_frozen) r->ws64.saved_batch = r->ws64.saved_steps = 0, r->ws64.saved_frozen = false;
+        if (release) {
             r->frozen32 = {};
             r->frozen64 = {};
             return;
@@ -239,7 +243,12 @@ HPC_API int32_t hpc_rnn_backward(hpc_rnn* rnn, const void* x, int64_t x_len, con
         const Sizes s = sizes(d, batch, steps);
         const bool lstm = has_cell_state(d.cell);
         check_buffer("x", x, x_len, s.x, false);
-        check_buffer("params", params, params_len, r->param_elements, false);
+        const bool saved_frozen = f32 ? r->ws32.saved_frozen : r->ws64.saved_frozen;
+        // NULL params: the frozen copy, which the forward must have run on.
+        if (params == nullptr && params_len == 0)
+            require(saved_frozen, "params is NULL but the last training forward did not run on frozen parameters: expected " +
+                                      std::to_string(r->param_elements) + " elements");
+        check_buffer("params", params, params_len, r->param_elements, saved_frozen);
         check_buffer("dy", dy, dy_len, s.y, false);
         check_buffer("dhn", dhn, dhn_len, s.state, true);
         if (!lstm) require(dcn == nullptr && dcn_len == 0, "dcn: this cell has no cell state; pass NULL and 0");
@@ -258,11 +267,12 @@ HPC_API int32_t hpc_rnn_backward(hpc_rnn* rnn, const void* x, int64_t x_len, con
         if (f32)
             cpu::rnn_backward<float>(d, (const float*)x, (const float*)params, (const float*)dy, (const float*)dhn,
                                      (const float*)dcn, (float*)dx, (float*)dh0, (float*)dc0, (float*)dparams,
-                                     accumulate != 0, (float*)dh_top, r->ws32);
+                                     accumulate != 0, (float*)dh_top, r->ws32, params ? nullptr : &r->frozen32);
         else
             cpu::rnn_backward<double>(d, (const double*)x, (const double*)params, (const double*)dy,
                                       (const double*)dhn, (const double*)dcn, (double*)dx, (double*)dh0,
-                                      (double*)dc0, (double*)dparams, accumulate != 0, (double*)dh_top, r->ws64);
+                                      (double*)dc0, (double*)dparams, accumulate != 0, (double*)dh_top, r->ws64,
+                                      params ? nullptr : &r->frozen64);
     });
 }
 

@@ -416,10 +416,7 @@ void check_frozen_forward(const FrozenCase& c) {
     std::vector<T> y_other((size_t)ny), hn_other((size_t)ns);
     ASSERT_EQ(forward(p.data(), np, y_other, hn_other), HPC_OK);
     EXPECT_NE(y_other, y_live) << what;
-    // A training forward needs params; a wrong length is rejected and keeps the frozen copy.
-    EXPECT_EQ(hpc_rnn_forward(r, 1, c.batch, c.steps, x.data(), (int64_t)x.size(), nullptr, 0, nullptr, 0, nullptr, 0,
-                              y_other.data(), ny, nullptr, 0, nullptr, 0),
-              HPC_ERR_INVALID_ARGUMENT);
+    // A wrong length is rejected and keeps the frozen copy.
     EXPECT_EQ(hpc_rnn_freeze_params(r, p.data(), np - 1), HPC_ERR_INVALID_ARGUMENT);
     EXPECT_EQ(hpc_rnn_freeze_params(r, nullptr, np), HPC_ERR_INVALID_ARGUMENT);
     EXPECT_EQ(hpc_rnn_freeze_params(nullptr, p.data(), np), HPC_ERR_INVALID_ARGUMENT);
@@ -445,4 +442,115 @@ TEST(RnnFrozenParams, ForwardEqualsTheLiveForward) {
         check_frozen_forward<float>({cell, HPC_DTYPE_FLOAT32, 1, 20, 300, 48, 1, false, false});
         check_frozen_forward<double>({cell, HPC_DTYPE_FLOAT64, 3, 7, 5, 20, 2, true, true});
     }
+}
+
+namespace {
+
+// Training on the frozen copy: forward and backward given NULL params against both given the same params.
+template <typename T>
+void check_frozen_training(const FrozenCase& c, int64_t checkpoint_every) {
+    const std::string what = "cell " + std::to_string(c.cell) + " dtype " + std::to_string(c.dtype) + " B " +
+                             std::to_string(c.batch) + " T " + std::to_string(c.steps) + " H " + std::to_string(c.hid) +
+                             " checkpoint " + std::to_string(checkpoint_every);
+    const hpc_rnn_desc d = make_desc(c.cell, c.dtype, c.in, c.hid, c.layers, c.bi, true);
+    int64_t nt = 0, np = 0;
+    ASSERT_EQ(hpc_rnn_param_layout(&d, &nt, &np), HPC_OK);
+    std::mt19937_64 rng(12);
+    const int64_t D = c.bi ? 2 : 1, nx = c.batch * c.steps * c.in, ny = c.batch * c.steps * D * c.hid,
+                  ns = c.layers * D * c.batch * c.hid;
+    const std::vector<T> p = random_vec<T>((size_t)np, rng, 0.3), x = random_vec<T>((size_t)nx, rng),
+                         dy = random_vec<T>((size_t)ny, rng), h0 = random_vec<T>((size_t)ns, rng);
+    struct Result {
+        std::vector<T> y, dp, dx, dh0;
+    };
+    hpc_rnn* r = nullptr;
+    ASSERT_EQ(hpc_rnn_create(&d, &r), HPC_OK);
+    ASSERT_EQ(hpc_rnn_set_checkpointing(r, checkpoint_every), HPC_OK);
+    auto forward = [&](const T* params, int64_t len, Result& o) {
+        o.y.assign((size_t)ny, T(0));
+        return hpc_rnn_forward(r, 1, c.batch, c.steps, x.data(), nx, params, len, h0.data(), ns, nullptr, 0, o.y.data(), ny,
+                               nullptr, 0, nullptr, 0);
+    };
+    auto backward = [&](const T* params, int64_t len, Result& o) {
+        o.dp.assign((size_t)np, T(7));  // overwritten (accumulate 0)
+        o.dx.assign((size_t)nx, T(0));
+        o.dh0.assign((size_t)ns, T(0));
+        return hpc_rnn_backward(r, x.data(), nx, params, len, dy.data(), ny, nullptr, 0, nullptr, 0, o.dx.data(), nx,
+                                o.dh0.data(), ns, nullptr, 0, o.dp.data(), np, 0, nullptr, 0);
+    };
+    Result live, frozen, again;
+    ASSERT_EQ(forward(p.data(), np, live), HPC_OK) << last_error();
+    ASSERT_EQ(backward(p.data(), np, live), HPC_OK) << last_error();
+    // NULL params without a frozen copy: an error naming hpc_rnn_freeze_params, in forward and backward.
+    ASSERT_EQ(forward(p.data(), np, again), HPC_OK);
+    EXPECT_EQ(backward(nullptr, 0, again), HPC_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(last_error().find("frozen"), std::string::npos) << last_error();
+    EXPECT_EQ(forward(nullptr, 0, again), HPC_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(last_error().find("hpc_rnn_freeze_params"), std::string::npos) << last_error();
+
+    std::vector<T> mine = p;
+    ASSERT_EQ(hpc_rnn_freeze_params(r, mine.data(), np), HPC_OK) << last_error();
+    for (auto& v : mine) v = (T)0.5;  // the copy is the object's
+    int64_t before_backward = 0, after_backward = 0;
+    ASSERT_EQ(hpc_rnn_workspace_bytes(r, &before_backward), HPC_OK);
+    ASSERT_EQ(forward(nullptr, 0, frozen), HPC_OK) << last_error();
+    // After a forward on live params, NULL in backward is refused (the forward did not run on the copy).
+    ASSERT_EQ(forward(p.data(), np, again), HPC_OK);
+    EXPECT_EQ(backward(nullptr, 0, again), HPC_ERR_INVALID_ARGUMENT);
+    ASSERT_EQ(forward(nullptr, 0, frozen), HPC_OK) << last_error();
+    EXPECT_EQ(backward(nullptr, np, frozen), HPC_ERR_INVALID_ARGUMENT);  // NULL with a length
+    EXPECT_NE(last_error().find("params_len"), std::string::npos) << last_error();
+    ASSERT_EQ(backward(nullptr, 0, frozen), HPC_OK) << last_error();
+    ASSERT_EQ(hpc_rnn_workspace_bytes(r, &after_backward), HPC_OK);
+    // float32: the first backward on the copy packs every W_hh for the backward steps and keeps it.
+    const int64_t hh_bytes = c.layers * D * (c.cell == HPC_CELL_GRU ? 3 : c.cell == HPC_CELL_RNN_TANH ? 1 : 4) * c.hid *
+                             c.hid * (int64_t)sizeof(T);
+    if (c.dtype == HPC_DTYPE_FLOAT32) EXPECT_GE(after_backward - before_backward, hh_bytes) << what;
+    auto near = [&](const std::vector<T>& a, const std::vector<T>& b, const char* name) {
+        ASSERT_EQ(a.size(), b.size());
+        double tol = c.exact ? 0.0 : 1e-5, worst = 0;
+        for (size_t i = 0; i < a.size(); ++i) {
+            const double e = std::abs((double)a[i] - (double)b[i]) / (1e-3 + std::abs((double)b[i]));
+            worst = std::max(worst, e);
+            if (c.exact) ASSERT_EQ(a[i], b[i]) << what << " " << name << " at " << i;
+        }
+        EXPECT_LE(worst, tol) << what << " " << name;
+    };
+    near(frozen.y, live.y, "y");
+    near(frozen.dp, live.dp, "dparams");
+    near(frozen.dx, live.dx, "dx");
+    near(frozen.dh0, live.dh0, "dh0");
+    // Again on the kept packs; then given the same params explicitly after a frozen forward (allowed).
+    ASSERT_EQ(forward(nullptr, 0, again), HPC_OK);
+    ASSERT_EQ(backward(nullptr, 0, again), HPC_OK) << last_error();
+    EXPECT_EQ(again.dp, frozen.dp) << what;
+    ASSERT_EQ(forward(nullptr, 0, again), HPC_OK);
+    ASSERT_EQ(backward(p.data(), np, again), HPC_OK) << last_error();
+    near(again.dp, live.dp, "dparams (params given)");
+    // Freezing again, or releasing, discards activations saved on the old copy.
+    ASSERT_EQ(forward(nullptr, 0, again), HPC_OK);
+    ASSERT_EQ(hpc_rnn_freeze_params(r, p.data(), np), HPC_OK);
+    EXPECT_EQ(backward(nullptr, 0, again), HPC_ERR_INVALID_STATE) << what;
+    ASSERT_EQ(forward(nullptr, 0, again), HPC_OK);
+    ASSERT_EQ(hpc_rnn_freeze_params(r, nullptr, 0), HPC_OK);
+    EXPECT_EQ(backward(nullptr, 0, again), HPC_ERR_INVALID_STATE) << what;
+    // ...but not those saved on live params.
+    ASSERT_EQ(forward(p.data(), np, again), HPC_OK);
+    ASSERT_EQ(hpc_rnn_freeze_params(r, p.data(), np), HPC_OK);
+    ASSERT_EQ(backward(p.data(), np, again), HPC_OK) << last_error();
+    EXPECT_EQ(again.dp, live.dp) << what;
+    EXPECT_EQ(hpc_rnn_destroy(r), HPC_OK);
+}
+
+}  // namespace
+
+TEST(RnnFrozenParams, TrainingEqualsTheLiveTraining) {
+    for (int32_t cell : {HPC_CELL_LSTM, HPC_CELL_GRU, HPC_CELL_RNN_TANH, HPC_CELL_LSTM_PEEPHOLE})
+        for (int64_t every : {0, 3}) {
+            // Batch 3, H 20: the live calls pack every weight too (bit for bit). Batch 1, 20 steps, H 48: live
+            // backward reads W_hh in place (H <= 128), another summation order.
+            check_frozen_training<float>({cell, HPC_DTYPE_FLOAT32, 3, 7, 5, 20, 2, true, true}, every);
+            check_frozen_training<float>({cell, HPC_DTYPE_FLOAT32, 1, 20, 12, 48, 1, false, false}, every);
+            check_frozen_training<double>({cell, HPC_DTYPE_FLOAT64, 3, 7, 5, 20, 2, true, true}, every);
+        }
 }

@@ -100,6 +100,73 @@ public class FrozenParametersTests
         Assert.False(m.ParametersFrozen);
     }
 
+    private static (float[] Y, float[] Grad, float[] Dx) Train(Lstm<float> m, float[] x, float[] dy, bool accumulate = false)
+    {
+        var y = Run(m, x, training: true);
+        var dx = new float[x.Length];
+        m.Backward(x, dy, dx, accumulate: accumulate);
+        return (y, m.Gradients.ToArray(), dx);
+    }
+
+    [Fact]
+    public void TrainingOnTheFrozenCopyEqualsLiveTrainingAndAccumulatesUntilRefrozen()
+    {
+        using var m = new Lstm<float>(I, H, numLayers: 2, bidirectional: true);
+        var rng = new Random(4);
+        float[] Random(int n) { var a = new float[n]; for (int i = 0; i < n; i++) a[i] = (float)(rng.NextDouble() * 2 - 1); return a; }
+        float[] x = Random(B * T * I), x2 = Random(B * T * I), dy = Random(B * T * m.OutputSize);
+        var live = Train(m, x, dy);
+        var live2 = Train(m, x2, dy);
+        float[] original = m.Parameters.ToArray();
+
+        m.FreezeParameters(training: true);
+        Assert.True(m.ParametersFrozenForTraining);
+        m.Parameters.Fill(0.25f);  // not seen until frozen again
+        var frozen = Train(m, x, dy);
+        // Batch 3, H 20: live and frozen calls both pack every weight, so bit for bit.
+        Assert.Equal(live.Y, frozen.Y);
+        Assert.Equal(live.Grad, frozen.Grad);
+        Assert.Equal(live.Dx, frozen.Dx);
+        // Two micro-batches accumulate the gradients of the frozen weights.
+        var sum = Train(m, x2, dy, accumulate: true);
+        for (int i = 0; i < sum.Grad.Length; i++) Assert.Equal(live.Grad[i] + live2.Grad[i], sum.Grad[i], 1e-5f);
+
+        // Freezing again discards activations saved on the old copy; the new copy is what training then uses.
+        Run(m, x, training: true);
+        m.FreezeParameters(training: true);
+        var e = Assert.Throws<InvalidOperationException>(() => m.Backward(x, dy));
+        Assert.Contains("FreezeParameters", e.Message);
+        Assert.NotEqual(live.Grad, Train(m, x, dy).Grad);  // the 0.25s
+        // Frozen for inference only: training uses the live parameters again, and its activations survive a refreeze.
+        original.CopyTo(m.Parameters);
+        m.FreezeParameters();
+        Assert.False(m.ParametersFrozenForTraining);
+        Run(m, x, training: true);
+        m.Parameters.Fill(0.5f);
+        m.FreezeParameters();
+        original.CopyTo(m.Parameters);
+        var dx = new float[x.Length];
+        m.Backward(x, dy, dx);
+        Assert.Equal(live.Grad, m.Gradients.ToArray());
+        m.UnfreezeParameters();
+        Assert.False(m.ParametersFrozenForTraining);
+    }
+
+    [Fact]
+    public void TrainingOnTheFrozenCopyAllocatesNothing()
+    {
+        using var m = new Gru<float>(8, 16, numLayers: 2);
+        m.FreezeParameters(training: true);
+        var x = new float[4 * 10 * 8];
+        var y = new float[4 * 10 * 16];
+        var dx = new float[x.Length];
+        void Step() { m.Forward(x, 4, 10, y, training: true); m.Backward(x, y, dx); }
+        Step();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 20; i++) Step();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
     [Fact]
     public void FrozenInferenceAllocatesNothing()
     {

@@ -103,17 +103,22 @@ HPC_API int32_t hpc_rnn_forward(hpc_rnn* rnn, int32_t training, int64_t batch, i
                                 const void* h0, int64_t h0_len, const void* c0, int64_t c0_len,
                                 void* y, int64_t y_len, void* hn, int64_t hn_len, void* cn, int64_t cn_len);
 
-/* Inference with fixed weights: copies params into the object (float32 also packs every W_ih and W_hh for the
- * product kernels, about as much memory again); an inference forward given params == NULL and params_len == 0 then
- * uses this copy and packs nothing per call (oneDNN and cuDNN prepare their weights the same way). Later changes to
- * the caller's buffer are not seen until it is frozen again. Training forwards and backward always take params.
- * params == NULL and params_len == 0 releases the copy. Counted in hpc_rnn_workspace_bytes. Results equal those of
- * a forward given the same params to rounding, bit for bit unless that forward reads a weight in place (summing in
- * another order): W_ih when T*B <= 32 and the layer's input size is >= 256, W_hh at batch 1 over at most 32 steps
- * when it is larger than 2 MB. */
+/* Calls with fixed weights: copies params into the object (float32 also packs every W_ih and W_hh for the product
+ * kernels, about as much memory again); a forward given params == NULL and params_len == 0 then uses this copy and
+ * packs nothing per call (oneDNN and cuDNN prepare their weights the same way). That holds for training forwards
+ * too: hpc_rnn_backward given params == NULL then uses the same copy (its first such call packs every W_hh once more
+ * for the backward steps, a third memory more, kept with the copy), e.g. for several micro-batches whose gradients
+ * accumulate between two optimizer steps, freezing again after each step. Later changes to the caller's buffer are
+ * not seen until it is frozen again. params == NULL and params_len == 0 releases the copy. Freezing or releasing
+ * discards the activations saved by a training forward that ran on the old copy. Counted in
+ * hpc_rnn_workspace_bytes. Results equal those of calls given the same params to rounding, bit for bit unless such
+ * a call reads a weight in place (summing in another order): in forward, W_ih when T*B <= 32 and the layer's input
+ * size is >= 256, W_hh at batch 1 over at most 32 steps when it is larger than 2 MB; in backward, W_hh at batch < 4
+ * over at most 32 steps when H is a multiple of 16 and either H <= 128 or W_hh takes 2-8 MB. */
 HPC_API int32_t hpc_rnn_freeze_params(hpc_rnn* rnn, const void* params, int64_t params_len);
 
-/* Backward through time for the last training forward. x and params must be the ones that forward used.
+/* Backward through time for the last training forward. x and params must be the ones that forward used; params ==
+ * NULL and params_len == 0: the frozen copy (hpc_rnn_freeze_params), allowed when that forward ran on it.
  *  dy        [B,T,D*H] (or time-major) gradient of the loss w.r.t. y            required
  *  dhn, dcn  [L*D,B,H] gradients w.r.t. the final states; NULL/0 means zeros
  *  dx        [B,T,I] gradient w.r.t. x (optional)

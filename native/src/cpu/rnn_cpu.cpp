@@ -595,6 +595,7 @@ template <typename T>
 size_t FrozenParams<T>::bytes() const {
     size_t n = values.capacity();
     for (const auto& v : storage) n += v.capacity();
+    for (const auto& v : storage_bwd) n += v.capacity();
     return sizeof(T) * n;
 }
 
@@ -615,6 +616,27 @@ void rnn_freeze(const RnnDims& dims, const T* params, int64_t count, FrozenParam
     }
     std::swap(out, f);
 }
+
+namespace {
+// The backward packs of every W_hh, made by the first backward on frozen parameters (an inference-only user does
+// not pay their memory): built aside, then swapped in.
+template <typename T>
+void freeze_backward_packs(const RnnDims& dims, FrozenParams<T>& f) {
+    if constexpr (std::is_same<T, float>::value) {
+        if (!f.hh_bwd.empty() || f.ih.empty()) return;
+        const int64_t LD = dims.layers * dims.directions, GH = dims.gates() * dims.hidden, H = dims.hidden;
+        std::vector<std::vector<T>> storage((size_t)LD);
+        std::vector<const T*> hh;
+        for (int64_t l = 0; l < dims.layers; ++l)
+            for (int d = 0; d < dims.directions; ++d) {
+                const int64_t kd = l * dims.directions + d;
+                hh.push_back(pack_b(f.values.data() + layer_params(dims, l, d).w_hh, H, false, GH, H, storage[(size_t)kd]));
+            }
+        std::swap(f.storage_bwd, storage);
+        std::swap(f.hh_bwd, hh);
+    }
+}
+}  // namespace
 
 template <typename T>
 void rnn_forward(const RnnDims& dims, int64_t batch, int64_t steps, bool training, const T* x, const T* params,
@@ -688,12 +710,20 @@ void rnn_forward(const RnnDims& dims, int64_t batch, int64_t steps, bool trainin
         ws.saved_batch = g.B;
         ws.saved_steps = g.T;
         ws.saved_checkpoint = k;
+        ws.saved_frozen = frozen != nullptr;
     }
 }
 
 template <typename T>
 void rnn_backward(const RnnDims& dims, const T* x, const T* params, const T* dy, const T* dhn, const T* dcn, T* dx,
-                  T* dh0, T* dc0, T* dparams, bool accumulate, T* dh_top, RnnWorkspace<T>& ws) {
+                  T* dh0, T* dc0, T* dparams, bool accumulate, T* dh_top, RnnWorkspace<T>& ws, FrozenParams<T>* frozen) {
+    if (frozen && !frozen->empty()) {
+        freeze_backward_packs(dims, *frozen);
+        params = frozen->values.data();
+    } else {
+        frozen = nullptr;
+    }
+    const bool prepacked = frozen && !frozen->hh_bwd.empty();
     const Geometry g = geometry(dims, ws.saved_batch, ws.saved_steps);
     const int64_t TB = g.TB(), DH = g.DH(), GH = g.GH(), BH = g.BH(), LD = g.L * g.D, H = g.H;
     const bool lstm = has_cell_state(dims.cell);
@@ -737,7 +767,7 @@ void rnn_backward(const RnnDims& dims, const T* x, const T* params, const T* dy,
             }
             if (o.p_i >= 0) std::fill(d_peep, d_peep + 3 * H, T(0));
             T* rec = l == g.L - 1 ? record : nullptr;
-            const T* packed_bwd = pack_backward(params + o.w_hh, g, ws.packed_bwd);
+            const T* packed_bwd = prepacked ? frozen->hh_bwd[(size_t)kd] : pack_backward(params + o.w_hh, g, ws.packed_bwd);
             if (!k) {
                 backward_steps(dims.cell, g, d, params, o, ws.gates.data() + kd * TB * GH, ws.aux.data() + kd * TB * H, 0, 0,
                                g.T, out, h0l, c0l, d_layer, d_gx, d_gh, dh, dh_next, dc, d_peep, rec, packed_bwd);
@@ -746,8 +776,14 @@ void rnn_backward(const RnnDims& dims, const T* x, const T* params, const T* dy,
                 // the segment's activations from its checkpoint and its backward steps.
                 T* gx = ws.gates.data();
                 T* ax = ensure(ws.seg_aux, k * g.B * H);
-                project(dims.cell, g, in, in_size, params, o, 0, g.T, gx, ws.pack_big, ws.bias);
-                const T* packed = pack_forward(params + o.w_hh, g, ws.packed);
+                const T* packed;
+                if (prepacked) {
+                    project_packed(dims.cell, g, in, in_size, params, o, frozen->ih[(size_t)kd], gx, ws.bias);
+                    packed = frozen->hh[(size_t)kd];
+                } else {
+                    project(dims.cell, g, in, in_size, params, o, 0, g.T, gx, ws.pack_big, ws.bias);
+                    packed = pack_forward(params + o.w_hh, g, ws.packed);
+                }
                 for (int64_t j = nseg - 1; j >= 0; --j) {
                     const int64_t s_b = j * k, s_e = std::min(g.T, s_b + k);
                     const int64_t t0 = first_time(d, g.T, s_b, s_e);
@@ -782,8 +818,10 @@ template void rnn_forward<double>(const RnnDims&, int64_t, int64_t, bool, const 
                                   const double*, const double*, double*, double*, double*, RnnWorkspace<double>&,
                                   const FrozenParams<double>*);
 template void rnn_backward<float>(const RnnDims&, const float*, const float*, const float*, const float*,
-                                  const float*, float*, float*, float*, float*, bool, float*, RnnWorkspace<float>&);
+                                  const float*, float*, float*, float*, float*, bool, float*, RnnWorkspace<float>&,
+                                  FrozenParams<float>*);
 template void rnn_backward<double>(const RnnDims&, const double*, const double*, const double*, const double*,
-                                   const double*, double*, double*, double*, double*, bool, double*, RnnWorkspace<double>&);
+                                   const double*, double*, double*, double*, double*, bool, double*, RnnWorkspace<double>&,
+                                   FrozenParams<double>*);
 
 }  // namespace hpc::cpu

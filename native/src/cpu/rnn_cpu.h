@@ -41,18 +41,23 @@ struct RnnWorkspace {
     int64_t saved_batch = 0, saved_steps = 0;  // shape of the saved training forward (0 = none)
     int64_t checkpoint_every = 0;              // > 0: training keeps states only every k steps and recomputes in backward
     int64_t saved_checkpoint = 0;              // the k the saved forward used (0 = everything saved)
+    bool saved_frozen = false;                 // the saved forward ran on the frozen parameters
 
     size_t bytes() const;
 };
 
-// A copy of the parameters for inference with fixed weights (hpc_rnn_freeze_params): float32 also keeps W_ih and
-// W_hh of every layer-direction packed for the product kernels, so that a forward call packs nothing (at batch 16,
-// T 25, H 512 the two packs took 10 % of an LSTM's inference call). Empty when nothing is frozen.
+// A copy of the parameters for calls with fixed weights (hpc_rnn_freeze_params): float32 also keeps W_ih and W_hh of
+// every layer-direction packed for the product kernels, so that a forward call packs nothing (at batch 16, T 25, H
+// 512 the two packs took 10 % of an LSTM's inference call), and, from the first backward on these parameters, W_hh
+// packed for the backward steps (hh_bwd; 7 % of an LSTM B16 T25 H1024 training call went to the three packs).
+// Empty when nothing is frozen.
 template <typename T>
 struct FrozenParams {
     std::vector<T> values;                // the parameters, flat like params
     std::vector<std::vector<T>> storage;  // float32: [L*D][2] packed W_ih^T and W_hh^T
     std::vector<const T*> ih, hh;         // float32: where each layer-direction's packs start (64-byte aligned)
+    std::vector<std::vector<T>> storage_bwd;  // float32, after the first backward: [L*D] W_hh packed for dG W_hh
+    std::vector<const T*> hh_bwd;
     bool empty() const { return values.empty(); }
     size_t bytes() const;
 };
@@ -60,16 +65,19 @@ template <typename T>
 void rnn_freeze(const RnnDims& dims, const T* params, int64_t count, FrozenParams<T>& out);
 
 // x: input in the dims' layout; params: flat PyTorch-ordered buffer; h0/c0/hn/cn: [L*D,B,H] or nullptr.
-// `frozen` (inference only, or nullptr): use its parameters and packs instead of params.
+// `frozen` (or nullptr): use its parameters and packs instead of params; a training forward records that it did.
 template <typename T>
 void rnn_forward(const RnnDims& dims, int64_t batch, int64_t steps, bool training, const T* x, const T* params,
                  const T* h0, const T* c0, T* y, T* hn, T* cn, RnnWorkspace<T>& ws,
                  const FrozenParams<T>* frozen = nullptr);
 
 // Requires a preceding training forward with the same shapes, x and params. Any output may be nullptr except dy.
-// dh_top receives dL/dh_t of the last layer at every step (recurrence included), laid out like y.
+// dh_top receives dL/dh_t of the last layer at every step (recurrence included), laid out like y. `frozen` (or
+// nullptr; the forward ran on it): its parameters instead of params, and its packs; the first such call adds the
+// backward packs of W_hh to it (built aside and swapped in, so a failed allocation leaves it as it was).
 template <typename T>
 void rnn_backward(const RnnDims& dims, const T* x, const T* params, const T* dy, const T* dhn, const T* dcn, T* dx,
-                  T* dh0, T* dc0, T* dparams, bool accumulate, T* dh_top, RnnWorkspace<T>& ws);
+                  T* dh0, T* dc0, T* dparams, bool accumulate, T* dh_top, RnnWorkspace<T>& ws,
+                  FrozenParams<T>* frozen = nullptr);
 
 }  // namespace hpc::cpu

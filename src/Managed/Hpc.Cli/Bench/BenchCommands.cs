@@ -106,7 +106,7 @@ internal static class BenchCommands
         var timeMajor = new Option<bool>("--time-major") { Description = "Time-major layout [T, B, I] (no internal transposes)" };
         var dtype = new Option<string>("--dtype") { DefaultValueFactory = _ => "float32" };
         dtype.AcceptOnlyFromAmong("float32", "float64");
-        var frozen = new Option<bool>("--frozen-weights") { Description = "Inference on parameters frozen beforehand (FreezeParameters: packed once, outside the timing)" };
+        var frozen = new Option<bool>("--frozen-weights") { Description = "Run on parameters frozen beforehand (FreezeParameters: packed once, outside the timing; in training forward and backward both use the copy, as between two optimizer steps)" };
         var threads = Threads();
         var repeats = Repeats();
         var warmup = Warmup();
@@ -124,7 +124,6 @@ internal static class BenchCommands
             HpcLibrary.SetNumThreads(r.GetValue(threads));
             var kind = c switch { "lstm" => RecurrentCell.Lstm, "gru" => RecurrentCell.Gru, "rnn_tanh" => RecurrentCell.RnnTanh, "rnn_relu" => RecurrentCell.RnnRelu, _ => RecurrentCell.LstmPeephole };
             bool training = r.GetValue(mode) == "training", freeze = r.GetValue(frozen);
-            if (training && freeze) throw new CliException("--frozen-weights: only for --mode inference (training uses the live parameters).");
             var timing = r.GetValue(dtype) == "float64"
                 ? RunRnn<double>(kind, b, t, i, h, l, r.GetValue(bi), training, freeze, r.GetValue(timeMajor), r.GetValue(warmup), r.GetValue(repeats), r.GetValue(warmupMs))
                 : RunRnn<float>(kind, b, t, i, h, l, r.GetValue(bi), training, freeze, r.GetValue(timeMajor), r.GetValue(warmup), r.GetValue(repeats), r.GetValue(warmupMs));
@@ -153,7 +152,7 @@ internal static class BenchCommands
         var y = new T[b * t * m.OutputSize];
         var dy = Enumerable.Range(0, y.Length).Select(_ => T.CreateChecked(rng.NextDouble() * 2 - 1)).ToArray();
         var dx = new T[x.Length];
-        if (freeze) m.FreezeParameters();
+        if (freeze) m.FreezeParameters(training);
         return Time(() =>
         {
             m.Forward(x, b, t, y, training: training);

@@ -129,36 +129,57 @@ public abstract unsafe class RecurrentModule<T> : IDisposable where T : unmanage
     private int _checkpointEvery;
 
     /// <summary>
-    /// Inference with fixed weights: copies the current <see cref="Parameters"/> into the native object, which
+    /// Calls with fixed weights: copies the current <see cref="Parameters"/> into the native object, which
     /// (float32) also keeps every W_ih and W_hh packed for its product kernels, so that an inference
     /// <see cref="Forward"/> packs nothing per call and skips the parameters' finiteness check (done here once).
     /// Until <see cref="UnfreezeParameters"/> or another call of this method, inference uses that copy: writes to
     /// <see cref="Parameters"/> (an optimizer step, a span) are not seen by it, while <see cref="ResetParameters"/> and
-    /// <see cref="LoadParameters(SafeTensors)"/> refresh it. Training forwards and <see cref="Backward"/> always use
-    /// <see cref="Parameters"/>. The copy costs up to twice the parameters' memory (float32: the values and the packed weights; counted in
-    /// <see cref="WorkspaceBytes"/>). Results equal the unfrozen ones to rounding (bit for bit unless the unfrozen
-    /// forward reads a weight in place; see hpc_rnn_freeze_params in hpc.h).
+    /// <see cref="LoadParameters(SafeTensors)"/> refresh it. With <paramref name="training"/> false (the default),
+    /// training forwards and <see cref="Backward"/> use <see cref="Parameters"/>; with true they use the copy as well
+    /// (float32: the first backward also packs every W_hh for the backward steps, kept with the copy), which suits
+    /// several micro-batches whose gradients accumulate between two optimizer steps: freeze again after each step,
+    /// or the next steps compute gradients of the old weights. The copy costs up to twice the parameters' memory
+    /// (float32: the values and the packed weights; counted in <see cref="WorkspaceBytes"/>). Results equal the
+    /// unfrozen ones to rounding (bit for bit unless the unfrozen call reads a weight in place; see
+    /// hpc_rnn_freeze_params in hpc.h). Activations saved by a training forward on the previous copy are discarded.
     /// </summary>
+    /// <param name="training">Whether training forwards and <see cref="Backward"/> use the copy too.</param>
     /// <exception cref="ArgumentException">(With <see cref="CheckFinite"/>) a parameter is NaN or infinite.</exception>
-    public void FreezeParameters()
+    public void FreezeParameters(bool training = false)
     {
         if (CheckFinite) Validate.Finite<T>(_parameters, "parameters");
+        DiscardActivationsSavedOnTheCopy();
         fixed (T* pp = _parameters)
             Status.ThrowIfFailed(NativeMethods.hpc_rnn_freeze_params(Handle(), pp, _parameters.Length));
         GC.KeepAlive(_handle);
         ParametersFrozen = true;
+        ParametersFrozenForTraining = training;
     }
 
-    /// <summary>Releases the copy made by <see cref="FreezeParameters"/>: inference uses <see cref="Parameters"/> again.</summary>
+    /// <summary>Releases the copy made by <see cref="FreezeParameters"/>: every call uses <see cref="Parameters"/> again.</summary>
     public void UnfreezeParameters()
     {
+        DiscardActivationsSavedOnTheCopy();
         Status.ThrowIfFailed(NativeMethods.hpc_rnn_freeze_params(Handle(), null, 0));
         GC.KeepAlive(_handle);
-        ParametersFrozen = false;
+        ParametersFrozen = ParametersFrozenForTraining = false;
+    }
+
+    // The native object discards them too when the copy changes (a backward would mix two sets of weights).
+    private void DiscardActivationsSavedOnTheCopy()
+    {
+        if (_savedOnFrozen) _savedBatch = _savedSeqLen = 0;
+        _savedOnFrozen = false;
     }
 
     /// <summary>Whether inference runs on a frozen copy of the parameters (<see cref="FreezeParameters"/>).</summary>
     public bool ParametersFrozen { get; private set; }
+
+    /// <summary>Whether training forwards and <see cref="Backward"/> run on the frozen copy too
+    /// (<see cref="FreezeParameters"/> with training: true).</summary>
+    public bool ParametersFrozenForTraining { get; private set; }
+
+    private bool _savedOnFrozen;
 
     /// <summary>Bytes of native workspace the module holds (it grows to the largest shape used).</summary>
     public long WorkspaceBytes
@@ -175,7 +196,7 @@ public abstract unsafe class RecurrentModule<T> : IDisposable where T : unmanage
         double k = 1.0 / Math.Sqrt(HiddenSize);
         var rng = new SplitMix64(seed);
         for (int i = 0; i < _parameters.Length; i++) _parameters[i] = T.CreateChecked((2 * rng.NextDouble() - 1) * k);
-        if (ParametersFrozen) FreezeParameters();
+        if (ParametersFrozen) FreezeParameters(ParametersFrozenForTraining);
     }
 
     /// <summary>Sets every gradient to zero.</summary>
@@ -197,7 +218,8 @@ public abstract unsafe class RecurrentModule<T> : IDisposable where T : unmanage
     /// <param name="hn">Receives the final hidden states [L*D, B, H]; empty to skip.</param>
     /// <param name="cn">Receives the final cell states [L*D, B, H] (LSTM kinds only); empty to skip.</param>
     /// <param name="training">True saves the activations that <see cref="Backward"/> needs. False with
-    /// <see cref="ParametersFrozen"/> runs on the frozen copy of the parameters.</param>
+    /// <see cref="ParametersFrozen"/>, or true with <see cref="ParametersFrozenForTraining"/>, runs on the frozen copy
+    /// of the parameters.</param>
     /// <exception cref="ArgumentOutOfRangeException">batch or seqLen is not positive.</exception>
     /// <exception cref="ArgumentException">A span has the wrong length, a state is given for a cell without one,
     /// or (with <see cref="CheckFinite"/>) a value is NaN or infinite.</exception>
@@ -215,7 +237,8 @@ public abstract unsafe class RecurrentModule<T> : IDisposable where T : unmanage
         Validate.Optional(hn.Length, state, nameof(hn), stateShape);
         CheckCellState(c0.Length, nameof(c0), state, stateShape);
         CheckCellState(cn.Length, nameof(cn), state, stateShape);
-        bool frozen = ParametersFrozen && !training;  // inference on the frozen copy (FreezeParameters)
+        // The frozen copy (FreezeParameters): in inference, and in training when frozen for it.
+        bool frozen = ParametersFrozen && (!training || ParametersFrozenForTraining);
         if (CheckFinite)
         {
             Validate.Finite(input, nameof(input));
@@ -224,6 +247,7 @@ public abstract unsafe class RecurrentModule<T> : IDisposable where T : unmanage
             if (!frozen) Validate.Finite<T>(_parameters, "parameters");
         }
         _savedBatch = _savedSeqLen = 0;
+        _savedOnFrozen = false;
         fixed (T* px = input, py = output, ph0 = h0, pc0 = c0, phn = hn, pcn = cn, pp = _parameters)
         {
             Status.ThrowIfFailed(NativeMethods.hpc_rnn_forward(Handle(), training ? 1 : 0, batch, seqLen,
@@ -231,7 +255,7 @@ public abstract unsafe class RecurrentModule<T> : IDisposable where T : unmanage
                 py, output.Length, phn, hn.Length, pcn, cn.Length));
         }
         GC.KeepAlive(_handle);
-        if (training) (_savedBatch, _savedSeqLen) = (batch, seqLen);
+        if (training) (_savedBatch, _savedSeqLen, _savedOnFrozen) = (batch, seqLen, frozen);
     }
 
     /// <summary>
@@ -255,7 +279,7 @@ public abstract unsafe class RecurrentModule<T> : IDisposable where T : unmanage
         Span<T> gradC0 = default, bool accumulate = false, Span<T> gradTopHidden = default)
     {
         if (_savedBatch == 0)
-            throw new InvalidOperationException("Backward needs a preceding Forward with training: true (an inference Forward discards the saved activations).");
+            throw new InvalidOperationException("Backward needs a preceding Forward with training: true (an inference Forward, and a FreezeParameters or UnfreezeParameters after a Forward on the frozen copy, discard the saved activations).");
         int batch = _savedBatch, seqLen = _savedSeqLen;
         long state = Validate.Product(NumLayers * NumDirections, batch, HiddenSize);
         Dims stateShape = StateShape(batch);
@@ -276,7 +300,9 @@ public abstract unsafe class RecurrentModule<T> : IDisposable where T : unmanage
         fixed (T* px = input, pdy = gradOutput, pdx = gradInput, pdhn = gradHn, pdcn = gradCn, pdh0 = gradH0,
                pdc0 = gradC0, pp = _parameters, pg = _gradients, pdt = gradTopHidden)
         {
-            Status.ThrowIfFailed(NativeMethods.hpc_rnn_backward(Handle(), px, input.Length, pp, _parameters.Length,
+            // A forward on the frozen copy is differentiated on it (null: the native object's copy).
+            Status.ThrowIfFailed(NativeMethods.hpc_rnn_backward(Handle(), px, input.Length,
+                _savedOnFrozen ? null : pp, _savedOnFrozen ? 0 : _parameters.Length,
                 pdy, gradOutput.Length, pdhn, gradHn.Length, pdcn, gradCn.Length, pdx, gradInput.Length,
                 pdh0, gradH0.Length, pdc0, gradC0.Length, pg, _gradients.Length, accumulate ? 1 : 0, pdt, gradTopHidden.Length));
         }
@@ -306,7 +332,7 @@ public abstract unsafe class RecurrentModule<T> : IDisposable where T : unmanage
             t.CopyTo<T>(staged.AsSpan(p.Offset, p.Length));
         }
         staged.CopyTo(_parameters, 0);
-        if (ParametersFrozen) FreezeParameters();
+        if (ParametersFrozen) FreezeParameters(ParametersFrozenForTraining);
     }
 
     /// <summary>Loads parameters from a .safetensors file; see <see cref="LoadParameters(SafeTensors)"/>.</summary>
