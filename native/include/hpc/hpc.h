@@ -107,7 +107,7 @@ HPC_API int32_t hpc_rnn_forward(hpc_rnn* rnn, int32_t training, int64_t batch, i
  * kernels, about as much memory again); a forward given params == NULL and params_len == 0 then uses this copy and
  * packs nothing per call (oneDNN and cuDNN prepare their weights the same way). That holds for training forwards
  * too: hpc_rnn_backward given params == NULL then uses the same copy (its first such call packs every W_hh once more
- * for the backward steps, a third memory more, kept with the copy), e.g. for several micro-batches whose gradients
+ * for the backward steps, kept with the copy), e.g. for several micro-batches whose gradients
  * accumulate between two optimizer steps, freezing again after each step. Later changes to the caller's buffer are
  * not seen until it is frozen again. params == NULL and params_len == 0 releases the copy. Freezing or releasing
  * discards the activations saved by a training forward that ran on the old copy. Counted in

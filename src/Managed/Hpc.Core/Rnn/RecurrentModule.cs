@@ -260,7 +260,9 @@ public abstract unsafe class RecurrentModule<T> : IDisposable where T : unmanage
 
     /// <summary>
     /// Backpropagation through time for the last training <see cref="Forward"/>: writes (or adds to) the parameter
-    /// gradients in <see cref="Gradients"/> and, when asked, the gradients of the input and initial states.
+    /// gradients in <see cref="Gradients"/> and, when asked, the gradients of the input and initial states. The
+    /// weights are those that forward ran on: <see cref="Parameters"/>, or the frozen copy
+    /// (<see cref="ParametersFrozenForTraining"/>).
     /// </summary>
     /// <param name="input">The input that the training forward used, [B, T, I].</param>
     /// <param name="gradOutput">dLoss/doutput, [B, T, D*H].</param>
