@@ -216,8 +216,13 @@ HPC_API int32_t hpc_rnn_freeze_params(hpc_rnn* rnn, const void* params, int64_t 
         hpc_rnn* r = require_rnn(rnn);
         const bool release = !check_buffer("params", params, params_len, r->param_elements, true);
         // Activations saved by a forward on the old copy no longer match it: backward would mix the two.
-        if (r->ws32.saved_frozen) r->ws32.saved_batch = r->ws32.saved_steps = 0, r->ws32.saved_frozen = false;
-        if (r->ws64.saved_frozen) r->ws64.saved_batch = r->ws64.saved_steps = 0, r->ws64.saved_frozen = false;
+        auto discard_if_frozen = [](auto& ws) {
+            if (!ws.saved_frozen) return;
+            ws.saved_batch = ws.saved_steps = 0;
+            ws.saved_frozen = false;
+        };
+        discard_if_frozen(r->ws32);
+        discard_if_frozen(r->ws64);
         if (release) {
             r->frozen32 = {};
             r->frozen64 = {};
