@@ -33,17 +33,11 @@ def main():
     by_h = {h: [r for r in sr if r["hidden"] == h] for h in (10, 20, 50)}
     by_b = {b: [r for r in dr if r["batch"] == b] for b in (1, 16, 64)}
     yes = lambda r: "yes" if r["meets_target"] else "no"
-    if m.get("hpc_weights"):  # results since HPC's training runs on frozen weights too
-        tr = [r for r in sr + dr if r["mode"] == "training"]
-        weights = ("HPC runs on frozen weights (`--frozen-weights`: packed once before the timing, as the oneDNN harness reorders its "
-                   "weights outside it); training is also timed packing its weights on every call, as a loop that updates them "
-                   f"after every step must (oneDNN would then reorder on every step too): {sum(r['packing_meets_target'] for r in tr)} "
-                   f"of those {len(tr)} training times meet the target. ")
-    elif m.get("hpc_inference"):
-        weights = ("HPC's inference runs on frozen weights (`--frozen-weights`: packed once before the timing, as the oneDNN harness "
-                   "reorders its weights outside it); training packs on every call. ")
-    else:
-        weights = ""
+    tr = [r for r in sr + dr if r["mode"] == "training"]
+    weights = ("HPC runs on frozen weights (`--frozen-weights`: packed once before the timing, as the oneDNN harness reorders its "
+               "weights outside it); training is also timed packing its weights on every call, as a loop that updates them "
+               f"after every step must (oneDNN would then reorder on every step too): {sum(r['packing_meets_target'] for r in tr)} "
+               f"of those {len(tr)} training times meet the target. ")
     out = [f"Measured {date} on this project's machine kind ({m['cpu']}, {m['cores']} cores), side by side in one run with A B C",
            f"alternation: HPC, PyTorch {m['torch']} (one intra-op thread, OpenBLAS with two) and oneDNN {m['onednn']}'s RNN primitive.",
            f"HPC runs its float32 layers on its own GEMM kernel and thread team; PyTorch uses the machine's OpenBLAS as configured",

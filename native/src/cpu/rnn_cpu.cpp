@@ -51,9 +51,17 @@ Geometry geometry(const RnnDims& d, int64_t batch, int64_t steps) {
 // Forward: step[B, GH] = h_prev[B, H] W_hh^T.  Backward: dh[B, H] (+)= dG[B, GH] W_hh.
 constexpr int64_t kDotMaxSteps = 32;
 constexpr double kDotMinWeightBytes = 2 * 1024 * 1024;
+// The two layouts of W_hh [GH, H] for the step kernels (also kept by frozen parameters): W_hh^T for the forward
+// steps, W_hh for the backward ones.
+inline const float* pack_hh_forward(const float* w_hh, int64_t H, int64_t GH, std::vector<float>& buf) {
+    return pack_b(w_hh, H, true, H, GH, buf);
+}
+inline const float* pack_hh_backward(const float* w_hh, int64_t H, int64_t GH, std::vector<float>& buf) {
+    return pack_b(w_hh, H, false, GH, H, buf);
+}
 const float* pack_forward(const float* w_hh, const Geometry& g, std::vector<float>& buf) {
     if (g.B == 1 && g.T <= kDotMaxSteps && 4.0 * g.GH() * g.H > kDotMinWeightBytes) return nullptr;
-    return pack_b(w_hh, g.H, true, g.H, g.GH(), buf);
+    return pack_hh_forward(w_hh, g.H, g.GH(), buf);
 }
 const double* pack_forward(const double*, const Geometry&, std::vector<double>&) { return nullptr; }
 // Backward packs W_hh too, except for short sequences at batch < 4 with H a whole number of panels where reading
@@ -72,7 +80,7 @@ const float* pack_backward(const float* w_hh, const Geometry& g, std::vector<flo
     const double bytes = 4.0 * g.GH() * g.H;
     const bool one_stream = g.H <= 8 * kPanel, from_memory = bytes > kDotMinWeightBytes && bytes <= kInPlaceMaxBytes;
     if (g.H % kPanel == 0 && g.B < 4 && g.T <= kDotMaxSteps && (one_stream || from_memory)) return nullptr;
-    return pack_b(w_hh, g.H, false, g.GH(), g.H, buf);
+    return pack_hh_backward(w_hh, g.H, g.GH(), buf);
 }
 const double* pack_backward(const double*, const Geometry&, std::vector<double>&) { return nullptr; }
 
@@ -611,7 +619,7 @@ void rnn_freeze(const RnnDims& dims, const T* params, int64_t count, FrozenParam
                 const int64_t kd = l * dims.directions + d, in = dims.layer_input(l);
                 const LayerParams o = layer_params(dims, l, d);
                 f.ih.push_back(pack_b(f.values.data() + o.w_ih, in, true, in, GH, f.storage[(size_t)(2 * kd)]));
-                f.hh.push_back(pack_b(f.values.data() + o.w_hh, H, true, H, GH, f.storage[(size_t)(2 * kd + 1)]));
+                f.hh.push_back(pack_hh_forward(f.values.data() + o.w_hh, H, GH, f.storage[(size_t)(2 * kd + 1)]));
             }
     }
     std::swap(out, f);
@@ -630,7 +638,7 @@ void freeze_backward_packs(const RnnDims& dims, FrozenParams<T>& f) {
         for (int64_t l = 0; l < dims.layers; ++l)
             for (int d = 0; d < dims.directions; ++d) {
                 const int64_t kd = l * dims.directions + d;
-                hh.push_back(pack_b(f.values.data() + layer_params(dims, l, d).w_hh, H, false, GH, H, storage[(size_t)kd]));
+                hh.push_back(pack_hh_backward(f.values.data() + layer_params(dims, l, d).w_hh, H, GH, storage[(size_t)kd]));
             }
         std::swap(f.storage_bwd, storage);
         std::swap(f.hh_bwd, hh);
