@@ -150,6 +150,13 @@ public class FrozenParametersTests
         Assert.Equal(live.Grad, m.Gradients.ToArray());
         m.UnfreezeParameters();
         Assert.False(m.ParametersFrozenForTraining);
+
+        // Releasing the copy discards activations saved on it too; training then uses Parameters.
+        m.FreezeParameters(training: true);
+        Run(m, x, training: true);
+        m.UnfreezeParameters();
+        Assert.Throws<InvalidOperationException>(() => m.Backward(x, dy));
+        Assert.Equal(live.Grad, Train(m, x, dy).Grad);
     }
 
     [Fact]
