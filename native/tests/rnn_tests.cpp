@@ -365,6 +365,64 @@ TEST(RnnKernels, Float32CheckpointedBackwardIsBitIdentical) {
     ASSERT_EQ(hpc_set_num_threads(0), HPC_OK);
 }
 
+// Inference against the training forward, float32, bit for bit: inference keeps no activated gates, and on rows split
+// among the threads (batch >= 32, small W_ih + W_hh) it projects x_t step by step inside the steps instead of all
+// T*B rows first (rnn_cpu.cpp, projects_by_step); the packed kernel's sums do not depend on the number of rows. On
+// one thread (no row split: the whole-sequence projection) and on two, live parameters and frozen.
+TEST(RnnKernels, Float32InferenceEqualsTheTrainingForwardBitForBit) {
+    const BigCase cases[] = {
+        {{HPC_CELL_LSTM, 1, false, false, true}, 128, 128, 64, 6},   // projected by step, 32 rows a thread
+        {{HPC_CELL_LSTM, 2, true, true, true}, 10, 20, 32, 5},       // 16 rows a thread, staged rows (H 20)
+        {{HPC_CELL_GRU, 2, false, false, true}, 40, 48, 40, 4},      // uneven rows (20 a thread), layer 2 from layer 1
+        {{HPC_CELL_GRU, 1, true, false, true}, 10, 10, 34, 3},       // staged GRU rows, reverse direction
+        {{HPC_CELL_RNN_TANH, 1, false, true, true}, 300, 256, 32, 1},  // T*B = 32 with I >= 256: dot products, not by step
+        {{HPC_CELL_RNN_TANH, 1, false, false, true}, 300, 256, 32, 2},
+        {{HPC_CELL_RNN_RELU, 1, true, false, true}, 17, 33, 48, 4},  // tails (I 17, H 33)
+        {{HPC_CELL_LSTM_PEEPHOLE, 1, false, false, true}, 12, 40, 32, 4},
+        {{HPC_CELL_LSTM, 1, false, false, true}, 16, 32, 16, 5},     // 8 rows a thread: the whole-sequence projection
+    };
+    for (const BigCase& bc : cases) {
+        Net<float> n(bc.c, bc.I, bc.H, bc.B, bc.T);
+        std::mt19937_64 rng(21);
+        const auto x = random_vec<float>((size_t)n.nx, rng), p = random_vec<float>((size_t)n.n_params, rng, 0.3);
+        const auto h0 = random_vec<float>((size_t)n.ns, rng, 0.5), c0 = random_vec<float>((size_t)n.ns, rng, 0.5);
+        const bool cs = has_c(bc.c.cell);
+        struct Out {
+            std::vector<float> y, hn, cn;
+        };
+        auto forward = [&](int training, const float* params) {
+            Out o{std::vector<float>((size_t)n.ny), std::vector<float>((size_t)n.ns), std::vector<float>((size_t)n.ns)};
+            EXPECT_EQ(hpc_rnn_forward(n.rnn, training, bc.B, bc.T, x.data(), n.nx, params, params ? n.n_params : 0, h0.data(),
+                                      n.ns, cs ? c0.data() : nullptr, cs ? n.ns : 0, o.y.data(), n.ny, o.hn.data(), n.ns,
+                                      cs ? o.cn.data() : nullptr, cs ? n.ns : 0),
+                      HPC_OK)
+                << last_error();
+            return o;
+        };
+        ASSERT_EQ(hpc_set_num_threads(1), HPC_OK);
+        const Out ref = forward(1, p.data());
+        for (int threads : {1, 2}) {
+            ASSERT_EQ(hpc_set_num_threads(threads), HPC_OK);
+            const std::string what = name_of(bc.c) + " B" + std::to_string(bc.B) + " H" + std::to_string(bc.H) + " threads " +
+                                     std::to_string(threads);
+            for (int frozen : {0, 1}) {
+                // Frozen W_ih is packed: where the live projection uses dot products, frozen results differ in the
+                // last bits (RnnFrozenParams tests them with a tolerance).
+                if (frozen && bc.B * bc.T <= 32 && bc.I >= 256) continue;
+                if (frozen) ASSERT_EQ(hpc_rnn_freeze_params(n.rnn, p.data(), n.n_params), HPC_OK) << last_error();
+                const Out inf = forward(0, frozen ? nullptr : p.data());
+                const Out tr = forward(1, p.data());
+                EXPECT_EQ(inf.y, ref.y) << what << (frozen ? " frozen" : "");
+                EXPECT_EQ(inf.hn, ref.hn) << what << (frozen ? " frozen" : "");
+                EXPECT_EQ(inf.cn, ref.cn) << what << (frozen ? " frozen" : "");
+                EXPECT_EQ(tr.y, ref.y) << what;
+                if (frozen) ASSERT_EQ(hpc_rnn_freeze_params(n.rnn, nullptr, 0), HPC_OK);
+            }
+        }
+    }
+    ASSERT_EQ(hpc_set_num_threads(0), HPC_OK);
+}
+
 }  // namespace
 
 // ---- frozen parameters (hpc_rnn_freeze_params) ----

@@ -731,9 +731,9 @@ void gemm_packed(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, 
 }
 
 void gemm_packed_serial(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* packed,
-                        float* c, int64_t ldc, bool accumulate) {
+                        float* c, int64_t ldc, bool accumulate, const float* bias) {
     if (m > 0 && n > 0) gemm_range(0, m, 0, packed_panels(n), k, n, a, a_rs, a_cs, packed, k * kGroupFloats, kGroupFloats, c, ldc, accumulate,
-                                   nullptr);
+                                   accumulate ? nullptr : bias);
 }
 
 void gemm_in_place(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* b,

@@ -64,7 +64,7 @@ void gemm_packed(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, 
 
 // The same on the calling thread only (for callers that split the rows among the team themselves).
 void gemm_packed_serial(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* packed,
-                        float* c, int64_t ldc, bool accumulate);
+                        float* c, int64_t ldc, bool accumulate, const float* bias = nullptr);
 
 // C = A B (+ C) with B row-major (K x N, leading dimension ldb) read in place, no packing: for products whose few rows
 // of A would not pay for a copy of B (a step's dh_{t-1} = dG_t W_hh). n must be a multiple of kPanel. `serial`: run

@@ -151,20 +151,20 @@ int step_row_chunks(int64_t B, int64_t GH, int64_t H) {
 // 0.170 -> 0.115, GRU H10 0.116 -> 0.051, H20 0.116 -> 0.085; LSTM H10 training 0.38 -> 0.26 (measured side by
 // side; before, H < 16 ran whole-row activation calls, the fused loop being scalar there).
 inline bool fused_lstm_forward(const float* s, float* g, const float* cp, float* c, float* h, int64_t H, int64_t rows,
-                               int64_t h_ld) {
-    lstm_forward_rows_f32(s, g, cp, c, h, H, rows, h_ld);
+                               int64_t h_ld, bool keep_gates) {
+    lstm_forward_rows_f32(s, g, cp, c, h, H, rows, h_ld, keep_gates);
     return true;
 }
-inline bool fused_lstm_forward(const double*, double*, const double*, double*, double*, int64_t, int64_t, int64_t) {
+inline bool fused_lstm_forward(const double*, double*, const double*, double*, double*, int64_t, int64_t, int64_t, bool) {
     return false;
 }
 inline bool fused_gru_forward(const float* s, float* g, const float* b_hn, const float* hp, int64_t hp_ld, float* hl,
-                              float* h, int64_t H, int64_t rows, int64_t h_ld) {
-    gru_forward_rows_f32(s, g, b_hn, hp, hp_ld, hl, h, H, rows, h_ld);
+                              float* h, int64_t H, int64_t rows, int64_t h_ld, bool keep_gates) {
+    gru_forward_rows_f32(s, g, b_hn, hp, hp_ld, hl, h, H, rows, h_ld, keep_gates);
     return true;
 }
 inline bool fused_gru_forward(const double*, double*, const double*, const double*, int64_t, double*, double*, int64_t,
-                              int64_t, int64_t) {
+                              int64_t, int64_t, bool) {
     return false;
 }
 inline bool fused_lstm_backward(const float* g, const float* c, const float* cp, const float* dy, int64_t dy_ld, const float* dh,
@@ -230,6 +230,40 @@ inline void project_packed(Cell cell, const Geometry& g, const float* x_in, int6
 inline void project_packed(Cell, const Geometry&, const double*, int64_t, const double*, const LayerParams&, const double*,
                            double*, std::vector<double>&) {}  // float64 packs nothing
 
+// Inference on rows split among the team (step_row_chunks > 1) can run the input projection step by step instead of
+// as one product over all T*B rows first: each member projects its own rows of x_t just before their recurrent
+// product, into one step's rows of gx that stay in its cache, instead of writing all T*B*G*H projected values out to
+// memory and reading them back step by step. The packed kernel sums each element the same way whatever the number of
+// rows, so the values are bit for bit those of the whole-sequence projection (rnn_forward's training path) wherever
+// that runs the packed kernel (not gemm_dot: few rows and a long k). Done while W_ih and W_hh packed both fit in a
+// core's L2 (each member reads both at every step) and each member has enough rows for the kernel's tiles.
+template <typename T>
+struct StepProjection {
+    const T* x;       // the layer's input, time-major [T, B, in]
+    int64_t in;
+    const T* packed;  // W_ih packed
+    const T* bias;    // projection_bias
+};
+constexpr int64_t kStepProjectionMinRows = 16;
+inline void project_step_rows(int64_t rows, int64_t in, int64_t GH, const float* x, const float* packed, const float* bias,
+                              float* gx) {
+    gemm_packed_serial(rows, in, GH, x, in, 1, packed, gx, GH, false, bias);
+}
+inline void project_step_rows(int64_t, int64_t, int64_t, const double*, const double*, const double*, double*) {}
+
+template <typename T>
+bool projects_by_step(const Geometry& g, int64_t in) {
+    if (!std::is_same<T, float>::value || in > kMaxSingleBlockK) return false;
+    if (g.TB() <= kDotMaxRows && in >= kDotMinK) return false;  // project() would run gemm_dot
+    const int chunks = step_row_chunks<T>(g.B, g.GH(), g.H);
+    return chunks > 1 && g.B / chunks >= kStepProjectionMinRows && 4.0 * (in + g.H) * g.GH() <= 2 * l2_bytes();
+}
+
+inline const float* pack_ih(const float* w_ih, int64_t in, int64_t GH, std::vector<float>& buf) {
+    return pack_b(w_ih, in, true, in, GH, buf);
+}
+inline const double* pack_ih(const double*, int64_t, int64_t, std::vector<double>&) { return nullptr; }
+
 // Time range [t0, t0 + n) covered by processing steps [s_begin, s_end) of a direction.
 inline int64_t first_time(int dir, int64_t T_, int64_t s_begin, int64_t s_end) { return dir == 0 ? s_begin : T_ - s_end; }
 inline int64_t time_of(int dir, int64_t T_, int64_t s) { return dir == 0 ? s : T_ - 1 - s; }
@@ -237,11 +271,13 @@ inline int64_t time_of(int dir, int64_t T_, int64_t s) { return dir == 0 ? s : T
 // Processing steps [s_begin, s_end) of one direction (direction 0 runs t = s, direction 1 runs t = T-1-s). The
 // activations of time t live at row (t - t0) * B of gx (input-projected on entry, activated gates on exit) and aux
 // (LSTM c_t, GRU W_hn h + b_hn); h_t goes to out (columns dir*H.., leading dimension D*H). h_prev / c_prev: the
-// state before the first step.
+// state before the first step. keep_gates: leave the activated gates in gx (and GRU's W_hn h + b_hn in aux) for
+// backward; inference does not (float32 LSTM and GRU rows skip those stores). proj: project each step's rows here
+// (see StepProjection), into gx's first B rows.
 template <typename T>
 void forward_steps(Cell cell, const Geometry& g, int dir, const T* p, const LayerParams& o, T* gx, T* aux, int64_t t0,
                    int64_t s_begin, int64_t s_end, T* out, const T* h_prev, int64_t ld_h, const T* c_prev, T* step,
-                   const T* packed) {
+                   const T* packed, bool keep_gates, const StepProjection<T>* proj = nullptr) {
     const int64_t B = g.B, T_ = g.T, H = g.H, GH = g.GH(), DH = g.DH();
     const T* w_hh = p + o.w_hh;
     const T* b_hh = p + o.b_hh;
@@ -255,18 +291,22 @@ void forward_steps(Cell cell, const Geometry& g, int dir, const T* p, const Laye
     auto step_rows = [&](int64_t s, const T* h_prev, int64_t ld_h, const T* c_prev, int64_t b0, int64_t b1, bool serial,
                          bool product) {
         const int64_t t = time_of(dir, T_, s);
-        T* gt = gx + (t - t0) * B * GH;
+        T* gt = proj ? gx : gx + (t - t0) * B * GH;  // with proj: one step's rows, projected here
         T* ht = out + t * B * DH + dir * H;
         T* at = aux + (t - t0) * B * H;
+        if (proj)
+            project_step_rows(b1 - b0, proj->in, GH, proj->x + (t * B + b0) * proj->in, proj->packed, proj->bias,
+                              gt + b0 * GH);
         if (product) step_forward(b1 - b0, GH, H, h_prev + b0 * ld_h, ld_h, w_hh, packed, step + b0 * GH, serial, s & 1);
         // The fused LSTM (no peepholes) and GRU rows (see fused_lstm_forward), all rows in one call (LSTM B32 T50
         // H20 inference 0.97x the time of a call per row, before the staging).
         if (cell == Cell::Lstm &&
-            fused_lstm_forward(step + b0 * GH, gt + b0 * GH, c_prev + b0 * H, at + b0 * H, ht + b0 * DH, H, b1 - b0, DH))
+            fused_lstm_forward(step + b0 * GH, gt + b0 * GH, c_prev + b0 * H, at + b0 * H, ht + b0 * DH, H, b1 - b0, DH,
+                               keep_gates))
             return;
         if (cell == Cell::Gru &&
             fused_gru_forward(step + b0 * GH, gt + b0 * GH, b_hh + 2 * H, h_prev + b0 * ld_h, ld_h, at + b0 * H,
-                              ht + b0 * DH, H, b1 - b0, DH))
+                              ht + b0 * DH, H, b1 - b0, DH, keep_gates))
             return;
         if (cell == Cell::RnnTanh && DH == H) {  // one direction: the rows' outputs are contiguous, one call for all
             T* sr = step + b0 * GH;
@@ -690,18 +730,23 @@ void rnn_forward(const RnnDims& dims, int64_t batch, int64_t steps, bool trainin
             const LayerParams o = layer_params(dims, l, d);
             T* gx = gates + slot * TB * GH;
             T* ax = aux + slot * TB * H;
-            // The input projection is one GEMM over all T*B rows in every mode, so that checkpointed backward can
-            // recompute it bit for bit (a BLAS may round a row differently in a GEMM of another shape).
-            const T* packed;
-            if (prepacked) {
-                project_packed(dims.cell, g, in, dims.layer_input(l), params, o, frozen->ih[(size_t)kd], gx, ws.bias);
-                packed = frozen->hh[(size_t)kd];
+            // Training projects all T*B rows in one GEMM, so that checkpointed backward can recompute it bit for bit
+            // (a BLAS may round a row differently in a GEMM of another shape); inference may project step by step
+            // (projects_by_step: the same bits) and keeps no activated gates.
+            const int64_t in_size = dims.layer_input(l);
+            const T* packed = prepacked ? frozen->hh[(size_t)kd] : pack_forward(params + o.w_hh, g, ws.packed);
+            if (!training && projects_by_step<T>(g, in_size)) {
+                const StepProjection<T> proj{in, in_size,
+                                             prepacked ? frozen->ih[(size_t)kd] : pack_ih(params + o.w_ih, in_size, GH, ws.pack_big),
+                                             projection_bias(dims.cell, g, params, o, ws.bias)};
+                forward_steps(dims.cell, g, d, params, o, gx, ax, 0, 0, g.T, out, init + kd * BH, H, init + LD * BH + kd * BH,
+                              step, packed, false, &proj);
             } else {
-                project(dims.cell, g, in, dims.layer_input(l), params, o, 0, g.T, gx, ws.pack_big, ws.bias);
-                packed = pack_forward(params + o.w_hh, g, ws.packed);
+                if (prepacked) project_packed(dims.cell, g, in, in_size, params, o, frozen->ih[(size_t)kd], gx, ws.bias);
+                else project(dims.cell, g, in, in_size, params, o, 0, g.T, gx, ws.pack_big, ws.bias);
+                forward_steps(dims.cell, g, d, params, o, gx, ax, 0, 0, g.T, out, init + kd * BH, H, init + LD * BH + kd * BH,
+                              step, packed, training && !k);
             }
-            forward_steps(dims.cell, g, d, params, o, gx, ax, 0, 0, g.T, out, init + kd * BH, H, init + LD * BH + kd * BH, step,
-                          packed);
             if (ckpt)  // cell state before each segment's first step
                 for (int64_t j = 1; j < nseg; ++j)
                     std::memcpy(ckpt + (kd * nseg + j) * BH, ax + time_of(d, g.T, j * k - 1) * BH, sizeof(T) * BH);
@@ -799,7 +844,7 @@ void rnn_backward(const RnnDims& dims, const T* x, const T* params, const T* dy,
                     const T* c_first = lstm && j > 0 ? ws.ckpt.data() + (kd * nseg + j) * BH : c0l;
                     T* gseg = gx + t0 * g.B * GH;  // rows of the segment, activated in place
                     forward_steps(dims.cell, g, d, params, o, gseg, ax, t0, s_b, s_e, out, h_prev, s_b == 0 ? H : DH, c_first, step,
-                                  packed);
+                                  packed, true);
                     backward_steps(dims.cell, g, d, params, o, gseg, ax, t0, s_b, s_e, out, h0l, c_first, d_layer, d_gx, d_gh, dh,
                                    dh_next, dc, d_peep, rec, packed_bwd);
                 }

@@ -95,6 +95,16 @@ __attribute__((always_inline)) inline void lstm_forward_row(const float* __restr
                           c_prev[j], g[j], g[H + j], g[2 * H + j], g[3 * H + j], c[j], h[j]);
 }
 
+__attribute__((always_inline)) inline void lstm_infer_row(const float* __restrict s, const float* __restrict g,
+                                                          const float* __restrict c_prev, float* __restrict c,
+                                                          float* __restrict h, int64_t H) {
+    for (int64_t j = 0; j < H; ++j) {
+        float i, f, gg, o;
+        lstm_forward_unit(s[j] + g[j], s[H + j] + g[H + j], s[2 * H + j] + g[2 * H + j], s[3 * H + j] + g[3 * H + j],
+                          c_prev[j], i, f, gg, o, c[j], h[j]);
+    }
+}
+
 __attribute__((always_inline)) inline void gru_forward_row(const float* __restrict s, float* __restrict g,
                                                            const float* __restrict b_hn, const float* __restrict h_prev,
                                                            float* __restrict hl_out, float* __restrict h, int64_t H) {
@@ -107,6 +117,18 @@ __attribute__((always_inline)) inline void gru_forward_row(const float* __restri
         g[H + j] = z;
         g[2 * H + j] = n;
         hl_out[j] = hl;
+        h[j] = (1.0f - z) * n + z * h_prev[j];
+    }
+}
+
+__attribute__((always_inline)) inline void gru_infer_row(const float* __restrict s, const float* __restrict g,
+                                                         const float* __restrict b_hn, const float* __restrict h_prev,
+                                                         float* __restrict h, int64_t H) {
+    for (int64_t j = 0; j < H; ++j) {
+        const float r = sigmoid_core(s[j] + g[j]);
+        const float z = sigmoid_core(s[H + j] + g[H + j]);
+        const float hl = s[2 * H + j] + b_hn[j];
+        const float n = tanh_core(g[2 * H + j] + r * hl);
         h[j] = (1.0f - z) * n + z * h_prev[j];
     }
 }
@@ -138,7 +160,12 @@ __attribute__((always_inline)) inline void copy_floats(float* __restrict dst, co
 
 HPC_VECTOR_CLONES
 void lstm_forward_rows_f32(const float* s, float* g, const float* c_prev, float* c, float* h, int64_t H, int64_t rows,
-                           int64_t h_ld) {
+                           int64_t h_ld, bool keep_gates) {
+    if (!staged(H) && !keep_gates) {
+        for (int64_t b = 0; b < rows; ++b)
+            lstm_infer_row(s + b * 4 * H, g + b * 4 * H, c_prev + b * H, c + b * H, h + b * h_ld, H);
+        return;
+    }
     if (!staged(H)) {
         for (int64_t b = 0; b < rows; ++b)
             lstm_forward_row(s + b * 4 * H, g + b * 4 * H, c_prev + b * H, c + b * H, h + b * h_ld, H);
@@ -165,7 +192,8 @@ void lstm_forward_rows_f32(const float* s, float* g, const float* c_prev, float*
                                   pre[3][e], co[e], ho[e]);
         copy_floats(cb, co, n);
         for (int64_t b = 0; b < nb; ++b) {
-            for (int q = 0; q < 4; ++q) copy_floats(g + (b0 + b) * 4 * H + q * H, pre[q] + b * H, H);
+            if (keep_gates)
+                for (int q = 0; q < 4; ++q) copy_floats(g + (b0 + b) * 4 * H + q * H, pre[q] + b * H, H);
             copy_floats(h + (b0 + b) * h_ld, ho + b * H, H);
         }
     }
@@ -173,7 +201,12 @@ void lstm_forward_rows_f32(const float* s, float* g, const float* c_prev, float*
 
 HPC_VECTOR_CLONES
 void gru_forward_rows_f32(const float* s, float* g, const float* b_hn, const float* h_prev, int64_t hp_ld, float* hl,
-                          float* h, int64_t H, int64_t rows, int64_t h_ld) {
+                          float* h, int64_t H, int64_t rows, int64_t h_ld, bool keep_gates) {
+    if (!staged(H) && !keep_gates) {
+        for (int64_t b = 0; b < rows; ++b)
+            gru_infer_row(s + b * 3 * H, g + b * 3 * H, b_hn, h_prev + b * hp_ld, h + b * h_ld, H);
+        return;
+    }
     if (!staged(H)) {
         for (int64_t b = 0; b < rows; ++b)
             gru_forward_row(s + b * 3 * H, g + b * 3 * H, b_hn, h_prev + b * hp_ld, hl + b * H, h + b * h_ld, H);
@@ -212,12 +245,14 @@ void gru_forward_rows_f32(const float* s, float* g, const float* b_hn, const flo
                 pre[3][e] = nn;
                 ho[e] = (1.0f - z) * nn + z * hp[e];
             }
-        copy_floats(hlb, pre[2], n);
+        if (keep_gates) copy_floats(hlb, pre[2], n);
         for (int64_t b = 0; b < nb; ++b) {
-            float* gr = g + (b0 + b) * 3 * H;
-            copy_floats(gr, pre[0] + b * H, H);
-            copy_floats(gr + H, pre[1] + b * H, H);
-            copy_floats(gr + 2 * H, pre[3] + b * H, H);
+            if (keep_gates) {
+                float* gr = g + (b0 + b) * 3 * H;
+                copy_floats(gr, pre[0] + b * H, H);
+                copy_floats(gr + H, pre[1] + b * H, H);
+                copy_floats(gr + 2 * H, pre[3] + b * H, H);
+            }
             copy_floats(h + (b0 + b) * h_ld, ho + b * H, H);
         }
     }

@@ -17,12 +17,13 @@ void vtanh_f32(const float* in, float* out, int64_t n);
 // do not depend on how a step's rows are split among calls. Layouts as in
 // rnn_cpu.cpp: s = the step's recurrent pre-activations [rows, G*H], g = the input-projected pre-activations
 // [rows, G*H] on entry and the activated gates on exit; c_prev, c and hl advance by H a row, h by h_ld, h_prev by hp_ld.
+// keep_gates false (inference): g is only read, and GRU's hl is not written.
 // LSTM (no peepholes): c = f c_prev + i g, h = o tanh(c).
 void lstm_forward_rows_f32(const float* s, float* g, const float* c_prev, float* c, float* h, int64_t H, int64_t rows,
-                           int64_t h_ld);
+                           int64_t h_ld, bool keep_gates = true);
 // GRU: hl = W_hn h + b_hn (saved), n = tanh(x_n + r hl), h = (1 - z) n + z h_prev.
 void gru_forward_rows_f32(const float* s, float* g, const float* b_hn, const float* h_prev, int64_t hp_ld, float* hl,
-                          float* h, int64_t H, int64_t rows, int64_t h_ld);
+                          float* h, int64_t H, int64_t rows, int64_t h_ld, bool keep_gates = true);
 // LSTM backward of `rows` consecutive batch rows: dgates [4H] a row from dy + dh and dc (updated in place to
 // dc_{t-1}); dy advances by dy_ld a row, the others as in the forward rows.
 void lstm_backward_rows_f32(const float* g, const float* c, const float* c_prev, const float* dy, int64_t dy_ld,
