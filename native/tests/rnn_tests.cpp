@@ -423,6 +423,34 @@ TEST(RnnKernels, Float32InferenceEqualsTheTrainingForwardBitForBit) {
     ASSERT_EQ(hpc_set_num_threads(0), HPC_OK);
 }
 
+// Inference projecting step by step keeps one step's rows of gates, not T*B: the workspace after it stays below the
+// T*B*4H floats the whole-sequence projection needs (outputs, cell states and packs included), and a training forward
+// afterwards grows it as it needs.
+TEST(RnnKernels, Float32InferenceProjectedStepByStepKeepsOneStepOfGates) {
+    ASSERT_EQ(hpc_set_num_threads(2), HPC_OK);
+    const BigCase bc{{HPC_CELL_LSTM, 1, false, false, false}, 64, 64, 64, 50};
+    Net<float> n(bc.c, bc.I, bc.H, bc.B, bc.T);
+    std::mt19937_64 rng(3);
+    const auto x = random_vec<float>((size_t)n.nx, rng), p = random_vec<float>((size_t)n.n_params, rng, 0.3);
+    std::vector<float> y((size_t)n.ny), y2((size_t)n.ny);
+    const int64_t all_gates_bytes = bc.T * bc.B * 4 * bc.H * (int64_t)sizeof(float);
+    ASSERT_EQ(hpc_rnn_forward(n.rnn, 0, bc.B, bc.T, x.data(), n.nx, p.data(), n.n_params, nullptr, 0, nullptr, 0, y.data(),
+                              n.ny, nullptr, 0, nullptr, 0),
+              HPC_OK)
+        << last_error();
+    int64_t bytes = 0;
+    ASSERT_EQ(hpc_rnn_workspace_bytes(n.rnn, &bytes), HPC_OK);
+    EXPECT_LT(bytes, all_gates_bytes);
+    ASSERT_EQ(hpc_rnn_forward(n.rnn, 1, bc.B, bc.T, x.data(), n.nx, p.data(), n.n_params, nullptr, 0, nullptr, 0, y2.data(),
+                              n.ny, nullptr, 0, nullptr, 0),
+              HPC_OK)
+        << last_error();
+    EXPECT_EQ(y2, y);
+    ASSERT_EQ(hpc_rnn_workspace_bytes(n.rnn, &bytes), HPC_OK);
+    EXPECT_GE(bytes, all_gates_bytes);
+    ASSERT_EQ(hpc_set_num_threads(0), HPC_OK);
+}
+
 }  // namespace
 
 // ---- frozen parameters (hpc_rnn_freeze_params) ----

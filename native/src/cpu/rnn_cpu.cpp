@@ -711,7 +711,8 @@ void rnn_forward(const RnnDims& dims, int64_t batch, int64_t steps, bool trainin
     // Plain training keeps every layer-direction's activations; inference and checkpointed training reuse one slot.
     const int64_t gate_slots = training && !k ? LD : 1;
     T* outs = ensure(ws.outs, out_slots * TB * DH);
-    T* gates = ensure(ws.gates, gate_slots * TB * GH);
+    // Inference sizes its one slot of gates layer by layer (one step's rows where the layer projects step by step).
+    T* gates = training ? ensure(ws.gates, gate_slots * TB * GH) : nullptr;
     T* aux = ensure(ws.aux, gate_slots * TB * H);
     T* init = ensure(ws.init, 2 * LD * BH);
     T* step = ensure(ws.step, g.B * GH);
@@ -728,14 +729,15 @@ void rnn_forward(const RnnDims& dims, int64_t batch, int64_t steps, bool trainin
             const int64_t kd = l * g.D + d;
             const int64_t slot = gate_slots > 1 ? kd : 0;
             const LayerParams o = layer_params(dims, l, d);
-            T* gx = gates + slot * TB * GH;
+            const int64_t in_size = dims.layer_input(l);
+            const bool by_step = !training && projects_by_step<T>(g, in_size);
+            T* gx = training ? gates + slot * TB * GH : ensure(ws.gates, (by_step ? g.B : TB) * GH);
             T* ax = aux + slot * TB * H;
             // Training projects all T*B rows in one GEMM, so that checkpointed backward can recompute it bit for bit
             // (a BLAS may round a row differently in a GEMM of another shape); inference may project step by step
             // (projects_by_step: the same bits) and keeps no activated gates.
-            const int64_t in_size = dims.layer_input(l);
             const T* packed = prepacked ? frozen->hh[(size_t)kd] : pack_forward(params + o.w_hh, g, ws.packed);
-            if (!training && projects_by_step<T>(g, in_size)) {
+            if (by_step) {
                 const StepProjection<T> proj{in, in_size,
                                              prepacked ? frozen->ih[(size_t)kd] : pack_ih(params + o.w_ih, in_size, GH, ws.pack_big),
                                              projection_bias(dims.cell, g, params, o, ws.bias)};
