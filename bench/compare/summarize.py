@@ -26,8 +26,11 @@ def main():
     sr, dr = s["rows"], d["rows"]
     m = s["meta"]
     core = m["blas"].split(" core=")[1].split(" ")[0]
-    by_kernel = m.get("sgemm_2048_by_kernel", {})
-    rates = ", ".join(f"{name} {by_kernel[k]}" for k, name in (("hpc", "HPC's own"), ("blas", f"OpenBLAS ({core} kernels)"), ("onednn", "oneDNN's")) if k in by_kernel)
+    def rates(meta):
+        by_kernel = meta.get("sgemm_2048_by_kernel", {})
+        return ", ".join(f"{name} {by_kernel[k]}" for k, name in (("hpc", "HPC's own"), ("blas", f"OpenBLAS ({core} kernels)"), ("onednn", "oneDNN's")) if k in by_kernel)
+    dm = d["meta"]
+    cmd = lambda meta: meta["command"].replace("/usr/bin/python3 bench/compare/compare.py ", "")
     rows50 = [r for r in sr if r["seq"] == 50 and r["hidden"] == 50]
     sel = [r for r in dr if r["cell"] == "lstm" and r["hidden"] == 1024 and r["seq"] == 100]
     by_h = {h: [r for r in sr if r["hidden"] == h] for h in (10, 20, 50)}
@@ -41,9 +44,9 @@ def main():
     out = [f"Measured {date} on this project's machine kind ({m['cpu']}, {m['cores']} cores), side by side in one run with A B C",
            f"alternation: HPC, PyTorch {m['torch']} (one intra-op thread, OpenBLAS with two) and oneDNN {m['onednn']}'s RNN primitive.",
            f"HPC runs its float32 layers on its own GEMM kernel and thread team; PyTorch uses the machine's OpenBLAS as configured",
-           f"there ({core} kernels); oneDNN its own AVX-512 kernels. " + weights + f"SGEMM 2048³ in the same run, GFLOP/s: {rates}; the GEMM limit",
-           f"uses the fastest ({m['sgemm_2048_gflops']}). Commands: `/usr/bin/python3",
-           "bench/compare/compare.py --grid seeds --rounds 3 --repeats 7` and `--grid deepbench --rounds 3 --repeats 3 --warmup 1`",
+           f"there ({core} kernels); oneDNN its own AVX-512 kernels. " + weights + f"SGEMM 2048³ in each run, GFLOP/s: {rates(m)} (seeds);",
+           f"{rates(dm)} (DeepBench); each run's GEMM limit uses its fastest ({m['sgemm_2048_gflops']}, {dm['sgemm_2048_gflops']}). Commands:",
+           f"`/usr/bin/python3 bench/compare/compare.py {cmd(m)}` and `{cmd(dm)}`",
            "(each round a pass over the whole grid, each measurement after at least 200 ms of warm-up); the extra grid",
            "(stacked, bidirectional) is in `bench/results/`;",
            "this section is printed by `bench/compare/summarize.py`. Target (issue 5): HPC at most max(min(oneDNN, PyTorch / 2),",
