@@ -213,22 +213,29 @@ const T* projection_bias(Cell cell, const Geometry& g, const T* p, const LayerPa
     return bs;
 }
 
-// Input projection of the rows of time steps [t_lo, t_hi): gx rows 0.. receive X W_ih^T + the projection's bias.
+// Input projection of all T*B rows: gx receives X W_ih^T + the projection's bias.
 template <typename T>
-void project(Cell cell, const Geometry& g, const T* x_in, int64_t in, const T* p, const LayerParams& o, int64_t t_lo,
-             int64_t t_hi, T* gx, std::vector<T>& pack, std::vector<T>& bias) {
-    const int64_t rows = (t_hi - t_lo) * g.B;
-    product(false, true, rows, g.GH(), in, x_in + t_lo * g.B * in, in, p + o.w_ih, in, false, gx, g.GH(), pack,
-            projection_bias(cell, g, p, o, bias));
+void project(Cell cell, const Geometry& g, const T* x_in, int64_t in, const T* p, const LayerParams& o, T* gx,
+             std::vector<T>& pack, std::vector<T>& bias) {
+    product(false, true, g.TB(), g.GH(), in, x_in, in, p + o.w_ih, in, false, gx, g.GH(), pack, projection_bias(cell, g, p, o, bias));
 }
 
-// The same over all T*B rows with W_ih already packed (frozen parameters, float32).
+// The same with W_ih already packed (frozen parameters, float32).
 inline void project_packed(Cell cell, const Geometry& g, const float* x_in, int64_t in, const float* p, const LayerParams& o,
                            const float* packed_ih, float* gx, std::vector<float>& bias) {
     gemm_packed(g.TB(), in, g.GH(), x_in, in, 1, packed_ih, gx, g.GH(), false, projection_bias(cell, g, p, o, bias));
 }
 inline void project_packed(Cell, const Geometry&, const double*, int64_t, const double*, const LayerParams&, const double*,
                            double*, std::vector<double>&) {}  // float64 packs nothing
+
+// A layer-direction's whole-sequence projection: on frozen parameters' packed W_ih (packed_ih non-null), otherwise
+// packing it (or reading it in place) per call.
+template <typename T>
+void project_layer(Cell cell, const Geometry& g, const T* x_in, int64_t in, const T* p, const LayerParams& o,
+                   const T* packed_ih, T* gx, RnnWorkspace<T>& ws) {
+    if (packed_ih) project_packed(cell, g, x_in, in, p, o, packed_ih, gx, ws.bias);
+    else project(cell, g, x_in, in, p, o, gx, ws.pack_big, ws.bias);
+}
 
 // Inference on rows split among the team (step_row_chunks > 1) can run the input projection step by step instead of
 // as one product over all T*B rows first: each member projects its own rows of x_t just before their recurrent
@@ -658,7 +665,7 @@ void rnn_freeze(const RnnDims& dims, const T* params, int64_t count, FrozenParam
             for (int d = 0; d < dims.directions; ++d) {
                 const int64_t kd = l * dims.directions + d, in = dims.layer_input(l);
                 const LayerParams o = layer_params(dims, l, d);
-                f.ih.push_back(pack_b(f.values.data() + o.w_ih, in, true, in, GH, f.storage[(size_t)(2 * kd)]));
+                f.ih.push_back(pack_ih(f.values.data() + o.w_ih, in, GH, f.storage[(size_t)(2 * kd)]));
                 f.hh.push_back(pack_hh_forward(f.values.data() + o.w_hh, H, GH, f.storage[(size_t)(2 * kd + 1)]));
             }
     }
@@ -744,8 +751,7 @@ void rnn_forward(const RnnDims& dims, int64_t batch, int64_t steps, bool trainin
                 forward_steps(dims.cell, g, d, params, o, gx, ax, 0, 0, g.T, out, init + kd * BH, H, init + LD * BH + kd * BH,
                               step, packed, false, &proj);
             } else {
-                if (prepacked) project_packed(dims.cell, g, in, in_size, params, o, frozen->ih[(size_t)kd], gx, ws.bias);
-                else project(dims.cell, g, in, in_size, params, o, 0, g.T, gx, ws.pack_big, ws.bias);
+                project_layer(dims.cell, g, in, in_size, params, o, prepacked ? frozen->ih[(size_t)kd] : nullptr, gx, ws);
                 forward_steps(dims.cell, g, d, params, o, gx, ax, 0, 0, g.T, out, init + kd * BH, H, init + LD * BH + kd * BH,
                               step, packed, training && !k);
             }
@@ -831,14 +837,8 @@ void rnn_backward(const RnnDims& dims, const T* x, const T* params, const T* dy,
                 // the segment's activations from its checkpoint and its backward steps.
                 T* gx = ws.gates.data();
                 T* ax = ensure(ws.seg_aux, k * g.B * H);
-                const T* packed;
-                if (prepacked) {
-                    project_packed(dims.cell, g, in, in_size, params, o, frozen->ih[(size_t)kd], gx, ws.bias);
-                    packed = frozen->hh[(size_t)kd];
-                } else {
-                    project(dims.cell, g, in, in_size, params, o, 0, g.T, gx, ws.pack_big, ws.bias);
-                    packed = pack_forward(params + o.w_hh, g, ws.packed);
-                }
+                project_layer(dims.cell, g, in, in_size, params, o, prepacked ? frozen->ih[(size_t)kd] : nullptr, gx, ws);
+                const T* packed = prepacked ? frozen->hh[(size_t)kd] : pack_forward(params + o.w_hh, g, ws.packed);
                 for (int64_t j = nseg - 1; j >= 0; --j) {
                     const int64_t s_b = j * k, s_e = std::min(g.T, s_b + k);
                     const int64_t t0 = first_time(d, g.T, s_b, s_e);

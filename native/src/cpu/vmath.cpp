@@ -87,24 +87,21 @@ __attribute__((always_inline)) inline void lstm_backward_unit(float i, float f, 
     d_o = dov, di = div, df = dfv, dg = dgv, dc = dct * f;
 }
 
+// A row of units; kKeepGates (training) stores the activated gates over g's pre-activations (and GRU's hl), for
+// backward; inference only reads g.
+template <bool kKeepGates>
 __attribute__((always_inline)) inline void lstm_forward_row(const float* __restrict s, float* __restrict g,
                                                             const float* __restrict c_prev, float* __restrict c,
                                                             float* __restrict h, int64_t H) {
-    for (int64_t j = 0; j < H; ++j)
-        lstm_forward_unit(s[j] + g[j], s[H + j] + g[H + j], s[2 * H + j] + g[2 * H + j], s[3 * H + j] + g[3 * H + j],
-                          c_prev[j], g[j], g[H + j], g[2 * H + j], g[3 * H + j], c[j], h[j]);
-}
-
-__attribute__((always_inline)) inline void lstm_infer_row(const float* __restrict s, const float* __restrict g,
-                                                          const float* __restrict c_prev, float* __restrict c,
-                                                          float* __restrict h, int64_t H) {
     for (int64_t j = 0; j < H; ++j) {
         float i, f, gg, o;
         lstm_forward_unit(s[j] + g[j], s[H + j] + g[H + j], s[2 * H + j] + g[2 * H + j], s[3 * H + j] + g[3 * H + j],
                           c_prev[j], i, f, gg, o, c[j], h[j]);
+        if constexpr (kKeepGates) g[j] = i, g[H + j] = f, g[2 * H + j] = gg, g[3 * H + j] = o;
     }
 }
 
+template <bool kKeepGates>
 __attribute__((always_inline)) inline void gru_forward_row(const float* __restrict s, float* __restrict g,
                                                            const float* __restrict b_hn, const float* __restrict h_prev,
                                                            float* __restrict hl_out, float* __restrict h, int64_t H) {
@@ -113,22 +110,7 @@ __attribute__((always_inline)) inline void gru_forward_row(const float* __restri
         const float z = sigmoid_core(s[H + j] + g[H + j]);
         const float hl = s[2 * H + j] + b_hn[j];
         const float n = tanh_core(g[2 * H + j] + r * hl);
-        g[j] = r;
-        g[H + j] = z;
-        g[2 * H + j] = n;
-        hl_out[j] = hl;
-        h[j] = (1.0f - z) * n + z * h_prev[j];
-    }
-}
-
-__attribute__((always_inline)) inline void gru_infer_row(const float* __restrict s, const float* __restrict g,
-                                                         const float* __restrict b_hn, const float* __restrict h_prev,
-                                                         float* __restrict h, int64_t H) {
-    for (int64_t j = 0; j < H; ++j) {
-        const float r = sigmoid_core(s[j] + g[j]);
-        const float z = sigmoid_core(s[H + j] + g[H + j]);
-        const float hl = s[2 * H + j] + b_hn[j];
-        const float n = tanh_core(g[2 * H + j] + r * hl);
+        if constexpr (kKeepGates) g[j] = r, g[H + j] = z, g[2 * H + j] = n, hl_out[j] = hl;
         h[j] = (1.0f - z) * n + z * h_prev[j];
     }
 }
@@ -161,14 +143,13 @@ __attribute__((always_inline)) inline void copy_floats(float* __restrict dst, co
 HPC_VECTOR_CLONES
 void lstm_forward_rows_f32(const float* s, float* g, const float* c_prev, float* c, float* h, int64_t H, int64_t rows,
                            int64_t h_ld, bool keep_gates) {
-    if (!staged(H) && !keep_gates) {
-        for (int64_t b = 0; b < rows; ++b)
-            lstm_infer_row(s + b * 4 * H, g + b * 4 * H, c_prev + b * H, c + b * H, h + b * h_ld, H);
-        return;
-    }
     if (!staged(H)) {
-        for (int64_t b = 0; b < rows; ++b)
-            lstm_forward_row(s + b * 4 * H, g + b * 4 * H, c_prev + b * H, c + b * H, h + b * h_ld, H);
+        if (keep_gates)
+            for (int64_t b = 0; b < rows; ++b)
+                lstm_forward_row<true>(s + b * 4 * H, g + b * 4 * H, c_prev + b * H, c + b * H, h + b * h_ld, H);
+        else
+            for (int64_t b = 0; b < rows; ++b)
+                lstm_forward_row<false>(s + b * 4 * H, g + b * 4 * H, c_prev + b * H, c + b * H, h + b * h_ld, H);
         return;
     }
     alignas(64) float pre[4][kStageUnits], cp16[kStageUnits], co[kStageUnits], ho[kStageUnits];
@@ -202,14 +183,13 @@ void lstm_forward_rows_f32(const float* s, float* g, const float* c_prev, float*
 HPC_VECTOR_CLONES
 void gru_forward_rows_f32(const float* s, float* g, const float* b_hn, const float* h_prev, int64_t hp_ld, float* hl,
                           float* h, int64_t H, int64_t rows, int64_t h_ld, bool keep_gates) {
-    if (!staged(H) && !keep_gates) {
-        for (int64_t b = 0; b < rows; ++b)
-            gru_infer_row(s + b * 3 * H, g + b * 3 * H, b_hn, h_prev + b * hp_ld, h + b * h_ld, H);
-        return;
-    }
     if (!staged(H)) {
-        for (int64_t b = 0; b < rows; ++b)
-            gru_forward_row(s + b * 3 * H, g + b * 3 * H, b_hn, h_prev + b * hp_ld, hl + b * H, h + b * h_ld, H);
+        if (keep_gates)
+            for (int64_t b = 0; b < rows; ++b)
+                gru_forward_row<true>(s + b * 3 * H, g + b * 3 * H, b_hn, h_prev + b * hp_ld, hl + b * H, h + b * h_ld, H);
+        else
+            for (int64_t b = 0; b < rows; ++b)
+                gru_forward_row<false>(s + b * 3 * H, g + b * 3 * H, b_hn, h_prev + b * hp_ld, hl + b * H, h + b * h_ld, H);
         return;
     }
     // Staged like the LSTM's: r, z pre-activations, s_n + b_hn (= hl), x_n and h_prev.
