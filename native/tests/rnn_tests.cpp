@@ -451,6 +451,51 @@ TEST(RnnKernels, Float32InferenceProjectedStepByStepKeepsOneStepOfGates) {
     ASSERT_EQ(hpc_set_num_threads(0), HPC_OK);
 }
 
+
+// What inference keeps grows with T only where it must: the gates of the whole-sequence projection (none where the
+// layer projects step by step), and, batch-first, the time-major copy of x and the layer outputs (time-major, the
+// last layer writes y directly and a layer's output is kept only for the layer above). The cell states (LSTM c_t)
+// are two steps' rows, not T*B. Fresh networks at T and 3T, so that each buffer is sized once: the difference in
+// workspace bytes is exactly those T-proportional buffers. The outputs are checked against training's elsewhere
+// (Float32InferenceEqualsTheTrainingForwardBitForBit, the PyTorch references).
+template <typename T>
+void check_inference_workspace_growth(const BigCase& bc, bool by_step) {
+    const int64_t D = bc.c.bi ? 2 : 1, G = bc.c.cell == HPC_CELL_GRU ? 3 : (has_c(bc.c.cell) ? 4 : 1);
+    auto bytes_after_inference = [&](int64_t steps) {
+        Net<T> n(bc.c, bc.I, bc.H, bc.B, steps);
+        std::mt19937_64 rng(5);
+        const auto x = random_vec<T>((size_t)n.nx, rng), p = random_vec<T>((size_t)n.n_params, rng, 0.3);
+        std::vector<T> y((size_t)n.ny), hn((size_t)n.ns), cn((size_t)n.ns);
+        const bool cs = has_c(bc.c.cell);
+        EXPECT_EQ(hpc_rnn_forward(n.rnn, 0, bc.B, steps, x.data(), n.nx, p.data(), n.n_params, nullptr, 0, nullptr, 0,
+                                  y.data(), n.ny, hn.data(), n.ns, cs ? cn.data() : nullptr, cs ? n.ns : 0),
+                  HPC_OK)
+            << last_error();
+        int64_t b = 0;
+        EXPECT_EQ(hpc_rnn_workspace_bytes(n.rnn, &b), HPC_OK);
+        return b;
+    };
+    const int64_t dT = 2 * bc.T;
+    const int64_t out_slots = std::min<int64_t>(bc.c.batch_first ? bc.c.layers : bc.c.layers - 1, 2);
+    const int64_t per_step = (by_step ? 0 : bc.B * G * bc.H) + (bc.c.batch_first ? bc.B * bc.I : 0) + out_slots * bc.B * D * bc.H;
+    EXPECT_EQ(bytes_after_inference(3 * bc.T) - bytes_after_inference(bc.T), (int64_t)sizeof(T) * dT * per_step)
+        << name_of(bc.c) << " B" << bc.B << " H" << bc.H << (sizeof(T) == 4 ? " float32" : " float64");
+}
+
+TEST(RnnKernels, InferenceWorkspaceGrowsWithTOnlyByWhatItMustKeep) {
+    ASSERT_EQ(hpc_set_num_threads(2), HPC_OK);
+    // Projected step by step (float32, 32 rows a thread): nothing grows with T, time-major, one layer.
+    check_inference_workspace_growth<float>({{HPC_CELL_LSTM, 1, false, false, false}, 64, 64, 64, 5}, true);
+    check_inference_workspace_growth<float>({{HPC_CELL_GRU, 1, false, false, false}, 32, 32, 64, 4}, true);
+    ASSERT_EQ(hpc_set_num_threads(1), HPC_OK);
+    check_inference_workspace_growth<float>({{HPC_CELL_LSTM, 1, true, false, false}, 8, 16, 4, 5}, false);
+    check_inference_workspace_growth<float>({{HPC_CELL_LSTM_PEEPHOLE, 2, false, true, false}, 8, 16, 4, 3}, false);
+    check_inference_workspace_growth<double>({{HPC_CELL_LSTM, 3, true, false, false}, 5, 7, 3, 4}, false);
+    check_inference_workspace_growth<double>({{HPC_CELL_GRU, 2, true, true, false}, 5, 7, 3, 4}, false);
+    check_inference_workspace_growth<double>({{HPC_CELL_RNN_TANH, 1, false, false, false}, 5, 7, 3, 4}, false);
+    ASSERT_EQ(hpc_set_num_threads(0), HPC_OK);
+}
+
 }  // namespace
 
 // ---- frozen parameters (hpc_rnn_freeze_params) ----

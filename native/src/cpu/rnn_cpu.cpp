@@ -280,11 +280,12 @@ inline int64_t time_of(int dir, int64_t T_, int64_t s) { return dir == 0 ? s : T
 // (LSTM c_t, GRU W_hn h + b_hn); h_t goes to out (columns dir*H.., leading dimension D*H). h_prev / c_prev: the
 // state before the first step. keep_gates: leave the activated gates in gx (and GRU's W_hn h + b_hn in aux) for
 // backward; inference does not (float32 LSTM and GRU rows skip those stores). proj: project each step's rows here
-// (see StepProjection), into gx's first B rows.
+// (see StepProjection), into gx's first B rows. aux_ring: aux holds two steps' rows only, step s at rows (s & 1) * B
+// (inference: a step needs only the state the step before left; the last step's rows give c_n).
 template <typename T>
 void forward_steps(Cell cell, const Geometry& g, int dir, const T* p, const LayerParams& o, T* gx, T* aux, int64_t t0,
                    int64_t s_begin, int64_t s_end, T* out, const T* h_prev, int64_t ld_h, const T* c_prev, T* step,
-                   const T* packed, bool keep_gates, const StepProjection<T>* proj = nullptr) {
+                   const T* packed, bool keep_gates, const StepProjection<T>* proj = nullptr, bool aux_ring = false) {
     const int64_t B = g.B, T_ = g.T, H = g.H, GH = g.GH(), DH = g.DH();
     const T* w_hh = p + o.w_hh;
     const T* b_hh = p + o.b_hh;
@@ -300,7 +301,7 @@ void forward_steps(Cell cell, const Geometry& g, int dir, const T* p, const Laye
         const int64_t t = time_of(dir, T_, s);
         T* gt = proj ? gx : gx + (t - t0) * B * GH;  // with proj: one step's rows, projected here
         T* ht = out + t * B * DH + dir * H;
-        T* at = aux + (t - t0) * B * H;
+        T* at = aux + (aux_ring ? (s & 1) : t - t0) * B * H;
         if (proj)
             project_step_rows(b1 - b0, proj->in, GH, proj->x + (t * B + b0) * proj->in, proj->packed, proj->bias,
                               gt + b0 * GH);
@@ -376,7 +377,7 @@ void forward_steps(Cell cell, const Geometry& g, int dir, const T* p, const Laye
     };
     // The state a step leaves for the next: h_t (in out), and c_t (LSTM) or W_hn h + b_hn (GRU, unused) in aux.
     auto h_after = [&](int64_t s) { return out + time_of(dir, T_, s) * B * DH + dir * H; };
-    auto aux_after = [&](int64_t s) -> const T* { return aux + (time_of(dir, T_, s) - t0) * B * H; };
+    auto aux_after = [&](int64_t s) -> const T* { return aux + (aux_ring ? (s & 1) : time_of(dir, T_, s) - t0) * B * H; };
     if (chunks > 1) {
         // A batch row's steps depend on that row's state alone, so each member runs every step of its rows in one
         // section: no hand-off between steps.
@@ -714,13 +715,16 @@ void rnn_forward(const RnnDims& dims, int64_t batch, int64_t steps, bool trainin
         swap_batch_time(x, buf, g.B, g.T, g.I);
         x_tm = buf;
     }
-    const int64_t out_slots = training ? g.L : std::min<int64_t>(g.L, 2);
+    // Layer outputs: training keeps every layer's (backward reads them); inference alternates two slots, and needs
+    // none for the last layer when it writes time-major y directly (see into_y below).
+    const int64_t out_slots = training ? g.L : std::min<int64_t>(dims.batch_first ? g.L : g.L - 1, 2);
     // Plain training keeps every layer-direction's activations; inference and checkpointed training reuse one slot.
     const int64_t gate_slots = training && !k ? LD : 1;
-    T* outs = ensure(ws.outs, out_slots * TB * DH);
-    // Inference sizes its one slot of gates layer by layer (one step's rows where the layer projects step by step).
+    T* outs = out_slots > 0 ? ensure(ws.outs, out_slots * TB * DH) : nullptr;
+    // Inference sizes its one slot of gates layer by layer (one step's rows where the layer projects step by step),
+    // and keeps two steps' rows of aux (the state a step reads and the one it writes; see forward_steps' aux_ring).
     T* gates = training ? ensure(ws.gates, gate_slots * TB * GH) : nullptr;
-    T* aux = ensure(ws.aux, gate_slots * TB * H);
+    T* aux = ensure(ws.aux, training ? gate_slots * TB * H : 2 * BH);
     T* init = ensure(ws.init, 2 * LD * BH);
     T* step = ensure(ws.step, g.B * GH);
     T* ckpt = k && lstm ? ensure(ws.ckpt, LD * nseg * BH) : nullptr;
@@ -739,7 +743,7 @@ void rnn_forward(const RnnDims& dims, int64_t batch, int64_t steps, bool trainin
             const int64_t in_size = dims.layer_input(l);
             const bool by_step = !training && projects_by_step<T>(g, in_size);
             T* gx = training ? gates + slot * TB * GH : ensure(ws.gates, (by_step ? g.B : TB) * GH);
-            T* ax = aux + slot * TB * H;
+            T* ax = training ? aux + slot * TB * H : aux;
             // Training projects all T*B rows in one GEMM, so that checkpointed backward can recompute it bit for bit
             // (a BLAS may round a row differently in a GEMM of another shape); inference may project step by step
             // (projects_by_step: the same bits) and keeps no activated gates.
@@ -749,11 +753,11 @@ void rnn_forward(const RnnDims& dims, int64_t batch, int64_t steps, bool trainin
                                              prepacked ? frozen->ih[(size_t)kd] : pack_ih(params + o.w_ih, in_size, GH, ws.pack_big),
                                              projection_bias(dims.cell, g, params, o, ws.bias)};
                 forward_steps(dims.cell, g, d, params, o, gx, ax, 0, 0, g.T, out, init + kd * BH, H, init + LD * BH + kd * BH,
-                              step, packed, false, &proj);
+                              step, packed, false, &proj, true);
             } else {
                 project_layer(dims.cell, g, in, in_size, params, o, prepacked ? frozen->ih[(size_t)kd] : nullptr, gx, ws);
                 forward_steps(dims.cell, g, d, params, o, gx, ax, 0, 0, g.T, out, init + kd * BH, H, init + LD * BH + kd * BH,
-                              step, packed, training && !k);
+                              step, packed, training && !k, static_cast<const StepProjection<T>*>(nullptr), !training);
             }
             if (ckpt)  // cell state before each segment's first step
                 for (int64_t j = 1; j < nseg; ++j)
@@ -761,12 +765,14 @@ void rnn_forward(const RnnDims& dims, int64_t batch, int64_t steps, bool trainin
             const int64_t t_last = time_of(d, g.T, g.T - 1);
             if (hn)
                 for (int64_t b = 0; b < g.B; ++b) std::memcpy(hn + kd * BH + b * H, out + t_last * g.B * DH + d * H + b * DH, sizeof(T) * H);
-            if (cn && lstm) std::memcpy(cn + kd * BH, ax + t_last * BH, sizeof(T) * BH);
+            if (cn && lstm) std::memcpy(cn + kd * BH, ax + (training ? t_last : (g.T - 1) & 1) * BH, sizeof(T) * BH);
         }
     }
-    const T* last = outs + ((g.L - 1) % out_slots) * TB * DH;
-    if (dims.batch_first) swap_batch_time(last, y, g.T, g.B, DH);
-    else if (training) std::memcpy(y, last, sizeof(T) * TB * DH);
+    if (dims.batch_first || training) {
+        const T* last = outs + ((g.L - 1) % out_slots) * TB * DH;
+        if (dims.batch_first) swap_batch_time(last, y, g.T, g.B, DH);
+        else std::memcpy(y, last, sizeof(T) * TB * DH);
+    }
     if (training) {
         ws.saved_batch = g.B;
         ws.saved_steps = g.T;
