@@ -380,6 +380,11 @@ TEST(RnnKernels, Float32InferenceEqualsTheTrainingForwardBitForBit) {
         {{HPC_CELL_RNN_RELU, 1, true, false, true}, 17, 33, 48, 4},  // tails (I 17, H 33)
         {{HPC_CELL_LSTM_PEEPHOLE, 1, false, false, true}, 12, 40, 32, 4},
         {{HPC_CELL_LSTM, 1, false, false, true}, 16, 32, 16, 5},     // 8 rows a thread: the whole-sequence projection
+        // Projected in chunks of >= 512 rows (inference_chunk_steps): several chunks, the last a partial one
+        {{HPC_CELL_LSTM, 2, true, true, true}, 12, 16, 8, 150},      // 64 steps a chunk, both directions, two layers
+        {{HPC_CELL_GRU, 1, true, false, true}, 5, 8, 3, 400},        // 171 steps a chunk
+        {{HPC_CELL_LSTM_PEEPHOLE, 1, false, false, true}, 6, 9, 5, 120},
+        {{HPC_CELL_RNN_TANH, 1, false, false, true}, 300, 64, 16, 40},  // I >= 256 over 640 rows: packed, 2 chunks
     };
     for (const BigCase& bc : cases) {
         Net<float> n(bc.c, bc.I, bc.H, bc.B, bc.T);
@@ -453,13 +458,13 @@ TEST(RnnKernels, Float32InferenceProjectedStepByStepKeepsOneStepOfGates) {
 
 
 // What inference keeps grows with T only where it must: the gates of the whole-sequence projection (none where the
-// layer projects step by step), and, batch-first, the time-major copy of x and the layer outputs (time-major, the
+// layer projects step by step, and none past the first chunk where it projects by chunks of steps), and, batch-first, the time-major copy of x and the layer outputs (time-major, the
 // last layer writes y directly and a layer's output is kept only for the layer above). The cell states (LSTM c_t)
 // are two steps' rows, not T*B. Fresh networks at T and 3T, so that each buffer is sized once: the difference in
 // workspace bytes is exactly those T-proportional buffers. The outputs are checked against training's elsewhere
 // (Float32InferenceEqualsTheTrainingForwardBitForBit, the PyTorch references).
 template <typename T>
-void check_inference_workspace_growth(const BigCase& bc, bool by_step) {
+void check_inference_workspace_growth(const BigCase& bc, bool gates_grow) {
     const int64_t D = bc.c.bi ? 2 : 1, G = bc.c.cell == HPC_CELL_GRU ? 3 : (has_c(bc.c.cell) ? 4 : 1);
     auto bytes_after_inference = [&](int64_t steps) {
         Net<T> n(bc.c, bc.I, bc.H, bc.B, steps);
@@ -477,7 +482,7 @@ void check_inference_workspace_growth(const BigCase& bc, bool by_step) {
     };
     const int64_t dT = 2 * bc.T;
     const int64_t out_slots = std::min<int64_t>(bc.c.batch_first ? bc.c.layers : bc.c.layers - 1, 2);
-    const int64_t per_step = (by_step ? 0 : bc.B * G * bc.H) + (bc.c.batch_first ? bc.B * bc.I : 0) + out_slots * bc.B * D * bc.H;
+    const int64_t per_step = (gates_grow ? bc.B * G * bc.H : 0) + (bc.c.batch_first ? bc.B * bc.I : 0) + out_slots * bc.B * D * bc.H;
     EXPECT_EQ(bytes_after_inference(3 * bc.T) - bytes_after_inference(bc.T), (int64_t)sizeof(T) * dT * per_step)
         << name_of(bc.c) << " B" << bc.B << " H" << bc.H << (sizeof(T) == 4 ? " float32" : " float64");
 }
@@ -485,14 +490,18 @@ void check_inference_workspace_growth(const BigCase& bc, bool by_step) {
 TEST(RnnKernels, InferenceWorkspaceGrowsWithTOnlyByWhatItMustKeep) {
     ASSERT_EQ(hpc_set_num_threads(2), HPC_OK);
     // Projected step by step (float32, 32 rows a thread): nothing grows with T, time-major, one layer.
-    check_inference_workspace_growth<float>({{HPC_CELL_LSTM, 1, false, false, false}, 64, 64, 64, 5}, true);
-    check_inference_workspace_growth<float>({{HPC_CELL_GRU, 1, false, false, false}, 32, 32, 64, 4}, true);
+    check_inference_workspace_growth<float>({{HPC_CELL_LSTM, 1, false, false, false}, 64, 64, 64, 5}, false);
+    check_inference_workspace_growth<float>({{HPC_CELL_GRU, 1, false, false, false}, 32, 32, 64, 4}, false);
     ASSERT_EQ(hpc_set_num_threads(1), HPC_OK);
-    check_inference_workspace_growth<float>({{HPC_CELL_LSTM, 1, true, false, false}, 8, 16, 4, 5}, false);
-    check_inference_workspace_growth<float>({{HPC_CELL_LSTM_PEEPHOLE, 2, false, true, false}, 8, 16, 4, 3}, false);
-    check_inference_workspace_growth<double>({{HPC_CELL_LSTM, 3, true, false, false}, 5, 7, 3, 4}, false);
-    check_inference_workspace_growth<double>({{HPC_CELL_GRU, 2, true, true, false}, 5, 7, 3, 4}, false);
-    check_inference_workspace_growth<double>({{HPC_CELL_RNN_TANH, 1, false, false, false}, 5, 7, 3, 4}, false);
+    // One chunk (at most 512 rows): the gates grow with T; past one chunk (B4: 128 steps) they do not.
+    check_inference_workspace_growth<float>({{HPC_CELL_LSTM, 1, true, false, false}, 8, 16, 4, 5}, true);
+    check_inference_workspace_growth<float>({{HPC_CELL_LSTM_PEEPHOLE, 2, false, true, false}, 8, 16, 4, 3}, true);
+    check_inference_workspace_growth<float>({{HPC_CELL_LSTM, 1, true, false, false}, 8, 16, 4, 200}, false);
+    check_inference_workspace_growth<float>({{HPC_CELL_GRU, 2, false, true, false}, 8, 16, 4, 150}, false);
+    // float64 projects the whole sequence (BLAS).
+    check_inference_workspace_growth<double>({{HPC_CELL_LSTM, 3, true, false, false}, 5, 7, 3, 4}, true);
+    check_inference_workspace_growth<double>({{HPC_CELL_GRU, 2, true, true, false}, 5, 7, 3, 4}, true);
+    check_inference_workspace_growth<double>({{HPC_CELL_RNN_TANH, 1, false, false, false}, 5, 7, 3, 4}, true);
     ASSERT_EQ(hpc_set_num_threads(0), HPC_OK);
 }
 

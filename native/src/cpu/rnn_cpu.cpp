@@ -271,6 +271,24 @@ inline const float* pack_ih(const float* w_ih, int64_t in, int64_t GH, std::vect
 }
 inline const double* pack_ih(const double*, int64_t, int64_t, std::vector<double>&) { return nullptr; }
 
+// Inference that projects the whole sequence (not step by step) does so in chunks of steps, each projected just
+// before its steps run, so that its gates take chunk rows, not T*B (a long sequence's inference needs memory for one
+// chunk), and the projected rows are read back soon after they were written. A chunk is at least kChunkRows rows of
+// the product (whole steps), enough for the kernel's row blocks on the team; float32, W_ih packed once per layer and
+// run by the packed kernel on each chunk: the same bits as the whole-sequence product (the kernel sums each element
+// the same way for any row count), except where that one runs gemm_dot (few rows, long k), which keeps one chunk.
+constexpr int64_t kChunkRows = 512;
+template <typename T>
+int64_t inference_chunk_steps(const Geometry& g, int64_t in) {
+    if (!std::is_same<T, float>::value || (g.TB() <= kDotMaxRows && in >= kDotMinK)) return g.T;
+    return std::min(g.T, (kChunkRows + g.B - 1) / g.B);
+}
+inline void project_rows_packed(int64_t rows, int64_t in, int64_t GH, const float* x, const float* packed, const float* bias,
+                                float* gx) {
+    gemm_packed(rows, in, GH, x, in, 1, packed, gx, GH, false, bias);
+}
+inline void project_rows_packed(int64_t, int64_t, int64_t, const double*, const double*, const double*, double*) {}
+
 // Time range [t0, t0 + n) covered by processing steps [s_begin, s_end) of a direction.
 inline int64_t first_time(int dir, int64_t T_, int64_t s_begin, int64_t s_end) { return dir == 0 ? s_begin : T_ - s_end; }
 inline int64_t time_of(int dir, int64_t T_, int64_t s) { return dir == 0 ? s : T_ - 1 - s; }
@@ -742,7 +760,8 @@ void rnn_forward(const RnnDims& dims, int64_t batch, int64_t steps, bool trainin
             const LayerParams o = layer_params(dims, l, d);
             const int64_t in_size = dims.layer_input(l);
             const bool by_step = !training && projects_by_step<T>(g, in_size);
-            T* gx = training ? gates + slot * TB * GH : ensure(ws.gates, (by_step ? g.B : TB) * GH);
+            const int64_t chunk = training || by_step ? g.T : inference_chunk_steps<T>(g, in_size);
+            T* gx = training ? gates + slot * TB * GH : ensure(ws.gates, (by_step ? 1 : chunk) * g.B * GH);
             T* ax = training ? aux + slot * TB * H : aux;
             // Training projects all T*B rows in one GEMM, so that checkpointed backward can recompute it bit for bit
             // (a BLAS may round a row differently in a GEMM of another shape); inference may project step by step
@@ -754,6 +773,20 @@ void rnn_forward(const RnnDims& dims, int64_t batch, int64_t steps, bool trainin
                                              projection_bias(dims.cell, g, params, o, ws.bias)};
                 forward_steps(dims.cell, g, d, params, o, gx, ax, 0, 0, g.T, out, init + kd * BH, H, init + LD * BH + kd * BH,
                               step, packed, false, &proj, true);
+            } else if (chunk < g.T) {
+                // Inference by chunks of steps (see inference_chunk_steps), in the direction's processing order; the
+                // state between chunks is the last step's h_t in out and c_t in the aux ring.
+                const T* packed_ih = prepacked ? frozen->ih[(size_t)kd] : pack_ih(params + o.w_ih, in_size, GH, ws.pack_big);
+                const T* bias = projection_bias(dims.cell, g, params, o, ws.bias);
+                for (int64_t s_b = 0; s_b < g.T; s_b += chunk) {
+                    const int64_t s_e = std::min(g.T, s_b + chunk), t0 = first_time(d, g.T, s_b, s_e);
+                    project_rows_packed((s_e - s_b) * g.B, in_size, GH, in + t0 * g.B * in_size, packed_ih, bias, gx);
+                    const bool first = s_b == 0;
+                    forward_steps(dims.cell, g, d, params, o, gx, ax, t0, s_b, s_e, out,
+                                  first ? init + kd * BH : out + time_of(d, g.T, s_b - 1) * BH * g.D + d * H, first ? H : DH,
+                                  first ? init + LD * BH + kd * BH : ax + ((s_b - 1) & 1) * BH, step, packed, false,
+                                  static_cast<const StepProjection<T>*>(nullptr), true);
+                }
             } else {
                 project_layer(dims.cell, g, in, in_size, params, o, prepacked ? frozen->ih[(size_t)kd] : nullptr, gx, ws);
                 forward_steps(dims.cell, g, d, params, o, gx, ax, 0, 0, g.T, out, init + kd * BH, H, init + LD * BH + kd * BH,
