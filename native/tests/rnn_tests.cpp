@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "test_util.h"
+#include "../src/cpu/rnn_cpu.h"
 
 namespace {
 
@@ -380,12 +381,14 @@ TEST(RnnKernels, Float32InferenceEqualsTheTrainingForwardBitForBit) {
         {{HPC_CELL_RNN_RELU, 1, true, false, true}, 17, 33, 48, 4},  // tails (I 17, H 33)
         {{HPC_CELL_LSTM_PEEPHOLE, 1, false, false, true}, 12, 40, 32, 4},
         {{HPC_CELL_LSTM, 1, false, false, true}, 16, 32, 16, 5},     // 8 rows a thread: the whole-sequence projection
-        // Projected in chunks of >= 512 rows (inference_chunk_steps): several chunks, the last a partial one
+        // Projected in chunks of steps (inference_chunk_steps, its byte limit lowered below, so 512 rows a chunk):
+        // several chunks, the last a partial one
         {{HPC_CELL_LSTM, 2, true, true, true}, 12, 16, 8, 150},      // 64 steps a chunk, both directions, two layers
         {{HPC_CELL_GRU, 1, true, false, true}, 5, 8, 3, 400},        // 171 steps a chunk
         {{HPC_CELL_LSTM_PEEPHOLE, 1, false, false, true}, 6, 9, 5, 120},
         {{HPC_CELL_RNN_TANH, 1, false, false, true}, 300, 64, 16, 40},  // I >= 256 over 640 rows: packed, 2 chunks
     };
+    hpc::cpu::rnn_inference_chunk_bytes(0);
     for (const BigCase& bc : cases) {
         Net<float> n(bc.c, bc.I, bc.H, bc.B, bc.T);
         std::mt19937_64 rng(21);
@@ -425,6 +428,7 @@ TEST(RnnKernels, Float32InferenceEqualsTheTrainingForwardBitForBit) {
             }
         }
     }
+    hpc::cpu::rnn_inference_chunk_bytes(-1);
     ASSERT_EQ(hpc_set_num_threads(0), HPC_OK);
 }
 
@@ -493,11 +497,17 @@ TEST(RnnKernels, InferenceWorkspaceGrowsWithTOnlyByWhatItMustKeep) {
     check_inference_workspace_growth<float>({{HPC_CELL_LSTM, 1, false, false, false}, 64, 64, 64, 5}, false);
     check_inference_workspace_growth<float>({{HPC_CELL_GRU, 1, false, false, false}, 32, 32, 64, 4}, false);
     ASSERT_EQ(hpc_set_num_threads(1), HPC_OK);
-    // One chunk (at most 512 rows): the gates grow with T; past one chunk (B4: 128 steps) they do not.
+    // Within one chunk of steps the gates grow with T; past one chunk they do not. By default a chunk is up to 8 MiB
+    // of gates (B64 H256 LSTM: 32 steps); with the limit lowered, 512 rows (B4: 128 steps).
     check_inference_workspace_growth<float>({{HPC_CELL_LSTM, 1, true, false, false}, 8, 16, 4, 5}, true);
     check_inference_workspace_growth<float>({{HPC_CELL_LSTM_PEEPHOLE, 2, false, true, false}, 8, 16, 4, 3}, true);
+    check_inference_workspace_growth<float>({{HPC_CELL_LSTM, 1, false, false, false}, 8, 256, 64, 40}, false);
+    check_inference_workspace_growth<float>({{HPC_CELL_LSTM, 1, false, false, false}, 8, 256, 64, 10}, true);
+    hpc::cpu::rnn_inference_chunk_bytes(0);
     check_inference_workspace_growth<float>({{HPC_CELL_LSTM, 1, true, false, false}, 8, 16, 4, 200}, false);
     check_inference_workspace_growth<float>({{HPC_CELL_GRU, 2, false, true, false}, 8, 16, 4, 150}, false);
+    check_inference_workspace_growth<float>({{HPC_CELL_LSTM, 1, true, false, false}, 8, 16, 4, 40}, true);
+    hpc::cpu::rnn_inference_chunk_bytes(-1);
     // float64 projects the whole sequence (BLAS).
     check_inference_workspace_growth<double>({{HPC_CELL_LSTM, 3, true, false, false}, 5, 7, 3, 4}, true);
     check_inference_workspace_growth<double>({{HPC_CELL_GRU, 2, true, true, false}, 5, 7, 3, 4}, true);

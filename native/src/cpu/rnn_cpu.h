@@ -2,7 +2,8 @@
 // Plain functions on raw pointers: no validation here (the ABI layer does it), no knowledge of the ABI.
 //
 // Structure (Appleyard et al. 2016; cuDNN):
-//  - per layer and direction, the input projection of all T*B rows is one GEMM;
+//  - per layer and direction, the input projection of all T*B rows is one GEMM (inference: of a chunk of steps, or
+//    of each step's rows, see rnn_cpu.cpp);
 //  - each step does one recurrent GEMM for all gates and one fused pointwise pass;
 //  - backward carries only dh (and dc) step by step; dW_ih, dW_hh and dx are large GEMMs over all steps afterwards.
 // Internally everything is time-major: row r = t*B + b.
@@ -79,5 +80,11 @@ template <typename T>
 void rnn_backward(const RnnDims& dims, const T* x, const T* params, const T* dy, const T* dhn, const T* dcn, T* dx,
                   T* dh0, T* dc0, T* dparams, bool accumulate, T* dh_top, RnnWorkspace<T>& ws,
                   FrozenParams<T>* frozen = nullptr);
+
+// Test hook: the most bytes of gates an inference chunk of steps takes (see inference_chunk_steps); < 0 restores the
+// default (8 MiB). Exported from the library (whose other C++ symbols are hidden) for the native tests, which reach
+// the recurrent kernels through the C ABI only.
+__attribute__((visibility("default"))) void rnn_inference_chunk_bytes(double bytes);
+
 
 }  // namespace hpc::cpu
