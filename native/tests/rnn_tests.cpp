@@ -497,12 +497,11 @@ TEST(RnnKernels, InferenceWorkspaceGrowsWithTOnlyByWhatItMustKeep) {
     check_inference_workspace_growth<float>({{HPC_CELL_LSTM, 1, false, false, false}, 64, 64, 64, 5}, false);
     check_inference_workspace_growth<float>({{HPC_CELL_GRU, 1, false, false, false}, 32, 32, 64, 4}, false);
     ASSERT_EQ(hpc_set_num_threads(1), HPC_OK);
-    // Within one chunk of steps the gates grow with T; past one chunk they do not. By default a chunk is up to 8 MiB
-    // of gates (B64 H256 LSTM: 32 steps); with the limit lowered, 512 rows (B4: 128 steps).
+    // Within one chunk of steps the gates grow with T; past one chunk they do not. A chunk is up to 64 MiB of gates
+    // by default; with the limit lowered, 512 rows (B4: 128 steps).
     check_inference_workspace_growth<float>({{HPC_CELL_LSTM, 1, true, false, false}, 8, 16, 4, 5}, true);
     check_inference_workspace_growth<float>({{HPC_CELL_LSTM_PEEPHOLE, 2, false, true, false}, 8, 16, 4, 3}, true);
-    check_inference_workspace_growth<float>({{HPC_CELL_LSTM, 1, false, false, false}, 8, 256, 64, 40}, false);
-    check_inference_workspace_growth<float>({{HPC_CELL_LSTM, 1, false, false, false}, 8, 256, 64, 10}, true);
+    check_inference_workspace_growth<float>({{HPC_CELL_LSTM, 1, true, false, false}, 8, 16, 4, 200}, true);
     hpc::cpu::rnn_inference_chunk_bytes(0);
     check_inference_workspace_growth<float>({{HPC_CELL_LSTM, 1, true, false, false}, 8, 16, 4, 200}, false);
     check_inference_workspace_growth<float>({{HPC_CELL_GRU, 2, false, true, false}, 8, 16, 4, 150}, false);

@@ -274,14 +274,17 @@ inline const double* pack_ih(const double*, int64_t, int64_t, std::vector<double
 
 // Inference that projects the whole sequence (not step by step) does so in chunks of steps, each projected just
 // before its steps run, so that its gates take one chunk, not T*B rows: a long sequence's inference needs memory for
-// one chunk. A chunk is whole steps of at most kChunkBytes of gates, but at least kChunkMinRows rows (enough for the
-// kernel's row blocks on the team). float32 only, W_ih packed once per layer and run by the packed kernel on each
-// chunk: the same bits as the whole-sequence product (the kernel sums each element the same way for any row count),
-// except where that one runs gemm_dot (few rows, long k), which keeps one chunk. Chunks of 512 rows (B16 H256, rows
-// split among the team) measured 1.01-1.04x the time of one product, the larger ones 0.98-1.01x (noise about 1 %), so
-// the chunks are sized for memory, not speed: a sequence of up to 8 MiB of gates keeps one product.
+// one chunk (LSTM B64 H512: 64 MiB instead of 5 GiB at T 10000). A chunk is whole steps of at most kChunkBytes of
+// gates, but at least kChunkMinRows rows (enough for the kernel's row blocks on the team). float32 only, W_ih packed
+// once per layer and run by the packed kernel on each chunk: the same bits as the whole-sequence product (the kernel
+// sums each element the same way for any row count), except where that one runs gemm_dot (few rows, long k), which
+// keeps one chunk. Each chunk costs time: its projection streams W_ih and the chunk through the L3 that held W_hh
+// between steps (H 1024: 16 MiB each), which the next steps read from memory again. Measured with 8 MiB chunks
+// against one product: LSTM B16 and B64 H1024 and GRU B64 H1024 inference 1.02-1.03x the time (4-10 chunks), 512-row
+// chunks of B16 H256 layers 1.01-1.04x; hence chunks sized for memory, not speed, large enough that the grids' shapes
+// (up to 105 MB of gates) take one or two.
 constexpr int64_t kChunkMinRows = 512;
-constexpr double kChunkBytes = 8.0 * 1024 * 1024;
+constexpr double kChunkBytes = 64.0 * 1024 * 1024;
 std::atomic<double> g_chunk_bytes{kChunkBytes};  // (a test hook lowers it)
 template <typename T>
 int64_t inference_chunk_steps(const Geometry& g, int64_t in) {

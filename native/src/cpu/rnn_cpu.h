@@ -82,7 +82,7 @@ void rnn_backward(const RnnDims& dims, const T* x, const T* params, const T* dy,
                   FrozenParams<T>* frozen = nullptr);
 
 // Test hook: the most bytes of gates an inference chunk of steps takes (see inference_chunk_steps); < 0 restores the
-// default (8 MiB). Exported from the library (whose other C++ symbols are hidden) for the native tests, which reach
+// default (64 MiB). Exported from the library (whose other C++ symbols are hidden) for the native tests, which reach
 // the recurrent kernels through the C ABI only.
 __attribute__((visibility("default"))) void rnn_inference_chunk_bytes(double bytes);
 
