@@ -387,6 +387,12 @@ TEST(RnnKernels, Float32InferenceEqualsTheTrainingForwardBitForBit) {
         {{HPC_CELL_GRU, 1, true, false, true}, 5, 8, 3, 400},        // 171 steps a chunk
         {{HPC_CELL_LSTM_PEEPHOLE, 1, false, false, true}, 6, 9, 5, 120},
         {{HPC_CELL_RNN_TANH, 1, false, false, true}, 300, 64, 16, 40},  // I >= 256 over 640 rows: packed, 2 chunks
+        // Batch-first: x read in place (step by step with rows T*I apart, or by chunks, a product per batch row) and
+        // y written in place (rows T*D*H apart)
+        {{HPC_CELL_LSTM, 1, false, true, true}, 64, 64, 64, 5},      // step by step
+        {{HPC_CELL_GRU, 2, true, true, true}, 32, 32, 64, 4},        // step by step, both directions, two layers
+        {{HPC_CELL_GRU, 1, false, true, true}, 20, 24, 1, 30},       // batch 1
+        {{HPC_CELL_RNN_RELU, 3, true, true, true}, 9, 11, 5, 130},   // chunks, three layers
     };
     hpc::cpu::rnn_inference_chunk_bytes(0);
     for (const BigCase& bc : cases) {
@@ -432,6 +438,36 @@ TEST(RnnKernels, Float32InferenceEqualsTheTrainingForwardBitForBit) {
     ASSERT_EQ(hpc_set_num_threads(0), HPC_OK);
 }
 
+// float64 inference against its training forward, bit for bit, in both layouts: the same products (BLAS on a
+// time-major copy of x), the output written straight into y (batch-first: rows T*D*H apart) instead of copied.
+TEST(RnnKernels, Float64InferenceEqualsTheTrainingForwardBitForBit) {
+    const BigCase cases[] = {
+        {{HPC_CELL_LSTM, 2, true, true, true}, 6, 7, 3, 5},
+        {{HPC_CELL_GRU, 1, false, true, true}, 4, 5, 2, 6},
+        {{HPC_CELL_LSTM_PEEPHOLE, 1, true, false, true}, 3, 4, 3, 4},
+        {{HPC_CELL_RNN_TANH, 3, false, true, true}, 5, 6, 4, 3},
+    };
+    for (const BigCase& bc : cases) {
+        Net<double> n(bc.c, bc.I, bc.H, bc.B, bc.T);
+        std::mt19937_64 rng(23);
+        const auto x = random_vec<double>((size_t)n.nx, rng), p = random_vec<double>((size_t)n.n_params, rng, 0.3);
+        const auto h0 = random_vec<double>((size_t)n.ns, rng, 0.5), c0 = random_vec<double>((size_t)n.ns, rng, 0.5);
+        const bool cs = has_c(bc.c.cell);
+        std::vector<double> y[2], hn[2], cn[2];
+        for (int training : {0, 1}) {
+            y[training].resize((size_t)n.ny), hn[training].resize((size_t)n.ns), cn[training].resize((size_t)n.ns);
+            ASSERT_EQ(hpc_rnn_forward(n.rnn, training, bc.B, bc.T, x.data(), n.nx, p.data(), n.n_params, h0.data(), n.ns,
+                                      cs ? c0.data() : nullptr, cs ? n.ns : 0, y[training].data(), n.ny, hn[training].data(),
+                                      n.ns, cs ? cn[training].data() : nullptr, cs ? n.ns : 0),
+                      HPC_OK)
+                << last_error();
+        }
+        EXPECT_EQ(y[0], y[1]) << name_of(bc.c);
+        EXPECT_EQ(hn[0], hn[1]) << name_of(bc.c);
+        EXPECT_EQ(cn[0], cn[1]) << name_of(bc.c);
+    }
+}
+
 // Inference projecting step by step keeps one step's rows of gates, not T*B: the workspace after it stays below the
 // T*B*4H floats the whole-sequence projection needs (outputs, cell states and packs included), and a training forward
 // afterwards grows it as it needs.
@@ -462,9 +498,10 @@ TEST(RnnKernels, Float32InferenceProjectedStepByStepKeepsOneStepOfGates) {
 
 
 // What inference keeps grows with T only where it must: the gates of the whole-sequence projection (none where the
-// layer projects step by step, and none past the first chunk where it projects by chunks of steps), and, batch-first, the time-major copy of x and the layer outputs (time-major, the
-// last layer writes y directly and a layer's output is kept only for the layer above). The cell states (LSTM c_t)
-// are two steps' rows, not T*B. Fresh networks at T and 3T, so that each buffer is sized once: the difference in
+// layer projects step by step, and none past the first chunk where it projects by chunks of steps), the outputs of
+// all but the last layer (the last writes y directly, in either layout; a layer's output is kept only for the layer
+// above), and, batch-first, a time-major copy of x where it is not read in place (float64). The cell states (LSTM
+// c_t) are two steps' rows, not T*B. Fresh networks at T and 3T, so that each buffer is sized once: the difference in
 // workspace bytes is exactly those T-proportional buffers. The outputs are checked against training's elsewhere
 // (Float32InferenceEqualsTheTrainingForwardBitForBit, the PyTorch references).
 template <typename T>
@@ -485,8 +522,9 @@ void check_inference_workspace_growth(const BigCase& bc, bool gates_grow) {
         return b;
     };
     const int64_t dT = 2 * bc.T;
-    const int64_t out_slots = std::min<int64_t>(bc.c.batch_first ? bc.c.layers : bc.c.layers - 1, 2);
-    const int64_t per_step = (gates_grow ? bc.B * G * bc.H : 0) + (bc.c.batch_first ? bc.B * bc.I : 0) + out_slots * bc.B * D * bc.H;
+    const int64_t out_slots = std::min<int64_t>(bc.c.layers - 1, 2);
+    const bool copies_x = bc.c.batch_first && sizeof(T) == 8;
+    const int64_t per_step = (gates_grow ? bc.B * G * bc.H : 0) + (copies_x ? bc.B * bc.I : 0) + out_slots * bc.B * D * bc.H;
     EXPECT_EQ(bytes_after_inference(3 * bc.T) - bytes_after_inference(bc.T), (int64_t)sizeof(T) * dT * per_step)
         << name_of(bc.c) << " B" << bc.B << " H" << bc.H << (sizeof(T) == 4 ? " float32" : " float64");
 }

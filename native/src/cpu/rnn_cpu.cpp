@@ -247,17 +247,17 @@ void project_layer(Cell cell, const Geometry& g, const T* x_in, int64_t in, cons
 // core's L2 (each member reads both at every step) and each member has enough rows for the kernel's tiles.
 template <typename T>
 struct StepProjection {
-    const T* x;       // the layer's input, time-major [T, B, in]
-    int64_t in;
+    const T* x;       // the layer's input: row (t, b) at x + t * x_t + b * x_b (time-major [T, B, in] or batch-first)
+    int64_t in, x_t, x_b;
     const T* packed;  // W_ih packed
     const T* bias;    // projection_bias
 };
 constexpr int64_t kStepProjectionMinRows = 16;
-inline void project_step_rows(int64_t rows, int64_t in, int64_t GH, const float* x, const float* packed, const float* bias,
-                              float* gx) {
-    gemm_packed_serial(rows, in, GH, x, in, 1, packed, gx, GH, false, bias);
+inline void project_step_rows(int64_t rows, int64_t in, int64_t GH, const float* x, int64_t x_rs, const float* packed,
+                              const float* bias, float* gx) {
+    gemm_packed_serial(rows, in, GH, x, x_rs, 1, packed, gx, GH, false, bias);
 }
-inline void project_step_rows(int64_t, int64_t, int64_t, const double*, const double*, const double*, double*) {}
+inline void project_step_rows(int64_t, int64_t, int64_t, const double*, int64_t, const double*, const double*, double*) {}
 
 template <typename T>
 bool projects_by_step(const Geometry& g, int64_t in) {
@@ -286,18 +286,34 @@ inline const double* pack_ih(const double*, int64_t, int64_t, std::vector<double
 constexpr int64_t kChunkMinRows = 512;
 constexpr double kChunkBytes = 64.0 * 1024 * 1024;
 std::atomic<double> g_chunk_bytes{kChunkBytes};  // (a test hook lowers it)
+// Steps a chunk; 0 where inference keeps one whole-sequence product (float64, the gemm_dot case).
 template <typename T>
 int64_t inference_chunk_steps(const Geometry& g, int64_t in) {
-    if (!std::is_same<T, float>::value || (g.TB() <= kDotMaxRows && in >= kDotMinK)) return g.T;
+    if (!std::is_same<T, float>::value || (g.TB() <= kDotMaxRows && in >= kDotMinK)) return 0;
     const int64_t by_bytes = (int64_t)(g_chunk_bytes.load(std::memory_order_relaxed) / (sizeof(T) * g.B * g.GH()));
     const int64_t by_rows = (kChunkMinRows + g.B - 1) / g.B;
     return std::min(g.T, std::max<int64_t>({1, by_bytes, by_rows}));
 }
-inline void project_rows_packed(int64_t rows, int64_t in, int64_t GH, const float* x, const float* packed, const float* bias,
-                                float* gx) {
-    gemm_packed(rows, in, GH, x, in, 1, packed, gx, GH, false, bias);
+// Steps [t0, t0 + n) of x projected into gx (time-major rows, (t - t0) * B + b). A time-major x is one product of
+// n * B rows; a batch-first x ([B, T, in]: a batch row's steps are contiguous) is one product of n rows per batch row,
+// each writing every B-th row of gx, the batch rows shared among the team.
+inline void project_steps_packed(int64_t t0, int64_t n, int64_t B, int64_t T_, bool batch_first, int64_t in, int64_t GH,
+                                 const float* x, const float* packed, const float* bias, float* gx) {
+    if (!batch_first) return gemm_packed(n * B, in, GH, x + t0 * B * in, in, 1, packed, gx, GH, false, bias);
+    const int parts = 2.0 * n * B * in * GH < kTeamMinFlops ? 1 : std::min<int64_t>(team_size(), B);
+    team_for(parts, [&](int member, int count) {
+        const auto [b0, b1] = team_share(B, 1, member, count);
+        for (int64_t b = b0; b < b1; ++b)
+            gemm_packed_serial(n, in, GH, x + (b * T_ + t0) * in, in, 1, packed, gx + b * GH, B * GH, false, bias);
+    });
 }
-inline void project_rows_packed(int64_t, int64_t, int64_t, const double*, const double*, const double*, double*) {}
+inline void project_steps_packed(int64_t, int64_t, int64_t, int64_t, bool, int64_t, int64_t, const double*, const double*,
+                                 const double*, double*) {}
+
+// Strides of a layer's output rows (elements): row (t, b) at t * layout.t + b * layout.b; zero: time-major ([T, B, D*H]).
+struct OutLayout {
+    int64_t t = 0, b = 0;
+};
 
 // Time range [t0, t0 + n) covered by processing steps [s_begin, s_end) of a direction.
 inline int64_t first_time(int dir, int64_t T_, int64_t s_begin, int64_t s_end) { return dir == 0 ? s_begin : T_ - s_end; }
@@ -305,7 +321,8 @@ inline int64_t time_of(int dir, int64_t T_, int64_t s) { return dir == 0 ? s : T
 
 // Processing steps [s_begin, s_end) of one direction (direction 0 runs t = s, direction 1 runs t = T-1-s). The
 // activations of time t live at row (t - t0) * B of gx (input-projected on entry, activated gates on exit) and aux
-// (LSTM c_t, GRU W_hn h + b_hn); h_t goes to out (columns dir*H.., leading dimension D*H). h_prev / c_prev: the
+// (LSTM c_t, GRU W_hn h + b_hn); h_t goes to out (columns dir*H..; row (t, b) at t * B*D*H + b * D*H, time-major,
+// unless `layout` gives other strides: batch-first y in inference). h_prev / c_prev: the
 // state before the first step. keep_gates: leave the activated gates in gx (and GRU's W_hn h + b_hn in aux) for
 // backward; inference does not (float32 LSTM and GRU rows skip those stores). proj: project each step's rows here
 // (see StepProjection), into gx's first B rows. aux_ring: aux holds two steps' rows only, step s at rows (s & 1) * B
@@ -313,8 +330,10 @@ inline int64_t time_of(int dir, int64_t T_, int64_t s) { return dir == 0 ? s : T
 template <typename T>
 void forward_steps(Cell cell, const Geometry& g, int dir, const T* p, const LayerParams& o, T* gx, T* aux, int64_t t0,
                    int64_t s_begin, int64_t s_end, T* out, const T* h_prev, int64_t ld_h, const T* c_prev, T* step,
-                   const T* packed, bool keep_gates, const StepProjection<T>* proj = nullptr, bool aux_ring = false) {
+                   const T* packed, bool keep_gates, const StepProjection<T>* proj = nullptr, bool aux_ring = false,
+                   OutLayout layout = {}) {
     const int64_t B = g.B, T_ = g.T, H = g.H, GH = g.GH(), DH = g.DH();
+    const int64_t ot = layout.t ? layout.t : B * DH, ob = layout.b ? layout.b : DH;  // out's strides: time, batch row
     const T* w_hh = p + o.w_hh;
     const T* b_hh = p + o.b_hh;
     const T* p_i = o.p_i >= 0 ? p + o.p_i : nullptr;
@@ -328,33 +347,33 @@ void forward_steps(Cell cell, const Geometry& g, int dir, const T* p, const Laye
                          bool product) {
         const int64_t t = time_of(dir, T_, s);
         T* gt = proj ? gx : gx + (t - t0) * B * GH;  // with proj: one step's rows, projected here
-        T* ht = out + t * B * DH + dir * H;
+        T* ht = out + t * ot + dir * H;
         T* at = aux + (aux_ring ? (s & 1) : t - t0) * B * H;
         if (proj)
-            project_step_rows(b1 - b0, proj->in, GH, proj->x + (t * B + b0) * proj->in, proj->packed, proj->bias,
-                              gt + b0 * GH);
+            project_step_rows(b1 - b0, proj->in, GH, proj->x + t * proj->x_t + b0 * proj->x_b, proj->x_b, proj->packed,
+                              proj->bias, gt + b0 * GH);
         if (product) step_forward(b1 - b0, GH, H, h_prev + b0 * ld_h, ld_h, w_hh, packed, step + b0 * GH, serial, s & 1);
         // The fused LSTM (no peepholes) and GRU rows (see fused_lstm_forward), all rows in one call (LSTM B32 T50
         // H20 inference 0.97x the time of a call per row, before the staging).
         if (cell == Cell::Lstm &&
-            fused_lstm_forward(step + b0 * GH, gt + b0 * GH, c_prev + b0 * H, at + b0 * H, ht + b0 * DH, H, b1 - b0, DH,
+            fused_lstm_forward(step + b0 * GH, gt + b0 * GH, c_prev + b0 * H, at + b0 * H, ht + b0 * ob, H, b1 - b0, ob,
                                keep_gates))
             return;
         if (cell == Cell::Gru &&
             fused_gru_forward(step + b0 * GH, gt + b0 * GH, b_hh + 2 * H, h_prev + b0 * ld_h, ld_h, at + b0 * H,
-                              ht + b0 * DH, H, b1 - b0, DH, keep_gates))
+                              ht + b0 * ob, H, b1 - b0, ob, keep_gates))
             return;
-        if (cell == Cell::RnnTanh && DH == H) {  // one direction: the rows' outputs are contiguous, one call for all
+        if (cell == Cell::RnnTanh && ob == H) {  // one direction, time-major: the rows' outputs are contiguous
             T* sr = step + b0 * GH;
             const T* gr = gt + b0 * GH;
             for (int64_t j = 0; j < (b1 - b0) * H; ++j) sr[j] += gr[j];
-            act_tanh(sr, ht + b0 * DH, (b1 - b0) * H);
+            act_tanh(sr, ht + b0 * ob, (b1 - b0) * H);
             return;
         }
         for (int64_t b = b0; b < b1; ++b) {
             T* gr = gt + b * GH;
             T* sr = step + b * GH;
-            T* hr = ht + b * DH;
+            T* hr = ht + b * ob;
             switch (cell) {
                 case Cell::RnnTanh:
                     for (int64_t j = 0; j < H; ++j) sr[j] += gr[j];
@@ -404,7 +423,7 @@ void forward_steps(Cell cell, const Geometry& g, int dir, const T* p, const Laye
         }
     };
     // The state a step leaves for the next: h_t (in out), and c_t (LSTM) or W_hn h + b_hn (GRU, unused) in aux.
-    auto h_after = [&](int64_t s) { return out + time_of(dir, T_, s) * B * DH + dir * H; };
+    auto h_after = [&](int64_t s) { return out + time_of(dir, T_, s) * ot + dir * H; };
     auto aux_after = [&](int64_t s) -> const T* { return aux + (aux_ring ? (s & 1) : time_of(dir, T_, s) - t0) * B * H; };
     if (chunks > 1) {
         // A batch row's steps depend on that row's state alone, so each member runs every step of its rows in one
@@ -417,7 +436,7 @@ void forward_steps(Cell cell, const Geometry& g, int dir, const T* p, const Laye
             int64_t ld = ld_h;
             for (int64_t s = s_begin; s < s_end; ++s) {
                 step_rows(s, hp, ld, cp, b0, b1, true, true);
-                hp = h_after(s), ld = DH, cp = aux_after(s);
+                hp = h_after(s), ld = ob, cp = aux_after(s);
             }
         });
         return;
@@ -432,7 +451,7 @@ void forward_steps(Cell cell, const Geometry& g, int dir, const T* p, const Laye
         } else {
             step_rows(s, h_prev, ld_h, c_prev, 0, B, false, true);
         }
-        h_prev = h_after(s), ld_h = DH, c_prev = aux_after(s);
+        h_prev = h_after(s), ld_h = ob, c_prev = aux_after(s);
     }
 }
 
@@ -737,15 +756,20 @@ void rnn_forward(const RnnDims& dims, int64_t batch, int64_t steps, bool trainin
     const int64_t k = training && ws.checkpoint_every > 0 && ws.checkpoint_every < g.T ? ws.checkpoint_every : 0;
     const int64_t nseg = k ? (g.T + k - 1) / k : 1;
 
+    // Inference reads a batch-first x in place where float32 projects it with the packed kernel (step by step or by
+    // chunks of steps: rows of any stride); training (backward reads x time-major), float64 and the gemm_dot case
+    // copy it to time-major first.
+    const bool x_in_place =
+        dims.batch_first && !training && (projects_by_step<T>(g, g.I) || inference_chunk_steps<T>(g, g.I) > 0);
     const T* x_tm = x;
-    if (dims.batch_first) {
+    if (dims.batch_first && !x_in_place) {
         T* buf = ensure(ws.x_tm, TB * g.I);
         swap_batch_time(x, buf, g.B, g.T, g.I);
         x_tm = buf;
     }
-    // Layer outputs: training keeps every layer's (backward reads them); inference alternates two slots, and needs
-    // none for the last layer when it writes time-major y directly (see into_y below).
-    const int64_t out_slots = training ? g.L : std::min<int64_t>(dims.batch_first ? g.L : g.L - 1, 2);
+    // Layer outputs: training keeps every layer's (backward reads them, time-major); inference alternates two slots
+    // and writes the last layer's output straight into y, in either layout (see into_y below).
+    const int64_t out_slots = training ? g.L : std::min<int64_t>(g.L - 1, 2);
     // Plain training keeps every layer-direction's activations; inference and checkpointed training reuse one slot.
     const int64_t gate_slots = training && !k ? LD : 1;
     T* outs = out_slots > 0 ? ensure(ws.outs, out_slots * TB * DH) : nullptr;
@@ -761,58 +785,64 @@ void rnn_forward(const RnnDims& dims, int64_t batch, int64_t steps, bool trainin
 
     for (int64_t l = 0; l < g.L; ++l) {
         const T* in = l == 0 ? x_tm : outs + ((l - 1) % out_slots) * TB * DH;
-        // Inference writes the last layer's time-major output straight into y (training keeps it for backward).
-        const bool into_y = !training && !dims.batch_first && l == g.L - 1;
+        const int64_t in_size = dims.layer_input(l);
+        const bool in_batch_first = l == 0 && x_in_place;
+        const int64_t x_t = in_batch_first ? in_size : g.B * in_size, x_b = in_batch_first ? g.T * in_size : in_size;
+        // Inference writes the last layer's output straight into y (training keeps it for backward), batch-first
+        // through forward_steps' row strides.
+        const bool into_y = !training && l == g.L - 1;
         T* out = into_y ? y : outs + (l % out_slots) * TB * DH;
+        const OutLayout layout = into_y && dims.batch_first ? OutLayout{DH, g.T * DH} : OutLayout{};
+        const int64_t ot = layout.t ? layout.t : g.B * DH, ob = layout.b ? layout.b : DH;
         for (int d = 0; d < g.D; ++d) {
             const int64_t kd = l * g.D + d;
             const int64_t slot = gate_slots > 1 ? kd : 0;
             const LayerParams o = layer_params(dims, l, d);
-            const int64_t in_size = dims.layer_input(l);
             const bool by_step = !training && projects_by_step<T>(g, in_size);
-            const int64_t chunk = training || by_step ? g.T : inference_chunk_steps<T>(g, in_size);
-            T* gx = training ? gates + slot * TB * GH : ensure(ws.gates, (by_step ? 1 : chunk) * g.B * GH);
+            const int64_t chunk = training || by_step ? 0 : inference_chunk_steps<T>(g, in_size);
+            T* gx = training ? gates + slot * TB * GH : ensure(ws.gates, (by_step ? 1 : chunk ? chunk : g.T) * g.B * GH);
             T* ax = training ? aux + slot * TB * H : aux;
             // Training projects all T*B rows in one GEMM, so that checkpointed backward can recompute it bit for bit
             // (a BLAS may round a row differently in a GEMM of another shape); inference may project step by step
             // (projects_by_step: the same bits) and keeps no activated gates.
             const T* packed = prepacked ? frozen->hh[(size_t)kd] : pack_forward(params + o.w_hh, g, ws.packed);
             if (by_step) {
-                const StepProjection<T> proj{in, in_size,
+                const StepProjection<T> proj{in, in_size, x_t, x_b,
                                              prepacked ? frozen->ih[(size_t)kd] : pack_ih(params + o.w_ih, in_size, GH, ws.pack_big),
                                              projection_bias(dims.cell, g, params, o, ws.bias)};
                 forward_steps(dims.cell, g, d, params, o, gx, ax, 0, 0, g.T, out, init + kd * BH, H, init + LD * BH + kd * BH,
-                              step, packed, false, &proj, true);
-            } else if (chunk < g.T) {
-                // Inference by chunks of steps (see inference_chunk_steps), in the direction's processing order; the
-                // state between chunks is the last step's h_t in out and c_t in the aux ring.
+                              step, packed, false, &proj, true, layout);
+            } else if (chunk > 0) {
+                // Inference by chunks of steps (see inference_chunk_steps; one chunk where the gates fit), in the
+                // direction's processing order; the state between chunks is the last step's h_t in out and c_t in
+                // the aux ring.
                 const T* packed_ih = prepacked ? frozen->ih[(size_t)kd] : pack_ih(params + o.w_ih, in_size, GH, ws.pack_big);
                 const T* bias = projection_bias(dims.cell, g, params, o, ws.bias);
                 for (int64_t s_b = 0; s_b < g.T; s_b += chunk) {
                     const int64_t s_e = std::min(g.T, s_b + chunk), t0 = first_time(d, g.T, s_b, s_e);
-                    project_rows_packed((s_e - s_b) * g.B, in_size, GH, in + t0 * g.B * in_size, packed_ih, bias, gx);
+                    project_steps_packed(t0, s_e - s_b, g.B, g.T, in_batch_first, in_size, GH, in, packed_ih, bias, gx);
                     const bool first = s_b == 0;
                     forward_steps(dims.cell, g, d, params, o, gx, ax, t0, s_b, s_e, out,
-                                  first ? init + kd * BH : out + time_of(d, g.T, s_b - 1) * BH * g.D + d * H, first ? H : DH,
+                                  first ? init + kd * BH : out + time_of(d, g.T, s_b - 1) * ot + d * H, first ? H : ob,
                                   first ? init + LD * BH + kd * BH : ax + ((s_b - 1) & 1) * BH, step, packed, false,
-                                  static_cast<const StepProjection<T>*>(nullptr), true);
+                                  static_cast<const StepProjection<T>*>(nullptr), true, layout);
                 }
             } else {
                 project_layer(dims.cell, g, in, in_size, params, o, prepacked ? frozen->ih[(size_t)kd] : nullptr, gx, ws);
                 forward_steps(dims.cell, g, d, params, o, gx, ax, 0, 0, g.T, out, init + kd * BH, H, init + LD * BH + kd * BH,
-                              step, packed, training && !k, static_cast<const StepProjection<T>*>(nullptr), !training);
+                              step, packed, training && !k, static_cast<const StepProjection<T>*>(nullptr), !training, layout);
             }
             if (ckpt)  // cell state before each segment's first step
                 for (int64_t j = 1; j < nseg; ++j)
                     std::memcpy(ckpt + (kd * nseg + j) * BH, ax + time_of(d, g.T, j * k - 1) * BH, sizeof(T) * BH);
             const int64_t t_last = time_of(d, g.T, g.T - 1);
             if (hn)
-                for (int64_t b = 0; b < g.B; ++b) std::memcpy(hn + kd * BH + b * H, out + t_last * g.B * DH + d * H + b * DH, sizeof(T) * H);
+                for (int64_t b = 0; b < g.B; ++b) std::memcpy(hn + kd * BH + b * H, out + t_last * ot + d * H + b * ob, sizeof(T) * H);
             if (cn && lstm) std::memcpy(cn + kd * BH, ax + (training ? t_last : (g.T - 1) & 1) * BH, sizeof(T) * BH);
         }
     }
-    if (dims.batch_first || training) {
-        const T* last = outs + ((g.L - 1) % out_slots) * TB * DH;
+    if (training) {
+        const T* last = outs + (g.L - 1) * TB * DH;
         if (dims.batch_first) swap_batch_time(last, y, g.T, g.B, DH);
         else std::memcpy(y, last, sizeof(T) * TB * DH);
     }
