@@ -40,6 +40,7 @@ def hpc_ms(lib, cfg, repeats):
 
 def onednn_ms(cfg, repeats):
     cell, b, t, i, h, mode = cfg.split()
+    mode = mode.split("-")[0]  # oneDNN's run is time-major (x [T, B, I]) for a -batch-first mode too
     out = subprocess.run([ONEDNN, cell, b, t, i, h, "1", "0", mode, "2", str(repeats), "200"], check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])["median_ms"]
 
@@ -61,7 +62,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--out", help="results path without extension (writes .md and .json)")
-    ap.add_argument("configs", nargs="+", help='"CELL B T I H inference|training"')
+    ap.add_argument("configs", nargs="+", help='"CELL B T I H inference|training[-batch-first]" (batch-first: x and y [B, T, .] for HPC; oneDNN runs time-major)')
     a = ap.parse_args()
     base, new = os.path.abspath(a.base), os.path.abspath(a.new)
     build(new)

@@ -4,7 +4,8 @@
 // the same harness, alternately, in one run.
 // Build (from the repository root): g++ -O2 -std=c++17 bench/compare/rnn_abi_time.cpp -Inative/include
 //   -Lbuild/native -lhpc_native -o out/bench/rnn_abi_time
-// Usage: rnn_abi_time CELL(lstm|gru|rnn_tanh) B T I H inference|training REPEATS [WARMUP_MS]
+// Usage: rnn_abi_time CELL(lstm|gru|rnn_tanh) B T I H MODE REPEATS [WARMUP_MS]
+// MODE: inference or training (time-major x and y, as the side-by-side grids), or either with `-batch-first`.
 #include <hpc/hpc.h>
 
 #include <algorithm>
@@ -21,10 +22,12 @@ static double now_ms() {
 
 int main(int argc, char** argv) {
     if (argc != 8 && argc != 9) {
-        std::fprintf(stderr, "usage: rnn_abi_time CELL B T I H inference|training REPEATS [WARMUP_MS]\n");
+        std::fprintf(stderr, "usage: rnn_abi_time CELL B T I H inference|training[-batch-first] REPEATS [WARMUP_MS]\n");
         return 2;
     }
-    const std::string cell = argv[1], mode = argv[6];
+    const std::string cell = argv[1], mode_arg = argv[6], suffix = "-batch-first";
+    const bool batch_first = mode_arg.size() > suffix.size() && mode_arg.compare(mode_arg.size() - suffix.size(), suffix.size(), suffix) == 0;
+    const std::string mode = batch_first ? mode_arg.substr(0, mode_arg.size() - suffix.size()) : mode_arg;
     const int64_t B = std::atoll(argv[2]), T = std::atoll(argv[3]), I = std::atoll(argv[4]), H = std::atoll(argv[5]);
     const int repeats = std::atoi(argv[7]);
     const double warm_ms = argc == 9 ? std::atof(argv[8]) : 200;
@@ -40,6 +43,7 @@ int main(int argc, char** argv) {
     d.input_size = I;
     d.hidden_size = H;
     d.num_layers = 1;
+    d.batch_first = batch_first ? 1 : 0;
     int64_t tensors = 0, np = 0;
     hpc_rnn* r = nullptr;
     if (hpc_rnn_param_layout(&d, &tensors, &np) != HPC_OK || hpc_rnn_create(&d, &r) != HPC_OK) return 1;

@@ -369,7 +369,7 @@ TEST(RnnKernels, Float32CheckpointedBackwardIsBitIdentical) {
 // Inference against the training forward, float32, bit for bit: inference keeps no activated gates, and on rows split
 // among the threads (batch >= 32, small W_ih + W_hh) it projects x_t step by step inside the steps instead of all
 // T*B rows first (rnn_cpu.cpp, projects_by_step); the packed kernel's sums do not depend on the number of rows. On
-// one thread (no row split: the whole-sequence projection) and on two, live parameters and frozen.
+// one thread (no row split: the whole-sequence projection), on two and on three, live parameters and frozen.
 TEST(RnnKernels, Float32InferenceEqualsTheTrainingForwardBitForBit) {
     const BigCase cases[] = {
         {{HPC_CELL_LSTM, 1, false, false, true}, 128, 128, 64, 6},   // projected by step, 32 rows a thread
@@ -393,6 +393,7 @@ TEST(RnnKernels, Float32InferenceEqualsTheTrainingForwardBitForBit) {
         {{HPC_CELL_GRU, 2, true, true, true}, 32, 32, 64, 4},        // step by step, both directions, two layers
         {{HPC_CELL_GRU, 1, false, true, true}, 20, 24, 1, 30},       // batch 1
         {{HPC_CELL_RNN_RELU, 3, true, true, true}, 9, 11, 5, 130},   // chunks, three layers
+        {{HPC_CELL_LSTM, 1, true, true, true}, 40, 48, 2, 300},      // fewer batch rows than 3 threads: parts of rows
     };
     hpc::cpu::rnn_inference_chunk_bytes(0);
     for (const BigCase& bc : cases) {
@@ -415,7 +416,7 @@ TEST(RnnKernels, Float32InferenceEqualsTheTrainingForwardBitForBit) {
         };
         ASSERT_EQ(hpc_set_num_threads(1), HPC_OK);
         const Out ref = forward(1, p.data());
-        for (int threads : {1, 2}) {
+        for (int threads : {1, 2, 3}) {
             ASSERT_EQ(hpc_set_num_threads(threads), HPC_OK);
             const std::string what = name_of(bc.c) + " B" + std::to_string(bc.B) + " H" + std::to_string(bc.H) + " threads " +
                                      std::to_string(threads);
