@@ -497,14 +497,13 @@ TEST(RnnKernels, Float32InferenceProjectedStepByStepKeepsOneStepOfGates) {
     ASSERT_EQ(hpc_set_num_threads(0), HPC_OK);
 }
 
-
 // What inference keeps grows with T only where it must: the gates of the whole-sequence projection (none where the
-// layer projects step by step, and none past the first chunk where it projects by chunks of steps), the outputs of
-// all but the last layer (the last writes y directly, in either layout; a layer's output is kept only for the layer
-// above), and, batch-first, a time-major copy of x where it is not read in place (float64). The cell states (LSTM
-// c_t) are two steps' rows, not T*B. Fresh networks at T and 3T, so that each buffer is sized once: the difference in
-// workspace bytes is exactly those T-proportional buffers. The outputs are checked against training's elsewhere
-// (Float32InferenceEqualsTheTrainingForwardBitForBit, the PyTorch references).
+// layer projects step by step, and none past the first chunk where it projects by chunks of steps), the outputs of all
+// but the last layer (the last writes y directly, in either layout; a layer's output is kept only for the layer above),
+// and, batch-first, a time-major copy of x where it is not read in place (float64, under 16 steps). The cell states
+// (LSTM c_t) are two steps' rows, not T*B. Fresh networks at T and 3T, so that each buffer is sized once: the
+// difference in workspace bytes is exactly those T-proportional buffers. The outputs are checked against training's
+// elsewhere (Float32InferenceEqualsTheTrainingForwardBitForBit, the PyTorch references).
 template <typename T>
 void check_inference_workspace_growth(const BigCase& bc, bool gates_grow) {
     const int64_t D = bc.c.bi ? 2 : 1, G = bc.c.cell == HPC_CELL_GRU ? 3 : (has_c(bc.c.cell) ? 4 : 1);
@@ -524,7 +523,7 @@ void check_inference_workspace_growth(const BigCase& bc, bool gates_grow) {
     };
     const int64_t dT = 2 * bc.T;
     const int64_t out_slots = std::min<int64_t>(bc.c.layers - 1, 2);
-    const bool copies_x = bc.c.batch_first && sizeof(T) == 8;
+    const bool copies_x = bc.c.batch_first && (sizeof(T) == 8 || 3 * bc.T < 16);  // (both T and 3T under 16 steps)
     const int64_t per_step = (gates_grow ? bc.B * G * bc.H : 0) + (copies_x ? bc.B * bc.I : 0) + out_slots * bc.B * D * bc.H;
     EXPECT_EQ(bytes_after_inference(3 * bc.T) - bytes_after_inference(bc.T), (int64_t)sizeof(T) * dT * per_step)
         << name_of(bc.c) << " B" << bc.B << " H" << bc.H << (sizeof(T) == 4 ? " float32" : " float64");
@@ -540,6 +539,7 @@ TEST(RnnKernels, InferenceWorkspaceGrowsWithTOnlyByWhatItMustKeep) {
     // by default; with the limit lowered, 512 rows (B4: 128 steps).
     check_inference_workspace_growth<float>({{HPC_CELL_LSTM, 1, true, false, false}, 8, 16, 4, 5}, true);
     check_inference_workspace_growth<float>({{HPC_CELL_LSTM_PEEPHOLE, 2, false, true, false}, 8, 16, 4, 3}, true);
+    check_inference_workspace_growth<float>({{HPC_CELL_LSTM_PEEPHOLE, 2, false, true, false}, 8, 16, 4, 16}, true);
     check_inference_workspace_growth<float>({{HPC_CELL_LSTM, 1, true, false, false}, 8, 16, 4, 200}, true);
     hpc::cpu::rnn_inference_chunk_bytes(0);
     check_inference_workspace_growth<float>({{HPC_CELL_LSTM, 1, true, false, false}, 8, 16, 4, 200}, false);

@@ -286,6 +286,7 @@ inline const double* pack_ih(const double*, int64_t, int64_t, std::vector<double
 constexpr int64_t kChunkMinRows = 512;
 constexpr double kChunkBytes = 64.0 * 1024 * 1024;
 std::atomic<double> g_chunk_bytes{kChunkBytes};  // (a test hook lowers it)
+constexpr int64_t kInPlaceMinSteps = 16;  // a batch-first x is read in place by chunks of at least these steps
 // Steps a chunk; 0 where inference keeps one whole-sequence product (float64, the gemm_dot case).
 template <typename T>
 int64_t inference_chunk_steps(const Geometry& g, int64_t in) {
@@ -763,11 +764,12 @@ void rnn_forward(const RnnDims& dims, int64_t batch, int64_t steps, bool trainin
     const int64_t k = training && ws.checkpoint_every > 0 && ws.checkpoint_every < g.T ? ws.checkpoint_every : 0;
     const int64_t nseg = k ? (g.T + k - 1) / k : 1;
 
-    // Inference reads a batch-first x in place where float32 projects it with the packed kernel (step by step or by
-    // chunks of steps: rows of any stride); training (backward reads x time-major), float64 and the gemm_dot case
-    // copy it to time-major first.
-    const bool x_in_place =
-        dims.batch_first && !training && (projects_by_step<T>(g, g.I) || inference_chunk_steps<T>(g, g.I) > 0);
+    // Inference reads a batch-first x in place where float32 projects it with the packed kernel step by step (rows
+    // T*I apart), or by chunks of at least kInPlaceMinSteps steps (a product per batch row); training (backward reads
+    // x time-major), float64, the gemm_dot case and short sequences copy it to time-major first (B32 T5 H10: 32
+    // products of 5 rows took 2.5x the time of the copy and one product).
+    const bool x_in_place = dims.batch_first && !training &&
+                            (projects_by_step<T>(g, g.I) || inference_chunk_steps<T>(g, g.I) >= kInPlaceMinSteps);
     const T* x_tm = x;
     if (dims.batch_first && !x_in_place) {
         T* buf = ensure(ws.x_tm, TB * g.I);
