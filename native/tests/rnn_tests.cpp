@@ -394,6 +394,7 @@ TEST(RnnKernels, Float32InferenceEqualsTheTrainingForwardBitForBit) {
         {{HPC_CELL_GRU, 1, false, true, true}, 20, 24, 1, 30},       // batch 1
         {{HPC_CELL_RNN_RELU, 3, true, true, true}, 9, 11, 5, 130},   // chunks, three layers
         {{HPC_CELL_LSTM, 1, true, true, true}, 40, 48, 2, 300},      // fewer batch rows than 3 threads: parts of rows
+        {{HPC_CELL_RNN_TANH, 1, false, true, true}, 10, 10, 32, 5},  // x copied (5 steps), y rows T*H apart
     };
     hpc::cpu::rnn_inference_chunk_bytes(0);
     for (const BigCase& bc : cases) {
