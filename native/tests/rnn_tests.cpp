@@ -387,13 +387,13 @@ TEST(RnnKernels, Float32InferenceEqualsTheTrainingForwardBitForBit) {
         {{HPC_CELL_GRU, 1, true, false, true}, 5, 8, 3, 400},        // 171 steps a chunk
         {{HPC_CELL_LSTM_PEEPHOLE, 1, false, false, true}, 6, 9, 5, 120},
         {{HPC_CELL_RNN_TANH, 1, false, false, true}, 300, 64, 16, 40},  // I >= 256 over 640 rows: packed, 2 chunks
-        // Batch-first: x read in place (step by step with rows T*I apart, or by chunks, a product per batch row) and
-        // y written in place (rows T*D*H apart)
+        // Batch-first: x read in place step by step (rows T*I apart) or gathered chunk by chunk, y written in
+        // place (rows T*D*H apart)
         {{HPC_CELL_LSTM, 1, false, true, true}, 64, 64, 64, 5},      // step by step
         {{HPC_CELL_GRU, 2, true, true, true}, 32, 32, 64, 4},        // step by step, both directions, two layers
         {{HPC_CELL_GRU, 1, false, true, true}, 20, 24, 1, 30},       // batch 1
         {{HPC_CELL_RNN_RELU, 3, true, true, true}, 9, 11, 5, 130},   // chunks, three layers
-        {{HPC_CELL_LSTM, 1, true, true, true}, 40, 48, 2, 300},      // fewer batch rows than 3 threads: parts of rows
+        {{HPC_CELL_LSTM, 1, true, true, true}, 40, 48, 2, 300},      // gathered in 2 chunks
         {{HPC_CELL_RNN_TANH, 1, false, true, true}, 10, 10, 32, 5},  // x copied (5 steps), y rows T*H apart
     };
     hpc::cpu::rnn_inference_chunk_bytes(0);
@@ -501,7 +501,7 @@ TEST(RnnKernels, Float32InferenceProjectedStepByStepKeepsOneStepOfGates) {
 // What inference keeps grows with T only where it must: the gates of the whole-sequence projection (none where the
 // layer projects step by step, and none past the first chunk where it projects by chunks of steps), the outputs of all
 // but the last layer (the last writes y directly, in either layout; a layer's output is kept only for the layer above),
-// and, batch-first, a time-major copy of x where it is not read in place (float64, under 16 steps). The cell states
+// and, batch-first, a time-major copy of x (float32: of one chunk of steps; none step by step). The cell states
 // (LSTM c_t) are two steps' rows, not T*B. Fresh networks at T and 3T, so that each buffer is sized once: the
 // difference in workspace bytes is exactly those T-proportional buffers. The outputs are checked against training's
 // elsewhere (Float32InferenceEqualsTheTrainingForwardBitForBit, the PyTorch references).
@@ -524,7 +524,8 @@ void check_inference_workspace_growth(const BigCase& bc, bool gates_grow) {
     };
     const int64_t dT = 2 * bc.T;
     const int64_t out_slots = std::min<int64_t>(bc.c.layers - 1, 2);
-    const bool copies_x = bc.c.batch_first && (sizeof(T) == 8 || 3 * bc.T < 16);  // (both T and 3T under 16 steps)
+    // float32 gathers a batch-first x chunk by chunk (growing with the gates), float64 copies it whole
+    const bool copies_x = bc.c.batch_first && (sizeof(T) == 8 || gates_grow);
     const int64_t per_step = (gates_grow ? bc.B * G * bc.H : 0) + (copies_x ? bc.B * bc.I : 0) + out_slots * bc.B * D * bc.H;
     EXPECT_EQ(bytes_after_inference(3 * bc.T) - bytes_after_inference(bc.T), (int64_t)sizeof(T) * dT * per_step)
         << name_of(bc.c) << " B" << bc.B << " H" << bc.H << (sizeof(T) == 4 ? " float32" : " float64");

@@ -286,7 +286,6 @@ inline const double* pack_ih(const double*, int64_t, int64_t, std::vector<double
 constexpr int64_t kChunkMinRows = 512;
 constexpr double kChunkBytes = 64.0 * 1024 * 1024;
 std::atomic<double> g_chunk_bytes{kChunkBytes};  // (a test hook lowers it)
-constexpr int64_t kInPlaceMinSteps = 16;  // a batch-first x is read in place by chunks of at least these steps
 // Steps a chunk; 0 where inference keeps one whole-sequence product (float64, the gemm_dot case).
 template <typename T>
 int64_t inference_chunk_steps(const Geometry& g, int64_t in) {
@@ -295,28 +294,24 @@ int64_t inference_chunk_steps(const Geometry& g, int64_t in) {
     const int64_t by_rows = (kChunkMinRows + g.B - 1) / g.B;
     return std::min(g.T, std::max<int64_t>({1, by_bytes, by_rows}));
 }
-// Steps [t0, t0 + n) of x projected into gx (time-major rows, (t - t0) * B + b). A time-major x is one product of
-// n * B rows; a batch-first x ([B, T, in]: a batch row's steps are contiguous) is a product per batch row (or per
-// part of one, where there are fewer batch rows than threads), each writing every B-th row of gx, shared among the
-// team. Batch 1: the two layouts are the same (one product on the team; one serial product measured 1.19x the time
-// at LSTM B1 T100 H512).
-inline void project_steps_packed(int64_t t0, int64_t n, int64_t B, int64_t T_, bool batch_first, int64_t in, int64_t GH,
-                                 const float* x, const float* packed, const float* bias, float* gx) {
-    if (!batch_first || B == 1) return gemm_packed(n * B, in, GH, x + t0 * B * in, in, 1, packed, gx, GH, false, bias);
-    const int64_t pieces = (team_size() + B - 1) / B, items = B * pieces;  // pieces of a batch row's steps
-    const int parts = 2.0 * n * B * in * GH < kTeamMinFlops ? 1 : (int)std::min<int64_t>(team_size(), items);
-    team_for(parts, [&](int member, int count) {
-        const auto [i0, i1] = team_share(items, 1, member, count);
-        for (int64_t i = i0; i < i1; ++i) {
-            const int64_t b = i / pieces;
-            const auto [r0, r1] = team_share(n, 1, (int)(i % pieces), (int)pieces);
-            gemm_packed_serial(r1 - r0, in, GH, x + (b * T_ + t0 + r0) * in, in, 1, packed, gx + (r0 * B + b) * GH, B * GH,
-                               false, bias);
+// Steps [t0, t0 + n) of x projected into gx (time-major rows, (t - t0) * B + b) in one product. A batch-first x
+// ([B, T, in]) is first gathered into `rows` in time-major order, one chunk at a time (batch 1: the layouts are the
+// same). A product per batch row, reading x in place, was tried: 0.92-0.99x the time where each row has many steps,
+// but GRU B16 T25 H1024 took 1.035x (each of the 16 products of 25 rows streams all of W_ih).
+template <typename T>
+void project_steps_packed(int64_t t0, int64_t n, int64_t B, int64_t T_, bool batch_first, int64_t in, int64_t GH,
+                          const T* x, const T* packed, const T* bias, T* gx, std::vector<T>& rows) {
+    if constexpr (std::is_same<T, float>::value) {
+        const T* a = x + t0 * B * in;
+        if (batch_first && B > 1) {
+            T* buf = ensure(rows, n * B * in);
+            for (int64_t t = 0; t < n; ++t)
+                for (int64_t b = 0; b < B; ++b) std::copy_n(x + (b * T_ + t0 + t) * in, in, buf + (t * B + b) * in);
+            a = buf;
         }
-    });
+        gemm_packed(n * B, in, GH, a, in, 1, packed, gx, GH, false, bias);
+    }
 }
-inline void project_steps_packed(int64_t, int64_t, int64_t, int64_t, bool, int64_t, int64_t, const double*, const double*,
-                                 const double*, double*) {}
 
 // Strides of a layer's output rows (elements): row (t, b) at t * layout.t + b * layout.b; zero: time-major ([T, B, D*H]).
 struct OutLayout {
@@ -766,12 +761,11 @@ void rnn_forward(const RnnDims& dims, int64_t batch, int64_t steps, bool trainin
     const int64_t k = training && ws.checkpoint_every > 0 && ws.checkpoint_every < g.T ? ws.checkpoint_every : 0;
     const int64_t nseg = k ? (g.T + k - 1) / k : 1;
 
-    // Inference reads a batch-first x in place where float32 projects it with the packed kernel step by step (rows
-    // T*I apart), or by chunks of at least kInPlaceMinSteps steps (a product per batch row); training (backward reads
-    // x time-major), float64, the gemm_dot case and short sequences copy it to time-major first (B32 T5 H10: 32
-    // products of 5 rows took 2.5x the time of the copy and one product).
-    const bool x_in_place = dims.batch_first && !training &&
-                            (projects_by_step<T>(g, g.I) || inference_chunk_steps<T>(g, g.I) >= kInPlaceMinSteps);
+    // Inference does not copy a batch-first x whole where float32 projects it with the packed kernel: step by step it
+    // reads x in place (rows T*I apart), by chunks it gathers one chunk at a time (project_steps_packed); training
+    // (backward reads x time-major), float64 and the gemm_dot case copy it to time-major first.
+    const bool x_in_place =
+        dims.batch_first && !training && (projects_by_step<T>(g, g.I) || inference_chunk_steps<T>(g, g.I) > 0);
     const T* x_tm = x;
     if (dims.batch_first && !x_in_place) {
         T* buf = ensure(ws.x_tm, TB * g.I);
@@ -831,7 +825,7 @@ void rnn_forward(const RnnDims& dims, int64_t batch, int64_t steps, bool trainin
                 const T* bias = projection_bias(dims.cell, g, params, o, ws.bias);
                 for (int64_t s_b = 0; s_b < g.T; s_b += chunk) {
                     const int64_t s_e = std::min(g.T, s_b + chunk), t0 = first_time(d, g.T, s_b, s_e);
-                    project_steps_packed(t0, s_e - s_b, g.B, g.T, in_batch_first, in_size, GH, in, packed_ih, bias, gx);
+                    project_steps_packed(t0, s_e - s_b, g.B, g.T, in_batch_first, in_size, GH, in, packed_ih, bias, gx, ws.x_tm);
                     const bool first = s_b == 0;
                     forward_steps(dims.cell, g, d, params, o, gx, ax, t0, s_b, s_e, out,
                                   first ? init + kd * BH : out + time_of(d, g.T, s_b - 1) * ot + d * H, first ? H : ob,
