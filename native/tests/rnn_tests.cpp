@@ -366,6 +366,22 @@ TEST(RnnKernels, Float32CheckpointedBackwardIsBitIdentical) {
     ASSERT_EQ(hpc_set_num_threads(0), HPC_OK);
 }
 
+// Random x, parameters, h0 and c0 for a network, in that order from one seeded generator.
+template <typename T>
+struct ForwardInputs {
+    std::vector<T> x, p, h0, c0;
+};
+template <typename T>
+ForwardInputs<T> random_forward_inputs(const Net<T>& n, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    ForwardInputs<T> in;
+    in.x = random_vec<T>((size_t)n.nx, rng);
+    in.p = random_vec<T>((size_t)n.n_params, rng, 0.3);
+    in.h0 = random_vec<T>((size_t)n.ns, rng, 0.5);
+    in.c0 = random_vec<T>((size_t)n.ns, rng, 0.5);
+    return in;
+}
+
 // Inference against the training forward, float32, bit for bit: inference keeps no activated gates, and on rows split
 // among the threads (batch >= 32, small W_ih + W_hh) it projects x_t step by step inside the steps instead of all
 // T*B rows first (rnn_cpu.cpp, projects_by_step); the packed kernel's sums do not depend on the number of rows. On
@@ -399,9 +415,8 @@ TEST(RnnKernels, Float32InferenceEqualsTheTrainingForwardBitForBit) {
     hpc::cpu::rnn_inference_chunk_bytes(0);
     for (const BigCase& bc : cases) {
         Net<float> n(bc.c, bc.I, bc.H, bc.B, bc.T);
-        std::mt19937_64 rng(21);
-        const auto x = random_vec<float>((size_t)n.nx, rng), p = random_vec<float>((size_t)n.n_params, rng, 0.3);
-        const auto h0 = random_vec<float>((size_t)n.ns, rng, 0.5), c0 = random_vec<float>((size_t)n.ns, rng, 0.5);
+        const auto in = random_forward_inputs(n, 21);
+        const auto &x = in.x, &p = in.p, &h0 = in.h0, &c0 = in.c0;
         const bool cs = has_c(bc.c.cell);
         struct Out {
             std::vector<float> y, hn, cn;
@@ -451,9 +466,8 @@ TEST(RnnKernels, Float64InferenceEqualsTheTrainingForwardBitForBit) {
     };
     for (const BigCase& bc : cases) {
         Net<double> n(bc.c, bc.I, bc.H, bc.B, bc.T);
-        std::mt19937_64 rng(23);
-        const auto x = random_vec<double>((size_t)n.nx, rng), p = random_vec<double>((size_t)n.n_params, rng, 0.3);
-        const auto h0 = random_vec<double>((size_t)n.ns, rng, 0.5), c0 = random_vec<double>((size_t)n.ns, rng, 0.5);
+        const auto in = random_forward_inputs(n, 23);
+        const auto &x = in.x, &p = in.p, &h0 = in.h0, &c0 = in.c0;
         const bool cs = has_c(bc.c.cell);
         std::vector<double> y[2], hn[2], cn[2];
         for (int training : {0, 1}) {
