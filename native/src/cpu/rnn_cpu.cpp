@@ -850,8 +850,6 @@ void rnn_forward(const RnnDims& dims, int64_t batch, int64_t steps, bool trainin
         const T* last = outs + (g.L - 1) * TB * DH;
         if (dims.batch_first) swap_batch_time(last, y, g.T, g.B, DH);
         else std::memcpy(y, last, sizeof(T) * TB * DH);
-    }
-    if (training) {
         ws.saved_batch = g.B;
         ws.saved_steps = g.T;
         ws.saved_checkpoint = k;

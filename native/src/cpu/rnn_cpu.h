@@ -6,7 +6,8 @@
 //    of each step's rows, see rnn_cpu.cpp);
 //  - each step does one recurrent GEMM for all gates and one fused pointwise pass;
 //  - backward carries only dh (and dc) step by step; dW_ih, dW_hh and dx are large GEMMs over all steps afterwards.
-// Internally everything is time-major: row r = t*B + b.
+// Internally everything is time-major: row r = t*B + b (inference reads a batch-first x step by step and writes a
+// batch-first y in place; training copies both).
 #pragma once
 
 #include <cstdint>
@@ -85,6 +86,5 @@ void rnn_backward(const RnnDims& dims, const T* x, const T* params, const T* dy,
 // default (64 MiB). Exported from the library (whose other C++ symbols are hidden) for the native tests, which reach
 // the recurrent kernels through the C ABI only.
 __attribute__((visibility("default"))) void rnn_inference_chunk_bytes(double bytes);
-
 
 }  // namespace hpc::cpu
