@@ -23,11 +23,13 @@ inline T* ensure(std::vector<T>& v, int64_t n) {
     return v.data();
 }
 
-// [B,T,C] <-> [T,B,C]
+// [B,T,C] <-> [T,B,C]; src_inner (default `inner`): the source's rows of one outer index are src_inner apart, so
+// that a window of inner indices can be taken from a longer source.
 template <typename T>
-void swap_batch_time(const T* src, T* dst, int64_t outer, int64_t inner, int64_t c) {
+void swap_batch_time(const T* src, T* dst, int64_t outer, int64_t inner, int64_t c, int64_t src_inner = 0) {
+    if (src_inner == 0) src_inner = inner;
     for (int64_t a = 0; a < outer; ++a)
-        for (int64_t b = 0; b < inner; ++b) std::memcpy(dst + (b * outer + a) * c, src + (a * inner + b) * c, sizeof(T) * c);
+        for (int64_t b = 0; b < inner; ++b) std::memcpy(dst + (b * outer + a) * c, src + (a * src_inner + b) * c, sizeof(T) * c);
 }
 
 struct Geometry {
@@ -305,12 +307,23 @@ void project_steps_packed(int64_t t0, int64_t n, int64_t B, int64_t T_, bool bat
         const T* a = x + t0 * B * in;
         if (batch_first && B > 1) {
             T* buf = ensure(rows, n * B * in);
-            for (int64_t t = 0; t < n; ++t)
-                for (int64_t b = 0; b < B; ++b) std::copy_n(x + (b * T_ + t0 + t) * in, in, buf + (t * B + b) * in);
+            swap_batch_time(x + t0 * in, buf, B, n, in, T_);  // steps [t0, t0 + n) of every batch row
             a = buf;
         }
         gemm_packed(n * B, in, GH, a, in, 1, packed, gx, GH, false, bias);
     }
+}
+
+// How inference projects a layer's input of `in` features: step by step inside the steps (projects_by_step), by
+// chunks of `chunk` steps (inference_chunk_steps), or as one whole-sequence product (neither: float64, gemm_dot).
+struct InferenceProjection {
+    bool by_step;
+    int64_t chunk;
+};
+template <typename T>
+InferenceProjection inference_projection(const Geometry& g, int64_t in) {
+    const bool by_step = projects_by_step<T>(g, in);
+    return {by_step, by_step ? 0 : inference_chunk_steps<T>(g, in)};
 }
 
 // Strides of a layer's output rows (elements): row (t, b) at t * layout.t + b * layout.b; zero: time-major ([T, B, D*H]).
@@ -764,8 +777,8 @@ void rnn_forward(const RnnDims& dims, int64_t batch, int64_t steps, bool trainin
     // Inference does not copy a batch-first x whole where float32 projects it with the packed kernel: step by step it
     // reads x in place (rows T*I apart), by chunks it gathers one chunk at a time (project_steps_packed); training
     // (backward reads x time-major), float64 and the gemm_dot case copy it to time-major first.
-    const bool x_in_place =
-        dims.batch_first && !training && (projects_by_step<T>(g, g.I) || inference_chunk_steps<T>(g, g.I) > 0);
+    const InferenceProjection first_layer = training ? InferenceProjection{false, 0} : inference_projection<T>(g, g.I);
+    const bool x_in_place = dims.batch_first && (first_layer.by_step || first_layer.chunk > 0);
     const T* x_tm = x;
     if (dims.batch_first && !x_in_place) {
         T* buf = ensure(ws.x_tm, TB * g.I);
@@ -803,8 +816,9 @@ void rnn_forward(const RnnDims& dims, int64_t batch, int64_t steps, bool trainin
             const int64_t kd = l * g.D + d;
             const int64_t slot = gate_slots > 1 ? kd : 0;
             const LayerParams o = layer_params(dims, l, d);
-            const bool by_step = !training && projects_by_step<T>(g, in_size);
-            const int64_t chunk = training || by_step ? 0 : inference_chunk_steps<T>(g, in_size);
+            const InferenceProjection how = training ? InferenceProjection{false, 0} : inference_projection<T>(g, in_size);
+            const bool by_step = how.by_step;
+            const int64_t chunk = how.chunk;
             T* gx = training ? gates + slot * TB * GH : ensure(ws.gates, (by_step ? 1 : chunk ? chunk : g.T) * g.B * GH);
             T* ax = training ? aux + slot * TB * H : aux;
             // Training projects all T*B rows in one GEMM, so that checkpointed backward can recompute it bit for bit
