@@ -1,4 +1,6 @@
 using System.Text.Json;
+using Hpc.Hmm;
+using Hpc.IO;
 using Xunit;
 
 namespace Hpc.Tests;
@@ -60,6 +62,72 @@ public class BenchCliTests
         var bad = Run("bench", "rnn", "--cell", "gru", "--batch", "2", "--seq", "3", "--input", "4", "--hidden", "5", "--warmup-ms", "-1");
         Assert.Equal(2, bad.Code);
         Assert.Contains("--warmup-ms: expected >= 0, got -1", bad.Err);
+    }
+
+    /// <summary>
+    /// --save writes the data and starting parameters that were timed and one more run's outputs: the library, given
+    /// the saved inputs, reproduces the saved outputs exactly (what a side-by-side run of another library relies on).
+    /// </summary>
+    [Fact]
+    public void HmmBenchSavesTheTimedInputsAndTheirOutputs()
+    {
+        string root = Path.Combine(Path.GetTempPath(), "hpc-bench-save-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            double[] D(string dir, string name) => Npy.Read(Path.Combine(dir, name + ".npy")).ToDoubleArray();
+            long[] I(string dir, string name) => Npy.Read(Path.Combine(dir, name + ".npy")).ToInt64Array();
+            foreach (string op in new[] { "fit-iteration", "score", "decode", "posteriors" })
+            {
+                string dir = Path.Combine(root, "gaussian-" + op);
+                var (code, _, err) = Run("bench", "hmm", "--states", "3", "--dims", "2", "--length", "120", "--sequences", "4", "--op", op,
+                                         "--implementation", "log", "--repeats", "1", "--warmup", "0", "--save", dir);
+                Assert.True(code == 0, err);
+                Assert.Equal(new long[] { 120, 2 }, Npy.Read(Path.Combine(dir, "x.npy")).Shape);
+                Assert.Equal(new long[] { 3, 2 }, Npy.Read(Path.Combine(dir, "covars.npy")).Shape);
+                var x = D(dir, "x");
+                int[] lengths = I(dir, "lengths").Select(v => (int)v).ToArray();
+                Assert.Equal(new[] { 30, 30, 30, 30 }, lengths);
+                var m = new GaussianHmm(3, CovarianceType.Diag, 2)
+                {
+                    Startprob = D(dir, "startprob"), Transmat = D(dir, "transmat"), Means = D(dir, "means"), Covars = D(dir, "covars"),
+                    InitParams = "", NIter = 1, Implementation = HmmImplementation.Log,
+                };
+                switch (op)
+                {
+                    case "score": Assert.Equal(D(dir, "score")[0], m.Score(x, lengths)); break;
+                    case "posteriors": Assert.Equal(D(dir, "posteriors"), m.PredictProba(x, lengths)); break;
+                    case "decode":
+                        var (lp, states) = m.Decode(x, lengths);
+                        Assert.Equal(D(dir, "decode_logprob")[0], lp);
+                        Assert.Equal(I(dir, "decode_path"), states.Select(v => (long)v).ToArray());
+                        break;
+                    default:
+                        m.Fit(x, 2, lengths);
+                        Assert.Equal(D(dir, "fit_loglik")[0], m.Monitor.History[^1]);
+                        Assert.Equal(D(dir, "fitted_startprob"), m.Startprob!);
+                        Assert.Equal(D(dir, "fitted_transmat"), m.Transmat!);
+                        Assert.Equal(D(dir, "fitted_means"), m.Means!);
+                        Assert.Equal(D(dir, "fitted_covars"), m.Covars!);
+                        Assert.NotEqual(D(dir, "startprob"), m.Startprob!);  // one EM iteration moved it
+                        break;
+                }
+            }
+            string cdir = Path.Combine(root, "categorical");
+            var c = Run("bench", "hmm", "--emission", "categorical", "--states", "2", "--dims", "4", "--length", "100", "--op", "fit-iteration",
+                        "--repeats", "1", "--warmup", "0", "--save", cdir);
+            Assert.True(c.Code == 0, c.Err);
+            var sym = I(cdir, "x");
+            Assert.Equal(new long[] { 100, 1 }, Npy.Read(Path.Combine(cdir, "x.npy")).Shape);
+            Assert.All(sym, v => Assert.InRange(v, 0, 3));
+            var cm = new CategoricalHmm(2, 4) { Startprob = D(cdir, "startprob"), Transmat = D(cdir, "transmat"), Emissionprob = D(cdir, "emissionprob"), InitParams = "", NIter = 1, Implementation = HmmImplementation.Scaling };  // the CLI's default
+            cm.Fit(sym.Select(v => (int)v).ToArray(), new[] { 100 });
+            Assert.Equal(D(cdir, "fitted_emissionprob"), cm.Emissionprob!);
+            Assert.Equal(D(cdir, "fit_loglik")[0], cm.Monitor.History[^1]);
+        }
+        finally
+        {
+            if (Directory.Exists(root)) Directory.Delete(root, true);
+        }
     }
 
     [Fact]

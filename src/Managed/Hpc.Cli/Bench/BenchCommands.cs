@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Hpc.Hmm;
+using Hpc.IO;
 
 namespace Hpc.Cli.Bench;
 
@@ -160,6 +161,14 @@ internal static class BenchCommands
         }, warmup, repeats, warmupMs);
     }
 
+    private static long[] CovarsShape(CovarianceType type, int k, int d) => type switch
+    {
+        CovarianceType.Spherical => new long[] { k },
+        CovarianceType.Diag => new long[] { k, d },
+        CovarianceType.Full => new long[] { k, d, d },
+        _ => new long[] { d, d },
+    };
+
     private static Command Hmm(TextWriter stdout)
     {
         var emission = new Option<string>("--emission") { DefaultValueFactory = _ => "gaussian" };
@@ -177,7 +186,12 @@ internal static class BenchCommands
         var threads = Threads();
         var repeats = Repeats();
         var warmup = Warmup();
-        var cmd = new Command("hmm", "Time an HMM operation on synthetic data.") { emission, cov, states, dims, length, sequences, op, impl, threads, repeats, warmup };
+        var save = new Option<string?>("--save")
+        {
+            Description = "Folder to write the timed inputs (x, lengths, the starting parameters) and one more run's outputs to, as .npy " +
+                          "files, for a side-by-side run of another library on the same data (bench/compare/hmm_side_by_side.py)",
+        };
+        var cmd = new Command("hmm", "Time an HMM operation on synthetic data.") { emission, cov, states, dims, length, sequences, op, impl, threads, repeats, warmup, save };
         cmd.SetAction(r =>
         {
             int k = r.GetValue(states), d = r.GetValue(dims), n = r.GetValue(length), s = r.GetValue(sequences);
@@ -200,6 +214,12 @@ internal static class BenchCommands
             }
             var mode = r.GetValue(impl) == "log" ? HmmImplementation.Log : HmmImplementation.Scaling;
             Action run;
+            Func<string, (double[] Startprob, double[] Transmat)> saveData;
+            Action<string> saveFitted;
+            Func<double> score;
+            Func<(double LogProb, int[] States)> decode;
+            Func<double[]> posteriors;
+            Func<(double LogLik, double[] Startprob, double[] Transmat)> fit;
             string o = r.GetValue(op)!;
             if (r.GetValue(emission) == "gaussian")
             {
@@ -224,6 +244,22 @@ internal static class BenchCommands
                     "posteriors" => () => model.PredictProba(x, lengths),
                     _ => () => { model.Startprob = start.Item1; model.Transmat = start.Item2; model.Means = start.Item3; model.Covars = start.Item4; model.Fit(x, d, lengths); },
                 };
+                score = () => model.Score(x, lengths);
+                decode = () => model.Decode(x, lengths);
+                posteriors = () => model.PredictProba(x, lengths);
+                fit = () => { model.Startprob = start.Item1; model.Transmat = start.Item2; model.Means = start.Item3; model.Covars = start.Item4; model.Fit(x, d, lengths); return (model.Monitor.History[^1], model.Startprob!, model.Transmat!); };
+                saveData = dir =>
+                {
+                    Npy.Write<double>(Path.Combine(dir, "x.npy"), x, n, d);
+                    Npy.Write<double>(Path.Combine(dir, "means.npy"), start.Item3, k, d);
+                    Npy.Write<double>(Path.Combine(dir, "covars.npy"), start.Item4, CovarsShape(type, k, d));
+                    return (start.Item1, start.Item2);
+                };
+                saveFitted = dir =>
+                {
+                    Npy.Write<double>(Path.Combine(dir, "fitted_means.npy"), model.Means!, k, d);
+                    Npy.Write<double>(Path.Combine(dir, "fitted_covars.npy"), model.Covars!, CovarsShape(type, k, d));
+                };
             }
             else
             {
@@ -238,8 +274,49 @@ internal static class BenchCommands
                     "posteriors" => () => model.PredictProba(x, lengths),
                     _ => () => { model.Startprob = start.Item1; model.Transmat = start.Item2; model.Emissionprob = start.Item3; model.Fit(x, lengths); },
                 };
+                saveData = dir =>
+                {
+                    Npy.Write<long>(Path.Combine(dir, "x.npy"), x.Select(v => (long)v).ToArray(), n, 1);
+                    Npy.Write<double>(Path.Combine(dir, "emissionprob.npy"), start.Item3, k, d);
+                    return (start.Item1, start.Item2);
+                };
+                saveFitted = dir => Npy.Write<double>(Path.Combine(dir, "fitted_emissionprob.npy"), model.Emissionprob!, k, d);
+                score = () => model.Score(x, lengths);
+                decode = () => model.Decode(x, lengths);
+                posteriors = () => model.PredictProba(x, lengths);
+                fit = () => { model.Startprob = start.Item1; model.Transmat = start.Item2; model.Emissionprob = start.Item3; model.Fit(x, lengths); return (model.Monitor.History[^1], model.Startprob!, model.Transmat!); };
             }
             var timing = Time(run, r.GetValue(warmup), r.GetValue(repeats));
+            if (r.GetValue(save) is { } dir)
+            {
+                // After the timing, so that writing files costs the timed runs nothing; the outputs come from one more run.
+                Directory.CreateDirectory(dir);
+                var (startprob, transmat) = saveData(dir);
+                Npy.Write<long>(Path.Combine(dir, "lengths.npy"), lengths.Select(v => (long)v).ToArray(), s);
+                Npy.Write<double>(Path.Combine(dir, "startprob.npy"), startprob, k);
+                Npy.Write<double>(Path.Combine(dir, "transmat.npy"), transmat, k, k);
+                switch (o)
+                {
+                    case "score":
+                        Npy.Write<double>(Path.Combine(dir, "score.npy"), new[] { score() }, 1);
+                        break;
+                    case "decode":
+                        var (logProb, states) = decode();
+                        Npy.Write<double>(Path.Combine(dir, "decode_logprob.npy"), new[] { logProb }, 1);
+                        Npy.Write<long>(Path.Combine(dir, "decode_path.npy"), states.Select(v => (long)v).ToArray(), n);
+                        break;
+                    case "posteriors":
+                        Npy.Write<double>(Path.Combine(dir, "posteriors.npy"), posteriors(), n, k);
+                        break;
+                    default:
+                        var (logLik, fittedStart, fittedTrans) = fit();
+                        Npy.Write<double>(Path.Combine(dir, "fit_loglik.npy"), new[] { logLik }, 1);
+                        Npy.Write<double>(Path.Combine(dir, "fitted_startprob.npy"), fittedStart, k);
+                        Npy.Write<double>(Path.Combine(dir, "fitted_transmat.npy"), fittedTrans, k, k);
+                        saveFitted(dir);
+                        break;
+                }
+            }
             Emit(stdout, new Dictionary<string, object>
             {
                 ["bench"] = "hmm", ["emission"] = r.GetValue(emission)!, ["covariance_type"] = r.GetValue(cov)!, ["states"] = k, ["dims"] = d, ["length"] = n,
