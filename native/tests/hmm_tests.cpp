@@ -292,6 +292,33 @@ TEST(Hmm, GaussianLogDensitiesOfManyRowsMatchDirectFormulas) {
     }
 }
 
+// A column-by-column Viterbi of one sequence (the first maximum wins, as numpy's argmax): its path and log-probability.
+std::pair<std::vector<int64_t>, double> plain_viterbi(int64_t K, int64_t T, const double* logB, const Model& m) {
+    std::vector<double> d((size_t)(T * K));
+    std::vector<int64_t> back((size_t)(T * K)), path((size_t)T);
+    for (int64_t j = 0; j < K; ++j) d[(size_t)j] = std::log(m.pi[(size_t)j]) + logB[j];
+    for (int64_t t = 1; t < T; ++t)
+        for (int64_t j = 0; j < K; ++j) {
+            double best = -INFINITY;
+            int64_t arg = 0;
+            for (int64_t k = 0; k < K; ++k) {
+                const double c = d[(size_t)((t - 1) * K + k)] + std::log(m.A[(size_t)(k * K + j)]);
+                if (c > best) best = c, arg = k;
+            }
+            d[(size_t)(t * K + j)] = best + logB[t * K + j];
+            back[(size_t)(t * K + j)] = arg;
+        }
+    int64_t state = 0;
+    for (int64_t j = 1; j < K; ++j)
+        if (d[(size_t)((T - 1) * K + j)] > d[(size_t)((T - 1) * K + state)]) state = j;
+    const double lp = d[(size_t)((T - 1) * K + state)];
+    for (int64_t t = T - 1; t >= 0; --t) {
+        path[(size_t)t] = state;
+        state = back[(size_t)(t * K + state)];
+    }
+    return {path, lp};
+}
+
 // Viterbi at K where the step runs vectorised over states (with left-right zeros, so that ties at -inf occur):
 // path and log-probability equal a plain column-by-column implementation bit for bit.
 TEST(Hmm, ViterbiEqualsAPlainImplementationAtLargerK) {
@@ -299,12 +326,13 @@ TEST(Hmm, ViterbiEqualsAPlainImplementationAtLargerK) {
     std::normal_distribution<double> g(0, 3);
     const int64_t T = 60;
     // Up to 64 states the step runs in registers (hmm_small_k.h; 5, 29 and 37 leave lanes empty, 8 and 16 fill
-    // them), above in the general loop (67).
+    // them; up to 16 with back pointers, above with the scores alone and a backtrack that recomputes the choices),
+    // above in the general loop (67).
     // Ties: uniform transitions and whole-number log densities make equal finite candidates common (the first
     // maximum must win, as numpy's argmax).
     for (auto [K, zeros, ties] : {std::tuple<int64_t, bool, bool>{37, false, false}, {37, true, false}, {37, false, true}, {5, false, false},
                                   {5, true, false}, {8, true, false}, {8, false, true}, {16, false, false}, {29, true, false}, {29, false, true},
-                                  {67, false, false}, {67, true, false}, {67, false, true}}) {
+                                  {64, false, true}, {64, true, false}, {67, false, false}, {67, true, false}, {67, false, true}}) {
         Model m = random_model(K, rng, zeros);
         std::vector<double> logB((size_t)(T * K));
         for (auto& v : logB) v = ties ? std::round(g(rng)) : g(rng);
@@ -312,29 +340,47 @@ TEST(Hmm, ViterbiEqualsAPlainImplementationAtLargerK) {
         std::vector<int64_t> path((size_t)T);
         double lp = 0;
         ASSERT_EQ(hpc_hmm_viterbi(K, 1, &T, T, logB.data(), T * K, m.pi.data(), K, m.A.data(), K * K, path.data(), T, &lp, 1), HPC_OK);
-        std::vector<double> d((size_t)(T * K));
-        std::vector<int64_t> back((size_t)(T * K));
-        for (int64_t j = 0; j < K; ++j) d[(size_t)j] = std::log(m.pi[(size_t)j]) + logB[(size_t)j];
-        for (int64_t t = 1; t < T; ++t)
-            for (int64_t j = 0; j < K; ++j) {
-                double best = -INFINITY;
-                int64_t arg = 0;
-                for (int64_t k = 0; k < K; ++k) {
-                    const double c = d[(size_t)((t - 1) * K + k)] + std::log(m.A[(size_t)(k * K + j)]);
-                    if (c > best) best = c, arg = k;
-                }
-                d[(size_t)(t * K + j)] = best + logB[(size_t)(t * K + j)];
-                back[(size_t)(t * K + j)] = arg;
+        const auto [want, want_lp] = plain_viterbi(K, T, logB.data(), m);
+        EXPECT_EQ(lp, want_lp) << "K=" << K;
+        EXPECT_EQ(path, want) << "zeros=" << zeros << " K=" << K;
+    }
+}
+
+// Many sequences in one call, of unequal lengths (1 included; the kernels above 16 states run two sequences side by
+// side, the second's steps ending first, then the rest alone), on one and two threads: each sequence's path and
+// log-probability equal the plain implementation's, bit for bit.
+TEST(Hmm, ViterbiOfManySequencesEqualsEachAlone) {
+    std::mt19937_64 rng(31);
+    std::normal_distribution<double> g(0, 3);
+    const std::vector<int64_t> lengths = {40, 1, 23, 40, 7, 61, 2, 23, 15};
+    int64_t N = 0;
+    for (int64_t n : lengths) N += n;
+    const int64_t S = (int64_t)lengths.size();
+    for (auto [K, zeros, ties] : {std::tuple<int64_t, bool, bool>{5, false, false}, {8, true, true}, {16, false, false},
+                                  {24, false, false}, {29, true, false}, {37, false, true}, {64, false, false}, {64, true, true}}) {
+        Model m = random_model(K, rng, zeros);
+        std::vector<double> logB((size_t)(N * K));
+        for (auto& v : logB) v = ties ? std::round(g(rng)) : g(rng);
+        if (ties) std::fill(m.A.begin(), m.A.end(), 1.0 / (double)K);
+        for (int threads : {1, 2}) {
+            ASSERT_EQ(hpc_set_num_threads(threads), HPC_OK);
+            std::vector<int64_t> path((size_t)N, -1);
+            std::vector<double> lp((size_t)S);
+            ASSERT_EQ(hpc_hmm_viterbi(K, S, lengths.data(), N, logB.data(), N * K, m.pi.data(), K, m.A.data(), K * K,
+                                      path.data(), N, lp.data(), S),
+                      HPC_OK);
+            int64_t r0 = 0;
+            for (int64_t s = 0; s < S; ++s) {
+                const int64_t T = lengths[(size_t)s];
+                const auto [want, want_lp] = plain_viterbi(K, T, logB.data() + r0 * K, m);
+                EXPECT_EQ(lp[(size_t)s], want_lp) << "K=" << K << " s=" << s << " threads=" << threads;
+                EXPECT_EQ(std::vector<int64_t>(path.begin() + r0, path.begin() + r0 + T), want)
+                    << "K=" << K << " s=" << s << " threads=" << threads;
+                r0 += T;
             }
-        int64_t state = 0;
-        for (int64_t j = 1; j < K; ++j)
-            if (d[(size_t)((T - 1) * K + j)] > d[(size_t)((T - 1) * K + state)]) state = j;
-        EXPECT_EQ(lp, d[(size_t)((T - 1) * K + state)]);
-        for (int64_t t = T - 1; t >= 0; --t) {
-            ASSERT_EQ(path[(size_t)t], state) << "t=" << t << " zeros=" << zeros << " K=" << K;
-            state = back[(size_t)(t * K + state)];
         }
     }
+    ASSERT_EQ(hpc_set_num_threads(0), HPC_OK);
 }
 
 TEST(Hmm, ThreadedGroupsEqualSequencesRunAlone) {

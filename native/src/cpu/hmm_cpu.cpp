@@ -497,14 +497,26 @@ void hmm_viterbi(int64_t K, int64_t S, const int64_t* lengths, int64_t N, const 
     std::vector<double> logA((size_t)(K * K)), logpi((size_t)K);
     for (int64_t i = 0; i < K * K; ++i) logA[(size_t)i] = std::log(A[i]);
     for (int64_t i = 0; i < K; ++i) logpi[(size_t)i] = std::log(pi[i]);
-    std::vector<int32_t> back((size_t)(N * K));
-    for_each_group(l, [&](const Group& g, size_t) {
-        if (K <= kSmallKMaxStates) {
+    if (K <= kSmallKMaxStates) {
+        // Scratch rows (every value written before it is read), kept for the thread's later calls as the
+        // forward-backward scratch is: the scores (above 16 states) or the back pointers.
+        thread_local std::vector<double> delta;
+        thread_local std::vector<int32_t> back;
+        const int64_t W = small_k_viterbi_width(K);
+        if (W > 0 && delta.size() < (size_t)(N * W)) delta.resize((size_t)(N * W));
+        if (W == 0 && back.size() < (size_t)(N * K)) back.resize((size_t)(N * K));
+        // this thread's blocks: in the lambda, `delta` and `back` would name the team thread's
+        double* const rows = W > 0 ? delta.data() : nullptr;
+        int32_t* const pointers = W > 0 ? nullptr : back.data();
+        for_each_group(l, [&](const Group& g, size_t) {
             const SmallKGroup sg{(int64_t)g.seqs.size(), g.seqs.data(), g.active.data(), (int64_t)g.active.size(),
                                  l.start.data()};
-            small_k_viterbi(sg, K, logB, logpi.data(), logA.data(), back.data(), path, seq_logprob);
-            return;
-        }
+            small_k_viterbi(sg, K, logB, logpi.data(), logA.data(), rows, pointers, path, seq_logprob);
+        });
+        return;
+    }
+    std::vector<int32_t> back((size_t)(N * K));
+    for_each_group(l, [&](const Group& g, size_t) {
         const int64_t Sg = (int64_t)g.seqs.size();
         std::vector<double> prev((size_t)(Sg * K)), cur((size_t)(Sg * K));
         for (size_t t = 0; t < g.active.size(); ++t) {

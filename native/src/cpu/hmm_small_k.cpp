@@ -487,13 +487,150 @@ HPC_INLINE void diag_stats(int64_t rows, int64_t K, int64_t D, const double* x, 
     }
 }
 
+// max(c, cand): the value is the larger candidate whichever of two equal ones is kept (no NaN reaches here: scores
+// are finite or -inf), so the maxima below may be taken in any order and still give the same bits.
+HPC_INLINE V vmax(V c, V cand) { return cand > c ? cand : c; }
+
+// One Viterbi step of a sequence whose previous scores are p [K]: out = max_k (p[k] + log A[k, .]) + lb, for one or
+// two sequences at once (each row of log A loaded once for both). Fma: the sums are written x * 1 + y (exact: the
+// same bits as x + y) so that, contracted to an FMA, they run on the FMA pipes beside the maxima (in a standalone
+// loop on this machine's AVX-512, K 64, one thread: 150 ns a row with adds, 115 with FMAs, 105 with two sequences).
+template <int NV, bool Full, bool Fma, int Seqs>
+HPC_INLINE void viterbi_step(const double* const (&p)[Seqs], const V* LA, int64_t K, V one,
+                             const double* const (&lb)[Seqs], double* const (&out)[Seqs]) {
+    V c[Seqs][NV];
+    for (int s = 0; s < Seqs; ++s) {
+        const V p0 = splat(p[s][0]);
+        for (int v = 0; v < NV; ++v) c[s][v] = p0 + LA[v];
+    }
+    const int64_t kn = Full ? NV * kLanes : K;
+    for (int64_t k = 1; k < kn; ++k) {
+        V pk[Seqs];
+        for (int s = 0; s < Seqs; ++s) pk[s] = splat(p[s][k]);
+        for (int v = 0; v < NV; ++v) {
+            const V la = LA[k * NV + v];
+            for (int s = 0; s < Seqs; ++s) c[s][v] = vmax(c[s][v], Fma ? la * one + pk[s] : la + pk[s]);
+        }
+    }
+    for (int s = 0; s < Seqs; ++s) {
+        V l[NV];
+        load_row<NV, Full>(lb[s], K, -kInf, l);
+        for (int v = 0; v < NV; ++v) c[s][v] += l[v];
+        std::memcpy(out[s], c[s], sizeof c[s]);
+    }
+}
+
+HPC_INLINE VI vmin(VI a, VI b) { return b < a ? b : a; }
+
+// The first k attaining max_k (d[k] + col[k]) over the NV vectors of d and col (padded lanes -inf in d).
+template <int NV>
+HPC_INLINE int64_t first_argmax_of_sum(const double* d, const V* col) {
+    V cand[NV];
+    V m = splat(-kInf);
+    for (int v = 0; v < NV; ++v) {
+        V dv;
+        std::memcpy(&dv, d + v * kLanes, sizeof dv);
+        cand[v] = dv + col[v];
+        m = vmax(m, cand[v]);
+    }
+    // every lane the maximum of all eight
+    m = vmax(m, __builtin_shufflevector(m, m, 1, 0, 3, 2, 5, 4, 7, 6));
+    m = vmax(m, __builtin_shufflevector(m, m, 2, 3, 0, 1, 6, 7, 4, 5));
+    m = vmax(m, __builtin_shufflevector(m, m, 4, 5, 6, 7, 0, 1, 2, 3));
+    // the smallest index of a lane equal to it, without a branch per lane (mispredicted: the argmax moves)
+    const VI lanes = {0, 1, 2, 3, 4, 5, 6, 7};
+    VI idx = VI{} + NV * kLanes;
+    for (int v = 0; v < NV; ++v) {
+        const VI at = lanes + v * kLanes;
+        const VI k = cand[v] == m ? at : VI{} + NV * kLanes;
+        idx = k < idx ? k : idx;
+    }
+    idx = vmin(idx, __builtin_shufflevector(idx, idx, 1, 0, 3, 2, 5, 4, 7, 6));
+    idx = vmin(idx, __builtin_shufflevector(idx, idx, 2, 3, 0, 1, 6, 7, 4, 5));
+    idx = vmin(idx, __builtin_shufflevector(idx, idx, 4, 5, 6, 7, 0, 1, 2, 3));
+    return idx[0];
+}
+
+// Emission rows prefetched this many steps ahead of the one or two sequences' steps.
+constexpr int64_t kViterbiPrefetchRows = 4;
+
+// Viterbi of a group, the same path and log-probability, bit for bit, as hmm_viterbi's general loop in hmm_cpu.cpp.
+// The forward pass keeps each row's scores delta_t (rows of delta [N, NV * 8], padded lanes -inf) and no back
+// pointers: the scores alone are a max and an add per candidate, where tracking the argmax costs a compare and two
+// blends more (the standalone loop above: 234 ns a row with them). The backtrack then finds, for the one state j on
+// the path at each step, the first k attaining max_k delta_{t-1}[k] + log A[k, j]: the same candidates (the same
+// sums) and the same rule as the back pointers (a strictly greater candidate replaces the best), so the same state.
+
+template <int NV, bool Full, bool Fma>
+HPC_INLINE void viterbi_pass(const SmallKGroup& g, int64_t K, const double* logB, const double* logpi,
+                             const double* logA, double* delta, int64_t* path, double* seq_logprob) {
+    constexpr int64_t W = NV * kLanes;
+    const std::unique_ptr<V[]> LA = padded_rows<NV>(logA, K, false);
+    const std::unique_ptr<V[]> LAT = padded_rows<NV>(logA, K, true);  // LAT[j]: column j of log A
+    static volatile double one_unknown_to_the_compiler = 1.0;  // not folded away: x * one + y stays an FMA
+    const V one = splat(one_unknown_to_the_compiler);
+    V lpi[NV];
+    load_row<NV, false>(logpi, K, -kInf, lpi);
+    // Two sequences at a time over their whole length (the group's order: decreasing length), not all of the
+    // group's sequences at each step as the other passes: at K 64 five sequences' rows beside log A's 32 KB pushed
+    // log A out of L1.
+    for (int64_t i = 0; i < g.n_seqs; i += 2) {
+        const int64_t n = std::min<int64_t>(2, g.n_seqs - i);
+        int64_t len[2] = {0, 0}, r0[2] = {0, 0};
+        for (int64_t q = 0; q < n; ++q) {
+            while (len[q] < g.steps && g.active[len[q]] > i + q) ++len[q];
+            r0[q] = g.start[g.seqs[i + q]];
+        }
+        for (int64_t q = 0; q < n; ++q) {
+            V c[NV];
+            load_row<NV, Full>(logB + r0[q] * K, K, -kInf, c);
+            for (int v = 0; v < NV; ++v) c[v] += lpi[v];
+            std::memcpy(delta + r0[q] * W, c, sizeof c);
+        }
+        const int64_t both = n == 2 ? len[1] : 0;  // steps the two share (the second is not longer)
+        for (int64_t t = 1; t < both; ++t) {
+            const int64_t ra = r0[0] + t, rb = r0[1] + t;
+            if (t + kViterbiPrefetchRows < both) {
+                prefetch_row<NV>(logB + (ra + kViterbiPrefetchRows) * K);
+                prefetch_row<NV>(logB + (rb + kViterbiPrefetchRows) * K);
+            }
+            viterbi_step<NV, Full, Fma, 2>({delta + (ra - 1) * W, delta + (rb - 1) * W}, LA.get(), K, one,
+                                           {logB + ra * K, logB + rb * K}, {delta + ra * W, delta + rb * W});
+        }
+        for (int64_t t = std::max<int64_t>(both, 1); t < len[0]; ++t) {
+            const int64_t r = r0[0] + t;
+            if (t + kViterbiPrefetchRows < len[0]) prefetch_row<NV>(logB + (r + kViterbiPrefetchRows) * K);
+            viterbi_step<NV, Full, Fma, 1>({delta + (r - 1) * W}, LA.get(), K, one, {logB + r * K}, {delta + r * W});
+        }
+        // The first maximum of each last row, then the paths back (the two chains side by side).
+        int64_t state[2] = {0, 0};
+        for (int64_t q = 0; q < n; ++q) {
+            const int64_t r = r0[q] + len[q] - 1;
+            const double* f = delta + r * W;
+            for (int64_t j = 1; j < K; ++j)
+                if (f[j] > f[state[q]]) state[q] = j;
+            seq_logprob[g.seqs[i + q]] = f[state[q]];
+            path[r] = state[q];
+        }
+        for (int64_t u = len[0] - 1; u > 0; --u) {
+            for (int64_t q = 0; q < n; ++q) {
+                if (u >= len[q]) continue;
+                const int64_t r = r0[q] + u - 1;
+                if (u > kPrefetchRows) prefetch_row<NV>(delta + (r - kPrefetchRows) * W);
+                state[q] = first_argmax_of_sum<NV>(delta + r * W, LAT.get() + state[q] * NV);
+                path[r] = state[q];
+            }
+        }
+    }
+}
+
 typedef int32_t VI32 __attribute__((vector_size(32)));
 
-// Viterbi of a group, as hmm_viterbi in hmm_cpu.cpp (the same operations in the same order, so the same bits), with
-// each row's K scores and back pointers in registers.
+// Viterbi of a group up to 16 states, as hmm_viterbi in hmm_cpu.cpp (the same operations in the same order, so the
+// same bits), with each row's K scores and back pointers in registers.
 template <int NV, bool Full>
-HPC_INLINE void viterbi(const SmallKGroup& g, int64_t K, const double* logB, const double* logpi, const double* logA,
-                        int32_t* back, int64_t* path, double* seq_logprob) {
+HPC_INLINE void viterbi_with_back_pointers(const SmallKGroup& g, int64_t K, const double* logB, const double* logpi,
+                                           const double* logA, int32_t* back, int64_t* path, double* seq_logprob) {
     const std::unique_ptr<V[]> LA = padded_rows<NV>(logA, K, false);
     V lpi[NV];
     load_row<NV, false>(logpi, K, -kInf, lpi);
@@ -557,6 +694,26 @@ HPC_INLINE void viterbi(const SmallKGroup& g, int64_t K, const double* logB, con
     }
 }
 
+// Up to 16 states the back pointers cost less than the backtrack that recomputes them (hpc_hmm_viterbi, 10 sequences
+// of 10,000 rows, two threads, best of 30: K 8 0.69-0.94 ms with them, 1.76-1.77 without; K 16 1.43-2.01 and
+// 1.64-1.65; K 32 5.7-6.5 and 3.2-3.4; K 64 25.9-27.4 and 9.4-9.8).
+template <int NV, bool Full>
+HPC_INLINE void viterbi(const SmallKGroup& g, int64_t K, const double* logB, const double* logpi, const double* logA,
+                        double* delta, int32_t* back, int64_t* path, double* seq_logprob) {
+    if constexpr (NV <= 2) {
+        viterbi_with_back_pointers<NV, Full>(g, K, logB, logpi, logA, back, path, seq_logprob);
+        return;
+    }
+    // In the AVX-512 clone x * 1 + y is one FMA; elsewhere the compiler may have no FMA and make it two operations.
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (__builtin_cpu_supports("avx512f")) {
+        viterbi_pass<NV, Full, true>(g, K, logB, logpi, logA, delta, path, seq_logprob);
+        return;
+    }
+#endif
+    viterbi_pass<NV, Full, false>(g, K, logB, logpi, logA, delta, path, seq_logprob);
+}
+
 }  // namespace
 
 // The kernel sets: vector count NV, whether K fills the vectors (K = 8 NV), and the name suffix (the K they serve).
@@ -596,9 +753,9 @@ HPC_INLINE void viterbi(const SmallKGroup& g, int64_t K, const double* logB, con
         return true;                                                                                               \
     }                                                                                                              \
     HPC_SMALL_K_CLONES bool small_k_viterbi_##SUFFIX(const SmallKGroup& g, int64_t K, const double* logB,          \
-                                                     const double* logpi, const double* logA, int32_t* back,       \
-                                                     int64_t* path, double* seq_logprob) {                         \
-        viterbi<NV, FULL>(g, K, logB, logpi, logA, back, path, seq_logprob);                                       \
+                                                     const double* logpi, const double* logA, double* delta,       \
+                                                     int32_t* back, int64_t* path, double* seq_logprob) {          \
+        viterbi<NV, FULL>(g, K, logB, logpi, logA, delta, back, path, seq_logprob);                                \
         return true;                                                                                               \
     }                                                                                                              \
     HPC_SMALL_K_CLONES bool small_k_diag_loglik_##SUFFIX(int64_t rows, int64_t K, int64_t D, const double* x,      \
@@ -624,6 +781,8 @@ int set_index(int64_t K) {
 }
 
 }  // namespace
+
+int64_t small_k_viterbi_width(int64_t K) { return K <= 2 * kLanes ? 0 : (K + kLanes - 1) / kLanes * kLanes; }
 
 // Returns KERNEL's result for K's set; falls through (to the caller's "not handled") beyond kSmallKMaxStates.
 #define HPC_SMALL_K_CASE(NV, FULL, SUFFIX, KERNEL, ARGS) \
@@ -661,8 +820,8 @@ bool small_k_backward_log(const SmallKGroup& g, int64_t K, const double* logB, c
 }
 
 bool small_k_viterbi(const SmallKGroup& g, int64_t K, const double* logB, const double* logpi, const double* logA,
-                     int32_t* back, int64_t* path, double* seq_logprob) {
-    HPC_SMALL_K_DISPATCH(viterbi, (g, K, logB, logpi, logA, back, path, seq_logprob))
+                     double* delta, int32_t* back, int64_t* path, double* seq_logprob) {
+    HPC_SMALL_K_DISPATCH(viterbi, (g, K, logB, logpi, logA, delta, back, path, seq_logprob))
     return false;
 }
 
