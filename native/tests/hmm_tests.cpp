@@ -646,6 +646,30 @@ TEST(Hmm, BlockedValidationFindsTheFirstBadValueAnywhere) {
     }
 }
 
+// Large [N, K] inputs are validated in parts on the thread team: a bad value in any part (the first, a part's first or
+// last value, the last part), or in two parts at once, is reported at the first position, on one and on two threads.
+TEST(Hmm, ValidationInPartsFindsTheFirstBadValue) {
+    const int64_t K = 4, N = 70001, S = 1;  // 280,004 values: more than two parts of 65,536
+    const std::vector<int64_t> len{N};
+    const std::vector<double> pi{0.25, 0.25, 0.25, 0.25};
+    std::vector<double> A((size_t)(K * K), 0.25), ll(1);
+    for (int threads : {2, 1}) {
+        ASSERT_EQ(hpc_set_num_threads(threads), HPC_OK);
+        for (auto [first, second] : {std::pair<int64_t, int64_t>{0, -1}, {140000, -1}, {140001, -1}, {280003, -1},
+                                     {139999, 280000}, {5, 200000}, {200000, 250000}}) {
+            SCOPED_TRACE("threads " + std::to_string(threads) + " bad at " + std::to_string(first) + ", " + std::to_string(second));
+            std::vector<double> le((size_t)(N * K), -1.0);
+            le[(size_t)first] = std::nan("");
+            if (second >= 0) le[(size_t)second] = HUGE_VAL;
+            ASSERT_EQ(hpc_hmm_forward_backward(HPC_HMM_SCALING, K, S, len.data(), N, le.data(), N * K, pi.data(), K, A.data(), K * K,
+                                               ll.data(), S, nullptr, 0, nullptr, 0, nullptr, 0, nullptr, 0),
+                      HPC_ERR_INVALID_ARGUMENT);
+            EXPECT_NE(last_error().find("log_emission[" + std::to_string(first) + "]"), std::string::npos) << last_error();
+        }
+    }
+    ASSERT_EQ(hpc_set_num_threads(0), HPC_OK);
+}
+
 }  // namespace
 
 namespace {
