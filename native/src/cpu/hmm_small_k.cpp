@@ -590,8 +590,8 @@ HPC_INLINE void viterbi_pass(const SmallKGroup& g, int64_t K, const double* logB
     V lpi[NV];
     load_row<NV, false>(logpi, K, -kInf, lpi);
     // Two sequences at a time over their whole length (the group's order: decreasing length), not all of the
-    // group's sequences at each step as the other passes: at K 64 five sequences' rows beside log A's 32 KB pushed
-    // log A out of L1.
+    // group's sequences at each step as the other passes (K 64, 10 sequences of 10,000 rows, two threads: 12.8-13.4 ms
+    // that way, 10.5 this way; fewer rows beside log A's 32 KB in L1 and two backtracks side by side, not five).
     for (int64_t i = 0; i < g.n_seqs; i += 2) {
         const int64_t n = std::min<int64_t>(2, g.n_seqs - i);
         int64_t len[2] = {0, 0}, r0[2] = {0, 0};
