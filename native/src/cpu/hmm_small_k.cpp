@@ -569,6 +569,9 @@ HPC_INLINE int64_t first_argmax_of_sum(const double* d, const V* col) {
     return idx[0];
 }
 
+// Up to this many vectors of states (16 states) Viterbi keeps back pointers; above, the scores (see viterbi).
+constexpr int kViterbiBackPointerVectors = 2;
+
 // Emission rows prefetched this many steps ahead of the one or two sequences' steps.
 constexpr int64_t kViterbiPrefetchRows = 4;
 
@@ -728,7 +731,7 @@ HPC_INLINE void viterbi_with_back_pointers(const SmallKGroup& g, int64_t K, cons
 template <int NV, bool Full>
 HPC_INLINE void viterbi(const SmallKGroup& g, int64_t K, const double* logB, const double* logpi, const double* logA,
                         double* delta, int32_t* back, int64_t* path, double* seq_logprob) {
-    if constexpr (NV <= 2) {
+    if constexpr (NV <= kViterbiBackPointerVectors) {
         viterbi_with_back_pointers<NV, Full>(g, K, logB, logpi, logA, back, path, seq_logprob);
         return;
     }
@@ -810,7 +813,9 @@ int set_index(int64_t K) {
 
 }  // namespace
 
-int64_t small_k_viterbi_width(int64_t K) { return K <= 2 * kLanes ? 0 : (K + kLanes - 1) / kLanes * kLanes; }
+int64_t small_k_viterbi_width(int64_t K) {
+    return K <= kViterbiBackPointerVectors * kLanes ? 0 : (K + kLanes - 1) / kLanes * kLanes;
+}
 
 // Returns KERNEL's result for K's set; falls through (to the caller's "not handled") beyond kSmallKMaxStates.
 #define HPC_SMALL_K_CASE(NV, FULL, SUFFIX, KERNEL, ARGS) \

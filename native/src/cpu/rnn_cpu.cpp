@@ -326,9 +326,11 @@ InferenceProjection inference_projection(const Geometry& g, int64_t in) {
     return {by_step, by_step ? 0 : inference_chunk_steps<T>(g, in)};
 }
 
-// Strides of a layer's output rows (elements): row (t, b) at t * layout.t + b * layout.b; zero: time-major ([T, B, D*H]).
+// Strides of a layer's output rows (elements): row (t, b) at t * time(g) + b * row(g); zero: time-major ([T, B, D*H]).
 struct OutLayout {
     int64_t t = 0, b = 0;
+    int64_t time(const Geometry& g) const { return t ? t : g.B * g.DH(); }
+    int64_t row(const Geometry& g) const { return b ? b : g.DH(); }
 };
 
 // Time range [t0, t0 + n) covered by processing steps [s_begin, s_end) of a direction.
@@ -348,8 +350,8 @@ void forward_steps(Cell cell, const Geometry& g, int dir, const T* p, const Laye
                    int64_t s_begin, int64_t s_end, T* out, const T* h_prev, int64_t ld_h, const T* c_prev, T* step,
                    const T* packed, bool keep_gates, const StepProjection<T>* proj = nullptr, bool aux_ring = false,
                    OutLayout layout = {}) {
-    const int64_t B = g.B, T_ = g.T, H = g.H, GH = g.GH(), DH = g.DH();
-    const int64_t ot = layout.t ? layout.t : B * DH, ob = layout.b ? layout.b : DH;  // out's strides: time, batch row
+    const int64_t B = g.B, T_ = g.T, H = g.H, GH = g.GH();
+    const int64_t ot = layout.time(g), ob = layout.row(g);  // out's strides: time, batch row
     const T* w_hh = p + o.w_hh;
     const T* b_hh = p + o.b_hh;
     const T* p_i = o.p_i >= 0 ? p + o.p_i : nullptr;
@@ -811,7 +813,7 @@ void rnn_forward(const RnnDims& dims, int64_t batch, int64_t steps, bool trainin
         const bool into_y = !training && l == g.L - 1;
         T* out = into_y ? y : outs + (l % out_slots) * TB * DH;
         const OutLayout layout = into_y && dims.batch_first ? OutLayout{DH, g.T * DH} : OutLayout{};
-        const int64_t ot = layout.t ? layout.t : g.B * DH, ob = layout.b ? layout.b : DH;
+        const int64_t ot = layout.time(g), ob = layout.row(g);
         for (int d = 0; d < g.D; ++d) {
             const int64_t kd = l * g.D + d;
             const int64_t slot = gate_slots > 1 ? kd : 0;

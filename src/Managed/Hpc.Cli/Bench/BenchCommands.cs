@@ -213,7 +213,6 @@ internal static class BenchCommands
                 return a;
             }
             var mode = r.GetValue(impl) == "log" ? HmmImplementation.Log : HmmImplementation.Scaling;
-            Action run;
             Func<string, (double[] Startprob, double[] Transmat)> saveData;
             Action<string> saveFitted;
             Func<double> score;
@@ -237,13 +236,6 @@ internal static class BenchCommands
                     _ => Enumerable.Range(0, d * d).Select(q => q % (d + 1) == 0 ? 1.0 : 0.0).ToArray(),
                 };
                 var start = (model.Startprob!.ToArray(), model.Transmat!.ToArray(), model.Means!.ToArray(), model.Covars!.ToArray());
-                run = o switch
-                {
-                    "score" => () => model.Score(x, lengths),
-                    "decode" => () => model.Decode(x, lengths),
-                    "posteriors" => () => model.PredictProba(x, lengths),
-                    _ => () => { model.Startprob = start.Item1; model.Transmat = start.Item2; model.Means = start.Item3; model.Covars = start.Item4; model.Fit(x, d, lengths); },
-                };
                 score = () => model.Score(x, lengths);
                 decode = () => model.Decode(x, lengths);
                 posteriors = () => model.PredictProba(x, lengths);
@@ -267,13 +259,6 @@ internal static class BenchCommands
                 var x = truth.Sample(n, 5).X;
                 var model = new CategoricalHmm(k, d) { Startprob = truth.Startprob, Transmat = truth.Transmat, Emissionprob = truth.Emissionprob, InitParams = "", NIter = 1, Implementation = mode };
                 var start = (model.Startprob!.ToArray(), model.Transmat!.ToArray(), model.Emissionprob!.ToArray());
-                run = o switch
-                {
-                    "score" => () => model.Score(x, lengths),
-                    "decode" => () => model.Decode(x, lengths),
-                    "posteriors" => () => model.PredictProba(x, lengths),
-                    _ => () => { model.Startprob = start.Item1; model.Transmat = start.Item2; model.Emissionprob = start.Item3; model.Fit(x, lengths); },
-                };
                 saveData = dir =>
                 {
                     Npy.Write<long>(Path.Combine(dir, "x.npy"), x.Select(v => (long)v).ToArray(), n, 1);
@@ -286,6 +271,13 @@ internal static class BenchCommands
                 posteriors = () => model.PredictProba(x, lengths);
                 fit = () => { model.Startprob = start.Item1; model.Transmat = start.Item2; model.Emissionprob = start.Item3; model.Fit(x, lengths); return (model.Monitor.History[^1], model.Startprob!, model.Transmat!); };
             }
+            Action run = o switch
+            {
+                "score" => () => score(),
+                "decode" => () => decode(),
+                "posteriors" => () => posteriors(),
+                _ => () => fit(),
+            };
             var timing = Time(run, r.GetValue(warmup), r.GetValue(repeats));
             if (r.GetValue(save) is { } dir)
             {
