@@ -496,7 +496,7 @@ HPC_INLINE V vmax(V c, V cand) { return cand > c ? cand : c; }
 
 // Stores a row of scores with non-temporal stores where there are (SSE2's, in every x86-64 clone): the rows are
 // read again only by the backtrack, long after, so they need not be read into the cache before being written (at
-// K 64 that read was a third of the memory traffic; a standalone loop, one thread: 145 -> 108 ns a row).
+// K 64 that read was a third of the memory traffic; the standalone loop, one thread: 120-123 -> 108.5-111 ns a row).
 template <int NV>
 HPC_INLINE void stream_row(const V (&row)[NV], double* dst) {
 #if defined(__SSE2__)
@@ -509,8 +509,8 @@ HPC_INLINE void stream_row(const V (&row)[NV], double* dst) {
 
 // One Viterbi step of a sequence whose previous scores are p [K]: out = max_k (p[k] + log A[k, .]) + lb, for one or
 // two sequences at once (each row of log A loaded once for both). Fma: the sums are written x * 1 + y (exact: the
-// same bits as x + y) so that, contracted to an FMA, they run on the FMA pipes beside the maxima (in a standalone
-// loop on this machine's AVX-512, K 64, one thread: 150 ns a row with adds, 115 with FMAs, 105 with two sequences).
+// same bits as x + y) so that, contracted to an FMA, they run on the FMA pipes beside the maxima (bench/compare/
+// viterbi_step_loop.cpp, K 64, one thread: 156-158 ns a row with adds, 131-132 with FMAs, 120-123 with two sequences).
 template <int NV, bool Full, bool Fma, int Seqs>
 HPC_INLINE void viterbi_step(const double* const (&p)[Seqs], const V* LA, int64_t K, V one,
                              const double* const (&lb)[Seqs], double* const (&keep)[Seqs],
@@ -578,7 +578,7 @@ constexpr int64_t kViterbiPrefetchRows = 4;
 // Viterbi of a group, the same path and log-probability, bit for bit, as hmm_viterbi's general loop in hmm_cpu.cpp.
 // The forward pass keeps each row's scores delta_t (rows of delta [N, NV * 8], padded lanes -inf) and no back
 // pointers: the scores alone are a max and an add per candidate, where tracking the argmax costs a compare and two
-// blends more (the standalone loop above: 234 ns a row with them). The backtrack then finds, for the one state j on
+// blends more (the standalone loop: 231-234 ns a row with them). The backtrack then finds, for the one state j on
 // the path at each step, the first k attaining max_k delta_{t-1}[k] + log A[k, j]: the same candidates (the same
 // sums) and the same rule as the back pointers (a strictly greater candidate replaces the best), so the same state.
 
