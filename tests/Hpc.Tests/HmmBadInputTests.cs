@@ -23,6 +23,19 @@ public class HmmBadInputTests
     }
 
     [Fact]
+    public void OutputSpansOfTheWrongLengthAreRejected()
+    {
+        var e = Assert.Throws<ArgumentException>(() => Model().ScoreSamples(X, [2, 2], new double[7]));
+        Assert.Equal("posteriors", e.ParamName);
+        Assert.Contains("expected 8 values ([4, 2]), got 7", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Model().Decode(X, default, new int[5]));
+        Assert.Equal("states", e.ParamName);
+        Assert.Contains("expected 4 values (one per row of x), got 5", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Model().Decode(X, default, new int[3], DecoderAlgorithm.Map));
+        Assert.Equal("states", e.ParamName);
+    }
+
+    [Fact]
     public void LengthsMustBePositiveAndSumToTheRows()
     {
         Assert.Contains("expected to sum to the number of rows of x (4), got 3", Assert.Throws<ArgumentException>(() => Model().Score(X, [1, 2])).Message);

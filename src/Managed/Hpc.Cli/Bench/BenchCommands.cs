@@ -220,6 +220,10 @@ internal static class BenchCommands
             Func<double[]> posteriors;
             Func<(double LogLik, double[] Startprob, double[] Transmat)> fit;
             string o = r.GetValue(op)!;
+            // Decode and posteriors write into these (the span overloads: no [N, K] or [N] result allocated per call,
+            // as a caller repeating them on data of one size would do).
+            var pathOut = new int[n];
+            var post = new double[(long)n * k];
             if (r.GetValue(emission) == "gaussian")
             {
                 var type = Enum.Parse<CovarianceType>(r.GetValue(cov)!, true);
@@ -237,8 +241,8 @@ internal static class BenchCommands
                 };
                 var start = (model.Startprob!.ToArray(), model.Transmat!.ToArray(), model.Means!.ToArray(), model.Covars!.ToArray());
                 score = () => model.Score(x, lengths);
-                decode = () => model.Decode(x, lengths);
-                posteriors = () => model.PredictProba(x, lengths);
+                decode = () => (model.Decode(x, lengths, pathOut), pathOut);
+                posteriors = () => { model.ScoreSamples(x, lengths, post); return post; };
                 fit = () => { model.Startprob = start.Item1; model.Transmat = start.Item2; model.Means = start.Item3; model.Covars = start.Item4; model.Fit(x, d, lengths); return (model.Monitor.History[^1], model.Startprob!, model.Transmat!); };
                 saveData = dir =>
                 {
@@ -267,8 +271,8 @@ internal static class BenchCommands
                 };
                 saveFitted = dir => Npy.Write<double>(Path.Combine(dir, "fitted_emissionprob.npy"), model.Emissionprob!, k, d);
                 score = () => model.Score(x, lengths);
-                decode = () => model.Decode(x, lengths);
-                posteriors = () => model.PredictProba(x, lengths);
+                decode = () => (model.Decode(x, lengths, pathOut), pathOut);
+                posteriors = () => { model.ScoreSamples(x, lengths, post); return post; };
                 fit = () => { model.Startprob = start.Item1; model.Transmat = start.Item2; model.Emissionprob = start.Item3; model.Fit(x, lengths); return (model.Monitor.History[^1], model.Startprob!, model.Transmat!); };
             }
             Action run = o switch

@@ -29,7 +29,7 @@ public abstract unsafe class HiddenMarkovModel<TObs> where TObs : unmanaged
     public double StartprobPrior { get; set; } = 1.0;
     /// <summary>Dirichlet prior concentration for every row of <see cref="Transmat"/> (default 1).</summary>
     public double TransmatPrior { get; set; } = 1.0;
-    /// <summary>Decoder used by <see cref="Decode"/> and <see cref="Predict"/> (default Viterbi).</summary>
+    /// <summary>Decoder used by <see cref="Decode(ReadOnlySpan{TObs}, ReadOnlySpan{int}, DecoderAlgorithm?)"/> and <see cref="Predict"/> (default Viterbi).</summary>
     public DecoderAlgorithm Algorithm { get; set; } = DecoderAlgorithm.Viterbi;
     /// <summary>Seed of initialisation and sampling; null means a fresh seed each time.</summary>
     public int? RandomState { get; set; }
@@ -160,12 +160,30 @@ public abstract unsafe class HiddenMarkovModel<TObs> where TObs : unmanaged
     /// <exception cref="ArgumentException">Bad shapes, lengths or values, or a sequence of zero probability.</exception>
     public (double LogProb, double[] Posteriors) ScoreSamples(ReadOnlySpan<TObs> x, ReadOnlySpan<int> lengths = default)
     {
+        var (n, _) = Batch(x, lengths);
+        var post = GC.AllocateUninitializedArray<double>(checked(n * NComponents));  // every value is written
+        return (ScoreSamples(x, lengths, post), post);
+    }
+
+    /// <summary>
+    /// Total log-likelihood, with the state posteriors written to <paramref name="posteriors"/> [N*K]: hmmlearn's
+    /// <c>score_samples</c> without allocating its result (for repeated calls on data of one size: a new [N, K]
+    /// array costs page faults on every call). On an exception the contents of <paramref name="posteriors"/> are
+    /// unspecified.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The model has no parameters yet.</exception>
+    /// <exception cref="ArgumentException">Bad shapes, lengths or values (<paramref name="posteriors"/> not N*K values
+    /// long), or a sequence of zero probability.</exception>
+    public double ScoreSamples(ReadOnlySpan<TObs> x, ReadOnlySpan<int> lengths, Span<double> posteriors)
+    {
         var (n, lens) = Prepare(x, lengths);
+        long expected = (long)n * NComponents;
+        if (posteriors.Length != expected)
+            throw new ArgumentException($"posteriors: expected {expected} values ([{n}, {NComponents}]), got {posteriors.Length}.", nameof(posteriors));
         using var logB = LogEmission(x, n);
         var ll = new double[lens.Length];
-        var post = GC.AllocateUninitializedArray<double>(logB.Length);  // every value is written
-        ForwardBackward(lens, n, logB.Span, ll, post, default, default, default);
-        return (ll.Sum(), post);
+        ForwardBackward(lens, n, logB.Span, ll, posteriors, default, default, default);
+        return ll.Sum();
     }
 
     /// <summary>State posteriors [N*K] (hmmlearn's <c>predict_proba</c>).</summary>
@@ -182,34 +200,49 @@ public abstract unsafe class HiddenMarkovModel<TObs> where TObs : unmanaged
     /// <exception cref="ArgumentException">Bad shapes, lengths or values.</exception>
     public (double LogProb, int[] States) Decode(ReadOnlySpan<TObs> x, ReadOnlySpan<int> lengths = default, DecoderAlgorithm? algorithm = null)
     {
+        var (n, _) = Batch(x, lengths);
+        var states = GC.AllocateUninitializedArray<int>(n);  // every value is written
+        return (Decode(x, lengths, states, algorithm), states);
+    }
+
+    /// <summary>
+    /// <see cref="Decode(ReadOnlySpan{TObs}, ReadOnlySpan{int}, DecoderAlgorithm?)"/> with the states written to
+    /// <paramref name="states"/> [N] instead of a new array; returns the log probability. On an exception the
+    /// contents of <paramref name="states"/> are unspecified.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The model has no parameters yet.</exception>
+    /// <exception cref="ArgumentException">Bad shapes, lengths or values (<paramref name="states"/> not N values long).</exception>
+    public double Decode(ReadOnlySpan<TObs> x, ReadOnlySpan<int> lengths, Span<int> states, DecoderAlgorithm? algorithm = null)
+    {
         var algo = algorithm ?? Algorithm;
         int k = NComponents;
+        var (n, lens) = Prepare(x, lengths);
+        if (states.Length != n)
+            throw new ArgumentException($"states: expected {n} values (one per row of x), got {states.Length}.", nameof(states));
         if (algo == DecoderAlgorithm.Map)
         {
-            var (_, post) = ScoreSamples(x, lengths);
-            int n2 = post.Length / k;
-            var states = new int[n2];
+            using var post = new PooledArray<double>((long)n * k, nameof(x));
+            ScoreSamples(x, lengths, post.Span);
+            ReadOnlySpan<double> q = post.Span;
             double sum = 0;
-            for (int r = 0; r < n2; r++)
+            for (int r = 0; r < n; r++)
             {
                 int best = 0;
-                for (int j = 1; j < k; j++) if (post[r * k + j] > post[r * k + best]) best = j;
+                for (int j = 1; j < k; j++) if (q[r * k + j] > q[r * k + best]) best = j;
                 states[r] = best;
-                sum += post[r * k + best];
+                sum += q[r * k + best];
             }
-            return (sum, states);
+            return sum;
         }
-        var (n, lens) = Prepare(x, lengths);
         using var logB = LogEmission(x, n);
         using var path = new PooledArray<long>(n, nameof(x));  // every value is written, then narrowed
         var lp = new double[lens.Length];
         fixed (long* pl = lens, pp = path.Span)
         fixed (double* pb = logB.Span, ps = _startprob, pt = _transmat, plp = lp)
             Status.ThrowIfFailed(NativeMethods.hpc_hmm_viterbi(k, lens.Length, pl, n, pb, logB.Length, ps, k, pt, k * k, pp, n, plp, lp.Length));
-        var path32 = GC.AllocateUninitializedArray<int>(n);
         ReadOnlySpan<long> p = path.Span;
-        for (int i = 0; i < n; i++) path32[i] = (int)p[i];
-        return (lp.Sum(), path32);
+        for (int i = 0; i < n; i++) states[i] = (int)p[i];
+        return lp.Sum();
     }
 
     /// <summary>Draws <paramref name="n"/> observations and their states from the model (hmmlearn's <c>sample</c>).</summary>
