@@ -6,6 +6,7 @@
 #include <cmath>
 #include <functional>
 
+#include "../src/cpu/thread_team.h"
 #include "../src/cpu/vmath_f64.h"
 
 #include "test_util.h"
@@ -646,17 +647,21 @@ TEST(Hmm, BlockedValidationFindsTheFirstBadValueAnywhere) {
     }
 }
 
-// Large [N, K] inputs are validated in parts on the thread team: a bad value in any part (the first, a part's first or
-// last value, the last part), or in two parts at once, is reported at the first position, on one and on two threads.
+// Large [N, K] inputs are validated in parts on the thread team: a bad value in any part (the first value, the first
+// part's last, the second part's first, the last value), or in two parts at once, is reported at the first position,
+// on one and on two threads.
 TEST(Hmm, ValidationInPartsFindsTheFirstBadValue) {
-    const int64_t K = 4, N = 70001, S = 1;  // 280,004 values: more than two parts of 65,536
+    // 280,004 values (parts of at least 65,536): on two threads two parts, cut at a multiple of 256 blocks,
+    // [0, 140032) and [140032, 280004) (team_share(280004, 256, 1, 2)).
+    const int64_t K = 4, N = 70001, S = 1;
+    ASSERT_EQ(hpc::cpu::team_share(N * K, 256, 1, 2).first, 140032);
     const std::vector<int64_t> len{N};
     const std::vector<double> pi{0.25, 0.25, 0.25, 0.25};
     std::vector<double> A((size_t)(K * K), 0.25), ll(1);
     for (int threads : {2, 1}) {
         ASSERT_EQ(hpc_set_num_threads(threads), HPC_OK);
-        for (auto [first, second] : {std::pair<int64_t, int64_t>{0, -1}, {140000, -1}, {140001, -1}, {280003, -1},
-                                     {139999, 280000}, {5, 200000}, {200000, 250000}}) {
+        for (auto [first, second] : {std::pair<int64_t, int64_t>{0, -1}, {140031, -1}, {140032, -1}, {280003, -1},
+                                     {140031, 280000}, {5, 200000}, {200000, 250000}}) {
             SCOPED_TRACE("threads " + std::to_string(threads) + " bad at " + std::to_string(first) + ", " + std::to_string(second));
             std::vector<double> le((size_t)(N * K), -1.0);
             le[(size_t)first] = std::nan("");

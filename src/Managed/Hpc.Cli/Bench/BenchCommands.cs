@@ -221,9 +221,10 @@ internal static class BenchCommands
             Func<(double LogLik, double[] Startprob, double[] Transmat)> fit;
             string o = r.GetValue(op)!;
             // Decode and posteriors write into these (the span overloads: no [N, K] or [N] result allocated per call,
-            // as a caller repeating them on data of one size would do).
-            var pathOut = new int[n];
-            var post = new double[(long)n * k];
+            // as a caller repeating them on data of one size would do); only the timed operation's is allocated, so
+            // that peak_rss_mb counts no array the operation does not use.
+            var pathOut = o == "decode" ? new int[n] : [];
+            var post = o == "posteriors" ? new double[(long)n * k] : [];
             if (r.GetValue(emission) == "gaussian")
             {
                 var type = Enum.Parse<CovarianceType>(r.GetValue(cov)!, true);

@@ -160,9 +160,9 @@ public abstract unsafe class HiddenMarkovModel<TObs> where TObs : unmanaged
     /// <exception cref="ArgumentException">Bad shapes, lengths or values, or a sequence of zero probability.</exception>
     public (double LogProb, double[] Posteriors) ScoreSamples(ReadOnlySpan<TObs> x, ReadOnlySpan<int> lengths = default)
     {
-        var (n, _) = Batch(x, lengths);
-        var post = GC.AllocateUninitializedArray<double>(checked(n * NComponents));  // every value is written
-        return (ScoreSamples(x, lengths, post), post);
+        var (n, lens) = Prepare(x, lengths);
+        var post = GC.AllocateUninitializedArray<double>(PooledArray<double>.ArrayLength((long)n * NComponents, nameof(x)));  // every value is written
+        return (ScoreSamplesInto(x, n, lens, post), post);
     }
 
     /// <summary>
@@ -180,10 +180,7 @@ public abstract unsafe class HiddenMarkovModel<TObs> where TObs : unmanaged
         long expected = (long)n * NComponents;
         if (posteriors.Length != expected)
             throw new ArgumentException($"posteriors: expected {expected} values ([{n}, {NComponents}]), got {posteriors.Length}.", nameof(posteriors));
-        using var logB = LogEmission(x, n);
-        var ll = new double[lens.Length];
-        ForwardBackward(lens, n, logB.Span, ll, posteriors, default, default, default);
-        return ll.Sum();
+        return ScoreSamplesInto(x, n, lens, posteriors);
     }
 
     /// <summary>State posteriors [N*K] (hmmlearn's <c>predict_proba</c>).</summary>
@@ -200,9 +197,9 @@ public abstract unsafe class HiddenMarkovModel<TObs> where TObs : unmanaged
     /// <exception cref="ArgumentException">Bad shapes, lengths or values.</exception>
     public (double LogProb, int[] States) Decode(ReadOnlySpan<TObs> x, ReadOnlySpan<int> lengths = default, DecoderAlgorithm? algorithm = null)
     {
-        var (n, _) = Batch(x, lengths);
+        var (n, lens) = Prepare(x, lengths);
         var states = GC.AllocateUninitializedArray<int>(n);  // every value is written
-        return (Decode(x, lengths, states, algorithm), states);
+        return (DecodeInto(x, n, lens, states, algorithm ?? Algorithm), states);
     }
 
     /// <summary>
@@ -214,15 +211,28 @@ public abstract unsafe class HiddenMarkovModel<TObs> where TObs : unmanaged
     /// <exception cref="ArgumentException">Bad shapes, lengths or values (<paramref name="states"/> not N values long).</exception>
     public double Decode(ReadOnlySpan<TObs> x, ReadOnlySpan<int> lengths, Span<int> states, DecoderAlgorithm? algorithm = null)
     {
-        var algo = algorithm ?? Algorithm;
-        int k = NComponents;
         var (n, lens) = Prepare(x, lengths);
         if (states.Length != n)
             throw new ArgumentException($"states: expected {n} values (one per row of x), got {states.Length}.", nameof(states));
+        return DecodeInto(x, n, lens, states, algorithm ?? Algorithm);
+    }
+
+    // The bodies of ScoreSamples and Decode, after Prepare and the output's length have been checked.
+    private double ScoreSamplesInto(ReadOnlySpan<TObs> x, int n, long[] lens, Span<double> posteriors)
+    {
+        using var logB = LogEmission(x, n);
+        var ll = new double[lens.Length];
+        ForwardBackward(lens, n, logB.Span, ll, posteriors, default, default, default);
+        return ll.Sum();
+    }
+
+    private double DecodeInto(ReadOnlySpan<TObs> x, int n, long[] lens, Span<int> states, DecoderAlgorithm algo)
+    {
+        int k = NComponents;
         if (algo == DecoderAlgorithm.Map)
         {
             using var post = new PooledArray<double>((long)n * k, nameof(x));
-            ScoreSamples(x, lengths, post.Span);
+            ScoreSamplesInto(x, n, lens, post.Span);
             ReadOnlySpan<double> q = post.Span;
             double sum = 0;
             for (int r = 0; r < n; r++)

@@ -14,11 +14,15 @@ internal readonly struct PooledArray<T> : IDisposable where T : unmanaged
 
     public PooledArray(long length, string argument)
     {
-        if (length > Array.MaxLength)
-            throw new ArgumentException($"{argument}: the [N, K] arrays would hold {length} values, more than the {Array.MaxLength} an array can hold.", argument);
-        _array = ArrayPool<T>.Shared.Rent((int)length);
-        Length = (int)length;
+        Length = ArrayLength(length, argument);
+        _array = ArrayPool<T>.Shared.Rent(Length);
     }
+
+    /// <summary>The length of an [N, K] array as an int, or an exception naming <paramref name="argument"/> when no
+    /// array can hold that many values (pooled scratch and the HMM calls' result arrays alike).</summary>
+    public static int ArrayLength(long length, string argument) =>
+        length <= Array.MaxLength ? (int)length
+            : throw new ArgumentException($"{argument}: the [N, K] arrays would hold {length} values, more than the {Array.MaxLength} an array can hold.", argument);
 
     public int Length { get; }
 
