@@ -168,7 +168,7 @@ public abstract unsafe class HiddenMarkovModel<TObs> where TObs : unmanaged
     /// <summary>
     /// Total log-likelihood, with the state posteriors written to <paramref name="posteriors"/> [N*K]: hmmlearn's
     /// <c>score_samples</c> without allocating its result (for repeated calls on data of one size: a new [N, K]
-    /// array costs page faults on every call). On an exception the contents of <paramref name="posteriors"/> are
+    /// array per call was measurably slower, see the README). On an exception the contents of <paramref name="posteriors"/> are
     /// unspecified.
     /// </summary>
     /// <exception cref="InvalidOperationException">The model has no parameters yet.</exception>
