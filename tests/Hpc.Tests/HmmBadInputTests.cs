@@ -35,6 +35,27 @@ public class HmmBadInputTests
         Assert.Equal("states", e.ParamName);
     }
 
+    // The finiteness check sums x - x over vectors in four interleaved sums, then a tail: a bad value at every
+    // position of every length up to a few vector groups (in a group of four, in the vector tail, in the scalar tail)
+    // is found and named.
+    [Fact]
+    public void ANonFiniteObservationIsFoundAtEveryPosition()
+    {
+        var m = new GaussianHmm(2, CovarianceType.Diag, 1) { Startprob = [0.5, 0.5], Transmat = [0.9, 0.1, 0.2, 0.8], Means = [0, 3], Covars = [1, 1] };
+        foreach (double bad in new[] { double.NaN, double.PositiveInfinity, double.NegativeInfinity })
+            for (int n = 1; n <= 41; n++)
+                for (int p = 0; p < n; p++)
+                {
+                    var x = new double[n];
+                    for (int i = 0; i < n; i++) x[i] = i * 0.25;
+                    x[p] = bad;
+                    var e = Assert.Throws<ArgumentException>(() => m.Score(x));
+                    Assert.Equal("x", e.ParamName);
+                    Assert.StartsWith($"x[{p}] is {bad}", e.Message);
+                }
+        Assert.True(double.IsFinite(m.Score(Enumerable.Range(0, 41).Select(i => i * 0.25).ToArray())));
+    }
+
     [Fact]
     public void LengthsMustBePositiveAndSumToTheRows()
     {

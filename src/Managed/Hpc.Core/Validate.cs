@@ -35,16 +35,27 @@ internal static class Validate
                 throw new ArgumentException($"{name}[{i}] is {values[i]}: expected only finite values.", name);
     }
 
-    /// <summary>Vectorised: x - x is 0 for finite x and NaN for NaN or ±Inf.</summary>
+    /// <summary>
+    /// Vectorised: x - x is 0 for finite x and NaN for NaN or ±Inf. Four sums: one chain of dependent adds ran at the
+    /// add latency (1.6M doubles, one core: 433 -> 222 us, bench/results/2026-11-23-all-finite.md).
+    /// </summary>
     internal static bool AllFinite<T>(ReadOnlySpan<T> values) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int i = 0;
         if (Vector.IsHardwareAccelerated && values.Length >= Vector<T>.Count)
         {
-            var acc = Vector<T>.Zero;
             ReadOnlySpan<Vector<T>> vs = System.Runtime.InteropServices.MemoryMarshal.Cast<T, Vector<T>>(values);
-            foreach (var v in vs) acc += v - v;
-            if (!Vector.EqualsAll(acc, Vector<T>.Zero)) return false;
+            Vector<T> a0 = Vector<T>.Zero, a1 = Vector<T>.Zero, a2 = Vector<T>.Zero, a3 = Vector<T>.Zero;
+            int j = 0;
+            for (; j + 4 <= vs.Length; j += 4)
+            {
+                a0 += vs[j] - vs[j];
+                a1 += vs[j + 1] - vs[j + 1];
+                a2 += vs[j + 2] - vs[j + 2];
+                a3 += vs[j + 3] - vs[j + 3];
+            }
+            for (; j < vs.Length; j++) a0 += vs[j] - vs[j];
+            if (!Vector.EqualsAll((a0 + a1) + (a2 + a3), Vector<T>.Zero)) return false;
             i = vs.Length * Vector<T>.Count;
         }
         for (; i < values.Length; i++)
