@@ -1,0 +1,115 @@
+// K 8 Viterbi variants outside the library, one thread, S sequences of T rows stepped together (as the library's
+// back-pointer kernel, hmm_small_k.cpp, steps a group's sequences): "base" the library's forward step (a compare
+// and two blends per candidate, int32 back pointers), "masks" the maxima by a tree then one equality mask per
+// candidate stored as a byte (8 bytes of back pointers a row, read back with pext); and the backtrack one sequence
+// after the other ("one chain") or all S side by side ("all"). Checks that the variants agree; prints ns a row.
+// Results: bench/results/2026-11-23-hmm-not-kept-2.md. Needs AVX-512 and BMI2:
+//   g++ -O2 -std=c++17 -march=native bench/compare/viterbi_k8_variants.cpp -o /tmp/vk8 && taskset -c 0 /tmp/vk8 5 10000 20
+
+#include <immintrin.h>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <cstdint>
+#include <random>
+#include <vector>
+#include <algorithm>
+typedef double V __attribute__((vector_size(64)));
+typedef int64_t VI __attribute__((vector_size(64)));
+typedef int32_t VI32 __attribute__((vector_size(32)));
+static V splat(double x) { return V{} + x; }
+
+__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl")))
+void base(int S, int64_t T, const double* logB, const V* LA, V* prev, int32_t* back) {
+    for (int64_t t = 1; t < T; ++t)
+        for (int i = 0; i < S; ++i) {
+            const int64_t r = (int64_t)i * T + t;
+            const double* p = (const double*)(prev + i);
+            V c = splat(p[0]) + LA[0];
+            VI bk = VI{};
+            for (int k = 1; k < 8; ++k) {
+                const V cand = splat(p[k]) + LA[k];
+                const VI better = cand > c;
+                c = better ? cand : c;
+                bk = better ? (VI{} + k) : bk;
+            }
+            V lb; memcpy(&lb, logB + r * 8, 64);
+            c += lb;
+            VI32 n = __builtin_convertvector(bk, VI32);
+            memcpy(back + r * 8, &n, 32);
+            prev[i] = c;
+        }
+}
+
+__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,bmi2")))
+void masks(int S, int64_t T, const double* logB, const V* LA, V* prev, uint64_t* back) {
+    __m512d la[8];
+    for (int k = 0; k < 8; ++k) la[k] = _mm512_loadu_pd((const double*)(LA + k));
+    for (int64_t t = 1; t < T; ++t)
+        for (int i = 0; i < S; ++i) {
+            const int64_t r = (int64_t)i * T + t;
+            const double* p = (const double*)(prev + i);
+            __m512d c[8];
+            for (int k = 0; k < 8; ++k) c[k] = _mm512_add_pd(_mm512_set1_pd(p[k]), la[k]);
+            const __m512d m01 = _mm512_max_pd(c[1], c[0]), m23 = _mm512_max_pd(c[3], c[2]);
+            const __m512d m45 = _mm512_max_pd(c[5], c[4]), m67 = _mm512_max_pd(c[7], c[6]);
+            const __m512d m03 = _mm512_max_pd(m23, m01), m47 = _mm512_max_pd(m67, m45);
+            const __m512d m = _mm512_max_pd(m47, m03);
+            uint8_t* bb = (uint8_t*)(back + r);  // byte k: the lanes j where candidate k attains the maximum
+            for (int k = 0; k < 8; ++k) _store_mask8((__mmask8*)(bb + k), _mm512_cmp_pd_mask(c[k], m, _CMP_EQ_OQ));
+            _mm512_storeu_pd((double*)(prev + i), _mm512_add_pd(m, _mm512_loadu_pd(logB + r * 8)));
+        }
+}
+
+void bt_one(int S, int64_t T, const int32_t* back, int64_t* path) {
+    for (int i = 0; i < S; ++i) {
+        int64_t state = 0; const int64_t r0 = (int64_t)i * T;
+        for (int64_t u = T - 1; u >= 0; --u) { path[r0 + u] = state; state = back[(r0 + u) * 8 + state]; }
+    }
+}
+void bt_all(int S, int64_t T, const int32_t* back, int64_t* path) {
+    int64_t st[16] = {0};
+    for (int64_t u = T - 1; u >= 0; --u)
+        for (int i = 0; i < S; ++i) { const int64_t r = (int64_t)i * T + u; path[r] = st[i]; st[i] = back[r * 8 + st[i]]; }
+}
+int main(int argc, char** argv) {
+    const int S = atoi(argv[1]); const int64_t T = atol(argv[2]); const int reps = atoi(argv[3]);
+    std::mt19937_64 g(1); std::normal_distribution<double> nd;
+    std::vector<double> logB(S * T * 8);
+    for (auto& v : logB) v = -0.5 * nd(g) * nd(g) * 9 - 1;
+    V LA[8]; for (int k = 0; k < 8; ++k) for (int j = 0; j < 8; ++j) LA[k][j] = std::log(0.02 + (k == j ? 0.84 : 0.0));
+    std::vector<V> prev(S); std::vector<int32_t> back(S * T * 8); std::vector<uint64_t> bm(S * T);
+    for (int rr = 0; rr < 3; ++rr) {
+        double tb = 1e9, tm = 1e9;
+        for (int q = 0; q < reps; ++q) {
+            for (int i = 0; i < S; ++i) prev[i] = splat(0.0);
+            auto t0 = std::chrono::steady_clock::now();
+            base(S, T, logB.data(), LA, prev.data(), back.data());
+            auto t1 = std::chrono::steady_clock::now();
+            V pb0 = prev[0];
+            for (int i = 0; i < S; ++i) prev[i] = splat(0.0);
+            auto t2 = std::chrono::steady_clock::now();
+            masks(S, T, logB.data(), LA, prev.data(), bm.data());
+            auto t3 = std::chrono::steady_clock::now();
+            if (memcmp(&pb0, &prev[0], 64)) { printf("mismatch\n"); return 1; }
+            tb = std::min(tb, std::chrono::duration<double>(t1 - t0).count());
+            tm = std::min(tm, std::chrono::duration<double>(t3 - t2).count());
+        }
+        // check back pointers agree
+        for (int64_t r = 0; r < S * T; ++r) if (r % T) for (int j = 0; j < 8; ++j) {
+            uint64_t col = _pext_u64(bm[r], 0x0101010101010101ull << j);
+            if ((int)__builtin_ctzll(col) != back[r * 8 + j]) { printf("bp mismatch r %ld j %d\n", r, j); return 1; }
+        }
+        std::vector<int64_t> p1(S * T), p2(S * T); double t1b = 1e9, t2b = 1e9;
+        for (int q = 0; q < reps; ++q) {
+            auto a = std::chrono::steady_clock::now(); bt_one(S, T, back.data(), p1.data());
+            auto b = std::chrono::steady_clock::now(); bt_all(S, T, back.data(), p2.data());
+            auto c = std::chrono::steady_clock::now();
+            t1b = std::min(t1b, std::chrono::duration<double>(b - a).count()); t2b = std::min(t2b, std::chrono::duration<double>(c - b).count());
+        }
+        if (p1 != p2) { printf("bt mismatch\n"); return 1; }
+        printf("backtrack ns/row: one chain %.2f all %.2f\n", t1b * 1e9 / (S * T), t2b * 1e9 / (S * T));
+        printf("ns/row: base %.2f masks %.2f\n", tb * 1e9 / (S * T), tm * 1e9 / (S * T));
+    }
+}
