@@ -7,6 +7,8 @@
 //   LD_LIBRARY_PATH=build/native taskset -c 0 /tmp/hmm_calls_time K D N REPS THREADS
 #include <hpc/hpc.h>
 
+#include "hmm_bench_data.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -52,15 +54,11 @@ int main(int argc, char** argv) {
     std::mt19937_64 g(1);
     std::normal_distribution<double> nd;
     std::vector<double> x((size_t)(N * D)), means((size_t)(K * D)), cov((size_t)(K * D)), logB((size_t)(N * K));
-    std::vector<double> pi((size_t)K, 1.0 / (double)K), A((size_t)(K * K));
+    std::vector<double> pi((size_t)K, 1.0 / (double)K);
     for (auto& v : x) v = nd(g) * 3;
     for (auto& v : means) v = nd(g) * 3;
     for (auto& v : cov) v = 1 + std::abs(nd(g));
-    for (int64_t i = 0; i < K; ++i) {
-        double s = 0;
-        for (int64_t j = 0; j < K; ++j) s += A[(size_t)(i * K + j)] = 0.1 + std::abs(nd(g)) + (i == j ? (double)K : 0.0);
-        for (int64_t j = 0; j < K; ++j) A[(size_t)(i * K + j)] /= s;
-    }
+    const std::vector<double> A = diagonal_heavy_transmat(K, g, nd);
     std::vector<int64_t> len((size_t)S, N / S), path((size_t)N);
     std::vector<double> lp((size_t)S), post((size_t)(N * K)), xi((size_t)(K * K)), st((size_t)K), ps((size_t)K);
     std::vector<double> obs((size_t)(K * D)), obs2((size_t)(K * D));

@@ -8,6 +8,8 @@
 //   taskset -c 0,1 /tmp/hmm_viterbi_ab /tmp/base/libhpc_native.so build/native/libhpc_native.so K N ROUNDS BATCH THREADS
 #include <hpc/hpc.h>
 
+#include "hmm_bench_data.h"
+
 #include <dlfcn.h>
 
 #include <algorithm>
@@ -34,7 +36,12 @@ Lib load(const char* path) {
         std::fprintf(stderr, "dlopen %s: %s\n", path, dlerror());
         std::exit(2);
     }
-    return {reinterpret_cast<Viterbi>(dlsym(h, "hpc_hmm_viterbi")), reinterpret_cast<SetThreads>(dlsym(h, "hpc_set_num_threads"))};
+    const Lib lib{reinterpret_cast<Viterbi>(dlsym(h, "hpc_hmm_viterbi")), reinterpret_cast<SetThreads>(dlsym(h, "hpc_set_num_threads"))};
+    if (!lib.viterbi || !lib.set_threads) {
+        std::fprintf(stderr, "%s: hpc_hmm_viterbi or hpc_set_num_threads not found\n", path);
+        std::exit(2);
+    }
+    return lib;
 }
 
 }  // namespace
@@ -50,13 +57,9 @@ int main(int argc, char** argv) {
     for (const Lib& l : libs) l.set_threads(std::atoi(argv[7]));
     std::mt19937_64 g(1);
     std::normal_distribution<double> nd;
-    std::vector<double> logB((size_t)(N * K)), pi((size_t)K, 1.0 / (double)K), A((size_t)(K * K)), lp((size_t)S);
+    std::vector<double> logB((size_t)(N * K)), pi((size_t)K, 1.0 / (double)K), lp((size_t)S);
     for (auto& v : logB) v = -0.5 * nd(g) * nd(g) * 9 - 1;
-    for (int64_t i = 0; i < K; ++i) {
-        double s = 0;
-        for (int64_t j = 0; j < K; ++j) s += A[(size_t)(i * K + j)] = 0.1 + std::abs(nd(g)) + (i == j ? (double)K : 0.0);
-        for (int64_t j = 0; j < K; ++j) A[(size_t)(i * K + j)] /= s;
-    }
+    const std::vector<double> A = diagonal_heavy_transmat(K, g, nd);
     std::vector<int64_t> len((size_t)S, N / S), path[2] = {std::vector<int64_t>((size_t)N), std::vector<int64_t>((size_t)N)};
     std::vector<double> ts[2];
     for (int r = 0; r < rounds; ++r)

@@ -1,10 +1,11 @@
 // Times hpc_hmm_viterbi alone: K states, N rows as 10 sequences of N/10, random emission log-densities and a
 // diagonal-heavy transition matrix, two threads; prints the best and the median of REPS calls. Two builds compare
 // through LD_LIBRARY_PATH (built without an rpath):
-//   g++ -O2 -std=c++17 -I native/include bench/compare/hmm_viterbi_time.cpp -o /tmp/hmm_viterbi_time \
-//       -L build/native -lhpc_native
+//   g++ -O2 -std=c++17 -I native/include bench/compare/hmm_viterbi_time.cpp -o /tmp/hmm_viterbi_time -L build/native -lhpc_native
 //   LD_LIBRARY_PATH=build/native taskset -c 0,1 /tmp/hmm_viterbi_time K N REPS
 #include <hpc/hpc.h>
+
+#include "hmm_bench_data.h"
 
 #include <algorithm>
 #include <chrono>
@@ -23,13 +24,9 @@ int main(int argc, char** argv) {
     hpc_set_num_threads(2);
     std::mt19937_64 g(1);
     std::normal_distribution<double> nd;
-    std::vector<double> logB((size_t)(N * K)), pi((size_t)K, 1.0 / (double)K), A((size_t)(K * K));
+    std::vector<double> logB((size_t)(N * K)), pi((size_t)K, 1.0 / (double)K);
     for (auto& x : logB) x = nd(g) * 3;
-    for (int64_t i = 0; i < K; ++i) {
-        double s = 0;
-        for (int64_t j = 0; j < K; ++j) s += A[(size_t)(i * K + j)] = 0.1 + std::abs(nd(g)) + (i == j ? (double)K : 0.0);
-        for (int64_t j = 0; j < K; ++j) A[(size_t)(i * K + j)] /= s;
-    }
+    const std::vector<double> A = diagonal_heavy_transmat(K, g, nd);
     std::vector<int64_t> len((size_t)S, N / S), path((size_t)N);
     std::vector<double> lp((size_t)S), ts;
     for (int64_t r = 0; r < reps; ++r) {
