@@ -1,6 +1,7 @@
 // Times each HMM call of the C ABI alone on one data set: diagonal Gaussian densities (hpc_hmm_gaussian_loglik),
 // forward only, forward-backward with posteriors and statistics, forward-backward with posteriors (both
-// implementations), the Gaussian statistics and Viterbi; K states, D features, N rows as 10 sequences of N/10, on
+// implementations), the Gaussian statistics, Viterbi, and densities then Viterbi as two calls and as one
+// (hpc_hmm_gaussian_viterbi; these two alternated); K states, D features, N rows as 10 sequences of N/10, on
 // THREADS threads; prints the median and the best of REPS calls. With FTZ=1 the calling thread flushes subnormal
 // numbers to zero (x86-64 MXCSR; with THREADS 1 all work runs on it). Two builds compare through LD_LIBRARY_PATH:
 //   g++ -O2 -std=c++17 -I native/include bench/compare/hmm_calls_time.cpp -o /tmp/hmm_calls_time -L build/native -lhpc_native
@@ -37,6 +38,27 @@ void time_call(const char* name, int64_t reps, const std::function<int32_t()>& c
     }
     std::sort(ts.begin(), ts.end());
     std::printf("%-14s median %.3f best %.3f ms\n", name, ts[ts.size() / 2], ts[0]);
+}
+
+// Two calls alternated (a b a b ...), so that both see the same phases of a noisy machine.
+void time_pair(const char* name_a, const char* name_b, int64_t reps, const std::function<int32_t()>& a,
+               const std::function<int32_t()>& b) {
+    std::vector<double> ts[2];
+    for (int64_t r = 0; r < reps; ++r)
+        for (int w = 0; w < 2; ++w) {
+            const auto t0 = std::chrono::steady_clock::now();
+            if ((w == 0 ? a : b)() != HPC_OK) {
+                char e[512];
+                hpc_last_error(e, sizeof e);
+                std::fprintf(stderr, "%s failed: %s\n", w == 0 ? name_a : name_b, e);
+                std::exit(1);
+            }
+            ts[w].push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() * 1e3);
+        }
+    for (int w = 0; w < 2; ++w) {
+        std::sort(ts[w].begin(), ts[w].end());
+        std::printf("%-14s median %.3f best %.3f ms\n", w == 0 ? name_a : name_b, ts[w][ts[w].size() / 2], ts[w][0]);
+    }
 }
 
 }  // namespace
@@ -90,5 +112,23 @@ int main(int argc, char** argv) {
         return hpc_hmm_viterbi(K, S, len.data(), N, logB.data(), N * K, pi.data(), K, A.data(), K * K, path.data(), N,
                                lp.data(), S);
     });
+    // loglik then viterbi, as two calls and as the one fused call (its path and log-probabilities checked equal)
+    std::vector<int64_t> path2((size_t)N);
+    std::vector<double> lp2((size_t)S);
+    time_pair("loglik+vit", "gauss_viterbi", reps, [&] {
+        const int32_t rc = hpc_hmm_gaussian_loglik(HPC_COVARIANCE_DIAG, K, D, N, x.data(), N * D, means.data(), K * D,
+                                                   cov.data(), K * D, 1e-3, logB.data(), N * K);
+        if (rc != HPC_OK) return rc;
+        return hpc_hmm_viterbi(K, S, len.data(), N, logB.data(), N * K, pi.data(), K, A.data(), K * K, path.data(), N,
+                               lp.data(), S);
+    }, [&] {
+        return hpc_hmm_gaussian_viterbi(HPC_COVARIANCE_DIAG, K, D, S, len.data(), N, x.data(), N * D, means.data(),
+                                        K * D, cov.data(), K * D, 1e-3, pi.data(), K, A.data(), K * K, path2.data(), N,
+                                        lp2.data(), S);
+    });
+    if (path2 != path || lp2 != lp) {
+        std::fprintf(stderr, "hpc_hmm_gaussian_viterbi differs from loglik then viterbi\n");
+        return 1;
+    }
     return 0;
 }

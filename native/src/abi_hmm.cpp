@@ -8,6 +8,7 @@
 #include <emmintrin.h>
 #endif
 #include <string>
+#include <vector>
 
 #include "abi_util.h"
 #include "checked.h"
@@ -147,6 +148,51 @@ void check_posteriors(const double* p, int64_t len, int64_t expected) {
     if (i >= 0) throw InvalidArgument("posteriors[" + std::to_string(i) + "]: expected a probability, got " + num(p[i]));
 }
 
+// The arguments of the Gaussian emission calls: their covariance type, or InvalidArgument.
+cpu::CovarianceType check_gaussian(int32_t covariance_type, int64_t K, int64_t D, int64_t N, const double* x,
+                                   int64_t x_len, const double* means, int64_t means_len, const double* covars,
+                                   int64_t covars_len, double min_covar) {
+    require(covariance_type >= HPC_COVARIANCE_SPHERICAL && covariance_type <= HPC_COVARIANCE_TIED,
+            "covariance_type: expected 1 (spherical), 2 (diag), 3 (full) or 4 (tied), got " + std::to_string(covariance_type));
+    require_size("n_states", K);
+    require_size("n_features", D);
+    require_size("n_samples", N);
+    require(std::isfinite(min_covar) && min_covar >= 0, "min_covar: expected a finite value >= 0, got " + num(min_covar));
+    const auto type = (cpu::CovarianceType)(covariance_type - 1);
+    const int64_t ncov = type == cpu::CovarianceType::Spherical ? K
+                         : type == cpu::CovarianceType::Diag   ? checked_mul(K, D, "n_states*n_features")
+                         : type == cpu::CovarianceType::Full   ? checked_mul(checked_mul(K, D, "K*D"), D, "K*D*D")
+                                                               : checked_mul(D, D, "D*D");
+    check_buffer("x", x, x_len, checked_mul(N, D, "n_samples*n_features"), false);
+    check_buffer("means", means, means_len, checked_mul(K, D, "n_states*n_features"), false);
+    check_buffer("covars", covars, covars_len, ncov, false);
+    check_finite("x", x, x_len);
+    check_finite("means", means, means_len);
+    check_finite("covars", covars, covars_len);
+    if (type == cpu::CovarianceType::Spherical || type == cpu::CovarianceType::Diag) {
+        for (int64_t i = 0; i < ncov; ++i)
+            if (!(covars[i] > 0)) throw InvalidArgument("covars[" + std::to_string(i) + "]: expected a variance > 0, got " + num(covars[i]));
+    } else {
+        const int64_t n = type == cpu::CovarianceType::Tied ? 1 : K;
+        for (int64_t c = 0; c < n; ++c)
+            for (int64_t i = 0; i < D; ++i)
+                for (int64_t j = 0; j < i; ++j) {
+                    const double a = covars[(c * D + i) * D + j], b = covars[(c * D + j) * D + i];
+                    if (!(std::fabs(a - b) <= 1e-8 * std::max({1.0, std::fabs(a), std::fabs(b)})))
+                        throw InvalidArgument("covars" + (type == cpu::CovarianceType::Tied ? std::string() : "[" + std::to_string(c) + "]") +
+                                ": expected a symmetric matrix, got [" + std::to_string(i) + "][" + std::to_string(j) +
+                                "] = " + num(a) + " and [" + std::to_string(j) + "][" + std::to_string(i) + "] = " + num(b));
+                }
+    }
+    return type;
+}
+
+void throw_not_positive_definite(cpu::CovarianceType type, int64_t bad, double min_covar) {
+    throw InvalidArgument("covars" + (type == cpu::CovarianceType::Tied ? std::string() : "[" + std::to_string(bad) + "]") +
+                          ": expected a positive-definite matrix (Cholesky factorisation failed even with "
+                          "min_covar = " + num(min_covar) + " added to the diagonal)");
+}
+
 }  // namespace
 
 extern "C" {
@@ -212,46 +258,48 @@ HPC_API int32_t hpc_hmm_gaussian_loglik(int32_t covariance_type, int64_t K, int6
                                         int64_t x_len, const double* means, int64_t means_len, const double* covars,
                                         int64_t covars_len, double min_covar, double* out, int64_t out_len) {
     return guarded(__func__, [&] {
-        require(covariance_type >= HPC_COVARIANCE_SPHERICAL && covariance_type <= HPC_COVARIANCE_TIED,
-                "covariance_type: expected 1 (spherical), 2 (diag), 3 (full) or 4 (tied), got " + std::to_string(covariance_type));
-        require_size("n_states", K);
-        require_size("n_features", D);
-        require_size("n_samples", N);
-        require(std::isfinite(min_covar) && min_covar >= 0, "min_covar: expected a finite value >= 0, got " + num(min_covar));
-        const auto type = (cpu::CovarianceType)(covariance_type - 1);
-        const int64_t ncov = type == cpu::CovarianceType::Spherical ? K
-                             : type == cpu::CovarianceType::Diag   ? checked_mul(K, D, "n_states*n_features")
-                             : type == cpu::CovarianceType::Full   ? checked_mul(checked_mul(K, D, "K*D"), D, "K*D*D")
-                                                                   : checked_mul(D, D, "D*D");
-        check_buffer("x", x, x_len, checked_mul(N, D, "n_samples*n_features"), false);
-        check_buffer("means", means, means_len, checked_mul(K, D, "n_states*n_features"), false);
-        check_buffer("covars", covars, covars_len, ncov, false);
+        const auto type = check_gaussian(covariance_type, K, D, N, x, x_len, means, means_len, covars, covars_len, min_covar);
         check_buffer("out", out, out_len, checked_mul(N, K, "n_samples*n_states"), false);
-        check_finite("x", x, x_len);
-        check_finite("means", means, means_len);
-        check_finite("covars", covars, covars_len);
-        if (type == cpu::CovarianceType::Spherical || type == cpu::CovarianceType::Diag) {
-            for (int64_t i = 0; i < ncov; ++i)
-                if (!(covars[i] > 0)) throw InvalidArgument("covars[" + std::to_string(i) + "]: expected a variance > 0, got " + num(covars[i]));
-        } else {
-            const int64_t n = type == cpu::CovarianceType::Tied ? 1 : K;
-            for (int64_t c = 0; c < n; ++c)
-                for (int64_t i = 0; i < D; ++i)
-                    for (int64_t j = 0; j < i; ++j) {
-                        const double a = covars[(c * D + i) * D + j], b = covars[(c * D + j) * D + i];
-                        if (!(std::fabs(a - b) <= 1e-8 * std::max({1.0, std::fabs(a), std::fabs(b)})))
-                            throw InvalidArgument("covars" + (type == cpu::CovarianceType::Tied ? std::string() : "[" + std::to_string(c) + "]") +
-                                    ": expected a symmetric matrix, got [" + std::to_string(i) + "][" + std::to_string(j) +
-                                    "] = " + num(a) + " and [" + std::to_string(j) + "][" + std::to_string(i) + "] = " + num(b));
-                    }
-        }
         require_no_overlap({{"x", x, x_len}, {"means", means, means_len}, {"covars", covars, covars_len}},
                            {{"out", out, out_len}}, 8);
         const int64_t bad = cpu::gaussian_loglik(type, K, D, N, x, means, covars, min_covar, out);
-        if (bad >= 0)
-            throw InvalidArgument("covars" + (type == cpu::CovarianceType::Tied ? std::string() : "[" + std::to_string(bad) + "]") +
-                                  ": expected a positive-definite matrix (Cholesky factorisation failed even with "
-                                  "min_covar = " + num(min_covar) + " added to the diagonal)");
+        if (bad >= 0) throw_not_positive_definite(type, bad, min_covar);
+    });
+}
+
+HPC_API int32_t hpc_hmm_gaussian_viterbi(int32_t covariance_type, int64_t K, int64_t D, int64_t S,
+                                         const int64_t* lengths, int64_t N, const double* x, int64_t x_len,
+                                         const double* means, int64_t means_len, const double* covars,
+                                         int64_t covars_len, double min_covar, const double* startprob,
+                                         int64_t startprob_len, const double* transmat, int64_t transmat_len,
+                                         int64_t* path, int64_t path_len, double* seq_logprob,
+                                         int64_t seq_logprob_len) {
+    return guarded(__func__, [&] {
+        const auto type = check_gaussian(covariance_type, K, D, N, x, x_len, means, means_len, covars, covars_len, min_covar);
+        require(K <= INT32_MAX, "n_states: too large");
+        check_lengths(S, lengths, N);
+        const int64_t NK = checked_mul(N, K, "n_samples*n_states");
+        check_model(K, startprob, startprob_len, transmat, transmat_len);
+        check_buffer("path", path, path_len, N, false);
+        check_buffer("seq_logprob", seq_logprob, seq_logprob_len, S, false);
+        require_no_overlap({{"x", x, x_len}, {"means", means, means_len}, {"covars", covars, covars_len},
+                            {"startprob", startprob, startprob_len}, {"transmat", transmat, transmat_len},
+                            {"lengths", lengths, S}},
+                           {{"path", path, path_len}, {"seq_logprob", seq_logprob, seq_logprob_len}}, 8);
+        if (cpu::gaussian_viterbi(type, K, D, S, lengths, N, x, means, covars, startprob, transmat, path,
+                                  seq_logprob) == cpu::GaussianViterbi::Done)
+            return;
+        // Not fused (more than 64 states, full or tied covariances), or a density NaN or +inf: the densities into
+        // an [N, K] array, checked as hpc_hmm_viterbi checks them (naming the row and state), then Viterbi.
+        std::vector<double> logB((size_t)NK);
+        const int64_t bad = cpu::gaussian_loglik(type, K, D, N, x, means, covars, min_covar, logB.data());
+        if (bad >= 0) throw_not_positive_definite(type, bad, min_covar);
+        const int64_t i = first_bad(logB.data(), NK, [](double v) { return v < INFINITY; }, [](Lanes v) { return lt(v, INFINITY); });
+        if (i >= 0)
+            throw InvalidArgument("x[" + std::to_string(i / K) + "]: its Gaussian log-density under state " +
+                                  std::to_string(i % K) + " is " + num(logB[(size_t)i]) +
+                                  " (the terms overflow); expected a finite value or -inf");
+        cpu::hmm_viterbi(K, S, lengths, N, logB.data(), startprob, transmat, path, seq_logprob);
     });
 }
 

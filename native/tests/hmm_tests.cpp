@@ -384,6 +384,148 @@ TEST(Hmm, ViterbiOfManySequencesEqualsEachAlone) {
     ASSERT_EQ(hpc_set_num_threads(0), HPC_OK);
 }
 
+// The random covariances of a type in its compact shape: variances, or symmetric positive-definite matrices.
+std::vector<double> random_covars(int32_t type, int64_t K, int64_t D, std::mt19937_64& rng) {
+    std::uniform_real_distribution<double> u(0.3, 2.0), off(-0.3, 0.3);
+    if (type == HPC_COVARIANCE_SPHERICAL || type == HPC_COVARIANCE_DIAG) {
+        std::vector<double> c((size_t)(type == HPC_COVARIANCE_SPHERICAL ? K : K * D));
+        for (auto& v : c) v = u(rng);
+        return c;
+    }
+    const int64_t n = type == HPC_COVARIANCE_TIED ? 1 : K;
+    std::vector<double> c((size_t)(n * D * D), 0.0);
+    for (int64_t m = 0; m < n; ++m) {
+        double* S = c.data() + m * D * D;
+        for (int64_t i = 0; i < D; ++i) {
+            S[i * D + i] = u(rng) + 0.3 * (double)D;  // diagonally dominant: positive definite
+            for (int64_t j = 0; j < i; ++j) S[i * D + j] = S[j * D + i] = off(rng);
+        }
+    }
+    return c;
+}
+
+// hpc_hmm_gaussian_viterbi against hpc_hmm_gaussian_loglik then hpc_hmm_viterbi on the same data: the same paths and
+// log-probabilities, bit for bit, for every covariance type (the densities inside the pass for spherical and diagonal
+// up to 64 states: K 1, 5, 8, 9 and 16 with back pointers, 17, 29, 37 and 64 with the scores; full, tied and 65
+// through the [N, K] array), unequal lengths (1 included), one and two threads (N K^2 large enough for two groups
+// from K 17 on). Ties: every state with the same mean and variance, uniform start and transitions (every candidate equal:
+// the first state must win everywhere).
+TEST(Hmm, GaussianViterbiEqualsDensitiesThenViterbi) {
+    std::mt19937_64 rng(37);
+    std::normal_distribution<double> g(0, 1.5);
+    const std::vector<int64_t> lengths = {400, 1, 230, 400, 7, 610, 2, 23, 150};
+    int64_t N = 0;
+    for (int64_t n : lengths) N += n;
+    const int64_t S = (int64_t)lengths.size();
+    struct Case {
+        int64_t K, D;
+        int32_t type;
+        bool ties;
+    };
+    for (const Case c : {Case{1, 2, HPC_COVARIANCE_DIAG, false}, {5, 1, HPC_COVARIANCE_DIAG, false}, {8, 3, HPC_COVARIANCE_SPHERICAL, false},
+                         {8, 16, HPC_COVARIANCE_DIAG, false}, {9, 2, HPC_COVARIANCE_DIAG, true}, {16, 4, HPC_COVARIANCE_DIAG, false},
+                         {17, 1, HPC_COVARIANCE_DIAG, false}, {29, 3, HPC_COVARIANCE_SPHERICAL, false}, {37, 2, HPC_COVARIANCE_DIAG, true},
+                         {64, 1, HPC_COVARIANCE_DIAG, false}, {64, 5, HPC_COVARIANCE_SPHERICAL, true}, {65, 2, HPC_COVARIANCE_DIAG, false},
+                         {6, 3, HPC_COVARIANCE_FULL, false}, {20, 2, HPC_COVARIANCE_TIED, false}}) {
+        const int64_t K = c.K, D = c.D;
+        SCOPED_TRACE("K " + std::to_string(K) + " D " + std::to_string(D) + " type " + std::to_string(c.type) +
+                     (c.ties ? " ties" : ""));
+        Model m = random_model(K, rng, false);
+        std::vector<double> x((size_t)(N * D)), means((size_t)(K * D));
+        for (auto& v : x) v = g(rng);
+        for (auto& v : means) v = g(rng);
+        std::vector<double> cov = random_covars(c.type, K, D, rng);
+        if (c.ties) {
+            for (int64_t k = 1; k < K; ++k)
+                for (int64_t d = 0; d < D; ++d) means[(size_t)(k * D + d)] = means[(size_t)d];
+            const int64_t per = (int64_t)cov.size() / K;
+            for (int64_t k = 1; k < K; ++k)
+                for (int64_t i = 0; i < per; ++i) cov[(size_t)(k * per + i)] = cov[(size_t)i];
+            std::fill(m.A.begin(), m.A.end(), 1.0 / (double)K);
+            std::fill(m.pi.begin(), m.pi.end(), 1.0 / (double)K);
+        }
+        std::vector<double> logB((size_t)(N * K));
+        ASSERT_EQ(hpc_hmm_gaussian_loglik(c.type, K, D, N, x.data(), N * D, means.data(), K * D, cov.data(), (int64_t)cov.size(), 1e-3,
+                                          logB.data(), N * K), HPC_OK) << last_error();
+        std::vector<int64_t> want((size_t)N);
+        std::vector<double> want_lp((size_t)S);
+        ASSERT_EQ(hpc_hmm_viterbi(K, S, lengths.data(), N, logB.data(), N * K, m.pi.data(), K, m.A.data(), K * K, want.data(), N,
+                                  want_lp.data(), S), HPC_OK) << last_error();
+        if (c.ties) {
+            for (int64_t r = 0; r < N; ++r) ASSERT_EQ(want[(size_t)r], 0) << "row " << r;
+        }
+        for (int threads : {1, 2}) {
+            ASSERT_EQ(hpc_set_num_threads(threads), HPC_OK);
+            std::vector<int64_t> path((size_t)N, -1);
+            std::vector<double> lp((size_t)S, NAN);
+            ASSERT_EQ(hpc_hmm_gaussian_viterbi(c.type, K, D, S, lengths.data(), N, x.data(), N * D, means.data(), K * D, cov.data(),
+                                               (int64_t)cov.size(), 1e-3, m.pi.data(), K, m.A.data(), K * K, path.data(), N,
+                                               lp.data(), S), HPC_OK) << last_error();
+            EXPECT_EQ(path, want) << "threads " << threads;
+            for (int64_t s = 0; s < S; ++s) EXPECT_EQ(lp[(size_t)s], want_lp[(size_t)s]) << "s " << s << " threads " << threads;
+        }
+    }
+    ASSERT_EQ(hpc_set_num_threads(0), HPC_OK);
+}
+
+// A log-density that overflows to NaN (mean / variance beyond the largest double makes the constant +inf and the
+// cross term -inf) is refused, naming the row and the state, on every path (fused with back pointers, with the
+// scores, and through the [N, K] array); as are the arguments hpc_hmm_gaussian_loglik and hpc_hmm_viterbi check.
+TEST(Hmm, GaussianViterbiNamesBadDensitiesAndArguments) {
+    for (int64_t K : {3, 24, 70}) {
+        SCOPED_TRACE("K " + std::to_string(K));
+        const int64_t D = 2, N = 50;
+        std::mt19937_64 rng(41);
+        Model m = random_model(K, rng, false);
+        std::vector<double> x((size_t)(N * D), 1.0), means((size_t)(K * D), 0.5), cov((size_t)(K * D), 1.0), lp(1);
+        std::vector<int64_t> path((size_t)N);
+        means[(size_t)((K - 1) * D + 1)] = 1e300;
+        cov[(size_t)((K - 1) * D + 1)] = 1e-10;
+        // rows from 17 on: -2 x mu / s2 = -inf beside the constant +inf, NaN; before: +inf, a density of -inf (allowed)
+        for (int64_t r = 0; r < N; ++r) x[(size_t)(r * D + 1)] = r < 17 ? -1.0 : 1.0;
+        EXPECT_EQ(hpc_hmm_gaussian_viterbi(HPC_COVARIANCE_DIAG, K, D, 1, &N, N, x.data(), N * D, means.data(), K * D, cov.data(), K * D,
+                                           1e-3, m.pi.data(), K, m.A.data(), K * K, path.data(), N, lp.data(), 1),
+                  HPC_ERR_INVALID_ARGUMENT);
+        EXPECT_NE(last_error().find("x[17]: its Gaussian log-density under state " + std::to_string(K - 1) + " is "), std::string::npos)
+            << last_error();
+        EXPECT_NE(last_error().find("nan (the terms overflow)"), std::string::npos) << last_error();
+        // the same data through the two calls: the densities are computed, hpc_hmm_viterbi refuses them
+        std::vector<double> logB((size_t)(N * K));
+        ASSERT_EQ(hpc_hmm_gaussian_loglik(HPC_COVARIANCE_DIAG, K, D, N, x.data(), N * D, means.data(), K * D, cov.data(), K * D, 1e-3,
+                                          logB.data(), N * K), HPC_OK);
+        EXPECT_EQ(hpc_hmm_viterbi(K, 1, &N, N, logB.data(), N * K, m.pi.data(), K, m.A.data(), K * K, path.data(), N, lp.data(), 1),
+                  HPC_ERR_INVALID_ARGUMENT);
+        EXPECT_NE(last_error().find("log_emission[" + std::to_string(17 * K + K - 1) + "]"), std::string::npos) << last_error();
+    }
+    const int64_t K = 2, D = 1;
+    std::vector<double> pi{0.5, 0.5}, A{0.9, 0.1, 0.2, 0.8}, x{0.1, 0.2, 0.3, 0.4}, means{0, 1}, cov{1, 1}, lp(2);
+    std::vector<int64_t> lengths{2, 2}, path(4);
+    auto call = [&](int32_t type, const int64_t* len, int64_t S, int64_t N, int64_t path_len, double* lp_out) {
+        return hpc_hmm_gaussian_viterbi(type, K, D, S, len, N, x.data(), N * D, means.data(), K * D, cov.data(), 2, 1e-3, pi.data(), K,
+                                        A.data(), K * K, path.data(), path_len, lp_out, S);
+    };
+    EXPECT_EQ(call(HPC_COVARIANCE_DIAG, lengths.data(), 2, 4, 4, lp.data()), HPC_OK) << last_error();
+    EXPECT_EQ(call(7, lengths.data(), 2, 4, 4, lp.data()), HPC_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(last_error().find("covariance_type: expected 1 (spherical), 2 (diag), 3 (full) or 4 (tied), got 7"), std::string::npos);
+    EXPECT_EQ(call(HPC_COVARIANCE_DIAG, lengths.data(), 2, 3, 3, lp.data()), HPC_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(last_error().find("lengths: expected to sum to n_samples = 3, got 4"), std::string::npos) << last_error();
+    EXPECT_EQ(call(HPC_COVARIANCE_DIAG, lengths.data(), 2, 4, 3, lp.data()), HPC_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(last_error().find("path"), std::string::npos) << last_error();
+    EXPECT_EQ(call(HPC_COVARIANCE_DIAG, lengths.data(), 2, 4, 4, x.data()), HPC_ERR_INVALID_ARGUMENT);  // output over an input
+    EXPECT_NE(last_error().find("seq_logprob"), std::string::npos) << last_error();
+    A[1] = 0.2;
+    EXPECT_EQ(call(HPC_COVARIANCE_DIAG, lengths.data(), 2, 4, 4, lp.data()), HPC_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(last_error().find("transmat row 0: expected to sum to 1, got 1.1"), std::string::npos);
+    A[1] = 0.1;
+    x[2] = INFINITY;
+    EXPECT_EQ(call(HPC_COVARIANCE_DIAG, lengths.data(), 2, 4, 4, lp.data()), HPC_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(last_error().find("x[2]: expected a finite value"), std::string::npos) << last_error();
+    x[2] = 0.3;
+    cov[1] = 0;
+    EXPECT_EQ(call(HPC_COVARIANCE_DIAG, lengths.data(), 2, 4, 4, lp.data()), HPC_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(last_error().find("covars[1]: expected a variance > 0"), std::string::npos) << last_error();
+}
+
 TEST(Hmm, ThreadedGroupsEqualSequencesRunAlone) {
     std::mt19937_64 rng(17);
     std::normal_distribution<double> g(0, 2);

@@ -197,6 +197,18 @@ HPC_API int32_t hpc_hmm_gaussian_loglik(int32_t covariance_type, int64_t n_state
                                         int64_t means_len, const double* covars, int64_t covars_len,
                                         double min_covar, double* out, int64_t out_len);
 
+/* Viterbi decoding of Gaussian emissions: hpc_hmm_gaussian_loglik then hpc_hmm_viterbi in one call, the same path
+ * [N] and seq_logprob [S] (bit for bit) and the same argument checks. For spherical and diagonal covariances up to 64
+ * states the log-densities are computed inside the Viterbi pass (no [N, K] array); otherwise an [N, K] array is
+ * allocated inside. A log-density that is NaN or +inf (the terms overflow) is an error naming the row and state. */
+HPC_API int32_t hpc_hmm_gaussian_viterbi(int32_t covariance_type, int64_t n_states, int64_t n_features, int64_t n_seqs,
+                                         const int64_t* lengths, int64_t n_samples, const double* x, int64_t x_len,
+                                         const double* means, int64_t means_len, const double* covars,
+                                         int64_t covars_len, double min_covar, const double* startprob,
+                                         int64_t startprob_len, const double* transmat, int64_t transmat_len,
+                                         int64_t* path, int64_t path_len, double* seq_logprob,
+                                         int64_t seq_logprob_len);
+
 /* Categorical emission log-probabilities out [N, K] of symbols [N] in [0, M) for emissionprob [K, M]. */
 HPC_API int32_t hpc_hmm_categorical_loglik(int64_t n_states, int64_t n_symbols, int64_t n_samples,
                                            const int64_t* symbols, int64_t symbols_len, const double* emissionprob,

@@ -491,6 +491,42 @@ bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* len
     return true;
 }
 
+namespace {
+
+// Runs f(group, its index, delta rows, back pointers) for each group of l on the team, with the small-K Viterbi's scratch rows
+// (every value written before it is read), kept for the thread's later calls as the forward-backward scratch is: the
+// scores (above 16 states) or the back pointers.
+struct ViterbiScratch {
+    std::vector<double> delta;
+    std::vector<int32_t> back;
+};
+
+// The calling thread's (one for every instance of the template below: hpc_hmm_viterbi and the fused Gaussian one
+// share it).
+ViterbiScratch& viterbi_scratch() {
+    thread_local ViterbiScratch s;
+    return s;
+}
+
+template <typename F>
+void small_k_viterbi_groups(const Layout& l, int64_t K, int64_t N, F&& f) {
+    std::vector<double>& delta = viterbi_scratch().delta;
+    std::vector<int32_t>& back = viterbi_scratch().back;
+    const int64_t W = small_k_viterbi_width(K);
+    if (W > 0 && delta.size() < (size_t)(N * W)) delta.resize((size_t)(N * W));
+    if (W == 0 && back.size() < (size_t)(N * K)) back.resize((size_t)(N * K));
+    // this thread's blocks, passed to the team's threads
+    double* const rows = W > 0 ? delta.data() : nullptr;
+    int32_t* const pointers = W > 0 ? nullptr : back.data();
+    for_each_group(l, [&](const Group& g, size_t gi) {
+        const SmallKGroup sg{(int64_t)g.seqs.size(), g.seqs.data(), g.active.data(), (int64_t)g.active.size(),
+                             l.start.data()};
+        f(sg, gi, rows, pointers);
+    });
+}
+
+}  // namespace
+
 void hmm_viterbi(int64_t K, int64_t S, const int64_t* lengths, int64_t N, const double* logB, const double* pi,
                  const double* A, int64_t* path, double* seq_logprob) {
     const Layout l = make_layout(S, lengths, N, K);
@@ -498,19 +534,7 @@ void hmm_viterbi(int64_t K, int64_t S, const int64_t* lengths, int64_t N, const 
     for (int64_t i = 0; i < K * K; ++i) logA[(size_t)i] = std::log(A[i]);
     for (int64_t i = 0; i < K; ++i) logpi[(size_t)i] = std::log(pi[i]);
     if (K <= kSmallKMaxStates) {
-        // Scratch rows (every value written before it is read), kept for the thread's later calls as the
-        // forward-backward scratch is: the scores (above 16 states) or the back pointers.
-        thread_local std::vector<double> delta;
-        thread_local std::vector<int32_t> back;
-        const int64_t W = small_k_viterbi_width(K);
-        if (W > 0 && delta.size() < (size_t)(N * W)) delta.resize((size_t)(N * W));
-        if (W == 0 && back.size() < (size_t)(N * K)) back.resize((size_t)(N * K));
-        // this thread's blocks: in the lambda, `delta` and `back` would name the team thread's
-        double* const rows = W > 0 ? delta.data() : nullptr;
-        int32_t* const pointers = W > 0 ? nullptr : back.data();
-        for_each_group(l, [&](const Group& g, size_t) {
-            const SmallKGroup sg{(int64_t)g.seqs.size(), g.seqs.data(), g.active.data(), (int64_t)g.active.size(),
-                                 l.start.data()};
+        small_k_viterbi_groups(l, K, N, [&](const SmallKGroup& sg, size_t, double* rows, int32_t* pointers) {
             small_k_viterbi(sg, K, logB, logpi.data(), logA.data(), rows, pointers, path, seq_logprob);
         });
         return;
@@ -561,15 +585,17 @@ void hmm_viterbi(int64_t K, int64_t S, const int64_t* lengths, int64_t N, const 
     });
 }
 
-int64_t gaussian_loglik(CovarianceType type, int64_t K, int64_t D, int64_t N, const double* x, const double* means,
-                        const double* covars, double min_covar, double* out) {
-    const BlasSingleThreaded one_blas_thread;
-    const double log2pi = std::log(2.0 * M_PI);
-    if (type == CovarianceType::Diag || type == CovarianceType::Spherical) {
-        // lpr = -0.5 (D log 2pi + sum log s2 + sum mu^2/s2 - 2 x.(mu/s2) + x^2.(1/s2)), hmmlearn's expanded form, in
-        // one pass over the rows (was two BLAS products and a pass for x^2: OpenBLAS's copies of the [rows, D]
-        // operands cost more than the K x D products per row; K 8, D 4, 100k rows 0.6 -> ms).
-        std::vector<double> inv_t((size_t)(K * D)), mu_inv_t((size_t)(K * D)), c((size_t)K);
+namespace {
+
+// lpr = -0.5 (D log 2pi + sum log s2 + sum mu^2/s2 - 2 x.(mu/s2) + x^2.(1/s2)), hmmlearn's expanded form, computed in
+// one pass over the rows from these terms (was two BLAS products and a pass for x^2: OpenBLAS's copies of the
+// [rows, D] operands cost more than the K x D products per row; K 8, D 4, 100k rows 0.6 -> ms): c [K] the constant,
+// mu_inv_t and inv_t [D, K] (transposed) mu/s2 and 1/s2. Spherical or diagonal covariances.
+struct DiagGaussianTerms {
+    std::vector<double> c, mu_inv_t, inv_t;
+    DiagGaussianTerms(CovarianceType type, int64_t K, int64_t D, const double* means, const double* covars)
+        : c((size_t)K), mu_inv_t((size_t)(K * D)), inv_t((size_t)(K * D)) {
+        const double log2pi = std::log(2.0 * M_PI);
         for (int64_t k = 0; k < K; ++k) {
             double sum = D * log2pi;
             for (int64_t d = 0; d < D; ++d) {
@@ -581,6 +607,40 @@ int64_t gaussian_loglik(CovarianceType type, int64_t K, int64_t D, int64_t N, co
             }
             c[(size_t)k] = sum;
         }
+    }
+};
+
+}  // namespace
+
+GaussianViterbi gaussian_viterbi(CovarianceType type, int64_t K, int64_t D, int64_t S, const int64_t* lengths,
+                                 int64_t N, const double* x, const double* means, const double* covars,
+                                 const double* pi, const double* A, int64_t* path, double* seq_logprob) {
+    if (K > kSmallKMaxStates || (type != CovarianceType::Diag && type != CovarianceType::Spherical))
+        return GaussianViterbi::NotFused;
+    const DiagGaussianTerms terms(type, K, D, means, covars);
+    const Layout l = make_layout(S, lengths, N, K);
+    std::vector<double> logA((size_t)(K * K)), logpi((size_t)K);
+    for (int64_t i = 0; i < K * K; ++i) logA[(size_t)i] = std::log(A[i]);
+    for (int64_t i = 0; i < K; ++i) logpi[(size_t)i] = std::log(pi[i]);
+    std::vector<char> ok(l.groups.size(), 1);
+    small_k_viterbi_groups(l, K, N, [&](const SmallKGroup& sg, size_t gi, double* rows, int32_t* pointers) {
+        bool densities_ok = true;
+        small_k_diag_gaussian_viterbi(sg, K, D, x, terms.c.data(), terms.mu_inv_t.data(), terms.inv_t.data(),
+                                      logpi.data(), logA.data(), rows, pointers, path, seq_logprob, &densities_ok);
+        ok[gi] = densities_ok;  // each group its own slot: the groups run on different threads
+    });
+    for (char o : ok)
+        if (!o) return GaussianViterbi::BadDensity;
+    return GaussianViterbi::Done;
+}
+
+int64_t gaussian_loglik(CovarianceType type, int64_t K, int64_t D, int64_t N, const double* x, const double* means,
+                        const double* covars, double min_covar, double* out) {
+    const BlasSingleThreaded one_blas_thread;
+    const double log2pi = std::log(2.0 * M_PI);
+    if (type == CovarianceType::Diag || type == CovarianceType::Spherical) {
+        const DiagGaussianTerms terms(type, K, D, means, covars);
+        const std::vector<double>&c = terms.c, &mu_inv_t = terms.mu_inv_t, &inv_t = terms.inv_t;
         // Rows in fixed chunks of kLoglikRows on the team (each row's result does not depend on the chunks anyway).
         const int64_t chunks = (N + kLoglikRows - 1) / kLoglikRows;
         team_for((int)std::min<int64_t>(chunks, 1 << 15), [&](int ci, int nc) {

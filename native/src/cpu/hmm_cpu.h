@@ -35,6 +35,15 @@ void hmm_viterbi(int64_t K, int64_t S, const int64_t* lengths, int64_t N, const 
 int64_t gaussian_loglik(CovarianceType type, int64_t K, int64_t D, int64_t N, const double* x, const double* means,
                         const double* covars, double min_covar, double* out);
 
+// Viterbi of spherical or diagonal Gaussian emissions with each row's log-densities computed as the pass needs them
+// (no [N, K] array): up to kSmallKMaxStates (64) states, the same path [N] and seq_logprob [S], bit for bit, as
+// gaussian_loglik then hmm_viterbi. NotFused: nothing done (more states, full or tied covariances). BadDensity: some
+// log-density was NaN or +inf, which hmm_viterbi's callers refuse (path and seq_logprob then hold no result).
+enum class GaussianViterbi { Done, NotFused, BadDensity };
+GaussianViterbi gaussian_viterbi(CovarianceType type, int64_t K, int64_t D, int64_t S, const int64_t* lengths,
+                                 int64_t N, const double* x, const double* means, const double* covars,
+                                 const double* startprob, const double* transmat, int64_t* path, double* seq_logprob);
+
 void categorical_loglik(int64_t K, int64_t M, int64_t N, const int64_t* symbols, const double* emissionprob,
                         double* out);
 

@@ -412,32 +412,48 @@ HPC_INLINE void backward_log(const SmallKGroup& g, int64_t K, const double* logB
     add_stats<NV, Full>(g, K, xi_after, a_rows, w_rows, xi.get(), st, xi_part, start_part);
 }
 
+// The diagonal Gaussian terms as padded vectors: mu[d * NV + v], iv[d * NV + v] from muinv_t, inv_t [D, K] (lanes from
+// K on zero), and cp from c [K].
+template <int NV>
+struct DiagTerms {
+    std::unique_ptr<V[]> mu, iv;
+    V cp[NV];
+    DiagTerms(int64_t K, int64_t D, const double* c, const double* muinv_t, const double* inv_t)
+        : mu(zeroed(D * NV)), iv(zeroed(D * NV)) {
+        for (int64_t d = 0; d < D; ++d) {
+            double* m = reinterpret_cast<double*>(mu.get() + d * NV);
+            double* s = reinterpret_cast<double*>(iv.get() + d * NV);
+            for (int64_t k = 0; k < K; ++k) {
+                m[k] = muinv_t[d * K + k];
+                s[k] = inv_t[d * K + k];
+            }
+        }
+        load_row<NV, false>(c, K, 0.0, cp);
+    }
+};
+
+// One row's diagonal Gaussian log-densities: o = -0.5 (c - 2 x . muinv + x^2 . inv), the features in order (the one
+// sequence of operations of diag_loglik and the fused Viterbi below, so both give the same bits).
+template <int NV>
+HPC_INLINE void diag_loglik_row(const double* xr, int64_t D, const DiagTerms<NV>& t, V (&o)[NV]) {
+    for (int v = 0; v < NV; ++v) o[v] = t.cp[v];
+    for (int64_t d = 0; d < D; ++d) {
+        const V a = splat(-2.0 * xr[d]), b = splat(xr[d] * xr[d]);
+        for (int v = 0; v < NV; ++v) o[v] += a * t.mu[d * NV + v] + b * t.iv[d * NV + v];
+    }
+    for (int v = 0; v < NV; ++v) o[v] *= -0.5;
+}
+
 // Diagonal Gaussian log-densities of rows [0, rows), as diag_loglik_rows in hmm_cpu.cpp, with each row's K values in
 // registers (the general loop added into the output row once per feature: a load and a store per feature, and those
 // stores missed the cache on a fresh output buffer).
 template <int NV, bool Full>
 HPC_INLINE void diag_loglik(int64_t rows, int64_t K, int64_t D, const double* x, const double* c, const double* muinv_t,
                             const double* inv_t, double* out) {
-    const std::unique_ptr<V[]> mu = zeroed(D * NV), iv = zeroed(D * NV);
-    for (int64_t d = 0; d < D; ++d) {
-        double* m = reinterpret_cast<double*>(mu.get() + d * NV);
-        double* s = reinterpret_cast<double*>(iv.get() + d * NV);
-        for (int64_t k = 0; k < K; ++k) {
-            m[k] = muinv_t[d * K + k];
-            s[k] = inv_t[d * K + k];
-        }
-    }
-    V cp[NV];
-    load_row<NV, false>(c, K, 0.0, cp);
+    const DiagTerms<NV> t(K, D, c, muinv_t, inv_t);
     for (int64_t n = 0; n < rows; ++n) {
-        const double* xr = x + n * D;
         V o[NV];
-        for (int v = 0; v < NV; ++v) o[v] = cp[v];
-        for (int64_t d = 0; d < D; ++d) {
-            const V a = splat(-2.0 * xr[d]), b = splat(xr[d] * xr[d]);
-            for (int v = 0; v < NV; ++v) o[v] += a * mu[d * NV + v] + b * iv[d * NV + v];
-        }
-        for (int v = 0; v < NV; ++v) o[v] *= -0.5;
+        diag_loglik_row<NV>(x + n * D, D, t, o);
         store_row<NV, Full>(o, K, out + n * K);
     }
 }
@@ -507,14 +523,52 @@ HPC_INLINE void stream_row(const V (&row)[NV], double* dst) {
 #endif
 }
 
+// Where the Viterbi kernels get row r's K emission log-densities (lanes from K on -inf): read from the [N, K] array
+// log_emission ...
+template <int NV, bool Full>
+struct StoredRows {
+    const double* logB;
+    int64_t K;
+    HPC_INLINE void operator()(int64_t r, V (&out)[NV]) const { load_row<NV, Full>(logB + r * K, K, -kInf, out); }
+    HPC_INLINE void prefetch(int64_t r) const { prefetch_row<NV>(logB + r * K); }
+};
+
+// ... or computed from the observations x [N, D] as they are needed (diagonal Gaussian emissions): no [N, K] array is
+// written, validated and read back (at K 64, 100,000 rows: 51 MB each way). The values are diag_loglik's, bit for bit.
+// ok: lanes cleared by a density that is NaN or +inf (hpc_hmm_viterbi refuses those; the caller checks all_ok()).
+template <int NV, bool Full>
+struct DiagGaussianRows {
+    const double* x;
+    int64_t D, K;
+    const DiagTerms<NV>& t;
+    VI ok = VI{} - 1;
+    HPC_INLINE void operator()(int64_t r, V (&out)[NV]) {
+        diag_loglik_row<NV>(x + r * D, D, t, out);
+        if constexpr (!Full) {  // lanes from K on -inf, as load_row fills them
+            double buf[NV * kLanes];
+            std::memcpy(buf, out, sizeof out);
+            for (int j = (int)K; j < NV * kLanes; ++j) buf[j] = -kInf;
+            std::memcpy(out, buf, sizeof out);
+        }
+        for (int v = 0; v < NV; ++v) ok &= out[v] < kInf;
+    }
+    HPC_INLINE void prefetch(int64_t r) const {
+        for (int64_t d = 0; d < D; d += kLanes) __builtin_prefetch(x + r * D + d);
+    }
+    bool all_ok() const {
+        for (int j = 0; j < kLanes; ++j)
+            if (!ok[j]) return false;
+        return true;
+    }
+};
+
 // One Viterbi step of a sequence whose previous scores are p [K]: out = max_k (p[k] + log A[k, .]) + lb, for one or
 // two sequences at once (each row of log A loaded once for both). Fma: the sums are written x * 1 + y (exact: the
 // same bits as x + y) so that, contracted to an FMA, they run on the FMA pipes beside the maxima (bench/compare/
 // viterbi_step_loop.cpp, K 64, one thread: 156-158 ns a row with adds, 131-132 with FMAs, 120-123 with two sequences).
-template <int NV, bool Full, bool Fma, int Seqs>
-HPC_INLINE void viterbi_step(const double* const (&p)[Seqs], const V* LA, int64_t K, V one,
-                             const double* const (&lb)[Seqs], double* const (&keep)[Seqs],
-                             double* const (&out)[Seqs]) {
+template <int NV, bool Full, bool Fma, int Seqs, typename Rows>
+HPC_INLINE void viterbi_step(const double* const (&p)[Seqs], const V* LA, int64_t K, V one, Rows& rows,
+                             const int64_t (&r)[Seqs], double* const (&keep)[Seqs], double* const (&out)[Seqs]) {
     V c[Seqs][NV];
     for (int s = 0; s < Seqs; ++s) {
         const V p0 = splat(p[s][0]);
@@ -531,7 +585,7 @@ HPC_INLINE void viterbi_step(const double* const (&p)[Seqs], const V* LA, int64_
     }
     for (int s = 0; s < Seqs; ++s) {
         V l[NV];
-        load_row<NV, Full>(lb[s], K, -kInf, l);
+        rows(r[s], l);
         for (int v = 0; v < NV; ++v) c[s][v] += l[v];
         std::memcpy(keep[s], c[s], sizeof c[s]);
         stream_row<NV>(c[s], out[s]);
@@ -582,9 +636,9 @@ constexpr int64_t kViterbiPrefetchRows = 4;
 // the path at each step, the first k attaining max_k delta_{t-1}[k] + log A[k, j]: the same candidates (the same
 // sums) and the same rule as the back pointers (a strictly greater candidate replaces the best), so the same state.
 
-template <int NV, bool Full, bool Fma>
-HPC_INLINE void viterbi_pass(const SmallKGroup& g, int64_t K, const double* logB, const double* logpi,
-                             const double* logA, double* delta, int64_t* path, double* seq_logprob) {
+template <int NV, bool Full, bool Fma, typename Rows>
+HPC_INLINE void viterbi_pass(const SmallKGroup& g, int64_t K, Rows& rows, const double* logpi, const double* logA,
+                             double* delta, int64_t* path, double* seq_logprob) {
     constexpr int64_t W = NV * kLanes;
     const std::unique_ptr<V[]> LA = padded_rows<NV>(logA, K, false);
     const std::unique_ptr<V[]> LAT = padded_rows<NV>(logA, K, true);  // LAT[j]: column j of log A
@@ -607,7 +661,7 @@ HPC_INLINE void viterbi_pass(const SmallKGroup& g, int64_t K, const double* logB
         alignas(64) double ring[2][2][W];
         for (int64_t q = 0; q < n; ++q) {
             V c[NV];
-            load_row<NV, Full>(logB + r0[q] * K, K, -kInf, c);
+            rows(r0[q], c);
             for (int v = 0; v < NV; ++v) c[v] += lpi[v];
             std::memcpy(ring[0][q], c, sizeof c);
             std::memcpy(delta + r0[q] * W, c, sizeof c);
@@ -616,18 +670,18 @@ HPC_INLINE void viterbi_pass(const SmallKGroup& g, int64_t K, const double* logB
         for (int64_t t = 1; t < both; ++t) {
             const int64_t ra = r0[0] + t, rb = r0[1] + t;
             if (t + kViterbiPrefetchRows < both) {
-                prefetch_row<NV>(logB + (ra + kViterbiPrefetchRows) * K);
-                prefetch_row<NV>(logB + (rb + kViterbiPrefetchRows) * K);
+                rows.prefetch(ra + kViterbiPrefetchRows);
+                rows.prefetch(rb + kViterbiPrefetchRows);
             }
             double(&prev)[2][W] = ring[(t - 1) & 1];
             double(&cur)[2][W] = ring[t & 1];
-            viterbi_step<NV, Full, Fma, 2>({prev[0], prev[1]}, LA.get(), K, one, {logB + ra * K, logB + rb * K},
-                                           {cur[0], cur[1]}, {delta + ra * W, delta + rb * W});
+            viterbi_step<NV, Full, Fma, 2>({prev[0], prev[1]}, LA.get(), K, one, rows, {ra, rb}, {cur[0], cur[1]},
+                                           {delta + ra * W, delta + rb * W});
         }
         for (int64_t t = std::max<int64_t>(both, 1); t < len[0]; ++t) {
             const int64_t r = r0[0] + t;
-            if (t + kViterbiPrefetchRows < len[0]) prefetch_row<NV>(logB + (r + kViterbiPrefetchRows) * K);
-            viterbi_step<NV, Full, Fma, 1>({ring[(t - 1) & 1][0]}, LA.get(), K, one, {logB + r * K}, {ring[t & 1][0]},
+            if (t + kViterbiPrefetchRows < len[0]) rows.prefetch(r + kViterbiPrefetchRows);
+            viterbi_step<NV, Full, Fma, 1>({ring[(t - 1) & 1][0]}, LA.get(), K, one, rows, {r}, {ring[t & 1][0]},
                                            {delta + r * W});
         }
 #if defined(__SSE2__)
@@ -659,8 +713,8 @@ typedef int32_t VI32 __attribute__((vector_size(32)));
 
 // Viterbi of a group up to 16 states, as hmm_viterbi in hmm_cpu.cpp (the same operations in the same order, so the
 // same bits), with each row's K scores and back pointers in registers.
-template <int NV, bool Full>
-HPC_INLINE void viterbi_with_back_pointers(const SmallKGroup& g, int64_t K, const double* logB, const double* logpi,
+template <int NV, bool Full, typename Rows>
+HPC_INLINE void viterbi_with_back_pointers(const SmallKGroup& g, int64_t K, Rows& rows, const double* logpi,
                                            const double* logA, int32_t* back, int64_t* path, double* seq_logprob) {
     const std::unique_ptr<V[]> LA = padded_rows<NV>(logA, K, false);
     V lpi[NV];
@@ -675,7 +729,7 @@ HPC_INLINE void viterbi_with_back_pointers(const SmallKGroup& g, int64_t K, cons
             V* pv = prev.get() + i * NV;
             V lb[NV], c[NV];
             VI bk[NV];
-            load_row<NV, Full>(logB + r * K, K, -kInf, lb);
+            rows(r, lb);
             if (t == 0) {
                 for (int v = 0; v < NV; ++v) {
                     c[v] = lpi[v] + lb[v];
@@ -728,21 +782,21 @@ HPC_INLINE void viterbi_with_back_pointers(const SmallKGroup& g, int64_t K, cons
 // Up to 16 states the back pointers cost less than the backtrack that recomputes them (hpc_hmm_viterbi, 10 sequences
 // of 10,000 rows, two threads, best of 30: K 8 0.69-0.94 ms with them, 1.76-1.77 without; K 16 1.43-2.01 and
 // 1.64-1.65; K 32 5.7-6.5 and 3.2-3.4; K 64 25.9-27.4 and 9.4-9.8).
-template <int NV, bool Full>
-HPC_INLINE void viterbi(const SmallKGroup& g, int64_t K, const double* logB, const double* logpi, const double* logA,
+template <int NV, bool Full, typename Rows>
+HPC_INLINE void viterbi(const SmallKGroup& g, int64_t K, Rows& rows, const double* logpi, const double* logA,
                         double* delta, int32_t* back, int64_t* path, double* seq_logprob) {
     if constexpr (NV <= kViterbiBackPointerVectors) {
-        viterbi_with_back_pointers<NV, Full>(g, K, logB, logpi, logA, back, path, seq_logprob);
+        viterbi_with_back_pointers<NV, Full>(g, K, rows, logpi, logA, back, path, seq_logprob);
         return;
     }
     // In the AVX-512 clone x * 1 + y is one FMA; elsewhere the compiler may have no FMA and make it two operations.
 #if defined(__x86_64__) && defined(__GNUC__)
     if (__builtin_cpu_supports("avx512f")) {
-        viterbi_pass<NV, Full, true>(g, K, logB, logpi, logA, delta, path, seq_logprob);
+        viterbi_pass<NV, Full, true>(g, K, rows, logpi, logA, delta, path, seq_logprob);
         return;
     }
 #endif
-    viterbi_pass<NV, Full, false>(g, K, logB, logpi, logA, delta, path, seq_logprob);
+    viterbi_pass<NV, Full, false>(g, K, rows, logpi, logA, delta, path, seq_logprob);
 }
 
 }  // namespace
@@ -786,7 +840,18 @@ HPC_INLINE void viterbi(const SmallKGroup& g, int64_t K, const double* logB, con
     HPC_SMALL_K_CLONES bool small_k_viterbi_##SUFFIX(const SmallKGroup& g, int64_t K, const double* logB,          \
                                                      const double* logpi, const double* logA, double* delta,       \
                                                      int32_t* back, int64_t* path, double* seq_logprob) {          \
-        viterbi<NV, FULL>(g, K, logB, logpi, logA, delta, back, path, seq_logprob);                                \
+        StoredRows<NV, FULL> rows{logB, K};                                                                        \
+        viterbi<NV, FULL>(g, K, rows, logpi, logA, delta, back, path, seq_logprob);                                \
+        return true;                                                                                               \
+    }                                                                                                              \
+    HPC_SMALL_K_CLONES bool small_k_diag_gaussian_viterbi_##SUFFIX(                                                \
+        const SmallKGroup& g, int64_t K, int64_t D, const double* x, const double* c, const double* muinv_t,       \
+        const double* inv_t, const double* logpi, const double* logA, double* delta, int32_t* back, int64_t* path, \
+        double* seq_logprob, bool* densities_ok) {                                                                 \
+        const DiagTerms<NV> t(K, D, c, muinv_t, inv_t);                                                            \
+        DiagGaussianRows<NV, FULL> rows{x, D, K, t};                                                               \
+        viterbi<NV, FULL>(g, K, rows, logpi, logA, delta, back, path, seq_logprob);                                \
+        *densities_ok = rows.all_ok();                                                                             \
         return true;                                                                                               \
     }                                                                                                              \
     HPC_SMALL_K_CLONES bool small_k_diag_loglik_##SUFFIX(int64_t rows, int64_t K, int64_t D, const double* x,      \
@@ -855,6 +920,15 @@ bool small_k_backward_log(const SmallKGroup& g, int64_t K, const double* logB, c
 bool small_k_viterbi(const SmallKGroup& g, int64_t K, const double* logB, const double* logpi, const double* logA,
                      double* delta, int32_t* back, int64_t* path, double* seq_logprob) {
     HPC_SMALL_K_DISPATCH(viterbi, (g, K, logB, logpi, logA, delta, back, path, seq_logprob))
+    return false;
+}
+
+bool small_k_diag_gaussian_viterbi(const SmallKGroup& g, int64_t K, int64_t D, const double* x, const double* c,
+                                   const double* muinv_t, const double* inv_t, const double* logpi, const double* logA,
+                                   double* delta, int32_t* back, int64_t* path, double* seq_logprob,
+                                   bool* densities_ok) {
+    HPC_SMALL_K_DISPATCH(diag_gaussian_viterbi,
+                         (g, K, D, x, c, muinv_t, inv_t, logpi, logA, delta, back, path, seq_logprob, densities_ok))
     return false;
 }
 

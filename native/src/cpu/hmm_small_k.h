@@ -76,4 +76,13 @@ int64_t small_k_viterbi_width(int64_t K);
 bool small_k_viterbi(const SmallKGroup& g, int64_t K, const double* log_emission, const double* logpi,
                      const double* logA, double* delta, int32_t* back, int64_t* path, double* seq_logprob);
 
+// small_k_viterbi for diagonal Gaussian emissions with each row's densities computed as the pass needs them (the
+// terms of small_k_diag_loglik; the same densities, bit for bit, so the same path and log-probabilities as
+// small_k_diag_loglik then small_k_viterbi). densities_ok: false if some density was NaN or +inf (the results are
+// then not meaningful; small_k_viterbi's callers refuse such densities).
+bool small_k_diag_gaussian_viterbi(const SmallKGroup& g, int64_t K, int64_t D, const double* x, const double* c,
+                                   const double* muinv_t, const double* inv_t, const double* logpi, const double* logA,
+                                   double* delta, int32_t* back, int64_t* path, double* seq_logprob,
+                                   bool* densities_ok);
+
 }  // namespace hpc::cpu

@@ -77,6 +77,12 @@ public abstract unsafe class HiddenMarkovModel<TObs> where TObs : unmanaged
     private protected abstract void RestoreEmission(object state);
     private protected abstract void SampleEmission(int state, ref SplitMix64 rng, Span<TObs> row);
     /// <summary>Called once before EM iterations on the same observations, and after them, also when they fail.</summary>
+    /// <summary>Viterbi with the emission densities computed natively inside the pass (path [N], seqLogprob [S]);
+    /// false where the emission has no such call (then DecodeInto computes the [N, K] densities and calls
+    /// hpc_hmm_viterbi).</summary>
+    private protected virtual bool ViterbiFromObservations(ReadOnlySpan<TObs> x, int n, long* lengths, int nSeqs,
+        double* startprob, double* transmat, long* path, double* seqLogprob) => false;
+
     private protected virtual void BeginFit(ReadOnlySpan<TObs> x) { }
     private protected virtual void EndFit() { }
 
@@ -244,12 +250,18 @@ public abstract unsafe class HiddenMarkovModel<TObs> where TObs : unmanaged
             }
             return sum;
         }
-        using var logB = LogEmission(x, n);
         using var path = new PooledArray<long>(n, nameof(x));  // every value is written, then narrowed
         var lp = new double[lens.Length];
         fixed (long* pl = lens, pp = path.Span)
-        fixed (double* pb = logB.Span, ps = _startprob, pt = _transmat, plp = lp)
-            Status.ThrowIfFailed(NativeMethods.hpc_hmm_viterbi(k, lens.Length, pl, n, pb, logB.Length, ps, k, pt, k * k, pp, n, plp, lp.Length));
+        fixed (double* ps = _startprob, pt = _transmat, plp = lp)
+        {
+            if (!ViterbiFromObservations(x, n, pl, lens.Length, ps, pt, pp, plp))
+            {
+                using var logB = LogEmission(x, n);
+                fixed (double* pb = logB.Span)
+                    Status.ThrowIfFailed(NativeMethods.hpc_hmm_viterbi(k, lens.Length, pl, n, pb, logB.Length, ps, k, pt, k * k, pp, n, plp, lp.Length));
+            }
+        }
         ReadOnlySpan<long> p = path.Span;
         for (int i = 0; i < n; i++) states[i] = (int)p[i];
         return lp.Sum();

@@ -1,0 +1,123 @@
+using Hpc.Hmm;
+using Xunit;
+
+namespace Hpc.Tests;
+
+/// <summary>
+/// GaussianHmm.Decode runs hpc_hmm_gaussian_viterbi (the densities inside the Viterbi pass for spherical and diagonal
+/// covariances up to 64 states, the [N, K] densities then Viterbi otherwise). Its path and log-probability equal a
+/// plain Viterbi over the model's own emission log-densities (EmissionLogLikelihood) for every covariance type, on
+/// both sides of 16 states (back pointers / scores) and of 64 (fused / not).
+/// </summary>
+public class HmmGaussianViterbiTests
+{
+    // The first maximum wins, as numpy's argmax and the native kernels.
+    private static (double LogProb, int[] Path) PlainViterbi(int k, int[] lengths, double[] lb, double[] start, double[] trans)
+    {
+        var path = new int[lb.Length / k];
+        double total = 0;
+        int off = 0;
+        foreach (int len in lengths)
+        {
+            var d = new double[len * k];
+            var back = new int[len * k];
+            for (int j = 0; j < k; j++) d[j] = Math.Log(start[j]) + lb[off * k + j];
+            for (int t = 1; t < len; t++)
+                for (int j = 0; j < k; j++)
+                {
+                    int arg = 0;
+                    double best = d[(t - 1) * k] + Math.Log(trans[j]);
+                    for (int i = 1; i < k; i++)
+                    {
+                        double c = d[(t - 1) * k + i] + Math.Log(trans[i * k + j]);
+                        if (c > best) { best = c; arg = i; }
+                    }
+                    d[t * k + j] = best + lb[(off + t) * k + j];
+                    back[t * k + j] = arg;
+                }
+            int s = 0;
+            for (int j = 1; j < k; j++) if (d[(len - 1) * k + j] > d[(len - 1) * k + s]) s = j;
+            total += d[(len - 1) * k + s];
+            for (int t = len - 1; t >= 0; t--)
+            {
+                path[off + t] = s;
+                s = back[t * k + s];
+            }
+            off += len;
+        }
+        return (total, path);
+    }
+
+    private static double[] Stochastic(Random rng, int rows, int cols)
+    {
+        var p = new double[rows * cols];
+        for (int r = 0; r < rows; r++)
+        {
+            double sum = 0;
+            for (int c = 0; c < cols; c++) sum += p[r * cols + c] = 0.05 + rng.NextDouble();
+            for (int c = 0; c < cols; c++) p[r * cols + c] /= sum;
+        }
+        return p;
+    }
+
+    [Theory]
+    [InlineData(3, 2, CovarianceType.Diag)]
+    [InlineData(12, 1, CovarianceType.Spherical)]
+    [InlineData(20, 3, CovarianceType.Diag)]
+    [InlineData(64, 1, CovarianceType.Diag)]
+    [InlineData(65, 2, CovarianceType.Spherical)]
+    [InlineData(5, 3, CovarianceType.Full)]
+    [InlineData(24, 2, CovarianceType.Tied)]
+    public void DecodeEqualsAPlainViterbiOverTheEmissionDensities(int k, int d, CovarianceType type)
+    {
+        var rng = new Random(k * 31 + d);
+        int[] lengths = [300, 1, 170, 45];
+        int n = lengths.Sum();
+        var means = new double[k * d];
+        for (int i = 0; i < means.Length; i++) means[i] = 3 * (rng.NextDouble() - 0.5);
+        double[] covars = type switch
+        {
+            CovarianceType.Spherical => Enumerable.Range(0, k).Select(_ => 0.3 + rng.NextDouble()).ToArray(),
+            CovarianceType.Diag => Enumerable.Range(0, k * d).Select(_ => 0.3 + rng.NextDouble()).ToArray(),
+            _ => Enumerable.Range(0, type == CovarianceType.Full ? k : 1)
+                .SelectMany(_ => Enumerable.Range(0, d * d).Select(ij => ij / d == ij % d ? 1.0 + d * 0.3 : 0.1 * ((ij / d + ij % d) % 3 - 1)))
+                .ToArray(),
+        };
+        var m = new GaussianHmm(k, type, d)
+        {
+            Startprob = Stochastic(rng, 1, k), Transmat = Stochastic(rng, k, k), Means = means, Covars = covars,
+        };
+        var x = new double[n * d];
+        for (int i = 0; i < x.Length; i++) x[i] = 2 * (rng.NextDouble() - 0.5) * 2;
+        var (wantLp, wantPath) = PlainViterbi(k, lengths, m.EmissionLogLikelihood(x), m.Startprob!, m.Transmat!);
+        var (lp, path) = m.Decode(x, lengths);
+        Assert.Equal(wantPath, path);
+        Assert.True(Math.Abs(lp - wantLp) <= 1e-12 * Math.Abs(wantLp), $"log-probability {lp} vs {wantLp}");
+        var states = new int[n];
+        Assert.Equal(lp, m.Decode(x, lengths, states));
+        Assert.Equal(path, states);
+    }
+
+    // A density that overflows to NaN (a mean over a variance beyond the largest double: the constant +inf, the cross
+    // term -inf) is refused, naming the row and the state, fused (K 2, 30) or not (K 70).
+    [Theory]
+    [InlineData(2)]
+    [InlineData(30)]
+    [InlineData(70)]
+    public void AnOverflowingDensityIsRefusedNamingTheRowAndState(int k)
+    {
+        var rng = new Random(k);
+        var means = Enumerable.Repeat(0.5, k).ToArray();
+        means[k - 1] = 1e300;
+        var covars = Enumerable.Repeat(1.0, k).ToArray();
+        covars[k - 1] = 1e-10;
+        var m = new GaussianHmm(k, CovarianceType.Diag, 1)
+        {
+            Startprob = Stochastic(rng, 1, k), Transmat = Stochastic(rng, k, k), Means = means, Covars = covars,
+        };
+        var x = Enumerable.Range(0, 40).Select(i => i < 17 ? -1.0 : 1.0).ToArray();  // from row 17 on: NaN
+        var e = Assert.Throws<ArgumentException>(() => m.Decode(x));
+        Assert.Contains($"x[17]: its Gaussian log-density under state {k - 1} is ", e.Message);
+        Assert.Contains("nan (the terms overflow)", e.Message);
+    }
+}
