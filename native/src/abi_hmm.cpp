@@ -267,6 +267,13 @@ HPC_API int32_t hpc_hmm_gaussian_loglik(int32_t covariance_type, int64_t K, int6
     });
 }
 
+HPC_API int32_t hpc_hmm_gaussian_viterbi_fuses(int32_t covariance_type, int64_t K) {
+    return covariance_type >= HPC_COVARIANCE_SPHERICAL && covariance_type <= HPC_COVARIANCE_TIED &&
+                   cpu::gaussian_viterbi_fuses((cpu::CovarianceType)(covariance_type - 1), K)
+               ? 1
+               : 0;
+}
+
 HPC_API int32_t hpc_hmm_gaussian_viterbi(int32_t covariance_type, int64_t K, int64_t D, int64_t S,
                                          const int64_t* lengths, int64_t N, const double* x, int64_t x_len,
                                          const double* means, int64_t means_len, const double* covars,
@@ -289,7 +296,7 @@ HPC_API int32_t hpc_hmm_gaussian_viterbi(int32_t covariance_type, int64_t K, int
         if (cpu::gaussian_viterbi(type, K, D, S, lengths, N, x, means, covars, startprob, transmat, path,
                                   seq_logprob) == cpu::GaussianViterbi::Done)
             return;
-        // Not fused (more than 64 states, full or tied covariances), or a density NaN or +inf: the densities into
+        // Not fused (see hpc_hmm_gaussian_viterbi_fuses), or a density NaN or +inf: the densities into
         // an [N, K] array, checked as hpc_hmm_viterbi checks them (naming the row and state), then Viterbi.
         std::vector<double> logB((size_t)NK);
         const int64_t bad = cpu::gaussian_loglik(type, K, D, N, x, means, covars, min_covar, logB.data());

@@ -406,8 +406,8 @@ std::vector<double> random_covars(int32_t type, int64_t K, int64_t D, std::mt199
 
 // hpc_hmm_gaussian_viterbi against hpc_hmm_gaussian_loglik then hpc_hmm_viterbi on the same data: the same paths and
 // log-probabilities, bit for bit, for every covariance type (the densities inside the pass for spherical and diagonal
-// up to 64 states: K 1, 5, 8, 9 and 16 with back pointers, 17, 29, 37 and 64 with the scores; full, tied and 65
-// through the [N, K] array), unequal lengths (1 included), one and two threads (N K^2 large enough for two groups
+// up to 16 states and from 33 to 64: K 1, 5, 8, 9 and 16 with back pointers, 37 and 64 with the scores; 17, 29, 65,
+// full and tied through the [N, K] array), unequal lengths (1 included), one and two threads (N K^2 large enough for two groups
 // from K 17 on). Ties: every state with the same mean and variance, uniform start and transitions (every candidate equal:
 // the first state must win everywhere).
 TEST(Hmm, GaussianViterbiEqualsDensitiesThenViterbi) {
@@ -430,6 +430,8 @@ TEST(Hmm, GaussianViterbiEqualsDensitiesThenViterbi) {
         const int64_t K = c.K, D = c.D;
         SCOPED_TRACE("K " + std::to_string(K) + " D " + std::to_string(D) + " type " + std::to_string(c.type) +
                      (c.ties ? " ties" : ""));
+        const bool diagonal = c.type == HPC_COVARIANCE_SPHERICAL || c.type == HPC_COVARIANCE_DIAG;
+        EXPECT_EQ(hpc_hmm_gaussian_viterbi_fuses(c.type, K), diagonal && (K <= 16 || (K > 32 && K <= 64)) ? 1 : 0);
         Model m = random_model(K, rng, false);
         std::vector<double> x((size_t)(N * D)), means((size_t)(K * D));
         for (auto& v : x) v = g(rng);
@@ -470,9 +472,11 @@ TEST(Hmm, GaussianViterbiEqualsDensitiesThenViterbi) {
 
 // A log-density that overflows to NaN (mean / variance beyond the largest double makes the constant +inf and the
 // cross term -inf) is refused, naming the row and the state, on every path (fused with back pointers, with the
-// scores, and through the [N, K] array); as are the arguments hpc_hmm_gaussian_loglik and hpc_hmm_viterbi check.
+// scores (K 40), and through the [N, K] array (K 24, 70)); as are the arguments hpc_hmm_gaussian_loglik and hpc_hmm_viterbi check.
 TEST(Hmm, GaussianViterbiNamesBadDensitiesAndArguments) {
-    for (int64_t K : {3, 24, 70}) {
+    EXPECT_EQ(hpc_hmm_gaussian_viterbi_fuses(0, 8), 0);
+    EXPECT_EQ(hpc_hmm_gaussian_viterbi_fuses(HPC_COVARIANCE_DIAG, 0), 0);
+    for (int64_t K : {3, 24, 40, 70}) {
         SCOPED_TRACE("K " + std::to_string(K));
         const int64_t D = 2, N = 50;
         std::mt19937_64 rng(41);

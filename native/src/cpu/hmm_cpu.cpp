@@ -612,11 +612,19 @@ struct DiagGaussianTerms {
 
 }  // namespace
 
+// Measured (bench/results/2026-11-23-gaussian-viterbi.md, hmm_calls_time, one thread, 100,000 rows): fused is faster
+// up to 16 states (K 8 D 1, 4, 16; K 16 D 4) and above 32 (K 40 D 2, 48 D 1, 64 D 1, 2, 4; about even at 64 D 16),
+// slower from 17 to 32 states (K 20 D 1, 24 D 4, 32 D 4: the score pass already keeps the FMA and max pipes busy, so
+// the density's FMAs add their full cost, and the [N, K] array it saves is at most 26 MB, L3-sized on that machine).
+bool gaussian_viterbi_fuses(CovarianceType type, int64_t K) {
+    return (type == CovarianceType::Diag || type == CovarianceType::Spherical) && K >= 1 &&
+           (K <= 16 || (K > 32 && K <= kSmallKMaxStates));
+}
+
 GaussianViterbi gaussian_viterbi(CovarianceType type, int64_t K, int64_t D, int64_t S, const int64_t* lengths,
                                  int64_t N, const double* x, const double* means, const double* covars,
                                  const double* pi, const double* A, int64_t* path, double* seq_logprob) {
-    if (K > kSmallKMaxStates || (type != CovarianceType::Diag && type != CovarianceType::Spherical))
-        return GaussianViterbi::NotFused;
+    if (!gaussian_viterbi_fuses(type, K)) return GaussianViterbi::NotFused;
     const DiagGaussianTerms terms(type, K, D, means, covars);
     const Layout l = make_layout(S, lengths, N, K);
     std::vector<double> logA((size_t)(K * K)), logpi((size_t)K);

@@ -96,6 +96,9 @@ internal static unsafe partial class NativeMethods
         long* path, long pathLen, double* seqLogprob, long seqLogprobLen);
 
     [LibraryImport(Library)]
+    internal static partial int hpc_hmm_gaussian_viterbi_fuses(int covarianceType, long nStates);
+
+    [LibraryImport(Library)]
     internal static partial int hpc_hmm_gaussian_viterbi(int covarianceType, long nStates, long nFeatures, long nSeqs,
         long* lengths, long nSamples, double* x, long xLen, double* means, long meansLen, double* covars, long covarsLen,
         double minCovar, double* startprob, long startprobLen, double* transmat, long transmatLen, long* path,
