@@ -267,9 +267,9 @@ HPC_API int32_t hpc_hmm_gaussian_loglik(int32_t covariance_type, int64_t K, int6
     });
 }
 
-HPC_API int32_t hpc_hmm_gaussian_viterbi_fuses(int32_t covariance_type, int64_t K) {
+HPC_API int32_t hpc_hmm_gaussian_viterbi_fuses(int32_t covariance_type, int64_t K, int64_t N) {
     return covariance_type >= HPC_COVARIANCE_SPHERICAL && covariance_type <= HPC_COVARIANCE_TIED &&
-                   cpu::gaussian_viterbi_fuses((cpu::CovarianceType)(covariance_type - 1), K)
+                   cpu::gaussian_viterbi_fuses((cpu::CovarianceType)(covariance_type - 1), K, N)
                ? 1
                : 0;
 }

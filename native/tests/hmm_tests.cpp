@@ -413,10 +413,9 @@ std::vector<double> random_covars(int32_t type, int64_t K, int64_t D, std::mt199
 TEST(Hmm, GaussianViterbiEqualsDensitiesThenViterbi) {
     std::mt19937_64 rng(37);
     std::normal_distribution<double> g(0, 1.5);
-    const std::vector<int64_t> lengths = {400, 1, 230, 400, 7, 610, 2, 23, 150};
-    int64_t N = 0;
-    for (int64_t n : lengths) N += n;
-    const int64_t S = (int64_t)lengths.size();
+    // above 32 states the densities are computed in the pass only from 1,000,000 values (N K): more rows there
+    const std::vector<int64_t> short_lengths = {400, 1, 230, 400, 7, 610, 2, 23, 150},
+                               long_lengths = {12000, 1, 9000, 7000, 2, 23, 150};
     struct Case {
         int64_t K, D;
         int32_t type;
@@ -428,10 +427,14 @@ TEST(Hmm, GaussianViterbiEqualsDensitiesThenViterbi) {
                          {64, 1, HPC_COVARIANCE_DIAG, false}, {64, 5, HPC_COVARIANCE_SPHERICAL, true}, {65, 2, HPC_COVARIANCE_DIAG, false},
                          {6, 3, HPC_COVARIANCE_FULL, false}, {20, 2, HPC_COVARIANCE_TIED, false}}) {
         const int64_t K = c.K, D = c.D;
+        const std::vector<int64_t>& lengths = K > 32 ? long_lengths : short_lengths;
+        int64_t N = 0;
+        for (int64_t n : lengths) N += n;
+        const int64_t S = (int64_t)lengths.size();
         SCOPED_TRACE("K " + std::to_string(K) + " D " + std::to_string(D) + " type " + std::to_string(c.type) +
                      (c.ties ? " ties" : ""));
         const bool diagonal = c.type == HPC_COVARIANCE_SPHERICAL || c.type == HPC_COVARIANCE_DIAG;
-        EXPECT_EQ(hpc_hmm_gaussian_viterbi_fuses(c.type, K), diagonal && (K <= 16 || (K > 32 && K <= 64)) ? 1 : 0);
+        EXPECT_EQ(hpc_hmm_gaussian_viterbi_fuses(c.type, K, N), diagonal && (K <= 16 || (K > 32 && K <= 64)) ? 1 : 0);
         Model m = random_model(K, rng, false);
         std::vector<double> x((size_t)(N * D)), means((size_t)(K * D));
         for (auto& v : x) v = g(rng);
@@ -474,11 +477,17 @@ TEST(Hmm, GaussianViterbiEqualsDensitiesThenViterbi) {
 // cross term -inf) is refused, naming the row and the state, on every path (fused with back pointers, with the
 // scores (K 40), and through the [N, K] array (K 24, 70)); as are the arguments hpc_hmm_gaussian_loglik and hpc_hmm_viterbi check.
 TEST(Hmm, GaussianViterbiNamesBadDensitiesAndArguments) {
-    EXPECT_EQ(hpc_hmm_gaussian_viterbi_fuses(0, 8), 0);
-    EXPECT_EQ(hpc_hmm_gaussian_viterbi_fuses(HPC_COVARIANCE_DIAG, 0), 0);
+    EXPECT_EQ(hpc_hmm_gaussian_viterbi_fuses(0, 8, 10), 0);
+    EXPECT_EQ(hpc_hmm_gaussian_viterbi_fuses(HPC_COVARIANCE_DIAG, 0, 10), 0);
+    EXPECT_EQ(hpc_hmm_gaussian_viterbi_fuses(HPC_COVARIANCE_DIAG, 16, 1), 1);
+    EXPECT_EQ(hpc_hmm_gaussian_viterbi_fuses(HPC_COVARIANCE_SPHERICAL, 32, 1'000'000), 0);
+    EXPECT_EQ(hpc_hmm_gaussian_viterbi_fuses(HPC_COVARIANCE_DIAG, 40, 24'999), 0);
+    EXPECT_EQ(hpc_hmm_gaussian_viterbi_fuses(HPC_COVARIANCE_DIAG, 40, 25'000), 1);
+    EXPECT_EQ(hpc_hmm_gaussian_viterbi_fuses(HPC_COVARIANCE_DIAG, 65, 1'000'000), 0);
+    EXPECT_EQ(hpc_hmm_gaussian_viterbi_fuses(HPC_COVARIANCE_FULL, 8, 1'000'000), 0);
     for (int64_t K : {3, 24, 40, 70}) {
         SCOPED_TRACE("K " + std::to_string(K));
-        const int64_t D = 2, N = 50;
+        const int64_t D = 2, N = K == 40 ? 25000 : 50;  // 40 states fuse from 25,000 rows
         std::mt19937_64 rng(41);
         Model m = random_model(K, rng, false);
         std::vector<double> x((size_t)(N * D), 1.0), means((size_t)(K * D), 0.5), cov((size_t)(K * D), 1.0), lp(1);

@@ -5,7 +5,7 @@ namespace Hpc.Tests;
 
 /// <summary>
 /// GaussianHmm.Decode runs hpc_hmm_gaussian_viterbi where it computes the densities inside the Viterbi pass (spherical
-/// and diagonal covariances, up to 16 states and from 33 to 64), the [N, K] densities then hpc_hmm_viterbi otherwise.
+/// and diagonal covariances, up to 16 states, and from 33 to 64 with N K >= 1,000,000), the [N, K] densities then hpc_hmm_viterbi otherwise.
 /// Its path and log-probability equal a plain Viterbi over the model's own emission log-densities
 /// (EmissionLogLikelihood) for every covariance type, fused (K 3, 12, 64) or not (K 20, 65, full, tied).
 /// </summary>
@@ -71,7 +71,7 @@ public class HmmGaussianViterbiTests
     public void DecodeEqualsAPlainViterbiOverTheEmissionDensities(int k, int d, CovarianceType type)
     {
         var rng = new Random(k * 31 + d);
-        int[] lengths = [300, 1, 170, 45];
+        int[] lengths = k > 32 ? [9000, 1, 6000, 1000] : [300, 1, 170, 45];  // above 32 states fused from N K = 1,000,000
         int n = lengths.Sum();
         var means = new double[k * d];
         for (int i = 0; i < means.Length; i++) means[i] = 3 * (rng.NextDouble() - 0.5);
@@ -117,7 +117,8 @@ public class HmmGaussianViterbiTests
         {
             Startprob = Stochastic(rng, 1, k), Transmat = Stochastic(rng, k, k), Means = means, Covars = covars,
         };
-        var x = Enumerable.Range(0, 40).Select(i => i < 17 ? -1.0 : 1.0).ToArray();  // from row 17 on: NaN
+        int n = k == 40 ? 25000 : 40;  // 40 states fuse from N K = 1,000,000
+        var x = Enumerable.Range(0, n).Select(i => i < 17 ? -1.0 : 1.0).ToArray();  // from row 17 on: NaN
         var e = Assert.Throws<ArgumentException>(() => m.Decode(x));
         if (k == 30 || k == 70)
             Assert.Contains($"log_emission[{17 * k + k - 1}]: expected a log-density (finite or -inf), got ", e.Message);

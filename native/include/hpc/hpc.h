@@ -199,7 +199,7 @@ HPC_API int32_t hpc_hmm_gaussian_loglik(int32_t covariance_type, int64_t n_state
 
 /* Viterbi decoding of Gaussian emissions: hpc_hmm_gaussian_loglik then hpc_hmm_viterbi in one call, the same path
  * [N] and seq_logprob [S] (bit for bit) and the same argument checks. Where hpc_hmm_gaussian_viterbi_fuses (spherical
- * and diagonal covariances, up to 16 states and from 33 to 64) the log-densities are computed inside the Viterbi pass
+ * and diagonal covariances, up to 16 states, and from 33 to 64 with n_samples * n_states >= 1,000,000) the log-densities are computed inside the Viterbi pass
  * (no [N, K] array); otherwise an [N, K] array is allocated inside (a caller that calls repeatedly may rather keep its
  * own and make the two calls). A log-density that is NaN or +inf (the terms overflow) is an error naming the row and
  * state. */
@@ -211,9 +211,9 @@ HPC_API int32_t hpc_hmm_gaussian_viterbi(int32_t covariance_type, int64_t n_stat
                                          int64_t* path, int64_t path_len, double* seq_logprob,
                                          int64_t seq_logprob_len);
 
-/* 1 if hpc_hmm_gaussian_viterbi computes the densities inside its pass for this covariance type and state count
- * (where that measured faster than the two calls), else 0 (also for values the call would refuse). */
-HPC_API int32_t hpc_hmm_gaussian_viterbi_fuses(int32_t covariance_type, int64_t n_states);
+/* 1 if hpc_hmm_gaussian_viterbi computes the densities inside its pass for this covariance type, state count and
+ * row count (where that measured faster than the two calls), else 0 (also for values the call would refuse). */
+HPC_API int32_t hpc_hmm_gaussian_viterbi_fuses(int32_t covariance_type, int64_t n_states, int64_t n_samples);
 
 /* Categorical emission log-probabilities out [N, K] of symbols [N] in [0, M) for emissionprob [K, M]. */
 HPC_API int32_t hpc_hmm_categorical_loglik(int64_t n_states, int64_t n_symbols, int64_t n_samples,

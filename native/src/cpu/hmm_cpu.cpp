@@ -612,19 +612,23 @@ struct DiagGaussianTerms {
 
 }  // namespace
 
-// Measured (bench/results/2026-11-23-gaussian-viterbi.md, hmm_calls_time, one thread, 100,000 rows): fused is faster
-// up to 16 states (K 8 D 1, 4, 16; K 16 D 4) and above 32 (K 40 D 2, 48 D 1, 64 D 1, 2, 4; about even at 64 D 16),
-// slower from 17 to 32 states (K 20 D 1, 24 D 4, 32 D 4: the score pass already keeps the FMA and max pipes busy, so
-// the density's FMAs add their full cost, and the [N, K] array it saves is at most 26 MB, L3-sized on that machine).
-bool gaussian_viterbi_fuses(CovarianceType type, int64_t K) {
-    return (type == CovarianceType::Diag || type == CovarianceType::Spherical) && K >= 1 &&
-           (K <= 16 || (K > 32 && K <= kSmallKMaxStates));
+// Measured (bench/results/2026-11-23-gaussian-viterbi.md, hmm_calls_time, 100,000 rows, one thread): fused is faster
+// up to 16 states (K 8 D 1, 4, 16; K 16 D 4: the back-pointer step is latency-bound, the density's operations fit
+// beside it) and above 32 where the [N, K] array is large (K 40 D 2, 48 D 1, 64 D 1, 2, 4; even at 64 D 16), slower
+// from 17 to 32 states (K 20 D 1, 24 D 4, 32 D 4) and at K 64 with 10,000 rows (640,000 values, 5 MB: 0.84 -> 0.88
+// ms on two threads): the score pass keeps the FMA and max pipes busy, so the density's FMAs add their full cost,
+// which only the memory traffic of a large array (written, validated, read back) outweighs. 30,000 rows at K 64
+// (1.9 million values) were faster fused (6.29 -> 5.73 ms, one thread); the cut is between.
+bool gaussian_viterbi_fuses(CovarianceType type, int64_t K, int64_t N) {
+    if (type != CovarianceType::Diag && type != CovarianceType::Spherical) return false;
+    if (K >= 1 && K <= 16) return true;
+    return K > 32 && K <= kSmallKMaxStates && N >= kFusedViterbiMinValues / K;
 }
 
 GaussianViterbi gaussian_viterbi(CovarianceType type, int64_t K, int64_t D, int64_t S, const int64_t* lengths,
                                  int64_t N, const double* x, const double* means, const double* covars,
                                  const double* pi, const double* A, int64_t* path, double* seq_logprob) {
-    if (!gaussian_viterbi_fuses(type, K)) return GaussianViterbi::NotFused;
+    if (!gaussian_viterbi_fuses(type, K, N)) return GaussianViterbi::NotFused;
     const DiagGaussianTerms terms(type, K, D, means, covars);
     const Layout l = make_layout(S, lengths, N, K);
     std::vector<double> logA((size_t)(K * K)), logpi((size_t)K);

@@ -96,7 +96,7 @@ internal static unsafe partial class NativeMethods
         long* path, long pathLen, double* seqLogprob, long seqLogprobLen);
 
     [LibraryImport(Library)]
-    internal static partial int hpc_hmm_gaussian_viterbi_fuses(int covarianceType, long nStates);
+    internal static partial int hpc_hmm_gaussian_viterbi_fuses(int covarianceType, long nStates, long nSamples);
 
     [LibraryImport(Library)]
     internal static partial int hpc_hmm_gaussian_viterbi(int covarianceType, long nStates, long nFeatures, long nSeqs,
