@@ -493,9 +493,8 @@ bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* len
 
 namespace {
 
-// Runs f(group, its index, delta rows, back pointers) for each group of l on the team, with the small-K Viterbi's scratch rows
-// (every value written before it is read), kept for the thread's later calls as the forward-backward scratch is: the
-// scores (above 16 states) or the back pointers.
+// The small-K Viterbi's scratch rows (every value written before it is read), kept for the thread's later calls as
+// the forward-backward scratch is: the scores (above 16 states) or the back pointers.
 struct ViterbiScratch {
     std::vector<double> delta;
     std::vector<int32_t> back;
@@ -508,6 +507,8 @@ ViterbiScratch& viterbi_scratch() {
     return s;
 }
 
+// Runs f(group, its index, delta rows, back pointers) for each group of l on the team, with the calling thread's
+// scratch.
 template <typename F>
 void small_k_viterbi_groups(const Layout& l, int64_t K, int64_t N, F&& f) {
     std::vector<double>& delta = viterbi_scratch().delta;
