@@ -621,9 +621,10 @@ struct DiagGaussianTerms {
 // which only the memory traffic of a large array (written, validated, read back) outweighs. 30,000 rows at K 64
 // (1.9 million values) were faster fused (6.29 -> 5.73 ms, one thread); the cut is between.
 bool gaussian_viterbi_fuses(CovarianceType type, int64_t K, int64_t N) {
-    if (type != CovarianceType::Diag && type != CovarianceType::Spherical) return false;
-    if (K >= 1 && K <= 16) return true;
-    return K > 32 && K <= kSmallKMaxStates && N >= kFusedViterbiMinValues / K;
+    if ((type != CovarianceType::Diag && type != CovarianceType::Spherical) || K < 1 || K > kSmallKMaxStates ||
+        !small_k_fused_viterbi_vectors((K + 7) / 8))
+        return false;
+    return K <= 16 || N >= kFusedViterbiMinValues / K;
 }
 
 GaussianViterbi gaussian_viterbi(CovarianceType type, int64_t K, int64_t D, int64_t S, const int64_t* lengths,

@@ -848,6 +848,7 @@ HPC_INLINE void viterbi(const SmallKGroup& g, int64_t K, Rows& rows, const doubl
         const SmallKGroup& g, int64_t K, int64_t D, const double* x, const double* c, const double* muinv_t,       \
         const double* inv_t, const double* logpi, const double* logA, double* delta, int32_t* back, int64_t* path, \
         double* seq_logprob, bool* densities_ok) {                                                                 \
+        if constexpr (!small_k_fused_viterbi_vectors(NV)) return false; /* not built: never used */               \
         const DiagTerms<NV> t(K, D, c, muinv_t, inv_t);                                                            \
         DiagGaussianRows<NV, FULL> rows{x, D, K, t};                                                               \
         viterbi<NV, FULL>(g, K, rows, logpi, logA, delta, back, path, seq_logprob);                                \

@@ -76,10 +76,15 @@ int64_t small_k_viterbi_width(int64_t K);
 bool small_k_viterbi(const SmallKGroup& g, int64_t K, const double* log_emission, const double* logpi,
                      const double* logA, double* delta, int32_t* back, int64_t* path, double* seq_logprob);
 
+// The state counts (as vectors of 8) for which small_k_diag_gaussian_viterbi is built and used: up to 16 states and
+// from 33 (K 17-32 measured slower fused than densities then Viterbi: see gaussian_viterbi_fuses in hmm_cpu.cpp).
+constexpr bool small_k_fused_viterbi_vectors(int64_t nv) { return nv <= 2 || (nv >= 5 && nv <= 8); }
+
 // small_k_viterbi for diagonal Gaussian emissions with each row's densities computed as the pass needs them (the
 // terms of small_k_diag_loglik; the same densities, bit for bit, so the same path and log-probabilities as
 // small_k_diag_loglik then small_k_viterbi). densities_ok: false if some density was NaN or +inf (the results are
-// then not meaningful; small_k_viterbi's callers refuse such densities).
+// then not meaningful; small_k_viterbi's callers refuse such densities). Returns false (doing nothing) for state
+// counts outside small_k_fused_viterbi_vectors.
 bool small_k_diag_gaussian_viterbi(const SmallKGroup& g, int64_t K, int64_t D, const double* x, const double* c,
                                    const double* muinv_t, const double* inv_t, const double* logpi, const double* logA,
                                    double* delta, int32_t* back, int64_t* path, double* seq_logprob,
