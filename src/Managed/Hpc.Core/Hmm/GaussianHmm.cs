@@ -150,9 +150,9 @@ public sealed unsafe class GaussianHmm : HiddenMarkovModel<double>
     }
 
     // hpc_hmm_gaussian_viterbi where it computes the densities inside the Viterbi pass (spherical and diagonal
-    // covariances, up to 16 states, and from 33 to 64 with N K >= 1,000,000: the same path and log-probabilities, bit for bit, as
-    // ComputeLogEmission then hpc_hmm_viterbi; at K 64, D 1, 100,000 rows no [N, K] array of 51 MB written and read
-    // back). Elsewhere false: the densities go to pooled scratch (the native call would allocate them per call).
+    // covariances, up to 16 states, and from 33 to 64 with N K >= 1,000,000: the same path and log-probabilities, bit
+    // for bit, as ComputeLogEmission then hpc_hmm_viterbi; at K 64, D 1, 100,000 rows no [N, K] array of 51 MB written
+    // and read back). Elsewhere false: the densities go to pooled scratch (the native call would allocate them per call).
     private protected override bool ViterbiFromObservations(ReadOnlySpan<double> x, int n, long* lengths, int nSeqs,
         double* startprob, double* transmat, long* path, double* seqLogprob)
     {

@@ -76,13 +76,13 @@ public abstract unsafe class HiddenMarkovModel<TObs> where TObs : unmanaged
     private protected abstract object CaptureEmission();
     private protected abstract void RestoreEmission(object state);
     private protected abstract void SampleEmission(int state, ref SplitMix64 rng, Span<TObs> row);
-    /// <summary>Called once before EM iterations on the same observations, and after them, also when they fail.</summary>
     /// <summary>Viterbi with the emission densities computed natively inside the pass (path [N], seqLogprob [S]);
     /// false where the emission has no such call (then DecodeInto computes the [N, K] densities and calls
     /// hpc_hmm_viterbi).</summary>
     private protected virtual bool ViterbiFromObservations(ReadOnlySpan<TObs> x, int n, long* lengths, int nSeqs,
         double* startprob, double* transmat, long* path, double* seqLogprob) => false;
 
+    /// <summary>Called once before EM iterations on the same observations, and after them, also when they fail.</summary>
     private protected virtual void BeginFit(ReadOnlySpan<TObs> x) { }
     private protected virtual void EndFit() { }
 
