@@ -454,9 +454,10 @@ HPC_INLINE void diag_loglik_row(const double* xr, int64_t D, const DiagTerms<NV>
     for (int v = 0; v < NV; ++v) o[v] += q[v];
 }
 
-// Diagonal Gaussian log-densities of rows [0, rows), as diag_loglik_rows in hmm_cpu.cpp, with each row's K values in
-// registers (the general loop added into the output row once per feature: a load and a store per feature, and those
-// stores missed the cache on a fresh output buffer).
+// Diagonal Gaussian log-densities of rows [0, rows), as diag_loglik_rows in hmm_cpu.cpp (the same formula, rounded
+// differently: diag_loglik_row's FMAs; up to 2e-15 relative apart), with each row's K values in registers (the
+// general loop added into the output row once per feature: a load and a store per feature, and those stores missed
+// the cache on a fresh output buffer).
 template <int NV, bool Full>
 HPC_INLINE void diag_loglik(int64_t rows, int64_t K, int64_t D, const double* x, const double* c, const double* muinv_t,
                             const double* inv_t, double* out) {
