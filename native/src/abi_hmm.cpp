@@ -268,8 +268,9 @@ HPC_API int32_t hpc_hmm_gaussian_loglik(int32_t covariance_type, int64_t K, int6
 }
 
 HPC_API int32_t hpc_hmm_gaussian_viterbi_fuses(int32_t covariance_type, int64_t K, int64_t N) {
-    return covariance_type >= HPC_COVARIANCE_SPHERICAL && covariance_type <= HPC_COVARIANCE_TIED &&
-                   cpu::gaussian_viterbi_fuses((cpu::CovarianceType)(covariance_type - 1), K, N)
+    // 0 also for what hpc_hmm_gaussian_viterbi refuses (require_size: n_samples in [1, INT_MAX]).
+    return covariance_type >= HPC_COVARIANCE_SPHERICAL && covariance_type <= HPC_COVARIANCE_TIED && N >= 1 &&
+                   N <= INT_MAX && cpu::gaussian_viterbi_fuses((cpu::CovarianceType)(covariance_type - 1), K, N)
                ? 1
                : 0;
 }

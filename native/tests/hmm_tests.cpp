@@ -483,6 +483,11 @@ TEST(Hmm, GaussianViterbiNamesBadDensitiesAndArguments) {
     EXPECT_EQ(hpc_hmm_gaussian_viterbi_fuses(HPC_COVARIANCE_SPHERICAL, 32, 1'000'000), 0);
     EXPECT_EQ(hpc_hmm_gaussian_viterbi_fuses(HPC_COVARIANCE_DIAG, 40, 24'999), 0);
     EXPECT_EQ(hpc_hmm_gaussian_viterbi_fuses(HPC_COVARIANCE_DIAG, 40, 25'000), 1);
+    EXPECT_EQ(hpc_hmm_gaussian_viterbi_fuses(HPC_COVARIANCE_DIAG, 48, 20'833), 0);  // N K = 999,984
+    EXPECT_EQ(hpc_hmm_gaussian_viterbi_fuses(HPC_COVARIANCE_DIAG, 48, 20'834), 1);
+    EXPECT_EQ(hpc_hmm_gaussian_viterbi_fuses(HPC_COVARIANCE_DIAG, 8, 0), 0);  // the call refuses these
+    EXPECT_EQ(hpc_hmm_gaussian_viterbi_fuses(HPC_COVARIANCE_DIAG, 8, -1), 0);
+    EXPECT_EQ(hpc_hmm_gaussian_viterbi_fuses(HPC_COVARIANCE_DIAG, 64, INT64_MAX), 0);
     EXPECT_EQ(hpc_hmm_gaussian_viterbi_fuses(HPC_COVARIANCE_DIAG, 65, 1'000'000), 0);
     EXPECT_EQ(hpc_hmm_gaussian_viterbi_fuses(HPC_COVARIANCE_FULL, 8, 1'000'000), 0);
     for (int64_t K : {3, 24, 40, 70}) {

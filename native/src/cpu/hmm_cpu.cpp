@@ -624,7 +624,7 @@ bool gaussian_viterbi_fuses(CovarianceType type, int64_t K, int64_t N) {
     if ((type != CovarianceType::Diag && type != CovarianceType::Spherical) || K < 1 || K > kSmallKMaxStates ||
         !small_k_fused_viterbi_vectors((K + 7) / 8))
         return false;
-    return K <= 16 || N >= kFusedViterbiMinValues / K;
+    return K <= 16 || N >= (kFusedViterbiMinValues + K - 1) / K;  // N K >= kFusedViterbiMinValues, no overflow
 }
 
 GaussianViterbi gaussian_viterbi(CovarianceType type, int64_t K, int64_t D, int64_t S, const int64_t* lengths,
