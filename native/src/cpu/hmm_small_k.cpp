@@ -455,7 +455,7 @@ HPC_INLINE void diag_loglik_row(const double* xr, int64_t D, const DiagTerms<NV>
 }
 
 // Diagonal Gaussian log-densities of rows [0, rows), as diag_loglik_rows in hmm_cpu.cpp (the same formula, rounded
-// differently: diag_loglik_row's FMAs; up to 2e-15 relative apart), with each row's K values in registers (the
+// differently: diag_loglik_row's FMAs; up to 2.3e-15 relative apart), with each row's K values in registers (the
 // general loop added into the output row once per feature: a load and a store per feature, and those stores missed
 // the cache on a fresh output buffer).
 template <int NV, bool Full>
