@@ -1,7 +1,8 @@
 // Times each HMM call of the C ABI alone on one data set: diagonal Gaussian densities (hpc_hmm_gaussian_loglik),
 // forward only, forward-backward with posteriors and statistics, forward-backward with posteriors (both
 // implementations), the Gaussian statistics, Viterbi, and densities then Viterbi as two calls and as one
-// (hpc_hmm_gaussian_viterbi; these two alternated); K states, D features, N rows as 10 sequences of N/10, on
+// (hpc_hmm_gaussian_viterbi; these two alternated), and an E-step (densities, forward-backward, statistics) as three
+// calls and as hpc_hmm_gaussian_e_step (alternated); K states, D features, N rows as 10 sequences of N/10, on
 // THREADS threads; prints the median and the best of REPS calls. With FTZ=1 the calling thread flushes subnormal
 // numbers to zero (x86-64 MXCSR; with THREADS 1 all work runs on it). Two builds compare through LD_LIBRARY_PATH:
 //   g++ -O2 -std=c++17 -I native/include bench/compare/hmm_calls_time.cpp -o /tmp/hmm_calls_time -L build/native -lhpc_native
@@ -129,6 +130,39 @@ int main(int argc, char** argv) {
     if (path2 != path || lp2 != lp) {
         std::fprintf(stderr, "hpc_hmm_gaussian_viterbi differs from loglik then viterbi\n");
         return 1;
+    }
+    // An EM iteration's E-step in both implementations: the densities, forward-backward with the posteriors, then the
+    // Gaussian statistics (three calls) against hpc_hmm_gaussian_e_step (one call, no posteriors stored), alternated;
+    // the results are checked to agree to 1e-12 (relative above 1).
+    std::vector<double> ps2((size_t)K), obs_2((size_t)(K * D)), obs2_2((size_t)(K * D)), xi2((size_t)(K * K)), st2((size_t)K);
+    for (int mode : {HPC_HMM_SCALING, HPC_HMM_LOG}) {
+        std::printf("%s:\n", mode == HPC_HMM_SCALING ? "scaling" : "log");
+        time_pair("  3 calls", "  e_step", reps, [&] {
+            int32_t rc = hpc_hmm_gaussian_loglik(HPC_COVARIANCE_DIAG, K, D, N, x.data(), N * D, means.data(), K * D,
+                                                 cov.data(), K * D, 1e-3, logB.data(), N * K);
+            if (rc != HPC_OK) return rc;
+            rc = hpc_hmm_forward_backward(mode, K, S, len.data(), N, logB.data(), N * K, pi.data(), K, A.data(), K * K,
+                                          lp.data(), S, post.data(), N * K, xi.data(), K * K, st.data(), K, nullptr, 0);
+            if (rc != HPC_OK) return rc;
+            return hpc_hmm_gaussian_stats(K, D, N, x.data(), N * D, post.data(), N * K, ps.data(), K, obs.data(), K * D,
+                                          obs2.data(), K * D, nullptr, 0);
+        }, [&] {
+            return hpc_hmm_gaussian_e_step(mode, HPC_COVARIANCE_DIAG, K, D, S, len.data(), N, x.data(), N * D,
+                                           means.data(), K * D, cov.data(), K * D, pi.data(), K, A.data(), K * K,
+                                           lp2.data(), S, xi2.data(), K * K, st2.data(), K, ps2.data(), K, obs_2.data(),
+                                           K * D, obs2_2.data(), K * D);
+        });
+        double worst = 0;
+        auto cmp = [&](const std::vector<double>& a, const std::vector<double>& b) {
+            for (size_t i = 0; i < a.size(); ++i)
+                worst = std::max(worst, std::abs(a[i] - b[i]) / std::max(1.0, std::abs(a[i])));
+        };
+        cmp(ps, ps2), cmp(obs, obs_2), cmp(obs2, obs2_2), cmp(xi, xi2), cmp(st, st2), cmp(lp, lp2);
+        std::printf("  largest difference (relative to max(1, |value|)): %.3g\n", worst);
+        if (!(worst <= 1e-12)) {
+            std::fprintf(stderr, "hpc_hmm_gaussian_e_step differs from the three calls\n");
+            return 1;
+        }
     }
     return 0;
 }

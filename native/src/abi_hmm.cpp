@@ -226,7 +226,8 @@ HPC_API int32_t hpc_hmm_forward_backward(int32_t mode, int64_t K, int64_t S, con
         int64_t impossible = -1;
         const bool ok = cpu::hmm_forward_backward(mode == HPC_HMM_LOG ? cpu::HmmMode::Log : cpu::HmmMode::Scaling, K,
                                                   S, lengths, N, log_emission, startprob, transmat, seq_loglik,
-                                                  posteriors, xi_sum, start_sum, seq_loglik_backward, &impossible);
+                                                  posteriors, xi_sum, start_sum, seq_loglik_backward, nullptr,
+                                                  &impossible);
         if (!ok)
             throw InvalidArgument("sequence " + std::to_string(impossible) +
                                   " has zero probability under the model (log-likelihood -inf): its observations "
@@ -308,6 +309,60 @@ HPC_API int32_t hpc_hmm_gaussian_viterbi(int32_t covariance_type, int64_t K, int
                                   std::to_string(i % K) + " is " + num(logB[(size_t)i]) +
                                   " (the terms overflow); expected a finite value or -inf");
         cpu::hmm_viterbi(K, S, lengths, N, logB.data(), startprob, transmat, path, seq_logprob);
+    });
+}
+
+HPC_API int32_t hpc_hmm_gaussian_e_step(int32_t mode, int32_t covariance_type, int64_t K, int64_t D, int64_t S,
+                                        const int64_t* lengths, int64_t N, const double* x, int64_t x_len,
+                                        const double* means, int64_t means_len, const double* covars,
+                                        int64_t covars_len, const double* startprob, int64_t startprob_len,
+                                        const double* transmat, int64_t transmat_len, double* seq_loglik,
+                                        int64_t seq_loglik_len, double* xi_sum, int64_t xi_sum_len, double* start_sum,
+                                        int64_t start_sum_len, double* post_sum, int64_t post_sum_len, double* obs,
+                                        int64_t obs_len, double* obs2, int64_t obs2_len) {
+    return guarded(__func__, [&] {
+        require(mode == HPC_HMM_SCALING || mode == HPC_HMM_LOG,
+                "mode: expected HPC_HMM_SCALING (0) or HPC_HMM_LOG (1), got " + std::to_string(mode));
+        require(covariance_type == HPC_COVARIANCE_SPHERICAL || covariance_type == HPC_COVARIANCE_DIAG,
+                "covariance_type: expected 1 (spherical) or 2 (diag), got " + std::to_string(covariance_type));
+        const auto type = check_gaussian(covariance_type, K, D, N, x, x_len, means, means_len, covars, covars_len, 0.0);
+        check_lengths(S, lengths, N);
+        const int64_t NK = checked_mul(N, K, "n_samples*n_states");
+        check_model(K, startprob, startprob_len, transmat, transmat_len);
+        check_buffer("seq_loglik", seq_loglik, seq_loglik_len, S, false);
+        check_buffer("xi_sum", xi_sum, xi_sum_len, K * K, true);
+        check_buffer("start_sum", start_sum, start_sum_len, K, true);
+        check_buffer("post_sum", post_sum, post_sum_len, K, false);
+        check_buffer("obs", obs, obs_len, K * D, false);
+        check_buffer("obs2", obs2, obs2_len, K * D, true);
+        require_no_overlap({{"x", x, x_len}, {"means", means, means_len}, {"covars", covars, covars_len},
+                            {"startprob", startprob, startprob_len}, {"transmat", transmat, transmat_len},
+                            {"lengths", lengths, S}},
+                           {{"seq_loglik", seq_loglik, seq_loglik_len}, {"xi_sum", xi_sum, xi_sum_len},
+                            {"start_sum", start_sum, start_sum_len}, {"post_sum", post_sum, post_sum_len},
+                            {"obs", obs, obs_len}, {"obs2", obs2, obs2_len}},
+                           8);
+        // The densities into the calling thread's scratch rows (kept for its later calls: a fit calls this once
+        // per iteration), checked as hpc_hmm_forward_backward checks them (naming the row and state), then the
+        // forward-backward with the statistics taken from its posterior rows.
+        thread_local std::vector<double> logB;
+        if (logB.size() < (size_t)NK) logB.resize((size_t)NK);
+        cpu::gaussian_loglik(type, K, D, N, x, means, covars, 0.0, logB.data());
+        const int64_t i = first_bad(logB.data(), NK, [](double v) { return v < INFINITY; }, [](Lanes v) { return lt(v, INFINITY); });
+        if (i >= 0)
+            throw InvalidArgument("x[" + std::to_string(i / K) + "]: its Gaussian log-density under state " +
+                                  std::to_string(i % K) + " is " + num(logB[(size_t)i]) +
+                                  " (the terms overflow); expected a finite value or -inf");
+        const cpu::PosteriorGaussianStats stats{D, x, post_sum, obs, obs2};
+        int64_t impossible = -1;
+        const bool ok = cpu::hmm_forward_backward(mode == HPC_HMM_LOG ? cpu::HmmMode::Log : cpu::HmmMode::Scaling, K,
+                                                  S, lengths, N, logB.data(), startprob, transmat, seq_loglik, nullptr,
+                                                  xi_sum, start_sum, nullptr, &stats, &impossible);
+        if (!ok)
+            throw InvalidArgument("sequence " + std::to_string(impossible) +
+                                  " has zero probability under the model (log-likelihood -inf): its observations "
+                                  "cannot be produced through the non-zero start, transition and emission "
+                                  "probabilities, so it has no posteriors");
     });
 }
 

@@ -215,6 +215,23 @@ HPC_API int32_t hpc_hmm_gaussian_viterbi(int32_t covariance_type, int64_t n_stat
  * row count (where that measured faster than the two calls), else 0 (also for values the call would refuse). */
 HPC_API int32_t hpc_hmm_gaussian_viterbi_fuses(int32_t covariance_type, int64_t n_states, int64_t n_samples);
 
+/* The E-step of one EM iteration for spherical or diagonal Gaussian emissions: the values of hpc_hmm_gaussian_loglik,
+ * then hpc_hmm_forward_backward in mode (seq_loglik [S]; xi_sum [K, K] and start_sum [K] optional), then
+ * hpc_hmm_gaussian_stats of its posteriors (post_sum [K], obs [K, D]; obs2 [K, D] optional), without the posteriors:
+ * up to 64 states the backward pass adds each posterior row to the statistics as it makes it (no [N, K] posteriors
+ * written and read back). The statistics are then summed in another order than hpc_hmm_gaussian_stats's (equal up to
+ * rounding) and, like xi_sum, their last bits depend on the thread count (one partial sum per group of sequences).
+ * Errors: the arguments of those calls, a log-density that is NaN or +inf (naming the row and state), a sequence of
+ * zero probability. On an error the outputs are unspecified. */
+HPC_API int32_t hpc_hmm_gaussian_e_step(int32_t mode, int32_t covariance_type, int64_t n_states, int64_t n_features,
+                                        int64_t n_seqs, const int64_t* lengths, int64_t n_samples, const double* x,
+                                        int64_t x_len, const double* means, int64_t means_len, const double* covars,
+                                        int64_t covars_len, const double* startprob, int64_t startprob_len,
+                                        const double* transmat, int64_t transmat_len, double* seq_loglik,
+                                        int64_t seq_loglik_len, double* xi_sum, int64_t xi_sum_len, double* start_sum,
+                                        int64_t start_sum_len, double* post_sum, int64_t post_sum_len, double* obs,
+                                        int64_t obs_len, double* obs2, int64_t obs2_len);
+
 /* Categorical emission log-probabilities out [N, K] of symbols [N] in [0, M) for emissionprob [K, M]. */
 HPC_API int32_t hpc_hmm_categorical_loglik(int64_t n_states, int64_t n_symbols, int64_t n_samples,
                                            const int64_t* symbols, int64_t symbols_len, const double* emissionprob,

@@ -325,17 +325,17 @@ void backward_log(const Group& g, const Layout& l, int64_t K, const double* logB
 bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* lengths, int64_t N,
                           const double* logB, const double* pi, const double* A, double* seq_loglik,
                           double* posteriors, double* xi_sum, double* start_sum, double* seq_loglik_backward,
-                          int64_t* impossible_seq) {
+                          const PosteriorGaussianStats* stats, int64_t* impossible_seq) {
     const BlasSingleThreaded one_blas_thread;
     const Layout l = make_layout(S, lengths, N, K);
-    const bool need_backward = posteriors || xi_sum || start_sum || seq_loglik_backward;
+    const bool need_backward = posteriors || xi_sum || start_sum || seq_loglik_backward || stats;
     // Every buffer is allocated here, before the threads start: groups write disjoint rows of them.
     const size_t NK = (size_t)(N * K);
     // The [N, K] and [N] rows are scratch kept by the calling thread for its later calls (grown, never shrunk,
     // freed when the thread exits): new vectors cost a page fault and a zero fill per 4 KiB on every call, about
     // 15 % of a fit iteration at K 8 (perf). No pass reads a row that an earlier pass of the same call has not
     // written.
-    thread_local std::vector<double> sc_fwd, sc_bwd, sc_w, sc_v, sc_bprime, sc_scale, sc_logc;
+    thread_local std::vector<double> sc_fwd, sc_bwd, sc_w, sc_v, sc_bprime, sc_scale, sc_logc, sc_post;
     auto grow = [](std::vector<double>& b, size_t n) -> std::vector<double>& {
         if (b.size() < n) b.resize(n);
         return b;
@@ -354,6 +354,12 @@ bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* len
     std::vector<double>& logc = grow(sc_logc, general_scaled ? (size_t)N : 0);
     std::vector<std::vector<double>> xi_part(l.groups.size());
     std::vector<std::vector<double>> start_part(l.groups.size());
+    // The Gaussian statistics: each small-K group's sums (small_k_backward's sink: ps [K], obs_t [D, K], obs2_t
+    // [D, K]); on the general paths from the posteriors, kept in scratch rows unless the caller asked for them.
+    const int64_t D = stats ? stats->D : 0;
+    const bool stats_in_pass = stats && (small_k || small_k_log);
+    std::vector<std::vector<double>> stats_part(stats_in_pass ? l.groups.size() : 0);
+    if (stats && !stats_in_pass && !posteriors) posteriors = grow(sc_post, NK).data();
 
     for_each_group(l, [&](const Group& g, size_t gi) {
         // The scaled path falls back to log space for a group in which some step cannot be scaled (an
@@ -366,16 +372,25 @@ bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* len
                 if (!std::isfinite(seq_loglik[s])) return false;
             if (xi_sum) xi_part[gi].assign((size_t)(K * K), 0.0);
             if (start_sum) start_part[gi].assign((size_t)K, 0.0);
+            if (stats_in_pass) stats_part[gi].assign((size_t)(K + 2 * K * D), 0.0);
             return true;
+        };
+        const GaussianStatsSink sink{D, stats ? stats->x : nullptr, nullptr};
+        auto group_sink = [&](GaussianStatsSink& s) -> const GaussianStatsSink* {
+            if (!stats_in_pass) return nullptr;
+            s.acc = stats_part[gi].data();
+            return &s;
         };
         const SmallKGroup sg{(int64_t)g.seqs.size(), g.seqs.data(), g.active.data(), (int64_t)g.active.size(),
                              l.start.data()};
         bool use_log = mode == HmmMode::Log;
         if (small_k_log) {
             small_k_forward_log(sg, K, logB, pi, A, need_backward ? fwd.data() : nullptr, seq_loglik);
-            if (start_backward())
+            if (start_backward()) {
+                GaussianStatsSink s = sink;
                 small_k_backward_log(sg, K, logB, A, fwd.data(), seq_loglik, posteriors, xi_sum ? xi_part[gi].data() : nullptr,
-                                     start_sum ? start_part[gi].data() : nullptr, bwd.data(), w.data());
+                                     start_sum ? start_part[gi].data() : nullptr, bwd.data(), w.data(), group_sink(s));
+            }
             return;
         }
         if (small_k) {
@@ -383,10 +398,12 @@ bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* len
             double* row_max = need_backward ? v.data() : nullptr;
             double* row_scale = need_backward ? scale.data() : nullptr;
             if (small_k_forward(sg, K, logB, pi, A, alpha, row_max, row_scale, seq_loglik)) {
-                if (start_backward())
+                if (start_backward()) {
+                    GaussianStatsSink s = sink;
                     small_k_backward(sg, K, logB, A, alpha, row_max, row_scale, posteriors,
                                      xi_sum ? xi_part[gi].data() : nullptr, start_sum ? start_part[gi].data() : nullptr,
-                                     w.data());
+                                     w.data(), group_sink(s));
+                }
                 return;
             }
             use_log = true;
@@ -442,6 +459,17 @@ bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* len
         if (posteriors)
             for (int64_t s : g.seqs)
                 for (int64_t t = 0; t < lengths[s]; ++t) gamma(s, l.start[(size_t)s] + t, posteriors + (l.start[(size_t)s] + t) * K);
+        if (stats_in_pass) {
+            // A small-K group redone in log space (a step could not be scaled): its posterior rows added one by one.
+            double* part = stats_part[gi].data();
+            std::vector<double> p((size_t)K);
+            for (int64_t s : g.seqs)
+                for (int64_t t = 0; t < lengths[s]; ++t) {
+                    const int64_t r = l.start[(size_t)s] + t;
+                    gamma(s, r, p.data());
+                    diag_stats_rows(1, K, D, stats->x + r * D, p.data(), part, part + K, part + K + K * D);
+                }
+        }
         if (start_sum) {
             auto& part = start_part[gi];
             std::vector<double> p((size_t)K);
@@ -487,6 +515,22 @@ bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* len
         std::fill(start_sum, start_sum + K, 0.0);
         for (auto& p : start_part)
             for (size_t i = 0; i < p.size(); ++i) start_sum[i] += p[i];
+    }
+    if (stats_in_pass) {
+        std::fill(stats->post_sum, stats->post_sum + K, 0.0);
+        std::fill(stats->obs, stats->obs + K * D, 0.0);
+        if (stats->obs2) std::fill(stats->obs2, stats->obs2 + K * D, 0.0);
+        for (const auto& part : stats_part) {
+            const double* p = part.data();
+            for (int64_t k = 0; k < K; ++k) stats->post_sum[k] += p[k];
+            for (int64_t d = 0; d < D; ++d)
+                for (int64_t k = 0; k < K; ++k) {
+                    stats->obs[k * D + d] += p[K + d * K + k];
+                    if (stats->obs2) stats->obs2[k * D + d] += p[K + K * D + d * K + k];
+                }
+        }
+    } else if (stats) {
+        gaussian_stats(K, D, N, stats->x, posteriors, stats->post_sum, stats->obs, stats->obs2, nullptr);
     }
     return true;
 }

@@ -20,10 +20,22 @@ enum class CovarianceType { Spherical, Diag, Full, Tied };
 // computed from the backward variables, a consistency check) may be nullptr (then only what is asked is done).
 // Returns false when some sequence is impossible under the model (log-likelihood -inf) and posteriors or
 // statistics were requested; seq_loglik is still written (with -inf for such sequences).
+// stats (or nullptr): the diagonal Gaussian statistics of the posteriors of x [N, D], as gaussian_stats computes them
+// (post_sum [K], obs [K, D], obs2 [K, D] or nullptr), without storing the posteriors where the backward pass makes
+// them row by row (up to 64 states: each group's rows summed in the pass's order, the groups' sums
+// added in group order, so the last bits depend on the thread count as xi_sum's do); elsewhere from posteriors kept
+// in scratch rows (or the caller's) by gaussian_stats.
+struct PosteriorGaussianStats {
+    int64_t D;
+    const double* x;
+    double* post_sum;
+    double* obs;
+    double* obs2;
+};
 bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* lengths, int64_t N,
                           const double* log_emission, const double* startprob, const double* transmat,
                           double* seq_loglik, double* posteriors, double* xi_sum, double* start_sum,
-                          double* seq_loglik_backward, int64_t* impossible_seq);
+                          double* seq_loglik_backward, const PosteriorGaussianStats* stats, int64_t* impossible_seq);
 
 // Viterbi in log space: path [N] (state per row), seq_logprob [S].
 void hmm_viterbi(int64_t K, int64_t S, const int64_t* lengths, int64_t N, const double* log_emission,

@@ -125,6 +125,109 @@ HPC_INLINE void xi_rows(int64_t rows, int64_t K, const double* a, const double* 
     }
 }
 
+// The accumulation of diag_stats over rows n in [0, rows): row n's posteriors loaded by gamma_row(n, g), its features
+// at x_row(n); s [NV] += gamma, o1 [D * NV] += gamma x_d and o2 [D * NV] += gamma x_d^2, four rows per pass over the
+// accumulators.
+template <int NV, typename GammaRow, typename XRow>
+HPC_INLINE void diag_stats_add(int64_t rows, int64_t D, GammaRow gamma_row, XRow x_row, V (&s)[NV], V* o1, V* o2) {
+    int64_t n = 0;
+    for (; n + 4 <= rows; n += 4) {
+        V g[4][NV];
+        for (int q = 0; q < 4; ++q) {
+            gamma_row(n + q, g[q]);
+            for (int v = 0; v < NV; ++v) s[v] += g[q][v];
+        }
+        const double *x0 = x_row(n), *x1 = x_row(n + 1), *x2 = x_row(n + 2), *x3 = x_row(n + 3);
+        for (int64_t d = 0; d < D; ++d) {
+            const double a0 = x0[d], a1 = x1[d], a2 = x2[d], a3 = x3[d];
+            for (int v = 0; v < NV; ++v) {
+                o1[d * NV + v] += (g[0][v] * a0 + g[1][v] * a1) + (g[2][v] * a2 + g[3][v] * a3);
+                o2[d * NV + v] += (g[0][v] * (a0 * a0) + g[1][v] * (a1 * a1)) + (g[2][v] * (a2 * a2) + g[3][v] * (a3 * a3));
+            }
+        }
+    }
+    for (; n < rows; ++n) {
+        V g[NV];
+        gamma_row(n, g);
+        for (int v = 0; v < NV; ++v) s[v] += g[v];
+        const double* xr = x_row(n);
+        for (int64_t d = 0; d < D; ++d) {
+            const double a = xr[d];
+            for (int v = 0; v < NV; ++v) {
+                o1[d * NV + v] += g[v] * a;
+                o2[d * NV + v] += g[v] * (a * a);
+            }
+        }
+    }
+}
+
+// ps [K], obs_t [D, K] and (unless nullptr) obs2_t [D, K] += the accumulators of diag_stats_add.
+template <int NV>
+HPC_INLINE void diag_stats_store(int64_t K, int64_t D, const V (&s)[NV], const V* o1, const V* o2, double* ps,
+                                 double* obs_t, double* obs2_t) {
+    const double* sd = reinterpret_cast<const double*>(s);
+    for (int64_t k = 0; k < K; ++k) ps[k] += sd[k];
+    for (int64_t d = 0; d < D; ++d) {
+        const double* a = reinterpret_cast<const double*>(o1 + d * NV);
+        const double* b = reinterpret_cast<const double*>(o2 + d * NV);
+        for (int64_t k = 0; k < K; ++k) {
+            obs_t[d * K + k] += a[k];
+            if (obs2_t) obs2_t[d * K + k] += b[k];
+        }
+    }
+}
+
+// The posterior rows of a backward pass, staged kRows at a time and added to sink's statistics by diag_stats_add
+// (so that the accumulators pass through memory once per four rows, not once per row); rows are the [N, D] rows of
+// x they belong to. Does nothing without a sink.
+template <int NV, bool Full>
+struct StatsStage {
+    static constexpr int64_t kRows = 32;
+    const GaussianStatsSink* sink;
+    int64_t K;
+    std::unique_ptr<V[]> gamma, o1, o2;
+    V s[NV];
+    int64_t rows[kRows];
+    int64_t n = 0;
+
+    StatsStage(const GaussianStatsSink* sink_, int64_t K_) : sink(sink_), K(K_) {
+        if (!sink) return;
+        gamma = zeroed(kRows * NV);
+        o1 = zeroed(sink->D * NV);
+        o2 = zeroed(sink->D * NV);
+        for (int v = 0; v < NV; ++v) s[v] = splat(0.0);
+    }
+    // Prefetches row r of x (the backward passes walk the rows backwards, several sequences side by side: the
+    // hardware prefetcher missed most of them, which made the fused statistics slower than a separate pass).
+    HPC_INLINE void prefetch(int64_t r) const {
+        if (!sink) return;
+        const double* xr = sink->x + r * sink->D;
+        for (int64_t d = 0; d < sink->D; d += kLanes) __builtin_prefetch(xr + d);
+    }
+    HPC_INLINE void add(int64_t r, const V (&p)[NV]) {
+        if (!sink) return;
+        for (int v = 0; v < NV; ++v) gamma[n * NV + v] = p[v];
+        rows[n++] = r;
+        if (n == kRows) flush(kRows);
+    }
+    // Adds the first count staged rows (count: n, a constant where it is known).
+    HPC_INLINE void flush(int64_t count) {
+        const int64_t D = sink->D;
+        const double* x = sink->x;
+        diag_stats_add<NV>(
+            count, D, [&](int64_t q, V (&g)[NV]) { for (int v = 0; v < NV; ++v) g[v] = gamma[q * NV + v]; },
+            [&](int64_t q) { return x + rows[q] * D; }, s, o1.get(), o2.get());
+        n = 0;
+    }
+    // Adds the staged rows and the sums to sink->acc.
+    void finish() {
+        if (!sink) return;
+        flush(n);
+        const int64_t D = sink->D;
+        diag_stats_store<NV>(K, D, s, o1.get(), o2.get(), sink->acc, sink->acc + K, sink->acc + K + K * D);
+    }
+};
+
 template <int NV, bool Full>
 HPC_INLINE bool forward(const SmallKGroup& g, int64_t K, const double* logB, const double* pi, const double* A,
                         double* alpha, double* row_max, double* row_scale, double* seq_loglik) {
@@ -206,8 +309,9 @@ HPC_INLINE void posterior_row(V (&p)[NV], V ps, int64_t K, double* out, bool fir
 template <int NV, bool Full>
 HPC_INLINE void backward(const SmallKGroup& g, int64_t K, const double* logB, const double* A, const double* alpha,
                          const double* row_max, const double* row_scale, double* posteriors, double* xi_part,
-                         double* start_part, double* w_rows) {
+                         double* start_part, double* w_rows, const GaussianStatsSink* stats) {
     const std::unique_ptr<V[]> Atp = padded_rows<NV>(A, K, true);
+    StatsStage<NV, Full> stage(stats, K);
     // Up to 8 states the transition statistics are added row by row (K vectors, kept in registers); above, each
     // row's K x NV products went through memory (K 16: 2.3 ms of a 5.9 ms pass), so the rows b'_t beta_t s_t are
     // stored and summed afterwards by xi_rows, in register blocks.
@@ -225,6 +329,7 @@ HPC_INLINE void backward(const SmallKGroup& g, int64_t K, const double* logB, co
             if (t >= kPrefetchRows) {
                 prefetch_row<NV>(logB + (r - kPrefetchRows) * K);
                 prefetch_row<NV>(alpha + (r - kPrefetchRows) * K);
+                stage.prefetch(r - kPrefetchRows);
             }
             V* nx = next.get() + i * NV;
             V beta[NV], al[NV], p[NV];
@@ -245,6 +350,7 @@ HPC_INLINE void backward(const SmallKGroup& g, int64_t K, const double* logB, co
                 ps += p[v];
             }
             posterior_row<NV, Full>(p, ps, K, posteriors ? posteriors + r * K : nullptr, t == 0, st);
+            stage.add(r, p);
             if (t == 0) continue;
             V lb[NV];
             load_row<NV, Full>(logB + r * K, K, -kInf, lb);
@@ -260,6 +366,7 @@ HPC_INLINE void backward(const SmallKGroup& g, int64_t K, const double* logB, co
             }
         }
     }
+    stage.finish();
     add_stats<NV, Full>(g, K, xi_after, alpha, w_rows, xi.get(), st, xi_part, start_part);
 }
 
@@ -339,8 +446,9 @@ HPC_INLINE void forward_log(const SmallKGroup& g, int64_t K, const double* logB,
 template <int NV, bool Full>
 HPC_INLINE void backward_log(const SmallKGroup& g, int64_t K, const double* logB, const double* A, const double* la,
                              const double* seq_loglik, double* posteriors, double* xi_part, double* start_part,
-                             double* a_rows, double* w_rows) {
+                             double* a_rows, double* w_rows, const GaussianStatsSink* stats) {
     const std::unique_ptr<V[]> Atp = padded_rows<NV>(A, K, true);
+    StatsStage<NV, Full> stage(stats, K);
     const bool xi_in_loop = xi_part && NV == 1;  // as in backward
     const bool xi_after = xi_part && NV > 1;
     const std::unique_ptr<V[]> next = zeroed(g.n_seqs * NV);  // q_{t+1} of each sequence
@@ -357,6 +465,7 @@ HPC_INLINE void backward_log(const SmallKGroup& g, int64_t K, const double* logB
             if (t >= kPrefetchRows) {
                 prefetch_row<NV>(logB + (r - kPrefetchRows) * K);
                 prefetch_row<NV>(la + (r - kPrefetchRows) * K);
+                stage.prefetch(r - kPrefetchRows);
             }
             V* nx = next.get() + i * NV;
             V br[NV], lr[NV], x[NV], p[NV];
@@ -378,6 +487,7 @@ HPC_INLINE void backward_log(const SmallKGroup& g, int64_t K, const double* logB
                 ps += p[v];
             }
             posterior_row<NV, Full>(p, ps, K, posteriors ? posteriors + r * K : nullptr, t == 0, st);
+            stage.add(r, p);
             if (t == 0) continue;
             V lb[NV], y[NV];
             load_row<NV, Full>(logB + r * K, K, -kInf, lb);
@@ -409,6 +519,7 @@ HPC_INLINE void backward_log(const SmallKGroup& g, int64_t K, const double* logB
             }
         }
     }
+    stage.finish();
     add_stats<NV, Full>(g, K, xi_after, a_rows, w_rows, xi.get(), st, xi_part, start_part);
 }
 
@@ -477,44 +588,10 @@ HPC_INLINE void diag_stats(int64_t rows, int64_t K, int64_t D, const double* x, 
     const std::unique_ptr<V[]> o1 = zeroed(D * NV), o2 = zeroed(D * NV);
     V s[NV];
     for (int v = 0; v < NV; ++v) s[v] = splat(0.0);
-    int64_t n = 0;
-    for (; n + 4 <= rows; n += 4) {
-        V g[4][NV];
-        for (int q = 0; q < 4; ++q) {
-            load_row<NV, Full>(gamma + (n + q) * K, K, 0.0, g[q]);
-            for (int v = 0; v < NV; ++v) s[v] += g[q][v];
-        }
-        const double* xr = x + n * D;
-        for (int64_t d = 0; d < D; ++d) {
-            const double a0 = xr[d], a1 = xr[D + d], a2 = xr[2 * D + d], a3 = xr[3 * D + d];
-            for (int v = 0; v < NV; ++v) {
-                o1[d * NV + v] += (g[0][v] * a0 + g[1][v] * a1) + (g[2][v] * a2 + g[3][v] * a3);
-                o2[d * NV + v] += (g[0][v] * (a0 * a0) + g[1][v] * (a1 * a1)) + (g[2][v] * (a2 * a2) + g[3][v] * (a3 * a3));
-            }
-        }
-    }
-    for (; n < rows; ++n) {
-        V g[NV];
-        load_row<NV, Full>(gamma + n * K, K, 0.0, g);
-        for (int v = 0; v < NV; ++v) s[v] += g[v];
-        for (int64_t d = 0; d < D; ++d) {
-            const double a = x[n * D + d];
-            for (int v = 0; v < NV; ++v) {
-                o1[d * NV + v] += g[v] * a;
-                o2[d * NV + v] += g[v] * (a * a);
-            }
-        }
-    }
-    const double* sd = reinterpret_cast<const double*>(s);
-    for (int64_t k = 0; k < K; ++k) ps[k] += sd[k];
-    for (int64_t d = 0; d < D; ++d) {
-        const double* a = reinterpret_cast<const double*>(o1.get() + d * NV);
-        const double* b = reinterpret_cast<const double*>(o2.get() + d * NV);
-        for (int64_t k = 0; k < K; ++k) {
-            obs_t[d * K + k] += a[k];
-            if (obs2_t) obs2_t[d * K + k] += b[k];
-        }
-    }
+    diag_stats_add<NV>(
+        rows, D, [&](int64_t n, V (&g)[NV]) { load_row<NV, Full>(gamma + n * K, K, 0.0, g); },
+        [&](int64_t n) { return x + n * D; }, s, o1.get(), o2.get());
+    diag_stats_store<NV>(K, D, s, o1.get(), o2.get(), ps, obs_t, obs2_t);
 }
 
 // max(c, cand): the value is the larger candidate whichever of two equal ones is kept (no NaN reaches here: scores
@@ -831,8 +908,10 @@ HPC_INLINE void viterbi(const SmallKGroup& g, int64_t K, Rows& rows, const doubl
     HPC_SMALL_K_CLONES bool small_k_backward_##SUFFIX(const SmallKGroup& g, int64_t K, const double* logB,         \
                                                       const double* A, const double* alpha, const double* row_max, \
                                                       const double* row_scale, double* posteriors,                 \
-                                                      double* xi_part, double* start_part, double* w_rows) {       \
-        backward<NV, FULL>(g, K, logB, A, alpha, row_max, row_scale, posteriors, xi_part, start_part, w_rows);     \
+                                                      double* xi_part, double* start_part, double* w_rows,         \
+                                                      const GaussianStatsSink* stats) {                            \
+        backward<NV, FULL>(g, K, logB, A, alpha, row_max, row_scale, posteriors, xi_part, start_part, w_rows,      \
+                           stats);                                                                                 \
         return true;                                                                                               \
     }                                                                                                              \
     HPC_SMALL_K_CLONES bool small_k_forward_log_##SUFFIX(const SmallKGroup& g, int64_t K, const double* logB,      \
@@ -844,8 +923,9 @@ HPC_INLINE void viterbi(const SmallKGroup& g, int64_t K, Rows& rows, const doubl
     HPC_SMALL_K_CLONES bool small_k_backward_log_##SUFFIX(                                                         \
         const SmallKGroup& g, int64_t K, const double* logB, const double* A, const double* la,                    \
         const double* seq_loglik, double* posteriors, double* xi_part, double* start_part, double* a_rows,         \
-        double* w_rows) {                                                                                          \
-        backward_log<NV, FULL>(g, K, logB, A, la, seq_loglik, posteriors, xi_part, start_part, a_rows, w_rows);    \
+        double* w_rows, const GaussianStatsSink* stats) {                                                          \
+        backward_log<NV, FULL>(g, K, logB, A, la, seq_loglik, posteriors, xi_part, start_part, a_rows, w_rows,     \
+                               stats);                                                                             \
         return true;                                                                                               \
     }                                                                                                              \
     HPC_SMALL_K_CLONES bool small_k_viterbi_##SUFFIX(const SmallKGroup& g, int64_t K, const double* logB,          \
@@ -911,8 +991,9 @@ bool small_k_forward(const SmallKGroup& g, int64_t K, const double* logB, const 
 
 bool small_k_backward(const SmallKGroup& g, int64_t K, const double* logB, const double* A, const double* alpha,
                       const double* row_max, const double* row_scale, double* posteriors, double* xi_part,
-                      double* start_part, double* w_rows) {
-    HPC_SMALL_K_DISPATCH(backward, (g, K, logB, A, alpha, row_max, row_scale, posteriors, xi_part, start_part, w_rows))
+                      double* start_part, double* w_rows, const GaussianStatsSink* stats) {
+    HPC_SMALL_K_DISPATCH(backward,
+                         (g, K, logB, A, alpha, row_max, row_scale, posteriors, xi_part, start_part, w_rows, stats))
     return false;
 }
 
@@ -924,8 +1005,9 @@ bool small_k_forward_log(const SmallKGroup& g, int64_t K, const double* logB, co
 
 bool small_k_backward_log(const SmallKGroup& g, int64_t K, const double* logB, const double* A, const double* la,
                           const double* seq_loglik, double* posteriors, double* xi_part, double* start_part,
-                          double* a_rows, double* w_rows) {
-    HPC_SMALL_K_DISPATCH(backward_log, (g, K, logB, A, la, seq_loglik, posteriors, xi_part, start_part, a_rows, w_rows))
+                          double* a_rows, double* w_rows, const GaussianStatsSink* stats) {
+    HPC_SMALL_K_DISPATCH(backward_log,
+                         (g, K, logB, A, la, seq_loglik, posteriors, xi_part, start_part, a_rows, w_rows, stats))
     return false;
 }
 

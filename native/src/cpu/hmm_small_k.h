@@ -31,6 +31,16 @@ struct SmallKGroup {
     int64_t row(int64_t i, int64_t t) const { return start[seqs[i]] + t; }
 };
 
+// Diagonal Gaussian statistics of a group's posterior rows, added by the backward passes below as each row is made
+// (whether or not the rows are also stored): x [N, D]; acc [K + 2 K D] added to, laid out as small_k_diag_stats'
+// ps [K], obs_t [D, K] and obs2_t [D, K]. The rows are summed in the pass's order (steps backwards, the group's
+// sequences side by side), four at a time as small_k_diag_stats sums them.
+struct GaussianStatsSink {
+    int64_t D;
+    const double* x;
+    double* acc;
+};
+
 // Forward pass of a group. alpha [N, K] (rows of the group; nullptr: not stored), row_max and row_scale [N] (m_t and
 // s_t; nullptr: not stored), seq_loglik [S] (the group's entries). Returns false if some step cannot be scaled (all of a row's
 // densities -inf, or a scale of 0 or infinity): the caller then redoes the group in log space. Also false (doing
@@ -41,10 +51,11 @@ bool small_k_forward(const SmallKGroup& g, int64_t K, const double* log_emission
 // Backward pass of a group after small_k_forward stored alpha, row_max and row_scale. posteriors [N, K] (nullptr: not
 // written); xi_part [K, K] += sum_t alpha_t^T (b'_{t+1} beta_{t+1} s_{t+1}) (before the product with A; nullptr:
 // not computed); start_part [K] += posteriors at t = 0 (nullptr: not computed).
-// w_rows [N, K]: scratch for the group's rows (used when xi_part is asked for and K > 8).
+// w_rows [N, K]: scratch for the group's rows (used when xi_part is asked for and K > 8). stats: nullptr, or where the
+// posterior rows' Gaussian statistics are added.
 bool small_k_backward(const SmallKGroup& g, int64_t K, const double* log_emission, const double* transmat,
                       const double* alpha, const double* row_max, const double* row_scale, double* posteriors,
-                      double* xi_part, double* start_part, double* w_rows);
+                      double* xi_part, double* start_part, double* w_rows, const GaussianStatsSink* stats);
 
 // The log-space forward-backward of a group (the log implementation), fused in the same way: the forward stores
 // la [N, K] (nullptr: not stored) and writes seq_loglik (-inf for an impossible sequence: the caller then asks for no
@@ -55,7 +66,7 @@ bool small_k_forward_log(const SmallKGroup& g, int64_t K, const double* log_emis
                          const double* transmat, double* la, double* seq_loglik);
 bool small_k_backward_log(const SmallKGroup& g, int64_t K, const double* log_emission, const double* transmat,
                           const double* la, const double* seq_loglik, double* posteriors, double* xi_part,
-                          double* start_part, double* a_rows, double* w_rows);
+                          double* start_part, double* a_rows, double* w_rows, const GaussianStatsSink* stats);
 
 // Diagonal Gaussian log-densities of rows [0, rows) for up to kSmallKMaxStates states, each row's values in registers:
 // out[n, k] = -0.5 (c[k] - 2 x_n . muinv_t[., k] + x_n^2 . inv_t[., k]) (muinv_t, inv_t [D, K]). Returns false (and
