@@ -869,3 +869,176 @@ TEST(Hmm, CategoricalDensitiesAndCountsMatchDirectLoops) {
 }
 
 }  // namespace
+
+namespace {
+
+// The three calls hpc_hmm_gaussian_e_step stands for: densities, forward-backward with the posteriors, statistics.
+struct EStepResult {
+    std::vector<double> ll, xi, start, post_sum, obs, obs2;
+};
+EStepResult e_step_by_three_calls(int32_t mode, int32_t type, int64_t K, int64_t D, const std::vector<int64_t>& lengths,
+                                  const std::vector<double>& x, const std::vector<double>& means,
+                                  const std::vector<double>& cov, const Model& m) {
+    const int64_t S = (int64_t)lengths.size(), N = (int64_t)x.size() / D;
+    std::vector<double> logB((size_t)(N * K)), post((size_t)(N * K));
+    EStepResult r{std::vector<double>((size_t)S), std::vector<double>((size_t)(K * K)), std::vector<double>((size_t)K),
+                  std::vector<double>((size_t)K), std::vector<double>((size_t)(K * D)), std::vector<double>((size_t)(K * D))};
+    EXPECT_EQ(hpc_hmm_gaussian_loglik(type, K, D, N, x.data(), N * D, means.data(), K * D, cov.data(), (int64_t)cov.size(), 1e-3,
+                                      logB.data(), N * K), HPC_OK) << last_error();
+    EXPECT_EQ(hpc_hmm_forward_backward(mode, K, S, lengths.data(), N, logB.data(), N * K, m.pi.data(), K, m.A.data(), K * K,
+                                       r.ll.data(), S, post.data(), N * K, r.xi.data(), K * K, r.start.data(), K, nullptr, 0),
+              HPC_OK) << last_error();
+    EXPECT_EQ(hpc_hmm_gaussian_stats(K, D, N, x.data(), N * D, post.data(), N * K, r.post_sum.data(), K, r.obs.data(), K * D,
+                                     r.obs2.data(), K * D, nullptr, 0), HPC_OK) << last_error();
+    return r;
+}
+
+EStepResult e_step(int32_t mode, int32_t type, int64_t K, int64_t D, const std::vector<int64_t>& lengths,
+                   const std::vector<double>& x, const std::vector<double>& means, const std::vector<double>& cov,
+                   const Model& m, bool with_obs2 = true) {
+    const int64_t S = (int64_t)lengths.size(), N = (int64_t)x.size() / D;
+    EStepResult r{std::vector<double>((size_t)S, NAN), std::vector<double>((size_t)(K * K), NAN), std::vector<double>((size_t)K, NAN),
+                  std::vector<double>((size_t)K, NAN), std::vector<double>((size_t)(K * D), NAN),
+                  std::vector<double>(with_obs2 ? (size_t)(K * D) : 0)};
+    EXPECT_EQ(hpc_hmm_gaussian_e_step(mode, type, K, D, S, lengths.data(), N, x.data(), N * D, means.data(), K * D, cov.data(),
+                                      (int64_t)cov.size(), m.pi.data(), K, m.A.data(), K * K, r.ll.data(), S, r.xi.data(), K * K,
+                                      r.start.data(), K, r.post_sum.data(), K, r.obs.data(), K * D,
+                                      with_obs2 ? r.obs2.data() : nullptr, with_obs2 ? K * D : 0),
+              HPC_OK) << last_error();
+    return r;
+}
+
+// The statistics summed in another order: equal to 1e-12 of max(1, |value|) (they are sums of up to 10,000 rows).
+void expect_same_e_step(const EStepResult& got, const EStepResult& want) {
+    EXPECT_EQ(got.ll, want.ll);  // the same densities and forward pass
+    EXPECT_EQ(got.xi, want.xi);
+    EXPECT_EQ(got.start, want.start);
+    auto near = [](const std::vector<double>& a, const std::vector<double>& b, const char* name) {
+        ASSERT_EQ(a.size(), b.size()) << name;
+        for (size_t i = 0; i < a.size(); ++i)
+            EXPECT_NEAR(a[i], b[i], 1e-12 * std::max(1.0, std::fabs(b[i]))) << name << "[" << i << "]";
+    };
+    near(got.post_sum, want.post_sum, "post_sum");
+    near(got.obs, want.obs, "obs");
+    if (!got.obs2.empty()) near(got.obs2, want.obs2, "obs2");
+}
+
+}  // namespace
+
+// hpc_hmm_gaussian_e_step against the densities, forward-backward and statistics as three calls: both
+// implementations, spherical and diagonal, every kind of small-K kernel (K 1-16 with the transition statistics in the
+// loop or after it, 33 and 64) and the general path (K 65), unequal lengths (1 included), one and two threads, with
+// and without obs2.
+TEST(Hmm, GaussianEStepEqualsTheThreeCalls) {
+    std::mt19937_64 rng(43);
+    std::normal_distribution<double> g(0, 1.5);
+    const std::vector<int64_t> lengths = {400, 1, 230, 401, 7, 610, 2, 23, 150};
+    int64_t N = 0;
+    for (int64_t n : lengths) N += n;
+    struct Case {
+        int64_t K, D;
+        int32_t type;
+    };
+    for (const Case c : {Case{1, 2, HPC_COVARIANCE_DIAG}, {3, 1, HPC_COVARIANCE_DIAG}, {8, 5, HPC_COVARIANCE_SPHERICAL},
+                         {8, 16, HPC_COVARIANCE_DIAG}, {9, 2, HPC_COVARIANCE_DIAG}, {16, 3, HPC_COVARIANCE_DIAG},
+                         {33, 2, HPC_COVARIANCE_SPHERICAL}, {64, 1, HPC_COVARIANCE_DIAG}, {65, 2, HPC_COVARIANCE_DIAG}}) {
+        const int64_t K = c.K, D = c.D;
+        const Model m = random_model(K, rng, false);
+        std::vector<double> x((size_t)(N * D)), means((size_t)(K * D));
+        for (auto& v : x) v = g(rng);
+        for (auto& v : means) v = g(rng);
+        const std::vector<double> cov = random_covars(c.type, K, D, rng);
+        for (int32_t mode : {HPC_HMM_SCALING, HPC_HMM_LOG})
+            for (int threads : {1, 2}) {
+                SCOPED_TRACE("K " + std::to_string(K) + " D " + std::to_string(D) + " type " + std::to_string(c.type) + " mode " +
+                             std::to_string(mode) + " threads " + std::to_string(threads));
+                ASSERT_EQ(hpc_set_num_threads(threads), HPC_OK);
+                const EStepResult want = e_step_by_three_calls(mode, c.type, K, D, lengths, x, means, cov, m);
+                expect_same_e_step(e_step(mode, c.type, K, D, lengths, x, means, cov, m), want);
+                EXPECT_TRUE(e_step(mode, c.type, K, D, lengths, x, means, cov, m, false).obs2.empty());
+            }
+    }
+    ASSERT_EQ(hpc_set_num_threads(0), HPC_OK);
+}
+
+// A sequence whose scaled forward pass cannot start (at t = 0 the only state it can start in has a density exp(-5e5)
+// below the other's: 0 after the shift) is redone in log space with its group; its posterior rows then reach the
+// statistics one by one. Against the three calls (which take the same detour), and the posteriors all in state 0.
+// (Not later in the sequence: there the log-space backward pass, which shifts each row by its largest term, loses
+// beta of state 0 to underflow as well; see the closing note of 2026-11-23.)
+TEST(Hmm, GaussianEStepOfAGroupRedoneInLogSpace) {
+    const int64_t K = 2, D = 1;
+    const Model m{K, {1.0, 0.0}, {1.0, 0.0, 0.5, 0.5}};  // state 0 never leaves, state 1 never reached
+    const std::vector<double> means{0.0, 1000.0}, cov{1.0, 1.0};
+    const std::vector<int64_t> lengths{3, 4, 2};
+    const std::vector<double> x{0.1, -0.2, 0.3, 1000.0, 0.0, 0.5, -0.1, 0.2, 0.4};
+    for (int threads : {1, 2}) {
+        ASSERT_EQ(hpc_set_num_threads(threads), HPC_OK);
+        const EStepResult want = e_step_by_three_calls(HPC_HMM_SCALING, HPC_COVARIANCE_DIAG, K, D, lengths, x, means, cov, m);
+        const EStepResult got = e_step(HPC_HMM_SCALING, HPC_COVARIANCE_DIAG, K, D, lengths, x, means, cov, m);
+        expect_same_e_step(got, want);
+        EXPECT_NEAR(got.post_sum[0], 9.0, 1e-12);
+        EXPECT_EQ(got.post_sum[1], 0.0);
+        double sum = 0;
+        for (double v : x) sum += v;
+        EXPECT_NEAR(got.obs[0], sum, 1e-9);
+        EXPECT_TRUE(std::isfinite(got.ll[1]));
+    }
+    ASSERT_EQ(hpc_set_num_threads(0), HPC_OK);
+}
+
+// Refusals of hpc_hmm_gaussian_e_step, each naming the argument: full and tied covariances, the arguments of the
+// calls it stands for, outputs over inputs, a density that overflows to NaN (row and state), a sequence of zero
+// probability (a density of -inf: x far out under a variance of 1e-300).
+TEST(Hmm, GaussianEStepNamesBadArguments) {
+    const int64_t K = 2, D = 1, N = 4;
+    std::vector<double> pi{0.5, 0.5}, A{0.9, 0.1, 0.2, 0.8}, x{0.1, 0.2, 0.3, 0.4}, means{0, 1}, cov{1, 1};
+    std::vector<double> ll(2), xi(4), st(2), ps(2), obs(2), obs2(2);
+    std::vector<int64_t> lengths{2, 2};
+    auto call = [&](int32_t mode, int32_t type, int64_t n, double* obs_out, int64_t cov_len) {
+        return hpc_hmm_gaussian_e_step(mode, type, K, D, 2, lengths.data(), n, x.data(), n * D, means.data(), K * D, cov.data(),
+                                       cov_len, pi.data(), K, A.data(), K * K, ll.data(), 2, xi.data(), K * K, st.data(), K,
+                                       ps.data(), K, obs_out, obs_out ? K * D : 0, obs2.data(), K * D);
+    };
+    EXPECT_EQ(call(HPC_HMM_SCALING, HPC_COVARIANCE_DIAG, N, obs.data(), 2), HPC_OK) << last_error();
+    EXPECT_EQ(call(2, HPC_COVARIANCE_DIAG, N, obs.data(), 2), HPC_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(last_error().find("mode: expected HPC_HMM_SCALING (0) or HPC_HMM_LOG (1), got 2"), std::string::npos) << last_error();
+    EXPECT_EQ(call(HPC_HMM_SCALING, HPC_COVARIANCE_FULL, N, obs.data(), 2), HPC_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(last_error().find("covariance_type: expected 1 (spherical) or 2 (diag), got 3"), std::string::npos) << last_error();
+    EXPECT_EQ(call(HPC_HMM_SCALING, HPC_COVARIANCE_DIAG, N, obs.data(), 1), HPC_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(last_error().find("covars"), std::string::npos) << last_error();
+    EXPECT_EQ(call(HPC_HMM_SCALING, HPC_COVARIANCE_DIAG, N, nullptr, 2), HPC_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(last_error().find("obs"), std::string::npos) << last_error();
+    EXPECT_EQ(call(HPC_HMM_SCALING, HPC_COVARIANCE_DIAG, 3, obs.data(), 2), HPC_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(last_error().find("lengths: expected to sum to n_samples = 3, got 4"), std::string::npos) << last_error();
+    EXPECT_EQ(call(HPC_HMM_SCALING, HPC_COVARIANCE_DIAG, N, x.data() + 1, 2), HPC_ERR_INVALID_ARGUMENT);  // obs over x
+    EXPECT_NE(last_error().find("obs"), std::string::npos) << last_error();
+    A[1] = 0.2;
+    EXPECT_EQ(call(HPC_HMM_LOG, HPC_COVARIANCE_DIAG, N, obs.data(), 2), HPC_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(last_error().find("transmat row 0: expected to sum to 1, got 1.1"), std::string::npos) << last_error();
+    A[1] = 0.1;
+    x[2] = NAN;
+    EXPECT_EQ(call(HPC_HMM_SCALING, HPC_COVARIANCE_DIAG, N, obs.data(), 2), HPC_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(last_error().find("x[2]: expected a finite value"), std::string::npos) << last_error();
+    x[2] = 0.3;
+    cov[1] = -1;
+    EXPECT_EQ(call(HPC_HMM_SCALING, HPC_COVARIANCE_DIAG, N, obs.data(), 2), HPC_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(last_error().find("covars[1]: expected a variance > 0"), std::string::npos) << last_error();
+    // -2 x mu / s2 = -inf beside a constant of +inf in row 2, state 1: NaN (elsewhere +inf: a density of -inf)
+    means[1] = 1e300;
+    cov[1] = 1e-10;
+    x = {-1.0, -1.0, 1.0, -1.0};
+    for (int32_t mode : {HPC_HMM_SCALING, HPC_HMM_LOG}) {
+        EXPECT_EQ(call(mode, HPC_COVARIANCE_DIAG, N, obs.data(), 2), HPC_ERR_INVALID_ARGUMENT);
+        EXPECT_NE(last_error().find("x[2]: its Gaussian log-density under state 1 is "), std::string::npos) << last_error();
+        EXPECT_NE(last_error().find("nan (the terms overflow)"), std::string::npos) << last_error();  // NaN's sign varies
+    }
+    // both states' densities -inf at row 3 (x far out, variances of 1e-300): sequence 1 has zero probability
+    means = {0, 0};
+    cov = {1e-300, 1e-300};
+    x = {0.0, 1.0, 1.0, 1e10};
+    for (int32_t mode : {HPC_HMM_SCALING, HPC_HMM_LOG}) {
+        EXPECT_EQ(call(mode, HPC_COVARIANCE_DIAG, N, obs.data(), 2), HPC_ERR_INVALID_ARGUMENT);
+        EXPECT_NE(last_error().find("sequence 1 has zero probability"), std::string::npos) << last_error();
+    }
+}
