@@ -205,7 +205,52 @@ public sealed unsafe class GaussianHmm : HiddenMarkovModel<double>
         fixed (double* px = x, pp = post, ps = postSum, po = obs, po2 = obs2, poo = obsOuter)
             Status.ThrowIfFailed(NativeMethods.hpc_hmm_gaussian_stats(k, d, n, px, x.Length, pp, post.Length, ps, k, po, obs.Length,
                 po2, obs2?.Length ?? 0, poo, obsOuter?.Length ?? 0));
+        MStepFromStatistics(postSum, obs, obs2, obsOuter, warnings);
+    }
 
+    // Spherical and diagonal covariances: the E-step in one call (hpc_hmm_gaussian_e_step), which sums the statistics
+    // inside the forward-backward pass instead of storing the [N, K] posteriors and reading them back (up to 64
+    // states; at K 8, D 1, 100,000 rows 0.90x the time of the three calls, bench/results/2026-11-23-gaussian-e-step.md).
+    // The statistics then differ from hpc_hmm_gaussian_stats's in their last bits (another order of summation).
+    private double[]? _eStepPostSum, _eStepObs, _eStepObs2;
+
+    /// <summary>Whether Fit takes the one-call E-step where it can (default); false: the three calls (tests compare).</summary>
+    internal bool OneCallEStep { get; set; } = true;
+
+    private protected override bool HasExpectation => OneCallEStep && (CovarianceType is CovarianceType.Spherical or CovarianceType.Diag);
+
+    private protected override void Expectation(ReadOnlySpan<double> x, long[] lens, int n, Span<double> ll, Span<double> xi, Span<double> start)
+    {
+        int k = NComponents, d = _nFeatures;
+        if (_eStepPostSum?.Length != k || _eStepObs?.Length != k * d)
+        {
+            _eStepPostSum = new double[k];
+            _eStepObs = new double[k * d];
+            _eStepObs2 = new double[k * d];
+        }
+        int mode = Implementation == HmmImplementation.Scaling ? 0 : 1;
+        double[] means = _means!, covars = _covars!, sp = Startprob!, tm = Transmat!;
+        fixed (long* pl = lens)
+        fixed (double* px = x, pm = means, pc = covars, ps = sp, pt = tm, pll = ll, pxi = xi, pst = start, pps = _eStepPostSum,
+               po = _eStepObs, po2 = _eStepObs2)
+            Status.ThrowIfFailed(NativeMethods.hpc_hmm_gaussian_e_step(mode, (int)CovarianceType, k, d, lens.Length, pl, n, px, x.Length,
+                pm, means.Length, pc, covars.Length, ps, k, pt, k * k, pll, ll.Length, pxi, xi.Length, pst, start.Length,
+                pps, k, po, _eStepObs.Length, po2, _eStepObs2!.Length));
+    }
+
+    private protected override void EmissionMStepFromExpectation(List<string> warnings)
+    {
+        if (!Params.Contains('m') && !Params.Contains('c')) return;
+        MStepFromStatistics(_eStepPostSum!, _eStepObs!, _eStepObs2, null, warnings);
+    }
+
+    // hmmlearn's M-step for the means and covariances from the statistics: post_sum [K], obs [K*D] and obs2 [K*D]
+    // (spherical, diagonal) or obs_outer [K*D*D] (full, tied).
+    private void MStepFromStatistics(double[] postSum, double[] obs, double[]? obs2, double[]? obsOuter, List<string> warnings)
+    {
+        bool m = Params.Contains('m'), c = Params.Contains('c');
+        int k = NComponents, d = _nFeatures;
+        bool outer = CovarianceType is CovarianceType.Full or CovarianceType.Tied;
         double mw = MeansWeight, mp = MeansPrior;
         var means = (double[])_means!.Clone();
         var empty = new bool[k];

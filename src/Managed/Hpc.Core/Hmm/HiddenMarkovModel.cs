@@ -84,6 +84,18 @@ public abstract unsafe class HiddenMarkovModel<TObs> where TObs : unmanaged
 
     /// <summary>Called once before EM iterations on the same observations, and after them, also when they fail.</summary>
     private protected virtual void BeginFit(ReadOnlySpan<TObs> x) { }
+    /// <summary>Whether <see cref="Expectation"/> runs this model's E-step in one native call (the emission
+    /// statistics summed inside the forward-backward pass, no posteriors stored); checked once per Fit, after the
+    /// emission parameters are initialised.</summary>
+    private protected virtual bool HasExpectation => false;
+    /// <summary>The E-step of one EM iteration in one call: ll [S], xi [K*K] and start [K] as
+    /// <see cref="ForwardBackward"/> gives them, the emission statistics kept for
+    /// <see cref="EmissionMStepFromExpectation"/>. Only where <see cref="HasExpectation"/>.</summary>
+    private protected virtual void Expectation(ReadOnlySpan<TObs> x, long[] lens, int n, Span<double> ll, Span<double> xi, Span<double> start) =>
+        throw new InvalidOperationException("this model has no one-call E-step");
+    /// <summary>The emission M-step from the statistics of the last <see cref="Expectation"/>.</summary>
+    private protected virtual void EmissionMStepFromExpectation(List<string> warnings) =>
+        throw new InvalidOperationException("this model has no one-call E-step");
     private protected virtual void EndFit() { }
 
     private protected bool NeedsInit(char code, object? current) => InitParams.Contains(code) || current == null;
@@ -114,19 +126,26 @@ public abstract unsafe class HiddenMarkovModel<TObs> where TObs : unmanaged
             InitEmission(x, n, seed);
             CheckEmissionParameters();
             Monitor = new ConvergenceMonitor(Tol, NIter);
-            using var logB = new PooledArray<double>((long)n * k, nameof(x));
-            using var post = new PooledArray<double>((long)n * k, nameof(x));
+            // With a one-call E-step (TryExpectation) no [N, K] arrays are needed.
+            bool oneCall = HasExpectation;
+            using var logB = new PooledArray<double>(oneCall ? 0 : (long)n * k, nameof(x));
+            using var post = new PooledArray<double>(oneCall ? 0 : (long)n * k, nameof(x));
             var xi = new double[k * k];
             var start = new double[k];
             var ll = new double[lens.Length];
             BeginFit(x);
             for (int iter = 0; iter < NIter; iter++)
             {
-                ComputeLogEmission(x, n, logB.Span);
-                ForwardBackward(lens, n, logB.Span, ll, post.Span, xi, start, default);
+                if (oneCall) Expectation(x, lens, n, ll, xi, start);
+                else
+                {
+                    ComputeLogEmission(x, n, logB.Span);
+                    ForwardBackward(lens, n, logB.Span, ll, post.Span, xi, start, default);
+                }
                 double curr = ll.Sum();
                 BaseMStep(start, xi);
-                EmissionMStep(x, n, post.Span, _warnings);
+                if (oneCall) EmissionMStepFromExpectation(_warnings);
+                else EmissionMStep(x, n, post.Span, _warnings);
                 Monitor.Report(curr);
                 if (Monitor.Converged) break;
             }

@@ -110,6 +110,13 @@ internal static unsafe partial class NativeMethods
         double* output, long outputLen);
 
     [LibraryImport(Library)]
+    internal static partial int hpc_hmm_gaussian_e_step(int mode, int covarianceType, long nStates, long nFeatures,
+        long nSeqs, long* lengths, long nSamples, double* x, long xLen, double* means, long meansLen, double* covars,
+        long covarsLen, double* startprob, long startprobLen, double* transmat, long transmatLen, double* seqLoglik,
+        long seqLoglikLen, double* xiSum, long xiSumLen, double* startSum, long startSumLen, double* postSum,
+        long postSumLen, double* obs, long obsLen, double* obs2, long obs2Len);
+
+    [LibraryImport(Library)]
     internal static partial int hpc_hmm_categorical_loglik(long nStates, long nSymbols, long nSamples, long* symbols,
         long symbolsLen, double* emissionprob, long emissionprobLen, double* output, long outputLen);
 

@@ -1,0 +1,89 @@
+using Hpc.Hmm;
+using Xunit;
+
+namespace Hpc.Tests;
+
+/// <summary>
+/// GaussianHmm.Fit with spherical or diagonal covariances takes its E-step in one native call
+/// (hpc_hmm_gaussian_e_step: the statistics summed inside the forward-backward pass, no posteriors stored). Fitted
+/// from the same start, the model equals one fitted through the three calls (densities, forward-backward with the
+/// posteriors, statistics) up to the rounding of the statistics' sums: both implementations, small-K kernels (K 3, 8,
+/// 16 with the transition statistics in and after the loop, 40) and the general path (K 66), unequal lengths, the
+/// covariance prior on, a state that receives no mass (its warning and kept parameters).
+/// </summary>
+public class HmmGaussianEStepTests
+{
+    private static double[] Stochastic(Random rng, int rows, int cols)
+    {
+        var p = new double[rows * cols];
+        for (int r = 0; r < rows; r++)
+        {
+            double sum = 0;
+            for (int c = 0; c < cols; c++) sum += p[r * cols + c] = 0.05 + rng.NextDouble();
+            for (int c = 0; c < cols; c++) p[r * cols + c] /= sum;
+        }
+        return p;
+    }
+
+    private static void Near(double[] want, double[] got, double tol, string name)
+    {
+        Assert.Equal(want.Length, got.Length);
+        for (int i = 0; i < want.Length; i++)
+            Assert.True(Math.Abs(want[i] - got[i]) <= tol * Math.Max(1, Math.Abs(want[i])), $"{name}[{i}]: {got[i]} vs {want[i]}");
+    }
+
+    [Theory]
+    [InlineData(3, 2, CovarianceType.Diag, HmmImplementation.Scaling)]
+    [InlineData(8, 1, CovarianceType.Diag, HmmImplementation.Scaling)]
+    [InlineData(8, 4, CovarianceType.Spherical, HmmImplementation.Log)]
+    [InlineData(16, 3, CovarianceType.Diag, HmmImplementation.Log)]
+    [InlineData(40, 2, CovarianceType.Diag, HmmImplementation.Scaling)]
+    [InlineData(66, 1, CovarianceType.Spherical, HmmImplementation.Scaling)]
+    public void FitEqualsTheThreeCallRoute(int k, int d, CovarianceType type, HmmImplementation impl)
+    {
+        var rng = new Random(k * 7 + d);
+        int[] lengths = [700, 1, 350, 2, 900];
+        int n = lengths.Sum();
+        var x = new double[n * d];
+        for (int i = 0; i < x.Length; i++) x[i] = (i / d % 40 < 20 ? -1.5 : 1.5) + rng.NextDouble() - 0.5;
+        var means = Enumerable.Range(0, k * d).Select(_ => 3 * (rng.NextDouble() - 0.5)).ToArray();
+        means[(k - 1) * d] = 1e4;  // a state far from every row: no posterior mass, its parameters kept (a warning)
+        double[] covars = Enumerable.Range(0, type == CovarianceType.Spherical ? k : k * d).Select(_ => 0.5 + rng.NextDouble()).ToArray();
+        double[] start = Stochastic(rng, 1, k), trans = Stochastic(rng, k, k);
+        GaussianHmm Model(bool oneCall) => new(k, type, d)
+        {
+            Startprob = (double[])start.Clone(), Transmat = (double[])trans.Clone(), Means = (double[])means.Clone(),
+            Covars = (double[])covars.Clone(), InitParams = "", NIter = 4, Tol = double.NegativeInfinity, Implementation = impl,
+            CovarsPrior = 0.02, CovarsWeight = 2, OneCallEStep = oneCall,  // no means prior: the far state is left empty
+        };
+        var want = Model(false);
+        want.Fit(x, d, lengths);
+        var got = Model(true);
+        got.Fit(x, d, lengths);
+        Near(want.Means!, got.Means!, 1e-10, "means");
+        Near(want.Covars!, got.Covars!, 1e-10, "covars");
+        Near(want.Transmat!, got.Transmat!, 1e-12, "transmat");
+        Near(want.Startprob!, got.Startprob!, 1e-12, "startprob");
+        Assert.Equal(want.Monitor.History.Count, got.Monitor.History.Count);
+        Near(want.Monitor.History.ToArray(), got.Monitor.History.ToArray(), 1e-13, "log-likelihood history");
+        Assert.Equal(want.FitWarnings, got.FitWarnings);
+        Assert.Contains(got.FitWarnings, w => w.StartsWith($"state {k - 1} received no posterior mass"));
+        Assert.Equal(means[(k - 1) * d], got.Means![(k - 1) * d]);
+    }
+
+    // The one-call E-step's refusals reach Fit as the others' do, and leave the model as it was.
+    [Fact]
+    public void AnOverflowingDensityFailsTheFitAndKeepsTheModel()
+    {
+        const int k = 2;
+        var m = new GaussianHmm(k, CovarianceType.Diag, 1)
+        {
+            Startprob = [0.5, 0.5], Transmat = [0.9, 0.1, 0.2, 0.8], Means = [0.5, 1e300], Covars = [1.0, 1e-10], InitParams = "",
+        };
+        var x = Enumerable.Range(0, 40).Select(i => i < 17 ? -1.0 : 1.0).ToArray();  // from row 17 on: NaN
+        var e = Assert.Throws<ArgumentException>(() => m.Fit(x, 1));
+        Assert.Contains("x[17]: its Gaussian log-density under state 1 is ", e.Message);
+        Assert.Equal([0.5, 1e300], m.Means);
+        Assert.Equal([1.0, 1e-10], m.Covars);
+    }
+}
