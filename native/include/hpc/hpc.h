@@ -154,8 +154,8 @@ HPC_API int32_t hpc_rnn_workspace_bytes(const hpc_rnn* rnn, int64_t* bytes);
  * (xi_sum, start_sum) add one partial sum per group, so their last bits can. The BLAS runs on one thread inside these calls (its idle workers would otherwise spin
  * beside HPC's). Memory: forward-backward, Viterbi (up to 64 states), the Gaussian densities and statistics keep
  * per-thread scratch rows ([N, K] and [N, D] arrays; Viterbi [N, K] back pointers up to 16 states, [N, 8 ceil(K/8)]
- * scores above) that grow to the largest call seen on that thread and are reused by its later calls (freed when the
- * thread exits). */
+ * scores above; hpc_hmm_gaussian_e_step's [N, K] densities) that grow to the largest call seen on that thread and are
+ * reused by its later calls (freed when the thread exits). */
 
 /* scaled probability space: emission log-densities shifted by each step's maximum, each step's forward variables
  * scaled by a power of two (up to 64 states) or by their sum (beyond) */
