@@ -13,18 +13,6 @@ namespace Hpc.Tests;
 /// </summary>
 public class HmmGaussianEStepTests
 {
-    private static double[] Stochastic(Random rng, int rows, int cols)
-    {
-        var p = new double[rows * cols];
-        for (int r = 0; r < rows; r++)
-        {
-            double sum = 0;
-            for (int c = 0; c < cols; c++) sum += p[r * cols + c] = 0.05 + rng.NextDouble();
-            for (int c = 0; c < cols; c++) p[r * cols + c] /= sum;
-        }
-        return p;
-    }
-
     private static void Near(double[] want, double[] got, double tol, string name)
     {
         Assert.Equal(want.Length, got.Length);
@@ -49,7 +37,7 @@ public class HmmGaussianEStepTests
         var means = Enumerable.Range(0, k * d).Select(_ => 3 * (rng.NextDouble() - 0.5)).ToArray();
         means[(k - 1) * d] = 1e4;  // a state far from every row: no posterior mass, its parameters kept (a warning)
         double[] covars = Enumerable.Range(0, type == CovarianceType.Spherical ? k : k * d).Select(_ => 0.5 + rng.NextDouble()).ToArray();
-        double[] start = Stochastic(rng, 1, k), trans = Stochastic(rng, k, k);
+        double[] start = HmmTestModels.Stochastic(rng, 1, k), trans = HmmTestModels.Stochastic(rng, k, k);
         GaussianHmm Model(bool oneCall) => new(k, type, d)
         {
             Startprob = (double[])start.Clone(), Transmat = (double[])trans.Clone(), Means = (double[])means.Clone(),

@@ -48,18 +48,6 @@ public class HmmGaussianViterbiTests
         return (total, path);
     }
 
-    private static double[] Stochastic(Random rng, int rows, int cols)
-    {
-        var p = new double[rows * cols];
-        for (int r = 0; r < rows; r++)
-        {
-            double sum = 0;
-            for (int c = 0; c < cols; c++) sum += p[r * cols + c] = 0.05 + rng.NextDouble();
-            for (int c = 0; c < cols; c++) p[r * cols + c] /= sum;
-        }
-        return p;
-    }
-
     [Theory]
     [InlineData(3, 2, CovarianceType.Diag)]
     [InlineData(12, 1, CovarianceType.Spherical)]
@@ -85,7 +73,7 @@ public class HmmGaussianViterbiTests
         };
         var m = new GaussianHmm(k, type, d)
         {
-            Startprob = Stochastic(rng, 1, k), Transmat = Stochastic(rng, k, k), Means = means, Covars = covars,
+            Startprob = HmmTestModels.Stochastic(rng, 1, k), Transmat = HmmTestModels.Stochastic(rng, k, k), Means = means, Covars = covars,
         };
         var x = new double[n * d];
         for (int i = 0; i < x.Length; i++) x[i] = 2 * (rng.NextDouble() - 0.5) * 2;
@@ -115,7 +103,7 @@ public class HmmGaussianViterbiTests
         covars[k - 1] = 1e-10;
         var m = new GaussianHmm(k, CovarianceType.Diag, 1)
         {
-            Startprob = Stochastic(rng, 1, k), Transmat = Stochastic(rng, k, k), Means = means, Covars = covars,
+            Startprob = HmmTestModels.Stochastic(rng, 1, k), Transmat = HmmTestModels.Stochastic(rng, k, k), Means = means, Covars = covars,
         };
         int n = k == 40 ? 25000 : 40;  // 40 states fuse from N K = 1,000,000
         var x = Enumerable.Range(0, n).Select(i => i < 17 ? -1.0 : 1.0).ToArray();  // from row 17 on: NaN

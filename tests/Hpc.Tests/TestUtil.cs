@@ -15,6 +15,23 @@ internal static class CliRunner
     }
 }
 
+/// <summary>Random HMM parameters for the tests.</summary>
+internal static class HmmTestModels
+{
+    /// <summary>A [rows, cols] row-stochastic matrix, every entry at least 0.05 before normalising.</summary>
+    public static double[] Stochastic(Random rng, int rows, int cols)
+    {
+        var p = new double[rows * cols];
+        for (int r = 0; r < rows; r++)
+        {
+            double sum = 0;
+            for (int c = 0; c < cols; c++) sum += p[r * cols + c] = 0.05 + rng.NextDouble();
+            for (int c = 0; c < cols; c++) p[r * cols + c] /= sum;
+        }
+        return p;
+    }
+}
+
 internal static class TestData
 {
     public static string Path(params string[] parts) =>
