@@ -193,6 +193,25 @@ void throw_not_positive_definite(cpu::CovarianceType type, int64_t bad, double m
                           "min_covar = " + num(min_covar) + " added to the diagonal)");
 }
 
+// The Gaussian log-densities out [N, K] of checked arguments, refused as hpc_hmm_forward_backward and hpc_hmm_viterbi
+// refuse densities (NaN or +inf), naming the row and state.
+void checked_gaussian_densities(cpu::CovarianceType type, int64_t K, int64_t D, int64_t N, const double* x,
+                                const double* means, const double* covars, double min_covar, double* out) {
+    const int64_t bad = cpu::gaussian_loglik(type, K, D, N, x, means, covars, min_covar, out);
+    if (bad >= 0) throw_not_positive_definite(type, bad, min_covar);
+    const int64_t i = first_bad(out, N * K, [](double v) { return v < INFINITY; }, [](Lanes v) { return lt(v, INFINITY); });
+    if (i >= 0)
+        throw InvalidArgument("x[" + std::to_string(i / K) + "]: its Gaussian log-density under state " + std::to_string(i % K) +
+                              " is " + num(out[i]) + " (the terms overflow); expected a finite value or -inf");
+}
+
+void throw_impossible_sequence(int64_t s) {
+    throw InvalidArgument("sequence " + std::to_string(s) +
+                          " has zero probability under the model (log-likelihood -inf): its observations cannot be "
+                          "produced through the non-zero start, transition and emission probabilities, so it has no "
+                          "posteriors");
+}
+
 }  // namespace
 
 extern "C" {
@@ -228,11 +247,7 @@ HPC_API int32_t hpc_hmm_forward_backward(int32_t mode, int64_t K, int64_t S, con
                                                   S, lengths, N, log_emission, startprob, transmat, seq_loglik,
                                                   posteriors, xi_sum, start_sum, seq_loglik_backward, nullptr,
                                                   &impossible);
-        if (!ok)
-            throw InvalidArgument("sequence " + std::to_string(impossible) +
-                                  " has zero probability under the model (log-likelihood -inf): its observations "
-                                  "cannot be produced through the non-zero start, transition and emission "
-                                  "probabilities, so it has no posteriors");
+        if (!ok) throw_impossible_sequence(impossible);
     });
 }
 
@@ -301,13 +316,7 @@ HPC_API int32_t hpc_hmm_gaussian_viterbi(int32_t covariance_type, int64_t K, int
         // Not fused (see hpc_hmm_gaussian_viterbi_fuses), or a density NaN or +inf: the densities into
         // an [N, K] array, checked as hpc_hmm_viterbi checks them (naming the row and state), then Viterbi.
         std::vector<double> logB((size_t)NK);
-        const int64_t bad = cpu::gaussian_loglik(type, K, D, N, x, means, covars, min_covar, logB.data());
-        if (bad >= 0) throw_not_positive_definite(type, bad, min_covar);
-        const int64_t i = first_bad(logB.data(), NK, [](double v) { return v < INFINITY; }, [](Lanes v) { return lt(v, INFINITY); });
-        if (i >= 0)
-            throw InvalidArgument("x[" + std::to_string(i / K) + "]: its Gaussian log-density under state " +
-                                  std::to_string(i % K) + " is " + num(logB[(size_t)i]) +
-                                  " (the terms overflow); expected a finite value or -inf");
+        checked_gaussian_densities(type, K, D, N, x, means, covars, min_covar, logB.data());
         cpu::hmm_viterbi(K, S, lengths, N, logB.data(), startprob, transmat, path, seq_logprob);
     });
 }
@@ -347,22 +356,13 @@ HPC_API int32_t hpc_hmm_gaussian_e_step(int32_t mode, int32_t covariance_type, i
         // forward-backward with the statistics taken from its posterior rows.
         thread_local std::vector<double> logB;
         if (logB.size() < (size_t)NK) logB.resize((size_t)NK);
-        cpu::gaussian_loglik(type, K, D, N, x, means, covars, 0.0, logB.data());
-        const int64_t i = first_bad(logB.data(), NK, [](double v) { return v < INFINITY; }, [](Lanes v) { return lt(v, INFINITY); });
-        if (i >= 0)
-            throw InvalidArgument("x[" + std::to_string(i / K) + "]: its Gaussian log-density under state " +
-                                  std::to_string(i % K) + " is " + num(logB[(size_t)i]) +
-                                  " (the terms overflow); expected a finite value or -inf");
+        checked_gaussian_densities(type, K, D, N, x, means, covars, 0.0, logB.data());
         const cpu::PosteriorGaussianStats stats{D, x, post_sum, obs, obs2};
         int64_t impossible = -1;
         const bool ok = cpu::hmm_forward_backward(mode == HPC_HMM_LOG ? cpu::HmmMode::Log : cpu::HmmMode::Scaling, K,
                                                   S, lengths, N, logB.data(), startprob, transmat, seq_loglik, nullptr,
                                                   xi_sum, start_sum, nullptr, &stats, &impossible);
-        if (!ok)
-            throw InvalidArgument("sequence " + std::to_string(impossible) +
-                                  " has zero probability under the model (log-likelihood -inf): its observations "
-                                  "cannot be produced through the non-zero start, transition and emission "
-                                  "probabilities, so it has no posteriors");
+        if (!ok) throw_impossible_sequence(impossible);
     });
 }
 

@@ -964,8 +964,9 @@ TEST(Hmm, GaussianEStepEqualsTheThreeCalls) {
 // A sequence whose scaled forward pass cannot start (at t = 0 the only state it can start in has a density exp(-5e5)
 // below the other's: 0 after the shift) is redone in log space with its group; its posterior rows then reach the
 // statistics one by one. Against the three calls (which take the same detour), and the posteriors all in state 0.
-// (Not later in the sequence: there the log-space backward pass, which shifts each row by its largest term, loses
-// beta of state 0 to underflow as well; see the closing note of 2026-11-23.)
+// (Not later in the sequence: there the log-space backward pass, which shifts each row by its largest term over all
+// states, loses beta of state 0 to underflow as well and gives that row posteriors of 0: a known limit of both log
+// implementations, not fixed yet.)
 TEST(Hmm, GaussianEStepOfAGroupRedoneInLogSpace) {
     const int64_t K = 2, D = 1;
     const Model m{K, {1.0, 0.0}, {1.0, 0.0, 0.5, 0.5}};  // state 0 never leaves, state 1 never reached

@@ -358,7 +358,8 @@ bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* len
     // [D, K]); on the general paths from the posteriors, kept in scratch rows unless the caller asked for them.
     const int64_t D = stats ? stats->D : 0;
     const bool stats_in_pass = stats && (small_k || small_k_log);
-    std::vector<std::vector<double>> stats_part(stats_in_pass ? l.groups.size() : 0);
+    std::vector<std::vector<double>> stats_part(stats_in_pass ? l.groups.size() : 0,
+                                                std::vector<double>((size_t)(K + 2 * K * D), 0.0));
     if (stats && !stats_in_pass && !posteriors) posteriors = grow(sc_post, NK).data();
 
     for_each_group(l, [&](const Group& g, size_t gi) {
@@ -372,25 +373,18 @@ bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* len
                 if (!std::isfinite(seq_loglik[s])) return false;
             if (xi_sum) xi_part[gi].assign((size_t)(K * K), 0.0);
             if (start_sum) start_part[gi].assign((size_t)K, 0.0);
-            if (stats_in_pass) stats_part[gi].assign((size_t)(K + 2 * K * D), 0.0);
             return true;
         };
-        const GaussianStatsSink sink{D, stats ? stats->x : nullptr, nullptr};
-        auto group_sink = [&](GaussianStatsSink& s) -> const GaussianStatsSink* {
-            if (!stats_in_pass) return nullptr;
-            s.acc = stats_part[gi].data();
-            return &s;
-        };
+        const GaussianStatsSink sink{D, stats ? stats->x : nullptr, stats_in_pass ? stats_part[gi].data() : nullptr};
+        const GaussianStatsSink* group_sink = stats_in_pass ? &sink : nullptr;
         const SmallKGroup sg{(int64_t)g.seqs.size(), g.seqs.data(), g.active.data(), (int64_t)g.active.size(),
                              l.start.data()};
         bool use_log = mode == HmmMode::Log;
         if (small_k_log) {
             small_k_forward_log(sg, K, logB, pi, A, need_backward ? fwd.data() : nullptr, seq_loglik);
-            if (start_backward()) {
-                GaussianStatsSink s = sink;
+            if (start_backward())
                 small_k_backward_log(sg, K, logB, A, fwd.data(), seq_loglik, posteriors, xi_sum ? xi_part[gi].data() : nullptr,
-                                     start_sum ? start_part[gi].data() : nullptr, bwd.data(), w.data(), group_sink(s));
-            }
+                                     start_sum ? start_part[gi].data() : nullptr, bwd.data(), w.data(), group_sink);
             return;
         }
         if (small_k) {
@@ -398,12 +392,10 @@ bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* len
             double* row_max = need_backward ? v.data() : nullptr;
             double* row_scale = need_backward ? scale.data() : nullptr;
             if (small_k_forward(sg, K, logB, pi, A, alpha, row_max, row_scale, seq_loglik)) {
-                if (start_backward()) {
-                    GaussianStatsSink s = sink;
+                if (start_backward())
                     small_k_backward(sg, K, logB, A, alpha, row_max, row_scale, posteriors,
                                      xi_sum ? xi_part[gi].data() : nullptr, start_sum ? start_part[gi].data() : nullptr,
-                                     w.data(), group_sink(s));
-                }
+                                     w.data(), group_sink);
                 return;
             }
             use_log = true;

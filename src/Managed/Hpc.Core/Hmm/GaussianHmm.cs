@@ -210,7 +210,8 @@ public sealed unsafe class GaussianHmm : HiddenMarkovModel<double>
 
     // Spherical and diagonal covariances: the E-step in one call (hpc_hmm_gaussian_e_step), which sums the statistics
     // inside the forward-backward pass instead of storing the [N, K] posteriors and reading them back (up to 64
-    // states; at K 8, D 1, 100,000 rows 0.90x the time of the three calls, bench/results/2026-11-23-gaussian-e-step.md).
+    // states; at K 8, D 1, 100,000 rows 0.91x the time of the three calls in process, a fit iteration 0.90-0.95x end to
+    // end, bench/results/2026-11-23-gaussian-e-step.md).
     // The statistics then differ from hpc_hmm_gaussian_stats's in their last bits (another order of summation).
     private double[]? _eStepPostSum, _eStepObs, _eStepObs2;
 

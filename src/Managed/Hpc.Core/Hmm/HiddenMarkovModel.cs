@@ -126,7 +126,7 @@ public abstract unsafe class HiddenMarkovModel<TObs> where TObs : unmanaged
             InitEmission(x, n, seed);
             CheckEmissionParameters();
             Monitor = new ConvergenceMonitor(Tol, NIter);
-            // With a one-call E-step (TryExpectation) no [N, K] arrays are needed.
+            // With a one-call E-step (HasExpectation) no [N, K] arrays are needed.
             bool oneCall = HasExpectation;
             using var logB = new PooledArray<double>(oneCall ? 0 : (long)n * k, nameof(x));
             using var post = new PooledArray<double>(oneCall ? 0 : (long)n * k, nameof(x));
