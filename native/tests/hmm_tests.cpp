@@ -151,6 +151,150 @@ TEST(Hmm, ScaledAndLogPathsAgreeAndBatchEqualsSingles) {
     }
 }
 
+// hmmlearn's log-space forward-backward of the sequences, each term a log-sum-exp over the states it comes from (no
+// product that can underflow): log-likelihoods, posteriors, summed transition counts and first-row posteriors.
+struct ExactFB {
+    std::vector<double> ll, post, xi, start;
+};
+ExactFB log_sum_exp_forward_backward(const Model& m, const std::vector<int64_t>& lengths, const std::vector<double>& logB) {
+    const int64_t K = m.K;
+    auto lse = [&](auto v) {
+        double mx = -INFINITY;
+        for (int64_t i = 0; i < K; ++i) mx = std::max(mx, v(i));
+        if (!std::isfinite(mx)) return mx;
+        double s = 0;
+        for (int64_t i = 0; i < K; ++i) s += std::exp(v(i) - mx);
+        return mx + std::log(s);
+    };
+    std::vector<double> lA((size_t)(K * K));
+    for (size_t i = 0; i < lA.size(); ++i) lA[i] = std::log(m.A[i]);
+    ExactFB e;
+    e.post.resize(logB.size());
+    e.xi.assign((size_t)(K * K), 0.0);
+    e.start.assign((size_t)K, 0.0);
+    int64_t r0 = 0;
+    for (int64_t T : lengths) {
+        std::vector<double> a((size_t)(T * K)), b((size_t)(T * K), 0.0);
+        const double* lb = logB.data() + r0 * K;
+        for (int64_t j = 0; j < K; ++j) a[(size_t)j] = std::log(m.pi[(size_t)j]) + lb[j];
+        for (int64_t t = 1; t < T; ++t)
+            for (int64_t j = 0; j < K; ++j)
+                a[(size_t)(t * K + j)] = lse([&](int64_t i) { return a[(size_t)((t - 1) * K + i)] + lA[(size_t)(i * K + j)]; }) + lb[t * K + j];
+        for (int64_t t = T - 2; t >= 0; --t)
+            for (int64_t i = 0; i < K; ++i)
+                b[(size_t)(t * K + i)] = lse([&](int64_t j) { return lA[(size_t)(i * K + j)] + lb[(t + 1) * K + j] + b[(size_t)((t + 1) * K + j)]; });
+        const double ll = lse([&](int64_t j) { return a[(size_t)((T - 1) * K + j)]; });
+        e.ll.push_back(ll);
+        for (int64_t t = 0; t < T; ++t)
+            for (int64_t j = 0; j < K; ++j) e.post[(size_t)((r0 + t) * K + j)] = std::exp(a[(size_t)(t * K + j)] + b[(size_t)(t * K + j)] - ll);
+        for (int64_t j = 0; j < K; ++j) e.start[(size_t)j] += e.post[(size_t)(r0 * K + j)];
+        for (int64_t t = 0; t + 1 < T; ++t)
+            for (int64_t i = 0; i < K; ++i)
+                for (int64_t j = 0; j < K; ++j)
+                    e.xi[(size_t)(i * K + j)] += std::exp(a[(size_t)(t * K + i)] + lA[(size_t)(i * K + j)] + lb[(t + 1) * K + j] +
+                                                          b[(size_t)((t + 1) * K + j)] - ll);
+        r0 += T;
+    }
+    return e;
+}
+
+// Transitions with zeros and log-densities spread over thousands of nats within a row: the shifted products of the log
+// passes underflow for states whose every predecessor (or successor) lies more than 745 nats below a state they are not
+// connected to. Both implementations (the scaled one gives such groups to the log one), the small-K kernels (without
+// the backward likelihood; K 2-64) and the general paths (with it; and K 67), one and two threads: against the
+// log-sum-exp of each term. (Before kUnderflowLimit, rows of posteriors came out 0 or NaN here.) The log-likelihoods
+// are sums of up to 200 rows of about -300 nats, whose rounding the posteriors inherit: hence 1e-7.
+TEST(Hmm, LogPathsMatchLogSumExpWhereShiftedProductsUnderflow) {
+    std::mt19937_64 rng(41);
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    // Spreads of up to 2,000 nats underflow the products; of up to 500 (rows of states 300-645 nats apart, not
+    // connected) they reach the transition statistics' limit first (kXiShiftLimit).
+    // Dense transitions (K 3 and 8 with "dense"): the scaled implementation runs (and loses states to underflow
+    // harmlessly); with zeros it hands the call to the log one (kScaledMinTransition).
+    struct Case {
+        int64_t K;
+        double spread;
+        bool dense;
+    };
+    for (auto [K, spread, dense] : {Case{2, 2000, false}, {5, 2000, false}, {8, 2000, false}, {9, 2000, false}, {67, 2000, false},
+                                    {2, 500, false}, {8, 500, false}, {9, 500, false}, {67, 500, false}, {3, 2000, true},
+                                    {8, 2000, true}, {8, 500, true}}) {
+        Model m = random_model(K, rng, K % 2 == 1 && !dense);  // odd K left-right
+        if (K % 2 == 0 && !dense)
+            for (int64_t i = 0; i < K; ++i) {  // random zeros off the diagonal
+                double r = 0;
+                for (int64_t j = 0; j < K; ++j) {
+                    double& a = m.A[(size_t)(i * K + j)];
+                    if (j != i && u(rng) < 0.5) a = 0;
+                    r += a;
+                }
+                for (int64_t j = 0; j < K; ++j) m.A[(size_t)(i * K + j)] /= r;
+            }
+        std::vector<int64_t> lengths;
+        int64_t N = 0;
+        const int64_t want_rows = K <= 16 ? 7000 : 400;  // two groups on two threads (N K^2 >= 400,000)
+        while (N < want_rows) N += (lengths.push_back(1 + (int64_t)(u(rng) * 200)), lengths.back());
+        const int64_t S = (int64_t)lengths.size();
+        std::vector<double> logB((size_t)(N * K));
+        for (auto& v : logB) v = -spread * u(rng) * u(rng);
+        const ExactFB want = log_sum_exp_forward_backward(m, lengths, logB);
+        for (int32_t mode : {HPC_HMM_SCALING, HPC_HMM_LOG})
+            for (bool with_llb : {false, true})
+                for (int threads : {1, 2}) {
+                    SCOPED_TRACE("K " + std::to_string(K) + " spread " + std::to_string(spread) + " dense " + std::to_string(dense) + " mode " + std::to_string(mode) + " llb " + std::to_string(with_llb) +
+                                 " threads " + std::to_string(threads));
+                    ASSERT_EQ(hpc_set_num_threads(threads), HPC_OK);
+                    std::vector<double> ll((size_t)S), llb((size_t)S), post((size_t)(N * K)), xi((size_t)(K * K)), st((size_t)K);
+                    ASSERT_EQ(hpc_hmm_forward_backward(mode, K, S, lengths.data(), N, logB.data(), N * K, m.pi.data(), K, m.A.data(),
+                                                       K * K, ll.data(), S, post.data(), N * K, xi.data(), K * K, st.data(), K,
+                                                       with_llb ? llb.data() : nullptr, with_llb ? S : 0),
+                              HPC_OK)
+                        << last_error();
+                    std::vector<double> score((size_t)S);
+                    ASSERT_EQ(hpc_hmm_forward_backward(mode, K, S, lengths.data(), N, logB.data(), N * K, m.pi.data(), K, m.A.data(),
+                                                       K * K, score.data(), S, nullptr, 0, nullptr, 0, nullptr, 0, nullptr, 0),
+                              HPC_OK);
+                    for (int64_t s = 0; s < S; ++s) {
+                        const double tol = 1e-12 * std::fabs(want.ll[(size_t)s]);
+                        ASSERT_NEAR(ll[(size_t)s], want.ll[(size_t)s], tol) << "sequence " << s;
+                        ASSERT_NEAR(score[(size_t)s], want.ll[(size_t)s], tol) << "sequence " << s;
+                        if (with_llb) ASSERT_NEAR(llb[(size_t)s], want.ll[(size_t)s], tol) << "sequence " << s;
+                    }
+                    for (int64_t i = 0; i < N * K; ++i) ASSERT_NEAR(post[(size_t)i], want.post[(size_t)i], 1e-7) << "row " << i / K;
+                    for (int64_t i = 0; i < K * K; ++i)
+                        ASSERT_NEAR(xi[(size_t)i], want.xi[(size_t)i], 1e-7 * std::max(1.0, want.xi[(size_t)i])) << "xi " << i;
+                    for (int64_t j = 0; j < K; ++j) ASSERT_NEAR(st[(size_t)j], want.start[(size_t)j], 1e-7) << "start " << j;
+                }
+    }
+    ASSERT_EQ(hpc_set_num_threads(0), HPC_OK);
+}
+
+// The transition statistics' shift: at t = 1 the largest log forward variable of row 0 is state 0's, which dies there
+// (log-density -inf), and the largest log-density plus log beta of row 1 is state 2's, which cannot be reached; the live
+// state 1 lies 400 nats below both, so exp(M + v - ll) = e^800 overflows (0 times inf: NaN statistics) unless the pass
+// hands the group to the term-by-term fallback (kXiShiftLimit). Every path runs through state 1. Small-K kernels
+// (without the backward likelihood) and the general path (with it), both modes (the zeros send the scaled one to log).
+TEST(Hmm, TransitionStatisticsOfUnconnectedMaximaAreExact) {
+    const int64_t K = 3, T = 2;
+    const std::vector<double> pi{0.5, 0.5, 0.0}, A{1, 0, 0, 0, 1, 0, 0, 0, 1};
+    const std::vector<double> logB{0, -400, 0, -INFINITY, -400, 0};
+    for (int32_t mode : {HPC_HMM_SCALING, HPC_HMM_LOG})
+        for (bool with_llb : {false, true}) {
+            SCOPED_TRACE("mode " + std::to_string(mode) + " llb " + std::to_string(with_llb));
+            double ll = 0, llb = 0;
+            std::vector<double> post(6), xi(9), st(3);
+            ASSERT_EQ(hpc_hmm_forward_backward(mode, K, 1, &T, T, logB.data(), 6, pi.data(), 3, A.data(), 9, &ll, 1, post.data(), 6,
+                                               xi.data(), 9, st.data(), 3, with_llb ? &llb : nullptr, with_llb ? 1 : 0),
+                      HPC_OK)
+                << last_error();
+            EXPECT_NEAR(ll, std::log(0.5) - 800, 1e-12 * 800);
+            for (int64_t t = 0; t < T; ++t)
+                for (int64_t j = 0; j < K; ++j) EXPECT_NEAR(post[(size_t)(t * K + j)], j == 1 ? 1.0 : 0.0, 1e-12) << t << " " << j;
+            for (int64_t i = 0; i < K * K; ++i) EXPECT_NEAR(xi[(size_t)i], i == 4 ? 1.0 : 0.0, 1e-12) << "xi " << i;
+            for (int64_t j = 0; j < K; ++j) EXPECT_NEAR(st[(size_t)j], j == 1 ? 1.0 : 0.0, 1e-12);
+        }
+}
+
 TEST(Hmm, AFarTailObservationDoesNotUnderflowTheScaledPath) {
     // One step where every state's log-density is about -1e5: exp() of it underflows to 0 without the shift.
     const int64_t K = 2, T = 4;
@@ -961,30 +1105,32 @@ TEST(Hmm, GaussianEStepEqualsTheThreeCalls) {
     ASSERT_EQ(hpc_set_num_threads(0), HPC_OK);
 }
 
-// A sequence whose scaled forward pass cannot start (at t = 0 the only state it can start in has a density exp(-5e5)
-// below the other's: 0 after the shift) is redone in log space with its group; its posterior rows then reach the
-// statistics one by one. Against the three calls (which take the same detour), and the posteriors all in state 0.
-// (Not later in the sequence: there the log-space backward pass, which shifts each row by its largest term over all
-// states, loses beta of state 0 to underflow as well and gives that row posteriors of 0: a known limit of both log
-// implementations, not fixed yet.)
+// A group in which the only reachable state (0) has, at some row, a density exp(-5e5) below the other's is redone: at
+// t = 0 (sequence 1) no product is involved, later (sequence 2, t = 1) the log-space backward pass's product for
+// state 0 underflows (kUnderflowLimit). The group is redone term by term and its posterior rows reach the statistics
+// one by one. Both modes (the zero transitions send the scaled one to log space), against the three calls (which take
+// the same detour), and the posteriors all in state 0. (Before kUnderflowLimit the rows of sequence 2 before its far
+// row came out with posteriors of 0.)
 TEST(Hmm, GaussianEStepOfAGroupRedoneInLogSpace) {
     const int64_t K = 2, D = 1;
     const Model m{K, {1.0, 0.0}, {1.0, 0.0, 0.5, 0.5}};  // state 0 never leaves, state 1 never reached
     const std::vector<double> means{0.0, 1000.0}, cov{1.0, 1.0};
     const std::vector<int64_t> lengths{3, 4, 2};
-    const std::vector<double> x{0.1, -0.2, 0.3, 1000.0, 0.0, 0.5, -0.1, 0.2, 0.4};
-    for (int threads : {1, 2}) {
-        ASSERT_EQ(hpc_set_num_threads(threads), HPC_OK);
-        const EStepResult want = e_step_by_three_calls(HPC_HMM_SCALING, HPC_COVARIANCE_DIAG, K, D, lengths, x, means, cov, m);
-        const EStepResult got = e_step(HPC_HMM_SCALING, HPC_COVARIANCE_DIAG, K, D, lengths, x, means, cov, m);
-        expect_same_e_step(got, want);
-        EXPECT_NEAR(got.post_sum[0], 9.0, 1e-12);
-        EXPECT_EQ(got.post_sum[1], 0.0);
-        double sum = 0;
-        for (double v : x) sum += v;
-        EXPECT_NEAR(got.obs[0], sum, 1e-9);
-        EXPECT_TRUE(std::isfinite(got.ll[1]));
-    }
+    const std::vector<double> x{0.1, -0.2, 0.3, 1000.0, 0.0, 0.5, -0.1, 0.2, 1000.0};
+    for (int32_t mode : {HPC_HMM_SCALING, HPC_HMM_LOG})
+        for (int threads : {1, 2}) {
+            SCOPED_TRACE("mode " + std::to_string(mode) + " threads " + std::to_string(threads));
+            ASSERT_EQ(hpc_set_num_threads(threads), HPC_OK);
+            const EStepResult want = e_step_by_three_calls(mode, HPC_COVARIANCE_DIAG, K, D, lengths, x, means, cov, m);
+            const EStepResult got = e_step(mode, HPC_COVARIANCE_DIAG, K, D, lengths, x, means, cov, m);
+            expect_same_e_step(got, want);
+            EXPECT_NEAR(got.post_sum[0], 9.0, 1e-12);
+            EXPECT_EQ(got.post_sum[1], 0.0);
+            double sum = 0;
+            for (double v : x) sum += v;
+            EXPECT_NEAR(got.obs[0], sum, 1e-9);
+            EXPECT_TRUE(std::isfinite(got.ll[1]) && std::isfinite(got.ll[2]));
+        }
     ASSERT_EQ(hpc_set_num_threads(0), HPC_OK);
 }
 

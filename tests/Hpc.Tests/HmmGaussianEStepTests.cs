@@ -20,6 +20,32 @@ public class HmmGaussianEStepTests
             Assert.True(Math.Abs(want[i] - got[i]) <= tol * Math.Max(1, Math.Abs(want[i])), $"{name}[{i}]: {got[i]} vs {want[i]}");
     }
 
+    /// <summary>
+    /// State 0 is the only reachable one (it never leaves); unreachable state 1 explains row 2 about 5e5 nats better.
+    /// The log-space passes' shifted products then underflow for state 0 (before kUnderflowLimit rows 0 and 1 came out
+    /// with posteriors of 0): every row must be in state 0 and the likelihood that of state 0 alone. The zero
+    /// transitions send the scaling implementation to log space as well.
+    /// </summary>
+    [Theory]
+    [InlineData(HmmImplementation.Log)]
+    [InlineData(HmmImplementation.Scaling)]
+    public void PosteriorsStayInTheOnlyReachableStateWhenAnUnreachableOneFitsFarBetter(HmmImplementation impl)
+    {
+        var m = new GaussianHmm(2, CovarianceType.Diag, 1)
+        {
+            Startprob = [1, 0], Transmat = [1, 0, 0.5, 0.5], Means = [0, 1000], Covars = [1, 1], Implementation = impl,
+        };
+        double[] x = [0, 0.5, 1000, -0.1];
+        var post = m.PredictProba(x);
+        for (int r = 0; r < x.Length; r++)
+        {
+            Assert.True(Math.Abs(post[2 * r] - 1) <= 1e-12, $"row {r}: p(state 0) = {post[2 * r]}");
+            Assert.True(post[2 * r + 1] <= 1e-12, $"row {r}: p(state 1) = {post[2 * r + 1]}");
+        }
+        double want = x.Sum(v => -0.5 * Math.Log(2 * Math.PI) - 0.5 * v * v);
+        Assert.True(Math.Abs(m.Score(x) - want) <= 1e-12 * Math.Abs(want), $"score {m.Score(x)} vs {want}");
+    }
+
     [Theory]
     [InlineData(3, 2, CovarianceType.Diag, HmmImplementation.Scaling)]
     [InlineData(8, 1, CovarianceType.Diag, HmmImplementation.Scaling)]

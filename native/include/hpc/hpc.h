@@ -158,9 +158,17 @@ HPC_API int32_t hpc_rnn_workspace_bytes(const hpc_rnn* rnn, int64_t* bytes);
  * reused by its later calls (freed when the thread exits). */
 
 /* scaled probability space: emission log-densities shifted by each step's maximum, each step's forward variables
- * scaled by a power of two (up to 64 states) or by their sum (beyond) */
+ * scaled by a power of two (up to 64 states) or by their sum (beyond). A state whose forward variable falls more
+ * than about 645 nats below its row's sum is lost (0), which is harmless while every state can be reached from the
+ * others (its paths are dominated by the row's), so: with a transition below 1e-100 (zeros: left-right models) the
+ * log-space implementation runs instead, as it does for a group whose step cannot be scaled (a row sum below
+ * 1e-280). */
 #define HPC_HMM_SCALING 0
-#define HPC_HMM_LOG 1     /* log space (shift by the previous step's maximum, then a matrix product and a log) */
+/* log space: each step shifted by the previous step's maximum, then a matrix product and a log; where a state's
+ * product underflows although a state it is connected to is finite (its connected states all more than about 645
+ * nats below an unconnected one), the sequence group is redone with a log-sum-exp of each term, as hmmlearn's log
+ * implementation computes everything (K^2 exp a step: slower, the same results). */
+#define HPC_HMM_LOG 1
 
 #define HPC_COVARIANCE_SPHERICAL 1 /* covars [K] */
 #define HPC_COVARIANCE_DIAG 2      /* covars [K, D] */

@@ -196,7 +196,8 @@ double row_max(const double* v, int64_t K) {
 
 // ---- scaled path -------------------------------------------------------------------------------------------
 // alpha [N,K] (normalised forward variables), bprime [N,K] = exp(logB - m_t), scale [N] = c'_t,
-// logc [N] = log c'_t + m_t. Returns false if some step cannot be scaled (c' = 0: the caller falls back to logs).
+// logc [N] = log c'_t + m_t. Returns false if some step cannot be scaled (c' below kUnderflowLimit: the caller falls
+// back to logs).
 bool forward_scaled(const Group& g, const Layout& l, int64_t K, const double* logB,
                     const double* pi, const double* A, double* alpha, double* bprime, double* scale, double* logc) {
     const int64_t S = (int64_t)g.seqs.size();
@@ -221,7 +222,7 @@ bool forward_scaled(const Group& g, const Layout& l, int64_t K, const double* lo
                 cr[j] *= bp[j];
                 c += cr[j];
             }
-            if (!(c > 0) || !std::isfinite(c)) return false;
+            if (!(c >= kUnderflowLimit) || !std::isfinite(c)) return false;
             const double inv = 1.0 / c;
             double* al = alpha + r * K;
             for (int64_t j = 0; j < K; ++j) al[j] = prev[(size_t)(i * K + j)] = cr[j] * inv;
@@ -261,8 +262,9 @@ void backward_scaled(const Group& g, const Layout& l, int64_t K, const double* A
 }
 
 // ---- log path ----------------------------------------------------------------------------------------------
-// la [N,K] log forward variables; seq_ll per sequence.
-void forward_log(const Group& g, const Layout& l, const int64_t* lengths, int64_t K, const double* logB,
+// la [N,K] log forward variables; seq_ll per sequence. Returns false if a product underflowed (product_underflowed in
+// hmm_small_k.h): the caller then redoes the group with forward_log_exact.
+bool forward_log(const Group& g, const Layout& l, const int64_t* lengths, int64_t K, const double* logB,
                  const double* pi, const double* A, double* la, double* seq_ll) {
     const int64_t S = (int64_t)g.seqs.size();
     std::vector<double> e((size_t)(S * K)), prod((size_t)(S * K)), shift((size_t)S);
@@ -274,6 +276,8 @@ void forward_log(const Group& g, const Layout& l, const int64_t* lengths, int64_
             const int64_t r = l.start[(size_t)s] + (int64_t)t;
             const double* lb = logB + r * K;
             double* lr = la + r * K;
+            if (t > 0 && product_underflowed(K, prod.data() + i * K, [&](int64_t k) { return lr[k - K]; }, A, true))
+                return false;
             for (int64_t j = 0; j < K; ++j) {
                 const double pred = t == 0 ? std::log(pi[j]) : shift[(size_t)i] + std::log(prod[(size_t)(i * K + j)]);
                 lr[j] = pred + lb[j];
@@ -288,10 +292,12 @@ void forward_log(const Group& g, const Layout& l, const int64_t* lengths, int64_
             }
         }
     }
+    return true;
 }
 
-// lb [N,K] log backward variables; q [N,K] rows t >= 1 hold exp(logB_t + lb_t - v_t), v [N] the shifts.
-void backward_log(const Group& g, const Layout& l, int64_t K, const double* logB, const double* A, double* lbw,
+// lb [N,K] log backward variables; q [N,K] rows t >= 1 hold exp(logB_t + lb_t - v_t), v [N] the shifts. Returns false
+// if a product underflowed: the caller then redoes the group's backward pass with backward_log_exact.
+bool backward_log(const Group& g, const Layout& l, int64_t K, const double* logB, const double* A, double* lbw,
                   double* q, double* v) {
     const int64_t S = (int64_t)g.seqs.size();
     std::vector<double> qt((size_t)(S * K)), prod((size_t)(S * K)), vt((size_t)S);
@@ -305,6 +311,9 @@ void backward_log(const Group& g, const Layout& l, int64_t K, const double* logB
             const int64_t s = g.seqs[(size_t)i];
             const int64_t r = l.start[(size_t)s] + t;
             double* br = lbw + r * K;
+            if (i < a_next && product_underflowed(
+                                  K, prod.data() + i * K, [&](int64_t k) { return logB[(r + 1) * K + k] + br[K + k]; }, A, false))
+                return false;
             for (int64_t j = 0; j < K; ++j)
                 br[j] = i < a_next ? vt[(size_t)i] + std::log(prod[(size_t)(i * K + j)]) : 0.0;
             if (t > 0) {
@@ -318,6 +327,64 @@ void backward_log(const Group& g, const Layout& l, int64_t K, const double* logB
             }
         }
     }
+    return true;
+}
+
+// log of the sum of exp(v(i)) over i < K, exactly as hmmlearn's logsumexp: the largest term taken out first, -inf if
+// every term is -inf.
+template <typename F>
+double log_sum_exp(int64_t K, F v) {
+    double m = kNegInf;
+    for (int64_t i = 0; i < K; ++i) m = std::max(m, v(i));
+    if (!std::isfinite(m)) return m;
+    double sum = 0;
+    for (int64_t i = 0; i < K; ++i) sum += std::exp(v(i) - m);
+    return m + std::log(sum);
+}
+
+// The fallbacks of forward_log and backward_log when a product underflows: hmmlearn's recursions, each term a
+// log-sum-exp over the states it comes from (K^2 exp per row: no product of shifted rows that can lose a term).
+// logA [K, K] = log A.
+void forward_log_exact(const Group& g, const Layout& l, const int64_t* lengths, int64_t K, const double* logB,
+                       const double* pi, const double* logA, double* la, double* seq_ll) {
+    for (int64_t s : g.seqs) {
+        const int64_t r0 = l.start[(size_t)s], T = lengths[s];
+        for (int64_t j = 0; j < K; ++j) la[r0 * K + j] = std::log(pi[j]) + logB[r0 * K + j];
+        for (int64_t r = r0 + 1; r < r0 + T; ++r) {
+            const double* prev = la + (r - 1) * K;
+            for (int64_t j = 0; j < K; ++j)
+                la[r * K + j] = log_sum_exp(K, [&](int64_t i) { return prev[i] + logA[i * K + j]; }) + logB[r * K + j];
+        }
+        const double* last = la + (r0 + T - 1) * K;
+        seq_ll[s] = log_sum_exp(K, [&](int64_t j) { return last[j]; });
+    }
+}
+
+void backward_log_exact(const Group& g, const Layout& l, const int64_t* lengths, int64_t K, const double* logB,
+                        const double* logA, double* lbw) {
+    for (int64_t s : g.seqs) {
+        const int64_t r0 = l.start[(size_t)s], T = lengths[s];
+        std::fill(lbw + (r0 + T - 1) * K, lbw + (r0 + T) * K, 0.0);
+        for (int64_t r = r0 + T - 2; r >= r0; --r) {
+            const double* nb = lbw + (r + 1) * K;
+            const double* nl = logB + (r + 1) * K;
+            for (int64_t i = 0; i < K; ++i)
+                lbw[r * K + i] = log_sum_exp(K, [&](int64_t j) { return logA[i * K + j] + nl[j] + nb[j]; });
+        }
+    }
+}
+
+// xi [K, K] += the expected transition counts of sequence s, sum_t exp(la_t[i] + log A[i, j] + logB_{t+1}[j] +
+// lbw_{t+1}[j] - ll), each term on its own (the fallback of the shifted product in the xi pass).
+void xi_log_exact(int64_t s, const Layout& l, const int64_t* lengths, int64_t K, const double* logB, const double* logA,
+                  const double* la, const double* lbw, double ll, double* xi) {
+    const int64_t r0 = l.start[(size_t)s], T = lengths[s];
+    for (int64_t r = r0; r + 1 < r0 + T; ++r)
+        for (int64_t i = 0; i < K; ++i)
+            for (int64_t j = 0; j < K; ++j) {
+                const double e = la[r * K + i] + logA[i * K + j] + logB[(r + 1) * K + j] + lbw[(r + 1) * K + j] - ll;
+                if (e > kNegInf) xi[i * K + j] += std::exp(e);
+            }
 }
 
 }  // namespace
@@ -327,6 +394,7 @@ bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* len
                           double* posteriors, double* xi_sum, double* start_sum, double* seq_loglik_backward,
                           const PosteriorGaussianStats* stats, int64_t* impossible_seq) {
     const BlasSingleThreaded one_blas_thread;
+    if (mode == HmmMode::Scaling && *std::min_element(A, A + K * K) < kScaledMinTransition) mode = HmmMode::Log;
     const Layout l = make_layout(S, lengths, N, K);
     const bool need_backward = posteriors || xi_sum || start_sum || seq_loglik_backward || stats;
     // Every buffer is allocated here, before the threads start: groups write disjoint rows of them.
@@ -371,23 +439,39 @@ bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* len
             if (!need_backward) return false;
             for (int64_t s : g.seqs)
                 if (!std::isfinite(seq_loglik[s])) return false;
-            if (xi_sum) xi_part[gi].assign((size_t)(K * K), 0.0);
+            // xi_part: [K, K] sums multiplied by A at the end, then [K, K] terms that already include it (the exact
+            // log-space fallback's).
+            if (xi_sum) xi_part[gi].assign((size_t)(2 * K * K), 0.0);
             if (start_sum) start_part[gi].assign((size_t)K, 0.0);
+            if (stats_in_pass) std::fill(stats_part[gi].begin(), stats_part[gi].end(), 0.0);
             return true;
+        };
+        std::vector<double> logA;  // log A, for the exact log-space fallbacks
+        auto log_transmat = [&]() -> const double* {
+            if (logA.empty()) {
+                logA.resize((size_t)(K * K));
+                for (int64_t i = 0; i < K * K; ++i) logA[(size_t)i] = std::log(A[i]);
+            }
+            return logA.data();
         };
         const GaussianStatsSink sink{D, stats ? stats->x : nullptr, stats_in_pass ? stats_part[gi].data() : nullptr};
         const GaussianStatsSink* group_sink = stats_in_pass ? &sink : nullptr;
         const SmallKGroup sg{(int64_t)g.seqs.size(), g.seqs.data(), g.active.data(), (int64_t)g.active.size(),
                              l.start.data()};
         bool use_log = mode == HmmMode::Log;
+        // Log space: whether the forward pass is done (la in fwd, seq_loglik written) and whether the backward pass
+        // and the transition statistics are redone term by term (a product underflowed: kUnderflowLimit).
+        bool forward_done = false, exact_backward = false;
         if (small_k_log) {
-            small_k_forward_log(sg, K, logB, pi, A, need_backward ? fwd.data() : nullptr, seq_loglik);
-            if (start_backward())
-                small_k_backward_log(sg, K, logB, A, fwd.data(), seq_loglik, posteriors, xi_sum ? xi_part[gi].data() : nullptr,
-                                     start_sum ? start_part[gi].data() : nullptr, bwd.data(), w.data(), group_sink);
-            return;
-        }
-        if (small_k) {
+            if (small_k_forward_log(sg, K, logB, pi, A, need_backward ? fwd.data() : nullptr, seq_loglik)) {
+                if (!start_backward()) return;
+                if (small_k_backward_log(sg, K, logB, A, fwd.data(), seq_loglik, posteriors,
+                                         xi_sum ? xi_part[gi].data() : nullptr, start_sum ? start_part[gi].data() : nullptr,
+                                         bwd.data(), w.data(), group_sink))
+                    return;
+                forward_done = exact_backward = true;
+            }
+        } else if (small_k) {
             double* alpha = need_backward ? fwd.data() : nullptr;
             double* row_max = need_backward ? v.data() : nullptr;
             double* row_scale = need_backward ? scale.data() : nullptr;
@@ -403,7 +487,8 @@ bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* len
             use_log = !forward_scaled(g, l, K, logB, pi, A, fwd.data(), bprime.data(), scale.data(), logc.data());
         }
         if (use_log) {
-            forward_log(g, l, lengths, K, logB, pi, A, fwd.data(), seq_loglik);
+            if (!forward_done && !forward_log(g, l, lengths, K, logB, pi, A, fwd.data(), seq_loglik))
+                forward_log_exact(g, l, lengths, K, logB, pi, log_transmat(), fwd.data(), seq_loglik);
         } else {
             for (int64_t s : g.seqs) {
                 double sum = 0;
@@ -412,8 +497,14 @@ bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* len
             }
         }
         if (!start_backward()) return;
-        if (use_log) backward_log(g, l, K, logB, A, bwd.data(), w.data(), v.data());
-        else backward_scaled(g, l, K, A, bprime.data(), scale.data(), bwd.data(), w.data());
+        if (use_log) {
+            if (exact_backward || !backward_log(g, l, K, logB, A, bwd.data(), w.data(), v.data())) {
+                backward_log_exact(g, l, lengths, K, logB, log_transmat(), bwd.data());
+                exact_backward = true;
+            }
+        } else {
+            backward_scaled(g, l, K, A, bprime.data(), scale.data(), bwd.data(), w.data());
+        }
 
         // gamma_t = alpha_t * beta_t (scaled) or exp(la + lb - ll) (log), renormalised against rounding.
         auto gamma = [&](int64_t s, int64_t r, double* p) {
@@ -452,7 +543,8 @@ bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* len
             for (int64_t s : g.seqs)
                 for (int64_t t = 0; t < lengths[s]; ++t) gamma(s, l.start[(size_t)s] + t, posteriors + (l.start[(size_t)s] + t) * K);
         if (stats_in_pass) {
-            // A small-K group redone in log space (a step could not be scaled): its posterior rows added one by one.
+            // A small-K group redone in log space (a step could not be scaled, or a log-space product underflowed):
+            // its posterior rows added one by one.
             double* part = stats_part[gi].data();
             std::vector<double> p((size_t)K);
             for (int64_t s : g.seqs)
@@ -471,7 +563,9 @@ bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* len
             }
         }
         if (xi_sum) {
-            // sum_t alpha_t^T w_{t+1}: one GEMM per sequence. The log path folds exp(u + v_{t+1} - ll) into alpha.
+            // sum_t alpha_t^T w_{t+1}: one GEMM per sequence. The log path folds exp(u + v_{t+1} - ll) into alpha;
+            // where that exponent passes kXiShiftLimit, or the backward pass was redone, the sequence's terms are
+            // added one by one (xi_log_exact).
             auto& part = xi_part[gi];
             std::vector<double> arow;
             for (int64_t s : g.seqs) {
@@ -479,10 +573,19 @@ bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* len
                 if (T < 2) continue;
                 const double* a = fwd.data() + r0 * K;
                 if (use_log) {
+                    bool shifted = !exact_backward;
                     arow.resize((size_t)((T - 1) * K));
-                    for (int64_t t = 0; t + 1 < T; ++t)
-                        for (int64_t j = 0; j < K; ++j)
-                            arow[(size_t)(t * K + j)] = std::exp(a[t * K + j] + v[(size_t)(r0 + t + 1)] - seq_loglik[s]);
+                    for (int64_t t = 0; shifted && t + 1 < T; ++t)
+                        for (int64_t j = 0; j < K; ++j) {
+                            const double e = a[t * K + j] + v[(size_t)(r0 + t + 1)] - seq_loglik[s];
+                            shifted = shifted && !(e > kXiShiftLimit);
+                            arow[(size_t)(t * K + j)] = std::exp(e);
+                        }
+                    if (!shifted) {
+                        xi_log_exact(s, l, lengths, K, logB, log_transmat(), fwd.data(), bwd.data(), seq_loglik[s],
+                                     part.data() + K * K);
+                        continue;
+                    }
                     a = arow.data();
                 }
                 gemm(true, false, K, K, T - 1, 1.0, a, K, w.data() + (r0 + 1) * K, K, 1.0, part.data(), K);
@@ -500,8 +603,10 @@ bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* len
     if (xi_sum) {
         std::fill(xi_sum, xi_sum + K * K, 0.0);
         for (auto& p : xi_part)
-            for (size_t i = 0; i < p.size(); ++i) xi_sum[i] += p[i];
+            for (size_t i = 0; i < p.size() / 2; ++i) xi_sum[i] += p[i];
         for (int64_t i = 0; i < K * K; ++i) xi_sum[i] *= A[i];
+        for (auto& p : xi_part)
+            for (size_t i = 0; i < p.size() / 2; ++i) xi_sum[i] += p[p.size() / 2 + i];
     }
     if (start_sum) {
         std::fill(start_sum, start_sum + K, 0.0);

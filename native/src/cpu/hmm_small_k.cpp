@@ -261,7 +261,7 @@ HPC_INLINE bool forward(const SmallKGroup& g, int64_t K, const double* logB, con
                 cs += cur[v];
             }
             const double c = hsum(cs);
-            if (!(c > 0) || !std::isfinite(c)) return false;
+            if (!(c >= kUnderflowLimit) || !std::isfinite(c)) return false;
             // Scaled by 2^-E, E the binary exponent of c, so that the row sums to [1, 2): exact, and no division or
             // log per step (they were most of this loop). c < 2 (the previous row sums to < 2, A's rows to 1, and
             // exp(logB - m) <= 1), so E <= 0.
@@ -393,13 +393,41 @@ HPC_INLINE void add_stats(const SmallKGroup& g, int64_t K, bool xi_after, const 
     }
 }
 
+// Whether a log-space pass's product row (prod, its lanes from K on 0) lost a term to underflow: a cheap test of the
+// row's smallest product against kUnderflowLimit (true products of 0 pass it only where some state is unreachable),
+// then product_underflowed (hmm_small_k.h) on the lanes below it. prev: the row the product came from, before its
+// shift (forward: la_{t-1}; backward: logB_{t+1} + log beta_{t+1}).
+template <int NV, bool Full>
+HPC_INLINE bool row_underflowed(const V (&prod)[NV], const V (&pad)[NV], const V* prev, const double* A, int64_t K,
+                                bool forward) {
+    V mn = prod[0] + pad[0];
+    for (int v = 1; v < NV; ++v) {
+        const V x = prod[v] + pad[v];
+        mn = x < mn ? x : mn;
+    }
+    if (!(-hmax(-mn) < kUnderflowLimit)) return false;
+    const double* pv = reinterpret_cast<const double*>(prev);
+    return product_underflowed(K, reinterpret_cast<const double*>(prod), [&](int64_t k) { return pv[k]; }, A, forward);
+}
+
+// 0 in lanes below K, 1 from K on (added to a product row before row_underflowed's test).
+template <int NV>
+HPC_INLINE void padding_ones(int64_t K, V (&pad)[NV]) {
+    double buf[NV * kLanes];
+    for (int j = 0; j < NV * kLanes; ++j) buf[j] = j < K ? 0.0 : 1.0;
+    std::memcpy(pad, buf, sizeof pad);
+}
+
 // The log-space forward of a group, as forward_log in hmm_cpu.cpp: la_t = shift + log(exp(la_{t-1} - shift) A) +
 // logB_t, the shift being the previous row's maximum; la [N, K] stored unless nullptr; seq_loglik [S] (-inf for an
-// impossible sequence).
+// impossible sequence). Returns false if a product underflowed (row_underflowed).
 template <int NV, bool Full>
-HPC_INLINE void forward_log(const SmallKGroup& g, int64_t K, const double* logB, const double* pi, const double* A,
+HPC_INLINE bool forward_log(const SmallKGroup& g, int64_t K, const double* logB, const double* pi, const double* A,
                             double* la_out, double* seq_loglik) {
     const std::unique_ptr<V[]> Ap = padded_rows<NV>(A, K, false);
+    V pad[NV];
+    padding_ones<NV>(K, pad);
+    const std::unique_ptr<V[]> prev_la = zeroed(g.n_seqs * NV);  // la_{t-1} of each active sequence
     double lpi_buf[NV * kLanes];
     for (int j = 0; j < NV * kLanes; ++j) lpi_buf[j] = j < K ? std::log(pi[j]) : -kInf;
     V lpi[NV];
@@ -420,9 +448,11 @@ HPC_INLINE void forward_log(const SmallKGroup& g, int64_t K, const double* logB,
             } else {
                 V prod[NV];
                 vec_mat<NV, Full>(reinterpret_cast<const double*>(pv), Ap.get(), K, prod);
+                if (row_underflowed<NV, Full>(prod, pad, prev_la.get() + i * NV, A, K, true)) return false;
                 const V sh = splat(shift[(size_t)i]);
                 for (int v = 0; v < NV; ++v) la[v] = (sh + log_nn(prod[v])) + lb[v];
             }
+            for (int v = 0; v < NV; ++v) prev_la[i * NV + v] = la[v];
             if (la_out) store_row<NV, Full>(la, K, la_out + r * K);
             V mv = la[0];
             for (int v = 1; v < NV; ++v) mv = vmax(mv, la[v]);
@@ -437,17 +467,22 @@ HPC_INLINE void forward_log(const SmallKGroup& g, int64_t K, const double* logB,
             if (i >= a_next) seq_loglik[g.seqs[i]] = finite ? m + std::log(hsum(es)) : -kInf;
         }
     }
+    return true;
 }
 
 // The log-space backward of a group after forward_log stored la, as backward_log and the posterior and statistics
 // passes in hmm_cpu.cpp: log beta_t = v_{t+1} + log(A q_{t+1}) with q_t = exp(logB_t + log beta_t - v_t), v_t that
 // row's maximum; posteriors exp(la + log beta - max) normalised; xi_part [K, K] += sum_t exp(la_{t-1} + v_t - ll)^T q_t
-// (before the product with A). a_rows and w_rows [N, K]: scratch (used when xi_part is asked for and K > 8).
+// (before the product with A). a_rows and w_rows [N, K]: scratch (used when xi_part is asked for and K > 8). Returns
+// false if a product underflowed (row_underflowed) or M + v_t - ll passed kXiShiftLimit.
 template <int NV, bool Full>
-HPC_INLINE void backward_log(const SmallKGroup& g, int64_t K, const double* logB, const double* A, const double* la,
+HPC_INLINE bool backward_log(const SmallKGroup& g, int64_t K, const double* logB, const double* A, const double* la,
                              const double* seq_loglik, double* posteriors, double* xi_part, double* start_part,
                              double* a_rows, double* w_rows, const GaussianStatsSink* stats) {
     const std::unique_ptr<V[]> Atp = padded_rows<NV>(A, K, true);
+    V pad[NV];
+    padding_ones<NV>(K, pad);
+    const std::unique_ptr<V[]> prev_y = zeroed(g.n_seqs * NV);  // logB_{t+1} + log beta_{t+1} of each sequence
     StatsStage<NV, Full> stage(stats, K);
     const bool xi_in_loop = xi_part && NV == 1;  // as in backward
     const bool xi_after = xi_part && NV > 1;
@@ -472,6 +507,7 @@ HPC_INLINE void backward_log(const SmallKGroup& g, int64_t K, const double* logB
             if (i < a_next) {
                 V prod[NV];
                 vec_mat<NV, Full>(reinterpret_cast<const double*>(nx), Atp.get(), K, prod);
+                if (row_underflowed<NV, Full>(prod, pad, prev_y.get() + i * NV, A, K, false)) return false;
                 const V sh = splat(vt[(size_t)i]);
                 for (int v = 0; v < NV; ++v) br[v] = sh + log_nn(prod[v]);
             } else {
@@ -495,7 +531,10 @@ HPC_INLINE void backward_log(const SmallKGroup& g, int64_t K, const double* logB
             for (int v = 1; v < NV; ++v) ym = vmax(ym, y[v] = lb[v] + br[v]);
             const double m = hmax(ym);
             vt[(size_t)i] = m;
-            for (int v = 0; v < NV; ++v) nx[v] = std::isfinite(m) ? exp_np(y[v] - m) : splat(0.0);
+            for (int v = 0; v < NV; ++v) {
+                nx[v] = std::isfinite(m) ? exp_np(y[v] - m) : splat(0.0);
+                prev_y[i * NV + v] = y[v];
+            }
             if (!xi_part) continue;
             // exp(la_{t-1} + v_t - ll) = exp(la_{t-1} - M) exp(M + v_t - ll), M the row's maximum (exp_np takes
             // arguments <= 0 only).
@@ -504,6 +543,7 @@ HPC_INLINE void backward_log(const SmallKGroup& g, int64_t K, const double* logB
             V pm = lp[0];
             for (int v = 1; v < NV; ++v) pm = vmax(pm, lp[v]);
             const double M = hmax(pm);
+            if (M + m - seq_loglik[s] > kXiShiftLimit) return false;
             const double f = std::isfinite(M) && std::isfinite(m) ? std::exp(M + m - seq_loglik[s]) : 0.0;
             for (int v = 0; v < NV; ++v) ap[v] = f != 0.0 ? exp_np(lp[v] - M) * f : splat(0.0);
             if (xi_after) {
@@ -521,6 +561,7 @@ HPC_INLINE void backward_log(const SmallKGroup& g, int64_t K, const double* logB
     }
     stage.finish();
     add_stats<NV, Full>(g, K, xi_after, a_rows, w_rows, xi.get(), st, xi_part, start_part);
+    return true;
 }
 
 // The diagonal Gaussian terms as padded vectors, scaled so that a row's log-density is a sum of FMAs:
@@ -917,16 +958,14 @@ HPC_INLINE void viterbi(const SmallKGroup& g, int64_t K, Rows& rows, const doubl
     HPC_SMALL_K_CLONES bool small_k_forward_log_##SUFFIX(const SmallKGroup& g, int64_t K, const double* logB,      \
                                                          const double* pi, const double* A, double* la,            \
                                                          double* seq_loglik) {                                     \
-        forward_log<NV, FULL>(g, K, logB, pi, A, la, seq_loglik);                                                  \
-        return true;                                                                                               \
+        return forward_log<NV, FULL>(g, K, logB, pi, A, la, seq_loglik);                                           \
     }                                                                                                              \
     HPC_SMALL_K_CLONES bool small_k_backward_log_##SUFFIX(                                                         \
         const SmallKGroup& g, int64_t K, const double* logB, const double* A, const double* la,                    \
         const double* seq_loglik, double* posteriors, double* xi_part, double* start_part, double* a_rows,         \
         double* w_rows, const GaussianStatsSink* stats) {                                                          \
-        backward_log<NV, FULL>(g, K, logB, A, la, seq_loglik, posteriors, xi_part, start_part, a_rows, w_rows,     \
-                               stats);                                                                             \
-        return true;                                                                                               \
+        return backward_log<NV, FULL>(g, K, logB, A, la, seq_loglik, posteriors, xi_part, start_part, a_rows,      \
+                                      w_rows, stats);                                                              \
     }                                                                                                              \
     HPC_SMALL_K_CLONES bool small_k_viterbi_##SUFFIX(const SmallKGroup& g, int64_t K, const double* logB,          \
                                                      const double* logpi, const double* logA, double* delta,       \

@@ -14,10 +14,44 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 
 namespace hpc::cpu {
 
 constexpr int64_t kSmallKMaxStates = 64;
+// The log-space passes multiply exp(row - its maximum) by A: a state's term underflows to 0 when every state it can
+// come from (forward) or go to (backward) lies more than about 745 nats below the row's maximum, which another state,
+// not connected to it, holds. A product below kUnderflowLimit that has a finite predecessor (or successor) with a
+// non-zero transition is such an underflow (or too close to one to keep its precision: the terms lost are below 1e-308,
+// and 1e-308 / kUnderflowLimit is far below rounding), and the pass gives up: the group is redone with hmmlearn's
+// log-sum-exp of each term (hmm_cpu.cpp), which has no such products. A product of 0 with no finite predecessor is a
+// true 0 (left-right models, unreachable states) and costs nothing. The scaled passes treat a row sum below it as a
+// row that cannot be scaled.
+constexpr double kUnderflowLimit = 1e-280;
+// The log-space transition statistics add exp(la_{t-1}[i] - M) exp(M + v_t - ll) q_t[j] (M, v_t the two rows'
+// maxima): when M + v_t - ll exceeds this (the two maxima belong to states that are not connected), the second factor
+// may overflow and the first lose terms that matter, and the pass gives up as above. Below it the terms lost are
+// under exp(300 - 745).
+constexpr double kXiShiftLimit = 300.0;
+// The scaled passes lose a state whose forward variable falls below about 1e-280 of its row's sum. With every
+// transition at least kScaledMinTransition, what that state would have added later is below 1e-280 / 1e-100 of what
+// the row's other states add (any state reaches any other in one step), so nothing that matters is lost; with smaller
+// transitions (zeros: left-right models) a lost state can be the only way to states that later explain the data far
+// better, and hmm_forward_backward runs the log-space implementation instead.
+constexpr double kScaledMinTransition = 1e-100;
+// Whether a log-space pass's product row lost a term to underflow (kUnderflowLimit): some state j whose product is
+// below the limit although a state i with a finite prev(i) is connected to it (forward: A[i, j] > 0, prev the previous
+// row of log forward variables; backward: A[j, i] > 0, prev the next row's log-density plus log beta).
+template <typename Prev>
+inline bool product_underflowed(int64_t K, const double* prod, Prev prev, const double* A, bool forward) {
+    for (int64_t j = 0; j < K; ++j) {
+        if (!(prod[j] < kUnderflowLimit)) continue;
+        for (int64_t i = 0; i < K; ++i)
+            if ((forward ? A[i * K + j] : A[j * K + i]) > 0 && prev(i) > -std::numeric_limits<double>::infinity())
+                return true;
+    }
+    return false;
+}
 
 // The sequences of one thread's group, sorted by decreasing length: at step t, sequences 0..active[t]-1 are active.
 struct SmallKGroup {
@@ -43,7 +77,7 @@ struct GaussianStatsSink {
 
 // Forward pass of a group. alpha [N, K] (rows of the group; nullptr: not stored), row_max and row_scale [N] (m_t and
 // s_t; nullptr: not stored), seq_loglik [S] (the group's entries). Returns false if some step cannot be scaled (all of a row's
-// densities -inf, or a scale of 0 or infinity): the caller then redoes the group in log space. Also false (doing
+// densities -inf, or a row sum below kUnderflowLimit or infinite): the caller then redoes the group in log space. Also false (doing
 // nothing) beyond kSmallKMaxStates states, as the functions below.
 bool small_k_forward(const SmallKGroup& g, int64_t K, const double* log_emission, const double* startprob,
                      const double* transmat, double* alpha, double* row_max, double* row_scale, double* seq_loglik);
@@ -61,7 +95,9 @@ bool small_k_backward(const SmallKGroup& g, int64_t K, const double* log_emissio
 // la [N, K] (nullptr: not stored) and writes seq_loglik (-inf for an impossible sequence: the caller then asks for no
 // backward); the backward, after it, writes posteriors and adds xi_part / start_part as small_k_backward does. a_rows
 // and w_rows [N, K]: scratch for the group's rows (used when xi_part is asked for and K > 8). The lane-wise log of
-// the products is musl's algorithm (vmath_f64_lanes.h).
+// the products is musl's algorithm (vmath_f64_lanes.h). Both return false when a product underflows or the transition
+// statistics would overflow (kUnderflowLimit, kXiShiftLimit), having written part of the group's outputs and sums:
+// the caller redoes the group (and zeroes its partial sums and statistics first).
 bool small_k_forward_log(const SmallKGroup& g, int64_t K, const double* log_emission, const double* startprob,
                          const double* transmat, double* la, double* seq_loglik);
 bool small_k_backward_log(const SmallKGroup& g, int64_t K, const double* log_emission, const double* transmat,

@@ -16,9 +16,17 @@ public enum CovarianceType
 /// <summary>How forward-backward runs (hmmlearn's <c>implementation</c>).</summary>
 public enum HmmImplementation
 {
-    /// <summary>Log space (hmmlearn's default).</summary>
+    /// <summary>
+    /// Log space (hmmlearn's default). Each step is a shifted matrix product; where a product underflows (a state whose
+    /// connected states all lie 645+ nats below one it is not connected to), the sequences of that thread's group are
+    /// redone with hmmlearn's log-sum-exp of each term: slower, the same results.
+    /// </summary>
     Log,
-    /// <summary>Scaled probability space; falls back to log space for sequences whose steps cannot be scaled.</summary>
+    /// <summary>
+    /// Scaled probability space; falls back to log space for sequences whose steps cannot be scaled, and runs in log
+    /// space whenever a transition is below 1e-100 (zeros: left-right models), where a state lost to underflow could be
+    /// the only way to states that later explain the data.
+    /// </summary>
     Scaling,
 }
 
