@@ -9,7 +9,8 @@ namespace Hpc.Tests;
 /// from the same start, the model equals one fitted through the three calls (densities, forward-backward with the
 /// posteriors, statistics) up to the rounding of the statistics' sums: both implementations, small-K kernels (K 3, 8,
 /// 16 with the transition statistics in and after the loop, 40) and the general path (K 66), unequal lengths, the
-/// covariance prior on, a state that receives no mass (its warning and kept parameters).
+/// covariance prior on, a state that receives no mass (its warning and kept parameters). Also a left-right model whose
+/// log-space products underflow (the fallback that E-step and the other calls share).
 /// </summary>
 public class HmmGaussianEStepTests
 {
