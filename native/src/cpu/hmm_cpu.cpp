@@ -525,11 +525,8 @@ bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* len
                 const int64_t r0 = l.start[(size_t)s];
                 const double* b = bwd.data() + r0 * K;
                 if (use_log) {
-                    double m = kNegInf;
-                    for (int64_t j = 0; j < K; ++j) m = std::max(m, std::log(pi[j]) + logB[r0 * K + j] + b[j]);
-                    double sum = 0;
-                    for (int64_t j = 0; j < K; ++j) sum += std::exp(std::log(pi[j]) + logB[r0 * K + j] + b[j] - m);
-                    seq_loglik_backward[s] = m + std::log(sum);
+                    seq_loglik_backward[s] =
+                        log_sum_exp(K, [&](int64_t j) { return std::log(pi[j]) + logB[r0 * K + j] + b[j]; });
                 } else {
                     const double m0 = logc[(size_t)r0] - std::log(scale[(size_t)r0]);
                     double sum = 0, rest = 0;
@@ -574,7 +571,7 @@ bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* len
                 const double* a = fwd.data() + r0 * K;
                 if (use_log) {
                     bool shifted = !exact_backward;
-                    arow.resize((size_t)((T - 1) * K));
+                    if (shifted) arow.resize((size_t)((T - 1) * K));
                     for (int64_t t = 0; shifted && t + 1 < T; ++t)
                         for (int64_t j = 0; j < K; ++j) {
                             const double e = a[t * K + j] + v[(size_t)(r0 + t + 1)] - seq_loglik[s];

@@ -397,7 +397,7 @@ HPC_INLINE void add_stats(const SmallKGroup& g, int64_t K, bool xi_after, const 
 // row's smallest product against kUnderflowLimit (true products of 0 pass it only where some state is unreachable),
 // then product_underflowed (hmm_small_k.h) on the lanes below it. prev: the row the product came from, before its
 // shift (forward: la_{t-1}; backward: logB_{t+1} + log beta_{t+1}).
-template <int NV, bool Full>
+template <int NV>
 HPC_INLINE bool row_underflowed(const V (&prod)[NV], const V (&pad)[NV], const V* prev, const double* A, int64_t K,
                                 bool forward) {
     V mn = prod[0] + pad[0];
@@ -448,7 +448,7 @@ HPC_INLINE bool forward_log(const SmallKGroup& g, int64_t K, const double* logB,
             } else {
                 V prod[NV];
                 vec_mat<NV, Full>(reinterpret_cast<const double*>(pv), Ap.get(), K, prod);
-                if (row_underflowed<NV, Full>(prod, pad, prev_la.get() + i * NV, A, K, true)) return false;
+                if (row_underflowed<NV>(prod, pad, prev_la.get() + i * NV, A, K, true)) return false;
                 const V sh = splat(shift[(size_t)i]);
                 for (int v = 0; v < NV; ++v) la[v] = (sh + log_nn(prod[v])) + lb[v];
             }
@@ -507,7 +507,7 @@ HPC_INLINE bool backward_log(const SmallKGroup& g, int64_t K, const double* logB
             if (i < a_next) {
                 V prod[NV];
                 vec_mat<NV, Full>(reinterpret_cast<const double*>(nx), Atp.get(), K, prod);
-                if (row_underflowed<NV, Full>(prod, pad, prev_y.get() + i * NV, A, K, false)) return false;
+                if (row_underflowed<NV>(prod, pad, prev_y.get() + i * NV, A, K, false)) return false;
                 const V sh = splat(vt[(size_t)i]);
                 for (int v = 0; v < NV; ++v) br[v] = sh + log_nn(prod[v]);
             } else {

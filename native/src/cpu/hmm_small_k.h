@@ -33,9 +33,9 @@ constexpr double kUnderflowLimit = 1e-280;
 // may overflow and the first lose terms that matter, and the pass gives up as above. Below it the terms lost are
 // under exp(300 - 745).
 constexpr double kXiShiftLimit = 300.0;
-// The scaled passes lose a state whose forward variable falls below about 1e-280 of its row's sum. With every
-// transition at least kScaledMinTransition, what that state would have added later is below 1e-280 / 1e-100 of what
-// the row's other states add (any state reaches any other in one step), so nothing that matters is lost; with smaller
+// The scaled passes lose a state whose forward variable falls below about 1e-308 of its row's sum (subnormal, then
+// 0). With every transition at least kScaledMinTransition, what that state would have added later is below
+// 1e-308 / 1e-100 of what the row's other states add (any state reaches any other in one step), so nothing that matters is lost; with smaller
 // transitions (zeros: left-right models) a lost state can be the only way to states that later explain the data far
 // better, and hmm_forward_backward runs the log-space implementation instead.
 constexpr double kScaledMinTransition = 1e-100;
