@@ -79,8 +79,9 @@ else
   skipped=$((skipped + 1))
 fi
 
-# The managed build takes the Release library built above (the same CMake flags but the tests; Hpc.Core's BuildNative
-# target skips it while it is newer than every native source) instead of building it again in build/managed-native.
+# The managed build takes the Release library built above (the same library: that build only adds test targets;
+# Hpc.Core's BuildNative target skips it while it is newer than every native source) instead of building it again in
+# build/managed-native.
 echo "== managed tests: dotnet test HPC.sln -c Release -p:NativeBuildDir=$PWD/build/native/"
 dotnet test HPC.sln -c Release -p:NativeBuildDir="$PWD/build/native/" --logger "console;verbosity=normal" 2>&1 | tee "$log/dotnet.txt"
 if grep -qE "^\s*Total tests:" "$log/dotnet.txt"; then
