@@ -653,7 +653,8 @@ void small_k_viterbi_groups(const Layout& l, int64_t K, int64_t N, F&& f) {
     std::vector<int32_t>& back = viterbi_scratch().back;
     const int64_t W = small_k_viterbi_width(K);
     if (W > 0 && delta.size() < (size_t)(N * W)) delta.resize((size_t)(N * W));
-    if (W == 0 && back.size() < (size_t)(N * K)) back.resize((size_t)(N * K));
+    const int64_t back_stride = (K + 7) / 8 * 8;  // small_k_viterbi's padded rows of back pointers
+    if (W == 0 && back.size() < (size_t)(N * back_stride)) back.resize((size_t)(N * back_stride));
     // this thread's blocks, passed to the team's threads
     double* const rows = W > 0 ? delta.data() : nullptr;
     int32_t* const pointers = W > 0 ? nullptr : back.data();

@@ -845,6 +845,7 @@ typedef int32_t VI32 __attribute__((vector_size(32)));
 template <int NV, bool Full, typename Rows>
 HPC_INLINE void viterbi_with_back_pointers(const SmallKGroup& g, int64_t K, Rows& rows, const double* logpi,
                                            const double* logA, int32_t* back, int64_t* path, double* seq_logprob) {
+    constexpr int64_t kBackStride = NV * kLanes;
     const std::unique_ptr<V[]> LA = padded_rows<NV>(logA, K, false);
     V lpi[NV];
     load_row<NV, false>(logpi, K, -kInf, lpi);
@@ -888,7 +889,9 @@ HPC_INLINE void viterbi_with_back_pointers(const SmallKGroup& g, int64_t K, Rows
                 const VI32 n = __builtin_convertvector(bk[v], VI32);
                 std::memcpy(b32 + v * kLanes, &n, sizeof n);
             }
-            std::memcpy(back + r * K, b32, (size_t)K * sizeof(int32_t));
+            // Rows of NV * 8 pointers (padded lanes too): one fixed-size copy (a K-element memcpy was a libc
+            // call a row, with vzeroupper and the scores spilled around it; K 8, two threads 0.76 -> 0.57 ms).
+            std::memcpy(back + r * kBackStride, b32, sizeof b32);
             for (int v = 0; v < NV; ++v) pv[v] = c[v];
             if (i >= a_next) {
                 // Last row of the sequence: the first maximum, then the path back through the pointers.
@@ -901,7 +904,7 @@ HPC_INLINE void viterbi_with_back_pointers(const SmallKGroup& g, int64_t K, Rows
                 int64_t state = arg;
                 for (int64_t u = t; u >= 0; --u) {
                     path[r0 + u] = state;
-                    state = back[(r0 + u) * K + state];
+                    state = back[(r0 + u) * kBackStride + state];
                 }
             }
         }

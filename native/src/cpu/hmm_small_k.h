@@ -118,7 +118,8 @@ bool small_k_diag_stats(int64_t rows, int64_t K, int64_t D, const double* x, con
 
 // Viterbi of a group (logpi [K], logA [K, K]): path [N] and seq_logprob [S] (the group's entries), the same results,
 // bit for bit, as the general loop. Scratch for the group's rows, written before it is read: up to 16 states back
-// pointers back [N, K]; above, the rows' scores delta [N, W], W = small_k_viterbi_width(K) (0 up to 16 states).
+// pointers back [N, (K + 7) / 8 * 8] (rows padded to whole vectors); above, the rows' scores delta [N, W],
+// W = small_k_viterbi_width(K) (0 up to 16 states).
 int64_t small_k_viterbi_width(int64_t K);
 bool small_k_viterbi(const SmallKGroup& g, int64_t K, const double* log_emission, const double* logpi,
                      const double* logA, double* delta, int32_t* back, int64_t* path, double* seq_logprob);
