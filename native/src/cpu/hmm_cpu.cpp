@@ -635,7 +635,7 @@ namespace {
 // the forward-backward scratch is: the scores (above 16 states) or the back pointers.
 struct ViterbiScratch {
     std::vector<double> delta;
-    std::vector<int32_t> back;
+    std::vector<uint8_t> back;
 };
 
 // The calling thread's (one for every instance of the template below: hpc_hmm_viterbi and the fused Gaussian one
@@ -650,14 +650,13 @@ ViterbiScratch& viterbi_scratch() {
 template <typename F>
 void small_k_viterbi_groups(const Layout& l, int64_t K, int64_t N, F&& f) {
     std::vector<double>& delta = viterbi_scratch().delta;
-    std::vector<int32_t>& back = viterbi_scratch().back;
+    std::vector<uint8_t>& back = viterbi_scratch().back;
     const int64_t W = small_k_viterbi_width(K);
     if (W > 0 && delta.size() < (size_t)(N * W)) delta.resize((size_t)(N * W));
-    const int64_t back_stride = (K + 7) / 8 * 8;  // small_k_viterbi's padded rows of back pointers
-    if (W == 0 && back.size() < (size_t)(N * back_stride)) back.resize((size_t)(N * back_stride));
+    if (W == 0 && back.size() < (size_t)(N * 32)) back.resize((size_t)(N * 32));  // 32 bytes a row: see small_k_viterbi
     // this thread's blocks, passed to the team's threads
     double* const rows = W > 0 ? delta.data() : nullptr;
-    int32_t* const pointers = W > 0 ? nullptr : back.data();
+    uint8_t* const pointers = W > 0 ? nullptr : back.data();
     for_each_group(l, [&](const Group& g, size_t gi) {
         const SmallKGroup sg{(int64_t)g.seqs.size(), g.seqs.data(), g.active.data(), (int64_t)g.active.size(),
                              l.start.data()};
@@ -674,7 +673,7 @@ void hmm_viterbi(int64_t K, int64_t S, const int64_t* lengths, int64_t N, const 
     for (int64_t i = 0; i < K * K; ++i) logA[(size_t)i] = std::log(A[i]);
     for (int64_t i = 0; i < K; ++i) logpi[(size_t)i] = std::log(pi[i]);
     if (K <= kSmallKMaxStates) {
-        small_k_viterbi_groups(l, K, N, [&](const SmallKGroup& sg, size_t, double* rows, int32_t* pointers) {
+        small_k_viterbi_groups(l, K, N, [&](const SmallKGroup& sg, size_t, double* rows, uint8_t* pointers) {
             small_k_viterbi(sg, K, logB, logpi.data(), logA.data(), rows, pointers, path, seq_logprob);
         });
         return;
@@ -776,7 +775,7 @@ GaussianViterbi gaussian_viterbi(CovarianceType type, int64_t K, int64_t D, int6
     for (int64_t i = 0; i < K * K; ++i) logA[(size_t)i] = std::log(A[i]);
     for (int64_t i = 0; i < K; ++i) logpi[(size_t)i] = std::log(pi[i]);
     std::vector<char> ok(l.groups.size(), 1);
-    small_k_viterbi_groups(l, K, N, [&](const SmallKGroup& sg, size_t gi, double* rows, int32_t* pointers) {
+    small_k_viterbi_groups(l, K, N, [&](const SmallKGroup& sg, size_t gi, double* rows, uint8_t* pointers) {
         bool densities_ok = true;
         small_k_diag_gaussian_viterbi(sg, K, D, x, terms.c.data(), terms.mu_inv_t.data(), terms.inv_t.data(),
                                       logpi.data(), logA.data(), rows, pointers, path, seq_logprob, &densities_ok);

@@ -754,6 +754,7 @@ HPC_INLINE int64_t first_argmax_of_sum(const double* d, const V* col) {
 
 // Up to this many vectors of states (16 states) Viterbi keeps back pointers; above, the scores (see viterbi).
 constexpr int kViterbiBackPointerVectors = 2;
+static_assert(kViterbiBackPointerVectors * kLanes <= 256, "back pointers are stored as bytes");
 
 // Emission rows prefetched this many steps ahead of the one or two sequences' steps.
 constexpr int64_t kViterbiPrefetchRows = 4;
@@ -838,14 +839,20 @@ HPC_INLINE void viterbi_pass(const SmallKGroup& g, int64_t K, Rows& rows, const 
     }
 }
 
-typedef int32_t VI32 __attribute__((vector_size(32)));
 
 // Viterbi of a group up to 16 states, as hmm_viterbi in hmm_cpu.cpp (the same operations in the same order, so the
 // same bits), with each row's K scores and back pointers in registers.
 template <int NV, bool Full, typename Rows>
 HPC_INLINE void viterbi_with_back_pointers(const SmallKGroup& g, int64_t K, Rows& rows, const double* logpi,
-                                           const double* logA, int32_t* back, int64_t* path, double* seq_logprob) {
+                                           const double* logA, uint8_t* back_bytes, int64_t* path,
+                                           double* seq_logprob) {
+    // Above 8 states one byte a pointer: a quarter of the memory to write and walk back (K 12 and 16, 100,000 rows,
+    // two threads: 1.15-1.3x faster than int32), while at 8 states int32 measured 0.90-0.99x the time of bytes
+    // (converting to bytes takes more operations a row).
+    using BackPointer = std::conditional_t<NV == 1, int32_t, uint8_t>;
+    typedef BackPointer BackPointers __attribute__((vector_size(kLanes * sizeof(BackPointer))));
     constexpr int64_t kBackStride = NV * kLanes;
+    static_assert(kBackStride * sizeof(BackPointer) <= 32, "up to 32 bytes a row, as hmm_cpu.cpp sizes the scratch");
     const std::unique_ptr<V[]> LA = padded_rows<NV>(logA, K, false);
     V lpi[NV];
     load_row<NV, false>(logpi, K, -kInf, lpi);
@@ -884,14 +891,14 @@ HPC_INLINE void viterbi_with_back_pointers(const SmallKGroup& g, int64_t K, Rows
                 }
                 for (int v = 0; v < NV; ++v) c[v] += lb[v];
             }
-            int32_t b32[NV * kLanes];
+            // Rows of NV * 8 pointers (padded lanes too), one fixed-size copy: a K-element memcpy was a libc call a
+            // row, with vzeroupper and the scores spilled around it (K 8, two threads 0.76 -> 0.57 ms).
+            BackPointer bp[NV * kLanes];
             for (int v = 0; v < NV; ++v) {
-                const VI32 n = __builtin_convertvector(bk[v], VI32);
-                std::memcpy(b32 + v * kLanes, &n, sizeof n);
+                const auto n = __builtin_convertvector(bk[v], BackPointers);
+                std::memcpy(bp + v * kLanes, &n, sizeof n);
             }
-            // Rows of NV * 8 pointers (padded lanes too): one fixed-size copy (a K-element memcpy was a libc
-            // call a row, with vzeroupper and the scores spilled around it; K 8, two threads 0.76 -> 0.57 ms).
-            std::memcpy(back + r * kBackStride, b32, sizeof b32);
+            std::memcpy(back_bytes + r * sizeof bp, bp, sizeof bp);
             for (int v = 0; v < NV; ++v) pv[v] = c[v];
             if (i >= a_next) {
                 // Last row of the sequence: the first maximum, then the path back through the pointers.
@@ -904,7 +911,9 @@ HPC_INLINE void viterbi_with_back_pointers(const SmallKGroup& g, int64_t K, Rows
                 int64_t state = arg;
                 for (int64_t u = t; u >= 0; --u) {
                     path[r0 + u] = state;
-                    state = back[(r0 + u) * kBackStride + state];
+                    BackPointer b;
+                    std::memcpy(&b, back_bytes + ((r0 + u) * kBackStride + state) * sizeof b, sizeof b);
+                    state = b;
                 }
             }
         }
@@ -916,7 +925,7 @@ HPC_INLINE void viterbi_with_back_pointers(const SmallKGroup& g, int64_t K, Rows
 // 1.64-1.65; K 32 5.7-6.5 and 3.2-3.4; K 64 25.9-27.4 and 9.4-9.8).
 template <int NV, bool Full, typename Rows>
 HPC_INLINE void viterbi(const SmallKGroup& g, int64_t K, Rows& rows, const double* logpi, const double* logA,
-                        double* delta, int32_t* back, int64_t* path, double* seq_logprob) {
+                        double* delta, uint8_t* back, int64_t* path, double* seq_logprob) {
     if constexpr (NV <= kViterbiBackPointerVectors) {
         viterbi_with_back_pointers<NV, Full>(g, K, rows, logpi, logA, back, path, seq_logprob);
         return;
@@ -972,14 +981,14 @@ HPC_INLINE void viterbi(const SmallKGroup& g, int64_t K, Rows& rows, const doubl
     }                                                                                                              \
     HPC_SMALL_K_CLONES bool small_k_viterbi_##SUFFIX(const SmallKGroup& g, int64_t K, const double* logB,          \
                                                      const double* logpi, const double* logA, double* delta,       \
-                                                     int32_t* back, int64_t* path, double* seq_logprob) {          \
+                                                     uint8_t* back, int64_t* path, double* seq_logprob) {          \
         StoredRows<NV, FULL> rows{logB, K};                                                                        \
         viterbi<NV, FULL>(g, K, rows, logpi, logA, delta, back, path, seq_logprob);                                \
         return true;                                                                                               \
     }                                                                                                              \
     HPC_SMALL_K_CLONES bool small_k_diag_gaussian_viterbi_##SUFFIX(                                                \
         const SmallKGroup& g, int64_t K, int64_t D, const double* x, const double* c, const double* muinv_t,       \
-        const double* inv_t, const double* logpi, const double* logA, double* delta, int32_t* back, int64_t* path, \
+        const double* inv_t, const double* logpi, const double* logA, double* delta, uint8_t* back, int64_t* path, \
         double* seq_logprob, bool* densities_ok) {                                                                 \
         if constexpr (!small_k_fused_viterbi_vectors(NV)) return false; /* not built: never used */               \
         const DiagTerms<NV> t(K, D, c, muinv_t, inv_t);                                                            \
@@ -1054,14 +1063,14 @@ bool small_k_backward_log(const SmallKGroup& g, int64_t K, const double* logB, c
 }
 
 bool small_k_viterbi(const SmallKGroup& g, int64_t K, const double* logB, const double* logpi, const double* logA,
-                     double* delta, int32_t* back, int64_t* path, double* seq_logprob) {
+                     double* delta, uint8_t* back, int64_t* path, double* seq_logprob) {
     HPC_SMALL_K_DISPATCH(viterbi, (g, K, logB, logpi, logA, delta, back, path, seq_logprob))
     return false;
 }
 
 bool small_k_diag_gaussian_viterbi(const SmallKGroup& g, int64_t K, int64_t D, const double* x, const double* c,
                                    const double* muinv_t, const double* inv_t, const double* logpi, const double* logA,
-                                   double* delta, int32_t* back, int64_t* path, double* seq_logprob,
+                                   double* delta, uint8_t* back, int64_t* path, double* seq_logprob,
                                    bool* densities_ok) {
     HPC_SMALL_K_DISPATCH(diag_gaussian_viterbi,
                          (g, K, D, x, c, muinv_t, inv_t, logpi, logA, delta, back, path, seq_logprob, densities_ok))

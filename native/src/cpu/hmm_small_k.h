@@ -118,11 +118,11 @@ bool small_k_diag_stats(int64_t rows, int64_t K, int64_t D, const double* x, con
 
 // Viterbi of a group (logpi [K], logA [K, K]): path [N] and seq_logprob [S] (the group's entries), the same results,
 // bit for bit, as the general loop. Scratch for the group's rows, written before it is read: up to 16 states back
-// pointers back [N, (K + 7) / 8 * 8] (rows padded to whole vectors); above, the rows' scores delta [N, W],
+// pointers back (N rows of 32 bytes: 8 int32 up to 8 states, 16 bytes up to 16); above, the rows' scores delta [N, W],
 // W = small_k_viterbi_width(K) (0 up to 16 states).
 int64_t small_k_viterbi_width(int64_t K);
 bool small_k_viterbi(const SmallKGroup& g, int64_t K, const double* log_emission, const double* logpi,
-                     const double* logA, double* delta, int32_t* back, int64_t* path, double* seq_logprob);
+                     const double* logA, double* delta, uint8_t* back, int64_t* path, double* seq_logprob);
 
 // The state counts (as vectors of 8) for which small_k_diag_gaussian_viterbi is built and used: up to 16 states and
 // from 33 (K 17-32 measured slower fused than densities then Viterbi: see gaussian_viterbi_fuses in hmm_cpu.cpp).
@@ -135,7 +135,7 @@ constexpr bool small_k_fused_viterbi_vectors(int64_t nv) { return nv <= 2 || (nv
 // counts outside small_k_fused_viterbi_vectors.
 bool small_k_diag_gaussian_viterbi(const SmallKGroup& g, int64_t K, int64_t D, const double* x, const double* c,
                                    const double* muinv_t, const double* inv_t, const double* logpi, const double* logA,
-                                   double* delta, int32_t* back, int64_t* path, double* seq_logprob,
+                                   double* delta, uint8_t* back, int64_t* path, double* seq_logprob,
                                    bool* densities_ok);
 
 }  // namespace hpc::cpu
