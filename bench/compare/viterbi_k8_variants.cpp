@@ -2,8 +2,12 @@
 // back-pointer kernel, hmm_small_k.cpp, steps a group's sequences): "base" the library's forward step (a compare
 // and two blends per candidate, int32 back pointers), "masks" the maxima by a tree then one equality mask per
 // candidate stored as a byte (8 bytes of back pointers a row, read back with pext); and the backtrack one sequence
-// after the other ("one chain") or all S side by side ("all"). Checks that the variants agree; prints ns a row.
-// Results: bench/results/2026-11-23-hmm-not-kept-2.md. Needs AVX-512 and BMI2:
+// after the other ("one chain") or all S side by side ("all"). Later variants: "base_bcast" (base with each p[k]
+// broadcast from memory, not splat's 0.0 + p[k] then a broadcast), "mstore" (the maxima by a tree, each row's maxima
+// before the emission kept instead of back pointers, the backtrack finding the first k whose candidate equals the
+// kept maximum) and "mstore_reg" (mstore's forward with the previous rows in registers, lanes taken by permutes).
+// Checks that the variants agree; prints ns a row. Results: bench/results/2026-11-23-hmm-not-kept-2.md and
+// bench/results/2026-11-23-viterbi-back-pointer-rows.md. Needs AVX-512 and BMI2:
 //   g++ -O2 -std=c++17 -march=native bench/compare/viterbi_k8_variants.cpp -o /tmp/vk8 && taskset -c 0 /tmp/vk8 5 10000 20
 
 #include <immintrin.h>
@@ -42,6 +46,30 @@ void base(int S, int64_t T, const double* logB, const V* LA, V* prev, int32_t* b
         }
 }
 
+// "base, broadcast": base with each p[k] broadcast from memory (_mm512_set1_pd) instead of splat's 0.0 + p[k]
+// (a scalar add, then a broadcast from a register).
+__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl")))
+void base_bcast(int S, int64_t T, const double* logB, const V* LA, V* prev, int32_t* back) {
+    for (int64_t t = 1; t < T; ++t)
+        for (int i = 0; i < S; ++i) {
+            const int64_t r = (int64_t)i * T + t;
+            const double* p = (const double*)(prev + i);
+            V c = (V)_mm512_set1_pd(p[0]) + LA[0];
+            VI bk = VI{};
+            for (int k = 1; k < 8; ++k) {
+                const V cand = (V)_mm512_set1_pd(p[k]) + LA[k];
+                const VI better = cand > c;
+                c = better ? cand : c;
+                bk = better ? (VI{} + k) : bk;
+            }
+            V lb; memcpy(&lb, logB + r * 8, 64);
+            c += lb;
+            VI32 n = __builtin_convertvector(bk, VI32);
+            memcpy(back + r * 8, &n, 32);
+            prev[i] = c;
+        }
+}
+
 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,bmi2")))
 void masks(int S, int64_t T, const double* logB, const V* LA, V* prev, uint64_t* back) {
     __m512d la[8];
@@ -60,6 +88,66 @@ void masks(int S, int64_t T, const double* logB, const V* LA, V* prev, uint64_t*
             for (int k = 0; k < 8; ++k) _store_mask8((__mmask8*)(bb + k), _mm512_cmp_pd_mask(c[k], m, _CMP_EQ_OQ));
             _mm512_storeu_pd((double*)(prev + i), _mm512_add_pd(m, _mm512_loadu_pd(logB + r * 8)));
         }
+}
+
+// "mstore": the maxima by a tree, the row's maxima m (before the emission) kept instead of back pointers; the
+// backtrack finds the first k with delta_{t-1}[k] + log A[k, j] == m_t[j], delta_{t-1} = m_{t-1} + logB_{t-1}
+// recomputed off the chain (the same bits as the forward pass's).
+__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl")))
+void mstore(int S, int64_t T, const double* logB, const V* LA, V* prev, double* mrow) {
+    __m512d la[8];
+    for (int k = 0; k < 8; ++k) la[k] = _mm512_loadu_pd((const double*)(LA + k));
+    for (int64_t t = 1; t < T; ++t)
+        for (int i = 0; i < S; ++i) {
+            const int64_t r = (int64_t)i * T + t;
+            const double* p = (const double*)(prev + i);
+            __m512d c[8];
+            for (int k = 0; k < 8; ++k) c[k] = _mm512_add_pd(_mm512_set1_pd(p[k]), la[k]);
+            const __m512d m01 = _mm512_max_pd(c[1], c[0]), m23 = _mm512_max_pd(c[3], c[2]);
+            const __m512d m45 = _mm512_max_pd(c[5], c[4]), m67 = _mm512_max_pd(c[7], c[6]);
+            const __m512d m03 = _mm512_max_pd(m23, m01), m47 = _mm512_max_pd(m67, m45);
+            const __m512d m = _mm512_max_pd(m47, m03);
+            _mm512_storeu_pd(mrow + r * 8, m);
+            _mm512_storeu_pd((double*)(prev + i), _mm512_add_pd(m, _mm512_loadu_pd(logB + r * 8)));
+        }
+}
+// "mstore, registers": the same with the S previous rows held in registers, each candidate's p[k] taken by a lane
+// permute (no store and reload of the previous row).
+template <int S>
+__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl")))
+void mstore_reg(int64_t T, const double* logB, const V* LA, V* prev, double* mrow) {
+    __m512d la[8], pv[S];
+    __m512i ix[8];
+    for (int k = 0; k < 8; ++k) { la[k] = _mm512_loadu_pd((const double*)(LA + k)); ix[k] = _mm512_set1_epi64(k); }
+    for (int i = 0; i < S; ++i) pv[i] = _mm512_loadu_pd((const double*)(prev + i));
+    for (int64_t t = 1; t < T; ++t)
+        for (int i = 0; i < S; ++i) {
+            const int64_t r = (int64_t)i * T + t;
+            __m512d c[8];
+            for (int k = 0; k < 8; ++k) c[k] = _mm512_add_pd(_mm512_permutexvar_pd(ix[k], pv[i]), la[k]);
+            const __m512d m01 = _mm512_max_pd(c[1], c[0]), m23 = _mm512_max_pd(c[3], c[2]);
+            const __m512d m45 = _mm512_max_pd(c[5], c[4]), m67 = _mm512_max_pd(c[7], c[6]);
+            const __m512d m03 = _mm512_max_pd(m23, m01), m47 = _mm512_max_pd(m67, m45);
+            const __m512d m = _mm512_max_pd(m47, m03);
+            _mm512_storeu_pd(mrow + r * 8, m);
+            pv[i] = _mm512_add_pd(m, _mm512_loadu_pd(logB + r * 8));
+        }
+    for (int i = 0; i < S; ++i) _mm512_storeu_pd((double*)(prev + i), pv[i]);
+}
+__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,bmi")))
+void bt_mstore(int S, int64_t T, const double* logB, const double* mrow, const V* LAT, int64_t* path) {
+    int64_t st[16] = {0};
+    for (int64_t u = T - 1; u >= 1; --u)
+        for (int i = 0; i < S; ++i) {
+            const int64_t r = (int64_t)i * T + u;
+            path[r] = st[i];
+            const __m512d dprev = u == 1 ? _mm512_setzero_pd()
+                                         : _mm512_add_pd(_mm512_loadu_pd(mrow + (r - 1) * 8), _mm512_loadu_pd(logB + (r - 1) * 8));
+            const __m512d cand = _mm512_add_pd(dprev, _mm512_loadu_pd((const double*)(LAT + st[i])));
+            const __mmask8 eq = _mm512_cmp_pd_mask(cand, _mm512_set1_pd(mrow[r * 8 + st[i]]), _CMP_EQ_OQ);
+            st[i] = __builtin_ctz(eq);
+        }
+    for (int i = 0; i < S; ++i) path[(int64_t)i * T] = st[i];
 }
 
 void bt_one(int S, int64_t T, const int32_t* back, int64_t* path) {
@@ -111,5 +199,42 @@ int main(int argc, char** argv) {
         if (p1 != p2) { printf("bt mismatch\n"); return 1; }
         printf("backtrack ns/row: one chain %.2f all %.2f\n", t1b * 1e9 / (S * T), t2b * 1e9 / (S * T));
         printf("ns/row: base %.2f masks %.2f\n", tb * 1e9 / (S * T), tm * 1e9 / (S * T));
+        {
+            std::vector<int32_t> back2(S * T * 8); double tq = 1e9;
+            for (int q = 0; q < reps; ++q) {
+                for (int i = 0; i < S; ++i) prev[i] = splat(0.0);
+                auto a = std::chrono::steady_clock::now(); base_bcast(S, T, logB.data(), LA, prev.data(), back2.data());
+                auto b = std::chrono::steady_clock::now();
+                tq = std::min(tq, std::chrono::duration<double>(b - a).count());
+            }
+            for (int64_t r = 0; r < S * T; ++r) if (r % T) for (int j = 0; j < 8; ++j) if (back2[r * 8 + j] != back[r * 8 + j]) { printf("base_bcast mismatch\n"); return 1; }
+            printf("base_bcast forward %.2f\n", tq * 1e9 / (S * T));
+        }
+        {
+            V LAT[8]; for (int k = 0; k < 8; ++k) for (int j = 0; j < 8; ++j) LAT[j][k] = LA[k][j];
+            std::vector<double> mr(S * T * 8); std::vector<int64_t> p3(S * T);
+            double tf = 1e9, tbk = 1e9;
+            for (int q = 0; q < reps; ++q) {
+                for (int i = 0; i < S; ++i) prev[i] = splat(0.0);
+                auto a = std::chrono::steady_clock::now(); mstore(S, T, logB.data(), LA, prev.data(), mr.data());
+                auto b = std::chrono::steady_clock::now(); bt_mstore(S, T, logB.data(), mr.data(), LAT, p3.data());
+                auto c = std::chrono::steady_clock::now();
+                tf = std::min(tf, std::chrono::duration<double>(b - a).count()); tbk = std::min(tbk, std::chrono::duration<double>(c - b).count());
+            }
+            if (p3 != p2) { printf("mstore path mismatch\n"); return 1; }
+            if (S == 5) {
+                double tr = 1e9;
+                for (int q = 0; q < reps; ++q) {
+                    for (int i = 0; i < S; ++i) prev[i] = splat(0.0);
+                    auto a = std::chrono::steady_clock::now(); mstore_reg<5>(T, logB.data(), LA, prev.data(), mr.data());
+                    auto b = std::chrono::steady_clock::now();
+                    tr = std::min(tr, std::chrono::duration<double>(b - a).count());
+                }
+                bt_mstore(S, T, logB.data(), mr.data(), LAT, p3.data());
+                if (p3 != p2) { printf("mstore_reg path mismatch\n"); return 1; }
+                printf("mstore_reg forward %.2f\n", tr * 1e9 / (S * T));
+            }
+            printf("mstore ns/row: forward %.2f backtrack %.2f; base forward + backtrack(all) %.2f\n", tf * 1e9 / (S * T), tbk * 1e9 / (S * T), (tb + t2b) * 1e9 / (S * T));
+        }
     }
 }
