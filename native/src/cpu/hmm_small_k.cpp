@@ -50,7 +50,10 @@ HPC_INLINE void store_row(const V (&in)[NV], int64_t K, double* dst) {
     } else {
         double buf[NV * kLanes];
         std::memcpy(buf, in, sizeof in);
-        for (int64_t j = 0; j < K; ++j) dst[j] = buf[j];
+        // A fixed trip count with a test, not j < K: GCC made that loop a call to libc's memcpy, a call a row with
+        // a vzeroupper and the row's vectors spilled around it.
+        for (int j = 0; j < NV * kLanes; ++j)
+            if (j < K) dst[j] = buf[j];
     }
 }
 
@@ -356,7 +359,8 @@ HPC_INLINE void backward(const SmallKGroup& g, int64_t K, const double* logB, co
             load_row<NV, Full>(logB + r * K, K, -kInf, lb);
             const double m = row_max[r], sc = row_scale[r];
             for (int v = 0; v < NV; ++v) nx[v] = exp_np(lb[v] - m) * beta[v] * sc;
-            if (xi_after) std::memcpy(w_rows + r * K, nx, (size_t)K * sizeof(double));
+            // store_row, not a K-element memcpy (a libc call a row, with vzeroupper, where K is not a constant)
+            if (xi_after) store_row<NV, Full>(*reinterpret_cast<const V(*)[NV]>(nx), K, w_rows + r * K);
             if (xi_in_loop) {
                 const double* ap = alpha + (r - 1) * K;
                 for (int64_t k = 0; k < K; ++k) {
@@ -548,7 +552,7 @@ HPC_INLINE bool backward_log(const SmallKGroup& g, int64_t K, const double* logB
             for (int v = 0; v < NV; ++v) ap[v] = f != 0.0 ? exp_np(lp[v] - M) * f : splat(0.0);
             if (xi_after) {
                 store_row<NV, Full>(ap, K, a_rows + (r - 1) * K);
-                std::memcpy(w_rows + r * K, nx, (size_t)K * sizeof(double));
+                store_row<NV, Full>(*reinterpret_cast<const V(*)[NV]>(nx), K, w_rows + r * K);
             }
             if (xi_in_loop) {
                 const double* ad = reinterpret_cast<const double*>(ap);
