@@ -24,16 +24,26 @@ typedef int64_t VI __attribute__((vector_size(64)));
 typedef int32_t VI32 __attribute__((vector_size(32)));
 static V splat(double x) { return V{} + x; }
 
+// The eight candidates' maximum by a tree of maxima (max is exact: any order gives the same value).
+__attribute__((target("avx512f"), always_inline)) inline __m512d tree_max8(const __m512d (&c)[8]) {
+    const __m512d m01 = _mm512_max_pd(c[1], c[0]), m23 = _mm512_max_pd(c[3], c[2]);
+    const __m512d m45 = _mm512_max_pd(c[5], c[4]), m67 = _mm512_max_pd(c[7], c[6]);
+    return _mm512_max_pd(_mm512_max_pd(m67, m45), _mm512_max_pd(m23, m01));
+}
+
+// MemoryBroadcast: each p[k] broadcast from memory (_mm512_set1_pd, "base_bcast") instead of splat's 0.0 + p[k]
+// (a scalar add, then a broadcast from a register: the library's "base").
+template <bool MemoryBroadcast>
 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl")))
-void base(int S, int64_t T, const double* logB, const V* LA, V* prev, int32_t* back) {
+void base_step(int S, int64_t T, const double* logB, const V* LA, V* prev, int32_t* back) {
     for (int64_t t = 1; t < T; ++t)
         for (int i = 0; i < S; ++i) {
             const int64_t r = (int64_t)i * T + t;
             const double* p = (const double*)(prev + i);
-            V c = splat(p[0]) + LA[0];
+            V c = (MemoryBroadcast ? (V)_mm512_set1_pd(p[0]) : splat(p[0])) + LA[0];
             VI bk = VI{};
             for (int k = 1; k < 8; ++k) {
-                const V cand = splat(p[k]) + LA[k];
+                const V cand = (MemoryBroadcast ? (V)_mm512_set1_pd(p[k]) : splat(p[k])) + LA[k];
                 const VI better = cand > c;
                 c = better ? cand : c;
                 bk = better ? (VI{} + k) : bk;
@@ -45,29 +55,11 @@ void base(int S, int64_t T, const double* logB, const V* LA, V* prev, int32_t* b
             prev[i] = c;
         }
 }
-
-// "base, broadcast": base with each p[k] broadcast from memory (_mm512_set1_pd) instead of splat's 0.0 + p[k]
-// (a scalar add, then a broadcast from a register).
-__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl")))
+void base(int S, int64_t T, const double* logB, const V* LA, V* prev, int32_t* back) {
+    base_step<false>(S, T, logB, LA, prev, back);
+}
 void base_bcast(int S, int64_t T, const double* logB, const V* LA, V* prev, int32_t* back) {
-    for (int64_t t = 1; t < T; ++t)
-        for (int i = 0; i < S; ++i) {
-            const int64_t r = (int64_t)i * T + t;
-            const double* p = (const double*)(prev + i);
-            V c = (V)_mm512_set1_pd(p[0]) + LA[0];
-            VI bk = VI{};
-            for (int k = 1; k < 8; ++k) {
-                const V cand = (V)_mm512_set1_pd(p[k]) + LA[k];
-                const VI better = cand > c;
-                c = better ? cand : c;
-                bk = better ? (VI{} + k) : bk;
-            }
-            V lb; memcpy(&lb, logB + r * 8, 64);
-            c += lb;
-            VI32 n = __builtin_convertvector(bk, VI32);
-            memcpy(back + r * 8, &n, 32);
-            prev[i] = c;
-        }
+    base_step<true>(S, T, logB, LA, prev, back);
 }
 
 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,bmi2")))
@@ -80,10 +72,7 @@ void masks(int S, int64_t T, const double* logB, const V* LA, V* prev, uint64_t*
             const double* p = (const double*)(prev + i);
             __m512d c[8];
             for (int k = 0; k < 8; ++k) c[k] = _mm512_add_pd(_mm512_set1_pd(p[k]), la[k]);
-            const __m512d m01 = _mm512_max_pd(c[1], c[0]), m23 = _mm512_max_pd(c[3], c[2]);
-            const __m512d m45 = _mm512_max_pd(c[5], c[4]), m67 = _mm512_max_pd(c[7], c[6]);
-            const __m512d m03 = _mm512_max_pd(m23, m01), m47 = _mm512_max_pd(m67, m45);
-            const __m512d m = _mm512_max_pd(m47, m03);
+            const __m512d m = tree_max8(c);
             uint8_t* bb = (uint8_t*)(back + r);  // byte k: the lanes j where candidate k attains the maximum
             for (int k = 0; k < 8; ++k) _store_mask8((__mmask8*)(bb + k), _mm512_cmp_pd_mask(c[k], m, _CMP_EQ_OQ));
             _mm512_storeu_pd((double*)(prev + i), _mm512_add_pd(m, _mm512_loadu_pd(logB + r * 8)));
@@ -103,10 +92,7 @@ void mstore(int S, int64_t T, const double* logB, const V* LA, V* prev, double* 
             const double* p = (const double*)(prev + i);
             __m512d c[8];
             for (int k = 0; k < 8; ++k) c[k] = _mm512_add_pd(_mm512_set1_pd(p[k]), la[k]);
-            const __m512d m01 = _mm512_max_pd(c[1], c[0]), m23 = _mm512_max_pd(c[3], c[2]);
-            const __m512d m45 = _mm512_max_pd(c[5], c[4]), m67 = _mm512_max_pd(c[7], c[6]);
-            const __m512d m03 = _mm512_max_pd(m23, m01), m47 = _mm512_max_pd(m67, m45);
-            const __m512d m = _mm512_max_pd(m47, m03);
+            const __m512d m = tree_max8(c);
             _mm512_storeu_pd(mrow + r * 8, m);
             _mm512_storeu_pd((double*)(prev + i), _mm512_add_pd(m, _mm512_loadu_pd(logB + r * 8)));
         }
@@ -125,10 +111,7 @@ void mstore_reg(int64_t T, const double* logB, const V* LA, V* prev, double* mro
             const int64_t r = (int64_t)i * T + t;
             __m512d c[8];
             for (int k = 0; k < 8; ++k) c[k] = _mm512_add_pd(_mm512_permutexvar_pd(ix[k], pv[i]), la[k]);
-            const __m512d m01 = _mm512_max_pd(c[1], c[0]), m23 = _mm512_max_pd(c[3], c[2]);
-            const __m512d m45 = _mm512_max_pd(c[5], c[4]), m67 = _mm512_max_pd(c[7], c[6]);
-            const __m512d m03 = _mm512_max_pd(m23, m01), m47 = _mm512_max_pd(m67, m45);
-            const __m512d m = _mm512_max_pd(m47, m03);
+            const __m512d m = tree_max8(c);
             _mm512_storeu_pd(mrow + r * 8, m);
             pv[i] = _mm512_add_pd(m, _mm512_loadu_pd(logB + r * 8));
         }
