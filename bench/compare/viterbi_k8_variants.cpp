@@ -62,8 +62,11 @@ void base_bcast(int S, int64_t T, const double* logB, const V* LA, V* prev, int3
     base_step<true>(S, T, logB, LA, prev, back);
 }
 
-__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,bmi2")))
-void masks(int S, int64_t T, const double* logB, const V* LA, V* prev, uint64_t* back) {
+// The forward pass with the maxima by a tree (no back pointers tracked), keep(r, c, m) given each row's candidates c
+// and maxima m before the emission is added. (The file is compiled with -march=native, so the lambdas may use
+// AVX-512 intrinsics.)
+template <typename Keep>
+inline void tree_pass(int S, int64_t T, const double* logB, const V* LA, V* prev, Keep keep) {
     __m512d la[8];
     for (int k = 0; k < 8; ++k) la[k] = _mm512_loadu_pd((const double*)(LA + k));
     for (int64_t t = 1; t < T; ++t)
@@ -73,29 +76,23 @@ void masks(int S, int64_t T, const double* logB, const V* LA, V* prev, uint64_t*
             __m512d c[8];
             for (int k = 0; k < 8; ++k) c[k] = _mm512_add_pd(_mm512_set1_pd(p[k]), la[k]);
             const __m512d m = tree_max8(c);
-            uint8_t* bb = (uint8_t*)(back + r);  // byte k: the lanes j where candidate k attains the maximum
-            for (int k = 0; k < 8; ++k) _store_mask8((__mmask8*)(bb + k), _mm512_cmp_pd_mask(c[k], m, _CMP_EQ_OQ));
+            keep(r, c, m);
             _mm512_storeu_pd((double*)(prev + i), _mm512_add_pd(m, _mm512_loadu_pd(logB + r * 8)));
         }
 }
 
-// "mstore": the maxima by a tree, the row's maxima m (before the emission) kept instead of back pointers; the
-// backtrack finds the first k with delta_{t-1}[k] + log A[k, j] == m_t[j], delta_{t-1} = m_{t-1} + logB_{t-1}
-// recomputed off the chain (the same bits as the forward pass's).
-__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl")))
+void masks(int S, int64_t T, const double* logB, const V* LA, V* prev, uint64_t* back) {
+    tree_pass(S, T, logB, LA, prev, [&](int64_t r, const __m512d (&c)[8], __m512d m) {
+        uint8_t* bb = (uint8_t*)(back + r);  // byte k: the lanes j where candidate k attains the maximum
+        for (int k = 0; k < 8; ++k) _store_mask8((__mmask8*)(bb + k), _mm512_cmp_pd_mask(c[k], m, _CMP_EQ_OQ));
+    });
+}
+
+// "mstore": the row's maxima m (before the emission) kept instead of back pointers; the backtrack finds the first k
+// with delta_{t-1}[k] + log A[k, j] == m_t[j], delta_{t-1} = m_{t-1} + logB_{t-1} recomputed off the chain (the same
+// bits as the forward pass's).
 void mstore(int S, int64_t T, const double* logB, const V* LA, V* prev, double* mrow) {
-    __m512d la[8];
-    for (int k = 0; k < 8; ++k) la[k] = _mm512_loadu_pd((const double*)(LA + k));
-    for (int64_t t = 1; t < T; ++t)
-        for (int i = 0; i < S; ++i) {
-            const int64_t r = (int64_t)i * T + t;
-            const double* p = (const double*)(prev + i);
-            __m512d c[8];
-            for (int k = 0; k < 8; ++k) c[k] = _mm512_add_pd(_mm512_set1_pd(p[k]), la[k]);
-            const __m512d m = tree_max8(c);
-            _mm512_storeu_pd(mrow + r * 8, m);
-            _mm512_storeu_pd((double*)(prev + i), _mm512_add_pd(m, _mm512_loadu_pd(logB + r * 8)));
-        }
+    tree_pass(S, T, logB, LA, prev, [&](int64_t r, const __m512d (&)[8], __m512d m) { _mm512_storeu_pd(mrow + r * 8, m); });
 }
 // "mstore, registers": the same with the S previous rows held in registers, each candidate's p[k] taken by a lane
 // permute (no store and reload of the previous row).
