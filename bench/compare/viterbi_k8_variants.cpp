@@ -92,7 +92,8 @@ void masks(int S, int64_t T, const double* logB, const V* LA, V* prev, uint64_t*
 // with delta_{t-1}[k] + log A[k, j] == m_t[j], delta_{t-1} = m_{t-1} + logB_{t-1} recomputed off the chain (the same
 // bits as the forward pass's).
 void mstore(int S, int64_t T, const double* logB, const V* LA, V* prev, double* mrow) {
-    tree_pass(S, T, logB, LA, prev, [&](int64_t r, const __m512d (&)[8], __m512d m) { _mm512_storeu_pd(mrow + r * 8, m); });
+    tree_pass(S, T, logB, LA, prev,
+              [&](int64_t r, const __m512d (&)[8], __m512d m) { _mm512_storeu_pd(mrow + r * 8, m); });
 }
 // "mstore, registers": the same with the S previous rows held in registers, each candidate's p[k] taken by a lane
 // permute (no store and reload of the previous row).
@@ -122,7 +123,8 @@ void bt_mstore(int S, int64_t T, const double* logB, const double* mrow, const V
             const int64_t r = (int64_t)i * T + u;
             path[r] = st[i];
             const __m512d dprev = u == 1 ? _mm512_setzero_pd()
-                                         : _mm512_add_pd(_mm512_loadu_pd(mrow + (r - 1) * 8), _mm512_loadu_pd(logB + (r - 1) * 8));
+                                         : _mm512_add_pd(_mm512_loadu_pd(mrow + (r - 1) * 8),
+                                                         _mm512_loadu_pd(logB + (r - 1) * 8));
             const __m512d cand = _mm512_add_pd(dprev, _mm512_loadu_pd((const double*)(LAT + st[i])));
             const __mmask8 eq = _mm512_cmp_pd_mask(cand, _mm512_set1_pd(mrow[r * 8 + st[i]]), _CMP_EQ_OQ);
             st[i] = __builtin_ctz(eq);
@@ -187,7 +189,10 @@ int main(int argc, char** argv) {
                 auto b = std::chrono::steady_clock::now();
                 tq = std::min(tq, std::chrono::duration<double>(b - a).count());
             }
-            for (int64_t r = 0; r < S * T; ++r) if (r % T) for (int j = 0; j < 8; ++j) if (back2[r * 8 + j] != back[r * 8 + j]) { printf("base_bcast mismatch\n"); return 1; }
+            for (int64_t r = 0; r < S * T; ++r)
+                if (r % T)
+                    for (int j = 0; j < 8; ++j)
+                        if (back2[r * 8 + j] != back[r * 8 + j]) { printf("base_bcast mismatch\n"); return 1; }
             printf("base_bcast forward %.2f\n", tq * 1e9 / (S * T));
         }
         {
@@ -199,14 +204,16 @@ int main(int argc, char** argv) {
                 auto a = std::chrono::steady_clock::now(); mstore(S, T, logB.data(), LA, prev.data(), mr.data());
                 auto b = std::chrono::steady_clock::now(); bt_mstore(S, T, logB.data(), mr.data(), LAT, p3.data());
                 auto c = std::chrono::steady_clock::now();
-                tf = std::min(tf, std::chrono::duration<double>(b - a).count()); tbk = std::min(tbk, std::chrono::duration<double>(c - b).count());
+                tf = std::min(tf, std::chrono::duration<double>(b - a).count());
+                tbk = std::min(tbk, std::chrono::duration<double>(c - b).count());
             }
             if (p3 != p2) { printf("mstore path mismatch\n"); return 1; }
             if (S == 5) {
                 double tr = 1e9;
                 for (int q = 0; q < reps; ++q) {
                     for (int i = 0; i < S; ++i) prev[i] = splat(0.0);
-                    auto a = std::chrono::steady_clock::now(); mstore_reg<5>(T, logB.data(), LA, prev.data(), mr.data());
+                    auto a = std::chrono::steady_clock::now();
+                    mstore_reg<5>(T, logB.data(), LA, prev.data(), mr.data());
                     auto b = std::chrono::steady_clock::now();
                     tr = std::min(tr, std::chrono::duration<double>(b - a).count());
                 }
@@ -214,7 +221,8 @@ int main(int argc, char** argv) {
                 if (p3 != p2) { printf("mstore_reg path mismatch\n"); return 1; }
                 printf("mstore_reg forward %.2f\n", tr * 1e9 / (S * T));
             }
-            printf("mstore ns/row: forward %.2f backtrack %.2f; base forward + backtrack(all) %.2f\n", tf * 1e9 / (S * T), tbk * 1e9 / (S * T), (tb + t2b) * 1e9 / (S * T));
+            printf("mstore ns/row: forward %.2f backtrack %.2f; base forward + backtrack(all) %.2f\n",
+                   tf * 1e9 / (S * T), tbk * 1e9 / (S * T), (tb + t2b) * 1e9 / (S * T));
         }
     }
 }
