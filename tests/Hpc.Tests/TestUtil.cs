@@ -22,8 +22,8 @@ internal static class Allocations
     /// one warm-up call) allocated nothing on this thread's managed heap, out of <paramref name="windows"/> windows.
     /// A step that allocates allocates in every window and fails; a one-off allocation by the runtime on this thread
     /// (seen once in a full parallel test run: 2,784 bytes inside one 10-step window of a layer whose steps allocate
-    /// nothing, as tiered compilation's promotions can happen at any time while other tests keep compiling) does
-    /// not.</summary>
+    /// nothing; the cause was not found, probably the runtime's tiered compilation, whose promotions can come at any
+    /// time while other tests keep compiling) does not.</summary>
     public static void SomeWindowAllocatesNothing(Action step, int windows = 3, int stepsPerWindow = 10)
     {
         step();

@@ -159,10 +159,10 @@ HPC_API int32_t hpc_rnn_workspace_bytes(const hpc_rnn* rnn, int64_t* bytes);
 
 /* scaled probability space: emission log-densities shifted by each step's maximum, each step's forward variables
  * scaled by a power of two (up to 64 states) or by their sum (beyond). A state whose forward variable falls more
- * than about 709 nats below its row's sum is lost (subnormal, then 0), which is harmless while every state can be reached from the
- * others (its paths are dominated by the row's), so: with a transition below 1e-100 (zeros: left-right models) the
- * log-space implementation runs instead, as it does for a group whose step cannot be scaled (a row sum below
- * 1e-280). */
+ * than about 709 nats below its row's sum is lost (subnormal, then 0), which is harmless while every state can be
+ * reached from the others (its paths are dominated by the row's), so: with a transition below 1e-100 (zeros:
+ * left-right models) the log-space implementation runs instead, as it does for a group whose step cannot be scaled
+ * (a row sum below 1e-280). */
 #define HPC_HMM_SCALING 0
 /* log space: each step shifted by the previous step's maximum, then a matrix product and a log; where a state's
  * product underflows although a state it is connected to is finite (its connected states all more than about 645

@@ -653,7 +653,8 @@ void small_k_viterbi_groups(const Layout& l, int64_t K, int64_t N, F&& f) {
     std::vector<uint8_t>& back = viterbi_scratch().back;
     const int64_t W = small_k_viterbi_width(K);
     if (W > 0 && delta.size() < (size_t)(N * W)) delta.resize((size_t)(N * W));
-    if (W == 0 && back.size() < (size_t)(N * 32)) back.resize((size_t)(N * 32));  // 32 bytes a row: see small_k_viterbi
+    if (W == 0 && back.size() < (size_t)(N * kSmallKBackPointerRowBytes))
+        back.resize((size_t)(N * kSmallKBackPointerRowBytes));
     // this thread's blocks, passed to the team's threads
     double* const rows = W > 0 ? delta.data() : nullptr;
     uint8_t* const pointers = W > 0 ? nullptr : back.data();

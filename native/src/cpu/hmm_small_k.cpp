@@ -66,7 +66,8 @@ HPC_INLINE void store_row(const V (&in)[NV], int64_t K, double* dst) {
         double buf[NV * kLanes];
         std::memcpy(buf, in, sizeof in);
         // A fixed trip count with a test, not j < K: GCC made that loop a call to libc's memcpy, a call a row with
-        // a vzeroupper and the row's vectors spilled around it.
+        // a vzeroupper and the row's vectors spilled around it. (vmath.cpp avoids the same conversion with
+        // -fno-tree-loop-distribute-patterns; this loop does not depend on a build flag.)
         for (int j = 0; j < NV * kLanes; ++j)
             if (j < K) dst[j] = buf[j];
     }
@@ -858,7 +859,6 @@ HPC_INLINE void viterbi_pass(const SmallKGroup& g, int64_t K, Rows& rows, const 
     }
 }
 
-
 // Viterbi of a group up to 16 states, as hmm_viterbi in hmm_cpu.cpp (the same operations in the same order, so the
 // same bits), with each row's K scores and back pointers in registers.
 template <int NV, bool Full, typename Rows>
@@ -871,7 +871,7 @@ HPC_INLINE void viterbi_with_back_pointers(const SmallKGroup& g, int64_t K, Rows
     using BackPointer = std::conditional_t<NV == 1, int32_t, uint8_t>;
     typedef BackPointer BackPointers __attribute__((vector_size(kLanes * sizeof(BackPointer))));
     constexpr int64_t kBackStride = NV * kLanes;
-    static_assert(kBackStride * sizeof(BackPointer) <= 32, "up to 32 bytes a row, as hmm_cpu.cpp sizes the scratch");
+    static_assert(kBackStride * sizeof(BackPointer) <= kSmallKBackPointerRowBytes, "rows as the scratch is sized");
     const std::unique_ptr<V[]> LA = padded_rows<NV>(logA, K, false);
     V lpi[NV];
     load_row<NV, false>(logpi, K, -kInf, lpi);

@@ -35,9 +35,9 @@ constexpr double kUnderflowLimit = 1e-280;
 constexpr double kXiShiftLimit = 300.0;
 // The scaled passes lose a state whose forward variable falls below about 1e-308 of its row's sum (subnormal, then
 // 0). With every transition at least kScaledMinTransition, what that state would have added later is below
-// 1e-308 / 1e-100 of what the row's other states add (any state reaches any other in one step), so nothing that matters is lost; with smaller
-// transitions (zeros: left-right models) a lost state can be the only way to states that later explain the data far
-// better, and hmm_forward_backward runs the log-space implementation instead.
+// 1e-308 / 1e-100 of what the row's other states add (any state reaches any other in one step), so nothing that
+// matters is lost; with smaller transitions (zeros: left-right models) a lost state can be the only way to states
+// that later explain the data far better, and hmm_forward_backward runs the log-space implementation instead.
 constexpr double kScaledMinTransition = 1e-100;
 // Whether a log-space pass's product row lost a term to underflow (kUnderflowLimit): some state j whose product is
 // below the limit although a state i with a finite prev(i) is connected to it (forward: A[i, j] > 0, prev the previous
@@ -118,8 +118,9 @@ bool small_k_diag_stats(int64_t rows, int64_t K, int64_t D, const double* x, con
 
 // Viterbi of a group (logpi [K], logA [K, K]): path [N] and seq_logprob [S] (the group's entries), the same results,
 // bit for bit, as the general loop. Scratch for the group's rows, written before it is read: up to 16 states back
-// pointers back (N rows of 32 bytes: 8 int32 up to 8 states, 16 bytes up to 16); above, the rows' scores delta [N, W],
-// W = small_k_viterbi_width(K) (0 up to 16 states).
+// pointers back, N rows of kSmallKBackPointerRowBytes (8 int32 up to 8 states, 16 bytes up to 16); above, the rows'
+// scores delta [N, W], W = small_k_viterbi_width(K) (0 up to 16 states).
+constexpr int64_t kSmallKBackPointerRowBytes = 32;
 int64_t small_k_viterbi_width(int64_t K);
 bool small_k_viterbi(const SmallKGroup& g, int64_t K, const double* log_emission, const double* logpi,
                      const double* logA, double* delta, uint8_t* back, int64_t* path, double* seq_logprob);
