@@ -772,6 +772,20 @@ HPC_INLINE int64_t first_argmax_of_sum(const double* d, const V* col) {
     return idx[0];
 }
 
+// x in every lane. At exactly one vector of states (8) a vector constructor, which GCC makes one permute of the row
+// just computed (the loop over the candidates unrolled): splat's V{} + x is a scalar add then a broadcast, two
+// operations a candidate where the step has about six. Elsewhere splat: with a run-time count of candidates (K 1-7)
+// the constructor measured 2x slower, and above one vector GCC 12 made it a load and a permute per lane, K 16-64
+// 1.2-1.9x slower (bench/results/2026-11-23-viterbi-back-pointer-rows.md). The same sums either way: x + y and
+// (0.0 + x) + y differ only for x = y = -0.0, and log A has no -0.0.
+template <int NV, bool Full>
+HPC_INLINE V broadcast(double x) {
+    if constexpr (NV == 1 && Full)
+        return V{x, x, x, x, x, x, x, x};
+    else
+        return splat(x);
+}
+
 // Up to this many vectors of states (16 states) Viterbi keeps back pointers; above, the scores (see viterbi).
 constexpr int kViterbiBackPointerVectors = 2;
 static_assert(kViterbiBackPointerVectors * kLanes <= 256, "back pointers are stored as bytes");
@@ -876,6 +890,8 @@ HPC_INLINE void viterbi_with_back_pointers(const SmallKGroup& g, int64_t K, Rows
     V lpi[NV];
     load_row<NV, false>(logpi, K, -kInf, lpi);
     const std::unique_ptr<V[]> prev = zeroed(g.n_seqs * NV);
+    // Each sequence's last state (its first maximum), then its state at the step being walked back.
+    const std::unique_ptr<int64_t[]> state(new int64_t[(size_t)std::max<int64_t>(g.n_seqs, 1)]);
     for (int64_t t = 0; t < g.steps; ++t) {
         const int64_t a = g.active[t];
         const int64_t a_next = g.active_at(t + 1);
@@ -895,12 +911,12 @@ HPC_INLINE void viterbi_with_back_pointers(const SmallKGroup& g, int64_t K, Rows
                 // max over k of p[k] + log A[k, j], the first k attaining it (a strictly greater candidate wins).
                 const double* p = reinterpret_cast<const double*>(pv);
                 for (int v = 0; v < NV; ++v) {
-                    c[v] = splat(p[0]) + LA[v];
+                    c[v] = broadcast<NV, Full>(p[0]) + LA[v];
                     bk[v] = VI{};
                 }
                 const int64_t kn = Full ? NV * kLanes : K;
                 for (int64_t k = 1; k < kn; ++k) {
-                    const V pk = splat(p[k]);
+                    const V pk = broadcast<NV, Full>(p[k]);
                     for (int v = 0; v < NV; ++v) {
                         const V cand = pk + LA[k * NV + v];
                         const VI better = cand > c[v];
@@ -920,21 +936,27 @@ HPC_INLINE void viterbi_with_back_pointers(const SmallKGroup& g, int64_t K, Rows
             std::memcpy(back_bytes + r * sizeof bp, bp, sizeof bp);
             for (int v = 0; v < NV; ++v) pv[v] = c[v];
             if (i >= a_next) {
-                // Last row of the sequence: the first maximum, then the path back through the pointers.
+                // Last row of the sequence: the first maximum.
                 const double* f = reinterpret_cast<const double*>(pv);
                 int64_t arg = 0;
                 for (int64_t j = 1; j < K; ++j)
                     if (f[j] > f[arg]) arg = j;
                 seq_logprob[s] = f[arg];
-                const int64_t r0 = g.start[s];
-                int64_t state = arg;
-                for (int64_t u = t; u >= 0; --u) {
-                    path[r0 + u] = state;
-                    BackPointer b;
-                    std::memcpy(&b, back_bytes + ((r0 + u) * kBackStride + state) * sizeof b, sizeof b);
-                    state = b;
-                }
+                state[i] = arg;
             }
+        }
+    }
+    // The paths back through the pointers, all of the group's sequences side by side. Each path is a chain of
+    // dependent loads (a row's pointer picks the next one read), so one sequence at a time waited on every load:
+    // K 8, a quarter of the kernel's time.
+    for (int64_t u = g.steps - 1; u >= 0; --u) {
+        const int64_t a = g.active[u];
+        for (int64_t i = 0; i < a; ++i) {
+            const int64_t r = g.start[g.seqs[i]] + u;
+            path[r] = state[i];
+            BackPointer b;
+            std::memcpy(&b, back_bytes + (r * kBackStride + state[i]) * sizeof b, sizeof b);
+            state[i] = b;
         }
     }
 }
