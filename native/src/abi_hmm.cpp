@@ -90,7 +90,7 @@ int64_t first_bad_serial(const double* v, int64_t n, Good good, [[maybe_unused]]
 // two threads hpc_hmm_viterbi K 32 took 2.80-2.98 ms instead of 3.26-3.31, K 64 8.9-9.5 instead of 9.3-9.6.
 template <typename Good, typename GoodV>
 int64_t first_bad(const double* v, int64_t n, Good good, GoodV good2) {
-    constexpr int64_t kPart = 1 << 16;
+    constexpr int64_t kPart = 1 << 14;
     const int parts = (int)std::min<int64_t>(cpu::team_size(), n / kPart);
     if (parts <= 1) return first_bad_serial(v, n, good, good2);
     int64_t found[64];

@@ -166,11 +166,16 @@ Layout make_layout(int64_t S, const int64_t* lengths, int64_t N, int64_t K) {
         l.groups[g].seqs.push_back(s);
         work[g] += lengths[s];
     }
+    // A group's sequences are in decreasing length (dealt in that order), so active[t] = i + 1 from the length of
+    // sequence i + 1 to that of sequence i: one fill a sequence (a count a row measured 2 % of a K 8 decode).
     for (auto& g : l.groups) {
-        const int64_t maxT = g.seqs.empty() ? 0 : lengths[g.seqs.front()];
-        g.active.assign((size_t)maxT, 0);
-        for (int64_t s : g.seqs)
-            for (int64_t t = 0; t < lengths[s]; ++t) ++g.active[(size_t)t];
+        const size_t n = g.seqs.size();
+        const int64_t maxT = n == 0 ? 0 : lengths[g.seqs.front()];
+        g.active.resize((size_t)maxT);
+        for (size_t i = 0; i < n; ++i) {
+            const int64_t hi = lengths[g.seqs[i]], lo = i + 1 < n ? lengths[g.seqs[i + 1]] : 0;
+            std::fill(g.active.begin() + lo, g.active.begin() + hi, (int64_t)(i + 1));
+        }
     }
     return l;
 }
