@@ -47,15 +47,20 @@ RnnDims to_dims(const hpc_rnn_desc* desc) {
         case HPC_CELL_GRU: d.cell = Cell::Gru; break;
         default: throw InvalidArgument("desc->cell: expected HPC_CELL_* (1..5), got " + std::to_string(desc->cell));
     }
-    require(desc->dtype == HPC_DTYPE_FLOAT32 || desc->dtype == HPC_DTYPE_FLOAT64,
-            "desc->dtype: expected HPC_DTYPE_FLOAT32 (1) or HPC_DTYPE_FLOAT64 (2), got " + std::to_string(desc->dtype));
-    require(desc->input_size > 0, "desc->input_size: expected > 0, got " + std::to_string(desc->input_size));
-    require(desc->hidden_size > 0, "desc->hidden_size: expected > 0, got " + std::to_string(desc->hidden_size));
-    require(desc->num_layers > 0, "desc->num_layers: expected > 0, got " + std::to_string(desc->num_layers));
+    require(desc->dtype == HPC_DTYPE_FLOAT32 || desc->dtype == HPC_DTYPE_FLOAT64, [&] {
+        return "desc->dtype: expected HPC_DTYPE_FLOAT32 (1) or HPC_DTYPE_FLOAT64 (2), got " +
+               std::to_string(desc->dtype);
+    });
+    require(desc->input_size > 0,
+            [&] { return "desc->input_size: expected > 0, got " + std::to_string(desc->input_size); });
+    require(desc->hidden_size > 0,
+            [&] { return "desc->hidden_size: expected > 0, got " + std::to_string(desc->hidden_size); });
+    require(desc->num_layers > 0,
+            [&] { return "desc->num_layers: expected > 0, got " + std::to_string(desc->num_layers); });
     require(desc->bidirectional == 0 || desc->bidirectional == 1,
-            "desc->bidirectional: expected 0 or 1, got " + std::to_string(desc->bidirectional));
+            [&] { return "desc->bidirectional: expected 0 or 1, got " + std::to_string(desc->bidirectional); });
     require(desc->batch_first == 0 || desc->batch_first == 1,
-            "desc->batch_first: expected 0 or 1, got " + std::to_string(desc->batch_first));
+            [&] { return "desc->batch_first: expected 0 or 1, got " + std::to_string(desc->batch_first); });
     d.input = desc->input_size;
     d.hidden = desc->hidden_size;
     d.layers = desc->num_layers;
@@ -64,7 +69,7 @@ RnnDims to_dims(const hpc_rnn_desc* desc) {
     // BLAS takes int dimensions: every matrix edge must fit.
     const int64_t gh = checked_mul(d.gates(), d.hidden, "gates*hidden_size");
     require(gh <= INT_MAX && d.input <= INT_MAX && d.directions * d.hidden <= INT_MAX,
-            "desc: input_size and gates*hidden_size must be <= " + std::to_string(INT_MAX));
+            [&] { return "desc: input_size and gates*hidden_size must be <= " + std::to_string(INT_MAX); });
     return d;
 }
 
@@ -73,10 +78,11 @@ struct Sizes {
 };
 
 Sizes sizes(const RnnDims& d, int64_t batch, int64_t steps) {
-    require(batch > 0, "batch: expected > 0, got " + std::to_string(batch));
-    require(steps > 0, "seq_len: expected > 0, got " + std::to_string(steps));
+    require(batch > 0, [&] { return "batch: expected > 0, got " + std::to_string(batch); });
+    require(steps > 0, [&] { return "seq_len: expected > 0, got " + std::to_string(steps); });
     const int64_t tb = checked_mul(batch, steps, "batch*seq_len");
-    require(tb <= INT_MAX, "batch*seq_len: expected <= " + std::to_string(INT_MAX) + ", got " + std::to_string(tb));
+    require(tb <= INT_MAX,
+            [&] { return "batch*seq_len: expected <= " + std::to_string(INT_MAX) + ", got " + std::to_string(tb); });
     Sizes s;
     s.x = checked_mul(tb, d.input, "batch*seq_len*input_size");
     s.y = checked_mul(tb, d.directions * d.hidden, "batch*seq_len*D*hidden_size");
@@ -123,13 +129,15 @@ HPC_API int32_t hpc_rnn_param_info(const hpc_rnn_desc* desc, int64_t index, char
     return guarded(__func__, [&] {
         const RnnDims d = to_dims(desc);
         const auto t = param_tensors(d);
-        require(index >= 0 && index < (int64_t)t.size(), "index: expected 0.." + std::to_string(t.size() - 1) +
-                                                             ", got " + std::to_string(index));
+        require(index >= 0 && index < (int64_t)t.size(), [&] {
+            return "index: expected 0.." + std::to_string(t.size() - 1) + ", got " + std::to_string(index);
+        });
         require(name != nullptr && name_len > 0, "name is NULL or name_len is 0");
         require(offset && rank && shape, "offset, rank and shape must not be NULL");
         const ParamTensor& p = t[(size_t)index];
-        require(p.name.size() < name_len, "name_len: expected > " + std::to_string(p.name.size()) + ", got " +
-                                              std::to_string(name_len));
+        require(p.name.size() < name_len, [&] {
+            return "name_len: expected > " + std::to_string(p.name.size()) + ", got " + std::to_string(name_len);
+        });
         std::memcpy(name, p.name.c_str(), p.name.size() + 1);
         *offset = p.offset;
         *rank = p.rank;
@@ -158,7 +166,8 @@ HPC_API int32_t hpc_rnn_destroy(hpc_rnn* rnn) {
 HPC_API int32_t hpc_rnn_set_checkpointing(hpc_rnn* rnn, int64_t every) {
     return guarded(__func__, [&] {
         require(rnn != nullptr, "rnn is NULL");
-        require(every >= 0, "every: expected >= 0 (0 turns checkpointing off), got " + std::to_string(every));
+        require(every >= 0,
+                [&] { return "every: expected >= 0 (0 turns checkpointing off), got " + std::to_string(every); });
         rnn->ws32.checkpoint_every = rnn->ws64.checkpoint_every = every;
         rnn->ws32.saved_batch = rnn->ws64.saved_batch = 0;  // saved activations no longer match the mode
     });
@@ -185,8 +194,10 @@ HPC_API int32_t hpc_rnn_forward(hpc_rnn* rnn, int32_t training, int64_t batch, i
         // NULL params: the frozen copy (hpc_rnn_freeze_params).
         const bool live = params != nullptr || !r->frozen();
         if (live) {
-            require(params != nullptr, "params is NULL and no parameters are frozen (hpc_rnn_freeze_params): expected " +
-                                           std::to_string(r->param_elements) + " elements");
+            require(params != nullptr, [&] {
+                return "params is NULL and no parameters are frozen (hpc_rnn_freeze_params): expected " +
+                       std::to_string(r->param_elements) + " elements";
+            });
             check_buffer("params", params, params_len, r->param_elements, false);
         } else {
             check_buffer("params", params, params_len, r->param_elements, true);
@@ -251,8 +262,10 @@ HPC_API int32_t hpc_rnn_backward(hpc_rnn* rnn, const void* x, int64_t x_len, con
         const bool saved_frozen = f32 ? r->ws32.saved_frozen : r->ws64.saved_frozen;
         // NULL params: the frozen copy, which the forward must have run on.
         if (params == nullptr && params_len == 0)
-            require(saved_frozen, "params is NULL but the last training forward did not run on frozen parameters: expected " +
-                                      std::to_string(r->param_elements) + " elements");
+            require(saved_frozen, [&] {
+                return "params is NULL but the last training forward did not run on frozen parameters: expected " +
+                       std::to_string(r->param_elements) + " elements";
+            });
         check_buffer("params", params, params_len, r->param_elements, saved_frozen);
         check_buffer("dy", dy, dy_len, s.y, false);
         check_buffer("dhn", dhn, dhn_len, s.state, true);

@@ -23,8 +23,10 @@ using namespace hpc::abi;
 namespace {
 
 void require_size(const char* name, int64_t v) {
-    require(v > 0, std::string(name) + ": expected > 0, got " + std::to_string(v));
-    require(v <= INT_MAX, std::string(name) + ": expected <= " + std::to_string(INT_MAX) + ", got " + std::to_string(v));
+    require(v > 0, [&] { return std::string(name) + ": expected > 0, got " + std::to_string(v); });
+    require(v <= INT_MAX, [&] {
+        return std::string(name) + ": expected <= " + std::to_string(INT_MAX) + ", got " + std::to_string(v);
+    });
 }
 
 // lengths[s] > 0, sum = n_samples.
@@ -37,8 +39,9 @@ void check_lengths(int64_t n_seqs, const int64_t* lengths, int64_t n_samples) {
         if (lengths[s] <= 0) throw InvalidArgument("lengths[" + std::to_string(s) + "]: expected > 0, got " + std::to_string(lengths[s]));
         sum = checked_add(sum, lengths[s], "sum(lengths)");
     }
-    require(sum == n_samples, "lengths: expected to sum to n_samples = " + std::to_string(n_samples) + ", got " +
-                                  std::to_string(sum));
+    require(sum == n_samples, [&] {
+        return "lengths: expected to sum to n_samples = " + std::to_string(n_samples) + ", got " + std::to_string(sum);
+    });
 }
 
 // Non-negative, finite, summing to 1 within 1e-6.
@@ -50,8 +53,10 @@ void check_stochastic(const char* name, const double* p, int64_t n, int64_t row)
                                   "]: expected a probability in [0, 1], got " + num(p[i]));
         sum += p[i];
     }
-    require(std::fabs(sum - 1.0) <= 1e-6, std::string(name) + (row >= 0 ? " row " + std::to_string(row) : "") +
-                                              ": expected to sum to 1, got " + num(sum));
+    require(std::fabs(sum - 1.0) <= 1e-6, [&] {
+        return std::string(name) + (row >= 0 ? " row " + std::to_string(row) : "") + ": expected to sum to 1, got " +
+               num(sum);
+    });
 }
 
 void check_model(int64_t K, const double* startprob, int64_t startprob_len, const double* transmat, int64_t transmat_len) {
@@ -152,12 +157,15 @@ void check_posteriors(const double* p, int64_t len, int64_t expected) {
 cpu::CovarianceType check_gaussian(int32_t covariance_type, int64_t K, int64_t D, int64_t N, const double* x,
                                    int64_t x_len, const double* means, int64_t means_len, const double* covars,
                                    int64_t covars_len, double min_covar) {
-    require(covariance_type >= HPC_COVARIANCE_SPHERICAL && covariance_type <= HPC_COVARIANCE_TIED,
-            "covariance_type: expected 1 (spherical), 2 (diag), 3 (full) or 4 (tied), got " + std::to_string(covariance_type));
+    require(covariance_type >= HPC_COVARIANCE_SPHERICAL && covariance_type <= HPC_COVARIANCE_TIED, [&] {
+        return "covariance_type: expected 1 (spherical), 2 (diag), 3 (full) or 4 (tied), got " +
+               std::to_string(covariance_type);
+    });
     require_size("n_states", K);
     require_size("n_features", D);
     require_size("n_samples", N);
-    require(std::isfinite(min_covar) && min_covar >= 0, "min_covar: expected a finite value >= 0, got " + num(min_covar));
+    require(std::isfinite(min_covar) && min_covar >= 0,
+            [&] { return "min_covar: expected a finite value >= 0, got " + num(min_covar); });
     const auto type = (cpu::CovarianceType)(covariance_type - 1);
     const int64_t ncov = type == cpu::CovarianceType::Spherical ? K
                          : type == cpu::CovarianceType::Diag   ? checked_mul(K, D, "n_states*n_features")
@@ -225,7 +233,7 @@ HPC_API int32_t hpc_hmm_forward_backward(int32_t mode, int64_t K, int64_t S, con
                                          double* seq_loglik_backward, int64_t seq_loglik_backward_len) {
     return guarded(__func__, [&] {
         require(mode == HPC_HMM_SCALING || mode == HPC_HMM_LOG,
-                "mode: expected HPC_HMM_SCALING (0) or HPC_HMM_LOG (1), got " + std::to_string(mode));
+                [&] { return "mode: expected HPC_HMM_SCALING (0) or HPC_HMM_LOG (1), got " + std::to_string(mode); });
         require_size("n_states", K);
         check_lengths(S, lengths, N);
         const int64_t NK = checked_mul(N, K, "n_samples*n_states");
@@ -331,9 +339,10 @@ HPC_API int32_t hpc_hmm_gaussian_e_step(int32_t mode, int32_t covariance_type, i
                                         int64_t obs_len, double* obs2, int64_t obs2_len) {
     return guarded(__func__, [&] {
         require(mode == HPC_HMM_SCALING || mode == HPC_HMM_LOG,
-                "mode: expected HPC_HMM_SCALING (0) or HPC_HMM_LOG (1), got " + std::to_string(mode));
-        require(covariance_type == HPC_COVARIANCE_SPHERICAL || covariance_type == HPC_COVARIANCE_DIAG,
-                "covariance_type: expected 1 (spherical) or 2 (diag), got " + std::to_string(covariance_type));
+                [&] { return "mode: expected HPC_HMM_SCALING (0) or HPC_HMM_LOG (1), got " + std::to_string(mode); });
+        require(covariance_type == HPC_COVARIANCE_SPHERICAL || covariance_type == HPC_COVARIANCE_DIAG, [&] {
+            return "covariance_type: expected 1 (spherical) or 2 (diag), got " + std::to_string(covariance_type);
+        });
         const auto type = check_gaussian(covariance_type, K, D, N, x, x_len, means, means_len, covars, covars_len, 0.0);
         check_lengths(S, lengths, N);
         const int64_t NK = checked_mul(N, K, "n_samples*n_states");

@@ -18,29 +18,33 @@ using namespace hpc::abi;
 namespace {
 
 void require_dtype(int32_t dtype) {
-    require(dtype == HPC_DTYPE_FLOAT32 || dtype == HPC_DTYPE_FLOAT64,
-            "dtype: expected HPC_DTYPE_FLOAT32 (1) or HPC_DTYPE_FLOAT64 (2), got " + std::to_string(dtype));
+    require(dtype == HPC_DTYPE_FLOAT32 || dtype == HPC_DTYPE_FLOAT64, [&] {
+        return "dtype: expected HPC_DTYPE_FLOAT32 (1) or HPC_DTYPE_FLOAT64 (2), got " + std::to_string(dtype);
+    });
 }
 
 // n tensors: a pointer array whose entries are all non-null, and lengths > 0.
 void check_set(const char* name, void* const* ptrs, int64_t n, bool required) {
     if (!required && ptrs == nullptr) return;
-    require(ptrs != nullptr, std::string(name) + " is NULL (an array of " + std::to_string(n) + " tensor pointers)");
+    require(ptrs != nullptr,
+            [&] { return std::string(name) + " is NULL (an array of " + std::to_string(n) + " tensor pointers)"; });
     for (int64_t i = 0; i < n; ++i)
-        require(ptrs[i] != nullptr, std::string(name) + "[" + std::to_string(i) + "] is NULL");
+        require(ptrs[i] != nullptr, [&] { return std::string(name) + "[" + std::to_string(i) + "] is NULL"; });
 }
 
 void check_lengths(const int64_t* lengths, int64_t n) {
-    require(n > 0, "n_tensors: expected > 0, got " + std::to_string(n));
+    require(n > 0, [&] { return "n_tensors: expected > 0, got " + std::to_string(n); });
     require(lengths != nullptr, "lengths is NULL");
     for (int64_t i = 0; i < n; ++i)
-        require(lengths[i] > 0, "lengths[" + std::to_string(i) + "]: expected > 0, got " + std::to_string(lengths[i]));
+        require(lengths[i] > 0,
+                [&] { return "lengths[" + std::to_string(i) + "]: expected > 0, got " + std::to_string(lengths[i]); });
 }
 
 void check_range(const char* name, double v, double lo, double hi, bool hi_open) {
-    require(std::isfinite(v) && v >= lo && (hi_open ? v < hi : v <= hi),
-            std::string("hparams->") + name + ": expected a value in [" + num(lo) + ", " + (std::isinf(hi) ? "inf" : num(hi)) +
-                (hi_open ? ")" : "]") + ", got " + num(v));
+    require(std::isfinite(v) && v >= lo && (hi_open ? v < hi : v <= hi), [&] {
+        return std::string("hparams->") + name + ": expected a value in [" + num(lo) + ", " +
+               (std::isinf(hi) ? "inf" : num(hi)) + (hi_open ? ")" : "]") + ", got " + num(v);
+    });
 }
 
 }  // namespace
@@ -52,10 +56,10 @@ HPC_API int32_t hpc_optim_step(int32_t algorithm, int32_t dtype, const hpc_optim
                                const int64_t* lengths) {
     return guarded(__func__, [&] {
         require(algorithm >= HPC_OPTIM_SGD && algorithm <= HPC_OPTIM_ADAGRAD,
-                "algorithm: expected HPC_OPTIM_* (1..5), got " + std::to_string(algorithm));
+                [&] { return "algorithm: expected HPC_OPTIM_* (1..5), got " + std::to_string(algorithm); });
         require_dtype(dtype);
         require(h != nullptr, "hparams is NULL");
-        require(step >= 1, "step: expected >= 1 (1-based), got " + std::to_string(step));
+        require(step >= 1, [&] { return "step: expected >= 1 (1-based), got " + std::to_string(step); });
         check_lengths(lengths, n);
         const double inf = INFINITY;
         check_range("lr", h->lr, 0, inf, false);
@@ -119,8 +123,10 @@ HPC_API int32_t hpc_clip_grad_norm(int32_t dtype, int64_t n, void* const* grads,
         require_dtype(dtype);
         check_lengths(lengths, n);
         check_set("grads", grads, n, true);
-        require(std::isfinite(max_norm) && max_norm > 0, "max_norm: expected a finite value > 0, got " + num(max_norm));
-        require(norm_type == 2.0 || norm_type == INFINITY, "norm_type: expected 2 or INFINITY, got " + num(norm_type));
+        require(std::isfinite(max_norm) && max_norm > 0,
+                [&] { return "max_norm: expected a finite value > 0, got " + num(max_norm); });
+        require(norm_type == 2.0 || norm_type == INFINITY,
+                [&] { return "norm_type: expected 2 or INFINITY, got " + num(norm_type); });
         require(total_norm != nullptr, "total_norm is NULL");
         const bool inf = norm_type == INFINITY;
         const double norm = dtype == HPC_DTYPE_FLOAT32 ? cpu::grad_norm<float>(n, (const float* const*)grads, lengths, inf)
@@ -139,7 +145,8 @@ HPC_API int32_t hpc_clip_grad_value(int32_t dtype, int64_t n, void* const* grads
         require_dtype(dtype);
         check_lengths(lengths, n);
         check_set("grads", grads, n, true);
-        require(std::isfinite(clip_value) && clip_value >= 0, "clip_value: expected a finite value >= 0, got " + num(clip_value));
+        require(std::isfinite(clip_value) && clip_value >= 0,
+                [&] { return "clip_value: expected a finite value >= 0, got " + num(clip_value); });
         if (dtype == HPC_DTYPE_FLOAT32) cpu::clamp_grads<float>(n, (float* const*)grads, lengths, clip_value);
         else cpu::clamp_grads<double>(n, (double* const*)grads, lengths, clip_value);
     });
@@ -156,15 +163,22 @@ int32_t gemm_call(const char* fn, bool own_kernel, int32_t dtype, int32_t trans_
     return guarded(fn, [&] {
         require_dtype(dtype);
         for (auto [name, v] : {std::pair{"m", m}, {"n", n}, {"k", k}})
-            require(v > 0 && v <= INT_MAX, std::string(name) + ": expected 1.." + std::to_string(INT_MAX) + ", got " + std::to_string(v));
+            require(v > 0 && v <= INT_MAX, [&] {
+                return std::string(name) + ": expected 1.." + std::to_string(INT_MAX) + ", got " + std::to_string(v);
+            });
         // A matrix of rows x cols stored with leading dimension ld needs (rows - 1) * ld + cols elements.
         auto check = [&](const char* name, const void* p, int64_t len, int64_t rows, int64_t cols, int64_t ld) {
-            require(p != nullptr, std::string(name) + " is NULL");
-            require(ld >= cols && ld <= INT_MAX, std::string("ld") + name + ": expected >= " + std::to_string(cols) + ", got " + std::to_string(ld));
+            require(p != nullptr, [&] { return std::string(name) + " is NULL"; });
+            require(ld >= cols && ld <= INT_MAX, [&] {
+                return std::string("ld") + name + ": expected >= " + std::to_string(cols) + ", got " +
+                       std::to_string(ld);
+            });
             const int64_t need = checked_add(checked_mul(rows - 1, ld, "rows*ld"), cols, "matrix extent");
-            require(len >= need, std::string(name) + "_len: expected >= " + std::to_string(need) + " elements for a " +
-                                     std::to_string(rows) + "x" + std::to_string(cols) + " matrix with ld " + std::to_string(ld) +
-                                     ", got " + std::to_string(len));
+            require(len >= need, [&] {
+                return std::string(name) + "_len: expected >= " + std::to_string(need) + " elements for a " +
+                       std::to_string(rows) + "x" + std::to_string(cols) + " matrix with ld " + std::to_string(ld) +
+                       ", got " + std::to_string(len);
+            });
         };
         check("a", a, a_len, trans_a ? k : m, trans_a ? m : k, lda);
         check("b", b, b_len, trans_b ? n : k, trans_b ? k : n, ldb);

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <initializer_list>
 #include <string>
+#include <type_traits>
 
 #include "errors.h"
 
@@ -23,15 +24,26 @@ inline void require(bool ok, const std::string& message) {
     if (!ok) throw InvalidArgument(message);
 }
 
+// The same with the message built by message() only on failure: messages built on every call (numbers formatted,
+// strings joined) were 1.5 % of a K 8 decode of 10,000 rows, most of its validation.
+template <typename Message, typename = std::enable_if_t<std::is_invocable_r_v<std::string, Message&>>>
+inline void require(bool ok, Message&& message) {
+    if (!ok) throw InvalidArgument(message());
+}
+
 // A buffer argument: required or optional (NULL with length 0), and exactly `expected` elements when present.
 inline bool check_buffer(const char* name, const void* ptr, int64_t len, int64_t expected, bool optional) {
     if (ptr == nullptr) {
-        require(optional, std::string(name) + " is NULL (required, " + std::to_string(expected) + " elements)");
-        require(len == 0, std::string(name) + " is NULL but " + name + "_len is " + std::to_string(len));
+        require(optional,
+                [&] { return std::string(name) + " is NULL (required, " + std::to_string(expected) + " elements)"; });
+        require(len == 0,
+                [&] { return std::string(name) + " is NULL but " + name + "_len is " + std::to_string(len); });
         return false;
     }
-    require(len == expected, std::string(name) + "_len: expected " + std::to_string(expected) + " elements, got " +
-                                 std::to_string(len));
+    require(len == expected, [&] {
+        return std::string(name) + "_len: expected " + std::to_string(expected) + " elements, got " +
+               std::to_string(len);
+    });
     return true;
 }
 
@@ -41,7 +53,7 @@ inline void require_disjoint(const char* a_name, const void* a, int64_t a_len, c
     if (!a || !b) return;
     auto a0 = reinterpret_cast<uintptr_t>(a), b0 = reinterpret_cast<uintptr_t>(b);
     auto a1 = a0 + (uintptr_t)a_len * elem, b1 = b0 + (uintptr_t)b_len * elem;
-    require(a1 <= b0 || b1 <= a0, std::string(a_name) + " overlaps " + b_name);
+    require(a1 <= b0 || b1 <= a0, [&] { return std::string(a_name) + " overlaps " + b_name; });
 }
 
 struct Buffer {
