@@ -92,7 +92,9 @@ int64_t first_bad_serial(const double* v, int64_t n, Good good, [[maybe_unused]]
 
 // first_bad_serial over parts of the array on HPC's thread team (the first bad index overall: the first part's that
 // found one). The [N, K] log-densities are 26-51 MB at K 32-64 and 100,000 rows, read from memory on every call: on
-// two threads hpc_hmm_viterbi K 32 took 2.80-2.98 ms instead of 3.26-3.31, K 64 8.9-9.5 instead of 9.3-9.6.
+// two threads hpc_hmm_viterbi K 32 took 2.80-2.98 ms instead of 3.26-3.31, K 64 8.9-9.5 instead of 9.3-9.6. Parts
+// of at least 16,384 values (was 65,536: x of a D 1 decode of 100,000 rows was checked on one thread, part of the
+// call's serial time; bench/results/2026-11-23-decode-k8-serial-parts.md).
 template <typename Good, typename GoodV>
 int64_t first_bad(const double* v, int64_t n, Good good, GoodV good2) {
     constexpr int64_t kPart = 1 << 14;
