@@ -5,7 +5,10 @@
 // after the other ("one chain") or all S side by side ("all"). Later variants: "base_bcast" (base with each p[k]
 // broadcast from memory, not splat's 0.0 + p[k] then a broadcast), "mstore" (the maxima by a tree, each row's maxima
 // before the emission kept instead of back pointers, the backtrack finding the first k whose candidate equals the
-// kept maximum) and "mstore_reg" (mstore's forward with the previous rows in registers, lanes taken by permutes).
+// kept maximum), "mstore_reg" (mstore's forward with the previous rows in registers, lanes taken by permutes) and
+// "planes" (a compare into a mask and a max per candidate, the back pointers built from the seven masks with integer
+// operations as three bit planes, 4 bytes a row: 3.35-3.38 ns a row against 4.6-4.9 for a copy of the library's
+// step of 32a7603; no faster in the library, bench/results/2026-11-23-decode-k8-serial-parts.md).
 // Checks that the variants agree; prints ns a row. Results: bench/results/2026-11-23-hmm-not-kept-2.md and
 // bench/results/2026-11-23-viterbi-back-pointer-rows.md. Needs AVX-512 and BMI2:
 //   g++ -O2 -std=c++17 -march=native bench/compare/viterbi_k8_variants.cpp -o /tmp/vk8 && taskset -c 0 /tmp/vk8 5 10000 20
@@ -132,6 +135,36 @@ void bt_mstore(int S, int64_t T, const double* logB, const double* mrow, const V
     for (int i = 0; i < S; ++i) path[(int64_t)i * T] = st[i];
 }
 
+// "planes": m[k] the lanes where candidate k beat the best so far, so a lane's pointer is the last k with its bit set;
+// last[k] (those lanes) gives the pointer's three bits as bytes 0-2 of a 32-bit word a row.
+__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,bmi")))
+void planes(int S, int64_t T, const double* logB, const V* LA, V* prev, uint32_t* back) {
+    __m512d la[8];
+    for (int k = 0; k < 8; ++k) la[k] = _mm512_loadu_pd((const double*)(LA + k));
+    for (int64_t t = 1; t < T; ++t)
+        for (int i = 0; i < S; ++i) {
+            const int64_t r = (int64_t)i * T + t;
+            const double* p = (const double*)(prev + i);
+            __m512d c = _mm512_add_pd(_mm512_set1_pd(p[0]), la[0]);
+            uint32_t m[8];
+#pragma GCC unroll 8
+            for (int k = 1; k < 8; ++k) {
+                const __m512d cand = _mm512_add_pd(_mm512_set1_pd(p[k]), la[k]);
+                m[k] = _mm512_cmp_pd_mask(cand, c, _CMP_GT_OQ);
+                c = _mm512_max_pd(cand, c);
+            }
+            c = _mm512_add_pd(c, _mm512_loadu_pd(logB + r * 8));
+            _mm512_store_pd((double*)(prev + i), c);
+            uint32_t later = m[7], last[8];
+            last[7] = m[7];
+#pragma GCC unroll 8
+            for (int k = 6; k >= 1; --k) { last[k] = m[k] & ~later; later |= m[k]; }
+            const uint32_t b0 = last[1] | last[3] | last[5] | last[7], b1 = last[2] | last[3] | last[6] | last[7];
+            const uint32_t b2 = last[4] | last[5] | last[6] | last[7];
+            back[r] = b0 | b1 << 8 | b2 << 16;
+        }
+}
+
 void bt_one(int S, int64_t T, const int32_t* back, int64_t* path) {
     for (int i = 0; i < S; ++i) {
         int64_t state = 0; const int64_t r0 = (int64_t)i * T;
@@ -194,6 +227,23 @@ int main(int argc, char** argv) {
                     for (int j = 0; j < 8; ++j)
                         if (back2[r * 8 + j] != back[r * 8 + j]) { printf("base_bcast mismatch\n"); return 1; }
             printf("base_bcast forward %.2f\n", tq * 1e9 / (S * T));
+        }
+        {
+            std::vector<uint32_t> bp(S * T); std::vector<V> prev2(S); double tq = 1e9;
+            for (int q = 0; q < reps; ++q) {
+                for (int i = 0; i < S; ++i) prev2[i] = splat(0.0);
+                auto a = std::chrono::steady_clock::now(); planes(S, T, logB.data(), LA, prev2.data(), bp.data());
+                auto b = std::chrono::steady_clock::now();
+                tq = std::min(tq, std::chrono::duration<double>(b - a).count());
+            }
+            for (int i = 0; i < S; ++i) prev[i] = splat(0.0);
+            base(S, T, logB.data(), LA, prev.data(), back.data());
+            if (memcmp(prev.data(), prev2.data(), S * 64)) { printf("planes score mismatch\n"); return 1; }
+            for (int64_t r = 0; r < S * T; ++r)
+                if (r % T)
+                    for (int j = 0; j < 8; ++j)
+                        if ((int)_pext_u32(bp[r], 0x010101u << j) != back[r * 8 + j]) { printf("planes mismatch\n"); return 1; }
+            printf("planes forward %.2f\n", tq * 1e9 / (S * T));
         }
         {
             V LAT[8]; for (int k = 0; k < 8; ++k) for (int j = 0; j < 8; ++j) LAT[j][k] = LA[k][j];
