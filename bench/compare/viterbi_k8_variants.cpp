@@ -65,23 +65,28 @@ void base_bcast(int S, int64_t T, const double* logB, const V* LA, V* prev, int3
     base_step<true>(S, T, logB, LA, prev, back);
 }
 
+// step(r, p, la) for steps t >= 1 of the S sequences in turn (row r = i T + t, p its sequence's previous scores, la
+// the rows of log A).
+template <typename Step>
+inline void each_step(int S, int64_t T, const V* LA, V* prev, Step step) {
+    __m512d la[8];
+    for (int k = 0; k < 8; ++k) la[k] = _mm512_loadu_pd((const double*)(LA + k));
+    for (int64_t t = 1; t < T; ++t)
+        for (int i = 0; i < S; ++i) step((int64_t)i * T + t, (double*)(prev + i), la);
+}
+
 // The forward pass with the maxima by a tree (no back pointers tracked), keep(r, c, m) given each row's candidates c
 // and maxima m before the emission is added. (The file is compiled with -march=native, so the lambdas may use
 // AVX-512 intrinsics.)
 template <typename Keep>
 inline void tree_pass(int S, int64_t T, const double* logB, const V* LA, V* prev, Keep keep) {
-    __m512d la[8];
-    for (int k = 0; k < 8; ++k) la[k] = _mm512_loadu_pd((const double*)(LA + k));
-    for (int64_t t = 1; t < T; ++t)
-        for (int i = 0; i < S; ++i) {
-            const int64_t r = (int64_t)i * T + t;
-            const double* p = (const double*)(prev + i);
-            __m512d c[8];
-            for (int k = 0; k < 8; ++k) c[k] = _mm512_add_pd(_mm512_set1_pd(p[k]), la[k]);
-            const __m512d m = tree_max8(c);
-            keep(r, c, m);
-            _mm512_storeu_pd((double*)(prev + i), _mm512_add_pd(m, _mm512_loadu_pd(logB + r * 8)));
-        }
+    each_step(S, T, LA, prev, [&](int64_t r, double* p, const __m512d (&la)[8]) {
+        __m512d c[8];
+        for (int k = 0; k < 8; ++k) c[k] = _mm512_add_pd(_mm512_set1_pd(p[k]), la[k]);
+        const __m512d m = tree_max8(c);
+        keep(r, c, m);
+        _mm512_storeu_pd(p, _mm512_add_pd(m, _mm512_loadu_pd(logB + r * 8)));
+    });
 }
 
 void masks(int S, int64_t T, const double* logB, const V* LA, V* prev, uint64_t* back) {
@@ -139,30 +144,25 @@ void bt_mstore(int S, int64_t T, const double* logB, const double* mrow, const V
 // last[k] (those lanes) gives the pointer's three bits as bytes 0-2 of a 32-bit word a row.
 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,bmi")))
 void planes(int S, int64_t T, const double* logB, const V* LA, V* prev, uint32_t* back) {
-    __m512d la[8];
-    for (int k = 0; k < 8; ++k) la[k] = _mm512_loadu_pd((const double*)(LA + k));
-    for (int64_t t = 1; t < T; ++t)
-        for (int i = 0; i < S; ++i) {
-            const int64_t r = (int64_t)i * T + t;
-            const double* p = (const double*)(prev + i);
-            __m512d c = _mm512_add_pd(_mm512_set1_pd(p[0]), la[0]);
-            uint32_t m[8];
+    each_step(S, T, LA, prev, [&](int64_t r, double* p, const __m512d (&la)[8]) {
+        __m512d c = _mm512_add_pd(_mm512_set1_pd(p[0]), la[0]);
+        uint32_t m[8];
 #pragma GCC unroll 8
-            for (int k = 1; k < 8; ++k) {
-                const __m512d cand = _mm512_add_pd(_mm512_set1_pd(p[k]), la[k]);
-                m[k] = _mm512_cmp_pd_mask(cand, c, _CMP_GT_OQ);
-                c = _mm512_max_pd(cand, c);
-            }
-            c = _mm512_add_pd(c, _mm512_loadu_pd(logB + r * 8));
-            _mm512_store_pd((double*)(prev + i), c);
-            uint32_t later = m[7], last[8];
-            last[7] = m[7];
-#pragma GCC unroll 8
-            for (int k = 6; k >= 1; --k) { last[k] = m[k] & ~later; later |= m[k]; }
-            const uint32_t b0 = last[1] | last[3] | last[5] | last[7], b1 = last[2] | last[3] | last[6] | last[7];
-            const uint32_t b2 = last[4] | last[5] | last[6] | last[7];
-            back[r] = b0 | b1 << 8 | b2 << 16;
+        for (int k = 1; k < 8; ++k) {
+            const __m512d cand = _mm512_add_pd(_mm512_set1_pd(p[k]), la[k]);
+            m[k] = _mm512_cmp_pd_mask(cand, c, _CMP_GT_OQ);
+            c = _mm512_max_pd(cand, c);
         }
+        c = _mm512_add_pd(c, _mm512_loadu_pd(logB + r * 8));
+        _mm512_store_pd(p, c);
+        uint32_t later = m[7], last[8];
+        last[7] = m[7];
+#pragma GCC unroll 8
+        for (int k = 6; k >= 1; --k) { last[k] = m[k] & ~later; later |= m[k]; }
+        const uint32_t b0 = last[1] | last[3] | last[5] | last[7], b1 = last[2] | last[3] | last[6] | last[7];
+        const uint32_t b2 = last[4] | last[5] | last[6] | last[7];
+        back[r] = b0 | b1 << 8 | b2 << 16;
+    });
 }
 
 void bt_one(int S, int64_t T, const int32_t* back, int64_t* path) {
