@@ -130,6 +130,38 @@ public class BenchCliTests
         }
     }
 
+    /// A --save path that cannot be a folder (here an existing file) is a usage error naming the option and the path,
+    /// not an unhandled exception; so is an output path that cannot be written (here a folder).
+    [Fact]
+    public void UnwritableOutputPathsAreUsageErrors()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "hpc-bench-bad-save-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            string file = Path.Combine(dir, "a-file");
+            File.WriteAllText(file, "");
+            var r = Run("bench", "hmm", "--states", "3", "--length", "60", "--sequences", "3", "--op", "score", "--repeats", "1", "--warmup", "0", "--save", file);
+            Assert.Equal(2, r.Code);
+            Assert.Contains($"--save {file}: expected a folder that can be created or written", r.Err);
+            Assert.DoesNotContain("Unhandled", r.Err);
+            Assert.Equal("", r.Out);
+
+            string x = Path.Combine(dir, "x.npy");
+            Npy.Write<double>(x, new double[] { 0.1, 0.2, 0.3, 1.1, 1.2, 1.3 }, 6, 1);
+            var fit = Run("hmm", "fit", "--emission", "gaussian", "--states", "2", "--input", x, "--iterations", "2", "--model-out", Path.Combine(dir, "m.json"));
+            Assert.True(fit.Code == 0, fit.Err);
+            var decode = Run("hmm", "decode", "--model", Path.Combine(dir, "m.json"), "--input", x, "--output", dir);
+            Assert.Equal(2, decode.Code);
+            Assert.StartsWith("hpc: error: ", decode.Err);
+            Assert.DoesNotContain("Unhandled", decode.Err);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
     [Fact]
     public void BadSizesAreUsageErrors()
     {

@@ -28,8 +28,10 @@ public static class HpcCli
         {
             return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
         }
-        catch (Exception e) when (e is CliException or InvalidDataException or ArgumentException or FileNotFoundException
-                                       or DirectoryNotFoundException or KeyNotFoundException or NotSupportedException
+        // IOException covers files not found and a file where a folder is wanted; UnauthorizedAccessException an output
+        // path that is a folder or lacks permission (both had ended the process with an unhandled exception).
+        catch (Exception e) when (e is CliException or InvalidDataException or ArgumentException or IOException
+                                       or UnauthorizedAccessException or KeyNotFoundException or NotSupportedException
                                        or InvalidOperationException)
         {
             stderr.WriteLine($"hpc: error: {e.Message}");

@@ -287,7 +287,14 @@ internal static class BenchCommands
             if (r.GetValue(save) is { } dir)
             {
                 // After the timing, so that writing files costs the timed runs nothing; the outputs come from one more run.
-                Directory.CreateDirectory(dir);
+                try
+                {
+                    Directory.CreateDirectory(dir);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    throw new CliException($"--save {dir}: expected a folder that can be created or written, got: {e.Message}");
+                }
                 var (startprob, transmat) = saveData(dir);
                 Npy.Write<long>(Path.Combine(dir, "lengths.npy"), lengths.Select(v => (long)v).ToArray(), s);
                 Npy.Write<double>(Path.Combine(dir, "startprob.npy"), startprob, k);
