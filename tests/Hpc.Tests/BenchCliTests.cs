@@ -131,7 +131,7 @@ public class BenchCliTests
     }
 
     /// A --save path that cannot be a folder (here an existing file) is a usage error naming the option and the path,
-    /// not an unhandled exception; so is an output path that cannot be written (here a folder).
+    /// not an exception out of the CLI; so is an output path that cannot be written (here a folder).
     [Fact]
     public void UnwritableOutputPathsAreUsageErrors()
     {
@@ -144,7 +144,6 @@ public class BenchCliTests
             var r = Run("bench", "hmm", "--states", "3", "--length", "60", "--sequences", "3", "--op", "score", "--repeats", "1", "--warmup", "0", "--save", file);
             Assert.Equal(2, r.Code);
             Assert.Contains($"--save {file}: expected a folder that can be created or written", r.Err);
-            Assert.DoesNotContain("Unhandled", r.Err);
             Assert.Equal("", r.Out);
 
             string x = Path.Combine(dir, "x.npy");
@@ -154,7 +153,6 @@ public class BenchCliTests
             var decode = Run("hmm", "decode", "--model", Path.Combine(dir, "m.json"), "--input", x, "--output", dir);
             Assert.Equal(2, decode.Code);
             Assert.StartsWith("hpc: error: ", decode.Err);
-            Assert.DoesNotContain("Unhandled", decode.Err);
         }
         finally
         {

@@ -952,7 +952,7 @@ HPC_INLINE void viterbi_with_back_pointers(const SmallKGroup& g, int64_t K, Rows
     for (int64_t u = g.steps - 1; u >= 0; --u) {
         const int64_t a = g.active[u];
         for (int64_t i = 0; i < a; ++i) {
-            const int64_t r = g.start[g.seqs[i]] + u;
+            const int64_t r = g.row(i, u);
             path[r] = state[i];
             BackPointer b;
             std::memcpy(&b, back_bytes + (r * kBackStride + state[i]) * sizeof b, sizeof b);

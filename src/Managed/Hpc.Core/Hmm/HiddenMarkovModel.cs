@@ -1,5 +1,4 @@
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
+using System.Numerics.Tensors;
 using Hpc.Interop;
 
 namespace Hpc.Hmm;
@@ -283,27 +282,10 @@ public abstract unsafe class HiddenMarkovModel<TObs> where TObs : unmanaged
                     Status.ThrowIfFailed(NativeMethods.hpc_hmm_viterbi(k, lens.Length, pl, n, pb, logB.Length, ps, k, pt, k * k, pp, n, plp, lp.Length));
             }
         }
-        NarrowStates(path.Span, states);
+        // The states are in [0, K), so truncating is exact; vectorised (a scalar loop was 8 % of a K 8 decode's
+        // calling thread at 100,000 rows).
+        TensorPrimitives.ConvertTruncating<long, int>(path.Span, states);
         return lp.Sum();
-    }
-
-    // states[i] = (int)path[i] (values in [0, K)), eight at a time: the scalar loop was 8 % of a K 8 decode's
-    // calling thread (100,000 rows).
-    private static void NarrowStates(ReadOnlySpan<long> path, Span<int> states)
-    {
-        int n = states.Length, i = 0;
-        if (Vector256.IsHardwareAccelerated && path.Length >= n)
-        {
-            ref long src = ref MemoryMarshal.GetReference(path);
-            ref int dst = ref MemoryMarshal.GetReference(states);
-            for (; i + 2 * Vector256<long>.Count <= n; i += 2 * Vector256<long>.Count)
-            {
-                var lo = Vector256.LoadUnsafe(ref src, (nuint)i);
-                var hi = Vector256.LoadUnsafe(ref src, (nuint)(i + Vector256<long>.Count));
-                Vector256.Narrow(lo, hi).StoreUnsafe(ref dst, (nuint)i);
-            }
-        }
-        for (; i < n; i++) states[i] = (int)path[i];
     }
 
     /// <summary>Draws <paramref name="n"/> observations and their states from the model (hmmlearn's <c>sample</c>).</summary>
