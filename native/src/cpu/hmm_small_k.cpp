@@ -711,6 +711,17 @@ struct DiagGaussianRows {
     }
 };
 
+// *x in every lane as one broadcast load (AVX-512: vpbroadcastq from memory), where splat (V{} + x) is a scalar add
+// and a broadcast: in the score pass above 16 states that add was one operation in four of the step's, on the pipes
+// the maxima need. Written as an OR of the bits into zeros, which GCC folds away (it cannot fold 0.0 + x: not x for
+// x = -0.0); GCC 12 made the vector constructor V{x, ..., x} eight masked broadcasts in the clones. The sums are the
+// same as with splat: x + y and (0.0 + x) + y differ only for x = y = -0.0, and log A has no -0.0.
+HPC_INLINE V broadcast_from_memory(const double* x) {
+    int64_t bits;
+    std::memcpy(&bits, x, sizeof bits);
+    return (V)(VI{} | bits);
+}
+
 // One Viterbi step of a sequence whose previous scores are p [K]: out = max_k (p[k] + log A[k, .]) + lb, for one or
 // two sequences at once (each row of log A loaded once for both). Fma: the sums are written x * 1 + y (exact: the
 // same bits as x + y) so that, contracted to an FMA, they run on the FMA pipes beside the maxima (bench/compare/
@@ -726,7 +737,7 @@ HPC_INLINE void viterbi_step(const double* const (&p)[Seqs], const V* LA, int64_
     const int64_t kn = Full ? NV * kLanes : K;
     for (int64_t k = 1; k < kn; ++k) {
         V pk[Seqs];
-        for (int s = 0; s < Seqs; ++s) pk[s] = splat(p[s][k]);
+        for (int s = 0; s < Seqs; ++s) pk[s] = broadcast_from_memory(p[s] + k);
         for (int v = 0; v < NV; ++v) {
             const V la = LA[k * NV + v];
             for (int s = 0; s < Seqs; ++s) c[s][v] = vmax(c[s][v], Fma ? la * one + pk[s] : la + pk[s]);
