@@ -712,8 +712,8 @@ struct DiagGaussianRows {
 };
 
 // *x in every lane as one broadcast load (AVX-512: vpbroadcastq from memory), where splat (V{} + x) is a scalar add
-// and a broadcast: in the score pass above 16 states that add was one operation in four of the step's, on the pipes
-// the maxima need. Written as an OR of the bits into zeros, which GCC folds away (it cannot fold 0.0 + x: not x for
+// and a broadcast: two operations for every NV candidate sums in the score pass above 16 states, the add on the
+// pipes the maxima need. Written as an OR of the bits into zeros, which GCC folds away (it cannot fold 0.0 + x: not x for
 // x = -0.0); GCC 12 made the vector constructor V{x, ..., x} eight masked broadcasts in the clones. The sums are the
 // same as with splat: x + y and (0.0 + x) + y differ only for x = y = -0.0, and log A has no -0.0.
 HPC_INLINE V broadcast_from_memory(const double* x) {
