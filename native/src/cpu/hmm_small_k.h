@@ -1,5 +1,5 @@
-// The HMM kernels for up to 64 states (kSmallKMaxStates), each row's K values held in vector registers (8 doubles per
-// vector: one AVX-512 register, two AVX2 ones, four SSE2 ones; built for all three and picked at load time): the
+// The HMM kernels for up to 64 states (kSmallKMaxStates), each row's K values held in vector registers (vectors of the
+// target's width: hmm_small_k_kernels.cpp is built for AVX-512, AVX2 and SSE2 and hmm_small_k.cpp picks one): the
 // scaled and the log-space forward-backward, fused; Viterbi; diagonal Gaussian densities and statistics.
 //
 // Scaled: per row the forward pass reads the emission log-densities and writes the scaled forward variables alpha_t
@@ -125,9 +125,10 @@ int64_t small_k_viterbi_width(int64_t K);
 bool small_k_viterbi(const SmallKGroup& g, int64_t K, const double* log_emission, const double* logpi,
                      const double* logA, double* delta, uint8_t* back, int64_t* path, double* seq_logprob);
 
-// The state counts (as vectors of 8) for which small_k_diag_gaussian_viterbi is built and used: up to 16 states and
-// from 33 (K 17-32 measured slower fused than densities then Viterbi: see gaussian_viterbi_fuses in hmm_cpu.cpp).
-constexpr bool small_k_fused_viterbi_vectors(int64_t nv) { return nv <= 2 || (nv >= 5 && nv <= 8); }
+// The state counts (as blocks of 8 states) for which small_k_diag_gaussian_viterbi is built and used: up to 16 states
+// and from 33 (K 17-32 measured slower fused than densities then Viterbi, with AVX-512: see gaussian_viterbi_fuses in
+// hmm_cpu.cpp).
+constexpr bool small_k_fused_viterbi_vectors(int64_t nb) { return nb <= 2 || (nb >= 5 && nb <= 8); }
 
 // small_k_viterbi for diagonal Gaussian emissions with each row's densities computed as the pass needs them (the
 // terms of small_k_diag_loglik; the same densities, bit for bit, so the same path and log-probabilities as

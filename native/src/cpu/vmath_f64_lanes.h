@@ -1,8 +1,10 @@
-// Lane-wise double-precision helpers for the HMM kernels: a vector of 8 doubles (one AVX-512 register, two AVX2 ones,
-// four SSE2 ones: GCC vector extensions, compiled for whatever target the including function is built for), its
-// horizontal sum and maximum, and exp / log over the ranges the kernels need. Everything here is always inlined into
-// the target_clones functions of hmm_small_k.cpp and vmath_f64.cpp; include it only there (passing these vectors to
-// a function compiled for another target changes the ABI).
+// Lane-wise double-precision helpers for the HMM kernels: a vector V of kLanes doubles (GCC vector extensions), its
+// horizontal sum and maximum, and exp / log over the ranges the kernels need. kLanes is the width of the target's
+// vector registers (HPC_SIMD_LANES, or from the target's macros: 8 with AVX-512, 4 with AVX, 2 otherwise), so that
+// every operation on a V is one instruction: GCC 12 made comparisons and selects of vectors wider than the target's
+// registers scalar code with spills (bench/results/2026-11-24-avx2-hmm-kernels.md). Everything here is always inlined
+// into the kernels of hmm_small_k_kernels.cpp (built once per instruction set) and vmath_f64.cpp; include it only
+// there (passing these vectors to a function compiled for another target changes the ABI).
 #pragma once
 
 #include <cstdint>
@@ -10,32 +12,63 @@
 
 #define HPC_INLINE __attribute__((always_inline)) inline
 
+#ifndef HPC_SIMD_LANES
+#if defined(__AVX512F__)
+#define HPC_SIMD_LANES 8
+#elif defined(__AVX__)
+#define HPC_SIMD_LANES 4
+#else
+#define HPC_SIMD_LANES 2
+#endif
+#endif
+#if HPC_SIMD_LANES != 8 && HPC_SIMD_LANES != 4 && HPC_SIMD_LANES != 2
+#error "HPC_SIMD_LANES must be 8, 4 or 2"
+#endif
+
 namespace hpc::cpu {
 
 namespace simd {
 
-typedef double V __attribute__((vector_size(64)));   // 8 doubles
-typedef int64_t VI __attribute__((vector_size(64)));
+constexpr int kLanes = HPC_SIMD_LANES;
+typedef double V __attribute__((vector_size(8 * kLanes)));
+typedef int64_t VI __attribute__((vector_size(8 * kLanes)));
+typedef uint64_t VU __attribute__((vector_size(8 * kLanes)));
 typedef double V4 __attribute__((vector_size(32)));
 typedef double V2 __attribute__((vector_size(16)));
-constexpr int kLanes = 8;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 HPC_INLINE V splat(double x) { return V{} + x; }
 
+// The lanes' sum, in halves: (lower half + upper half), down to two lanes.
 HPC_INLINE double hsum(V v) {
+#if HPC_SIMD_LANES == 8
     const V4 a = __builtin_shufflevector(v, v, 0, 1, 2, 3) + __builtin_shufflevector(v, v, 4, 5, 6, 7);
+#elif HPC_SIMD_LANES == 4
+    const V4 a = v;
+#endif
+#if HPC_SIMD_LANES >= 4
     const V2 b = __builtin_shufflevector(a, a, 0, 1) + __builtin_shufflevector(a, a, 2, 3);
+#else
+    const V2 b = v;
+#endif
     return b[0] + b[1];
 }
 
 HPC_INLINE V vmax(V a, V b) { return a > b ? a : b; }
 
 HPC_INLINE double hmax(V v) {
+#if HPC_SIMD_LANES == 8
     const V4 lo = __builtin_shufflevector(v, v, 0, 1, 2, 3), hi = __builtin_shufflevector(v, v, 4, 5, 6, 7);
     const V4 a = lo > hi ? lo : hi;
+#elif HPC_SIMD_LANES == 4
+    const V4 a = v;
+#endif
+#if HPC_SIMD_LANES >= 4
     const V2 c = __builtin_shufflevector(a, a, 0, 1), d = __builtin_shufflevector(a, a, 2, 3);
     const V2 b = c > d ? c : d;
+#else
+    const V2 b = v;
+#endif
     return b[0] > b[1] ? b[0] : b[1];
 }
 
@@ -64,7 +97,9 @@ HPC_INLINE V exp_np(V x) {
     p = p * r + 0.5;
     p = p * r + 1.0;
     p = p * r + 1.0;
-    const VI n1 = n >> 1, n2 = n - n1;
+    // n >> 1 for n in [-1077, 0], as a logical shift of n + 2048 (AVX2 has no 64-bit arithmetic shift: GCC made it
+    // four instructions)
+    const VI n1 = (VI)((VU)(n + 2048) >> 1) - 1024, n2 = n - n1;
     const V s1 = (V)((n1 + 1023) << 52), s2 = (V)((n2 + 1023) << 52);
     const V y = p * s1 * s2;
     return x < splat(-745.14) ? splat(0.0) : y;
@@ -77,8 +112,9 @@ HPC_INLINE V log_nn(V x) {
     const VI sub = (x < splat(2.2250738585072014e-308)) & (x > splat(0.0));
     const V xs = sub ? x * 0x1p54 : x;
     VI ix = (VI)xs;
-    VI hx = (ix >> 32) + (0x3ff00000 - 0x3fe6a09e);
-    const VI k = (hx >> 20) - 0x3ff - (sub & 54);
+    // logical shifts (the sign bits are 0 for x >= 0; AVX2 has no 64-bit arithmetic shift)
+    VI hx = (VI)((VU)ix >> 32) + (0x3ff00000 - 0x3fe6a09e);
+    const VI k = (VI)((VU)hx >> 20) - 0x3ff - (sub & 54);
     hx = (hx & 0x000fffff) + 0x3fe6a09e;
     ix = (hx << 32) | (ix & 0xffffffff);
     const V f = (V)ix - 1.0;
@@ -88,7 +124,9 @@ HPC_INLINE V log_nn(V x) {
     const V t1 = w * (3.999999999940941908e-01 + w * (2.222219843214978396e-01 + w * 1.531383769920937332e-01));
     const V t2 = z * (6.666666666666735130e-01 +
                       w * (2.857142874366239149e-01 + w * (1.818357216161805012e-01 + w * 1.479819860511658591e-01)));
-    const V dk = __builtin_convertvector(k, V);
+    // k as a double, exactly (|k| < 2^51): the bits of 1.5 2^52 plus k, minus 1.5 2^52 (AVX2 has no 64-bit integer
+    // conversion: GCC converted lane by lane)
+    const V dk = (V)(k + (VI)splat(0x1.8p52)) - 0x1.8p52;
     const V y = sv * (hfsq + (t2 + t1)) + dk * 1.90821492927058770002e-10 - hfsq + f + dk * 6.93147180369123816490e-01;
     return x == splat(0.0) ? splat(-kInf) : y;
 }

@@ -1,0 +1,1203 @@
+// The kernels of hmm_small_k.h, compiled once per instruction set into the namespace HPC_SMALL_K_NAMESPACE, each row's
+// K values held in vectors of the target's register width (vmath_f64_lanes.h: 8 doubles with AVX-512, 4 with AVX2,
+// 2 with SSE2). hmm_small_k.cpp picks one build at run time (CMakeLists.txt: on x86-64 with GCC three builds,
+// HPC_SMALL_K_ISA 1 (AVX-512), 2 (AVX2 and FMA) and 3 (SSE2); elsewhere, or with HPC_NO_TARGET_CLONES, one build for
+// the compiler's target, HPC_SMALL_K_ISA 0). One source for every instruction set: GCC vector extensions. The
+// instruction set is set by '#pragma GCC target' after the standard headers, not by -m flags: code the build emits
+// from those headers (a template instantiated here and emitted out of line) keeps the default target, so the linker
+// cannot keep an AVX-512 copy of a function that the rest of the library calls.
+#include "hmm_small_k.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <type_traits>
+#include <vector>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#ifndef HPC_SMALL_K_ISA
+#error "HPC_SMALL_K_ISA: 0 (the compiler's target), 1 (AVX-512), 2 (AVX2 and FMA) or 3 (SSE2)"
+#endif
+#if HPC_SMALL_K_ISA == 1
+#pragma GCC target("avx512f")
+#define HPC_SIMD_LANES 8
+#define HPC_SMALL_K_NAMESPACE small_k_avx512
+#elif HPC_SMALL_K_ISA == 2
+#pragma GCC target("avx2,fma")
+#define HPC_SIMD_LANES 4
+#define HPC_SMALL_K_NAMESPACE small_k_avx2
+#elif HPC_SMALL_K_ISA == 3
+#define HPC_SIMD_LANES 2
+#define HPC_SMALL_K_NAMESPACE small_k_sse2
+#else
+#define HPC_SMALL_K_NAMESPACE small_k_native
+#endif
+
+#include "vmath_f64_lanes.h"
+
+namespace hpc::cpu::HPC_SMALL_K_NAMESPACE {
+
+namespace {
+
+using namespace simd;
+
+// n zeroed vectors, 64-byte aligned (a new-expression honours the vectors' alignment; std::vector<V> did not).
+std::unique_ptr<V[]> zeroed(int64_t n) { return std::unique_ptr<V[]>(new V[(size_t)std::max<int64_t>(n, 1)]()); }
+
+// *x in every lane as one broadcast load (vbroadcastsd or vpbroadcastq from memory), where splat (V{} + x) is a scalar
+// add and a broadcast. Written as an OR of the bits into zeros, which GCC folds away (it cannot fold 0.0 + x: not x for
+// x = -0.0); GCC 12 made the vector constructor V{x, ..., x} eight masked broadcasts in the AVX-512 target_clones
+// functions. Used by the Viterbi score pass above 16 states (splat was two operations for every NV candidate sums,
+// the add on the pipes the maxima need) and by the products of vec_mat, xi_rows and the transition statistics. The
+// results are splat's: x + y and (0.0 + x) + y differ only for x = y = -0.0 (log A has no -0.0), and x * m + y only
+// by the sign of a zero product, which the nonzero or +0 sums it is added to absorb.
+HPC_INLINE V broadcast_from_memory(const double* x) {
+    int64_t bits;
+    std::memcpy(&bits, x, sizeof bits);
+    return (V)(VI{} | bits);
+}
+
+// Row j of an [.., K] array as NV vectors, lanes from K on set to fill. Full: K == NV * 8 (one unaligned load each).
+template <int NV, bool Full>
+HPC_INLINE void load_row(const double* src, int64_t K, double fill, V (&out)[NV]) {
+    if constexpr (Full) {
+        // One load a vector (one memcpy of the row went through 16-byte moves and a stack copy, and the row's
+        // vectors then waited on a store forwarding that fails: AVX2, K 8).
+        for (int v = 0; v < NV; ++v) std::memcpy(&out[v], src + v * kLanes, sizeof out[v]);
+    } else {
+        // Two lanes at a time (one 16-byte load where both lie in the row), joined by shuffles. Filling a buffer lane
+        // by lane and loading it as a vector made every such load wait for eight scalar stores (no store-to-load
+        // forwarding into a wider load): the scaled forward-backward at K 7 took 2.3x its time at K 8.
+        V2 q[NV * kLanes / 2];
+        for (int i = 0; i < NV * kLanes / 2; ++i) {
+            const int64_t j = 2 * i;
+            if (j + 2 <= K)
+                std::memcpy(&q[i], src + j, sizeof q[i]);
+            else if (j < K)
+                q[i] = V2{src[j], fill};
+            else
+                q[i] = V2{fill, fill};
+        }
+        for (int v = 0; v < NV; ++v) {
+#if HPC_SIMD_LANES == 8
+            const V4 lo = __builtin_shufflevector(q[4 * v], q[4 * v + 1], 0, 1, 2, 3);
+            const V4 hi = __builtin_shufflevector(q[4 * v + 2], q[4 * v + 3], 0, 1, 2, 3);
+            out[v] = __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7);
+#elif HPC_SIMD_LANES == 4
+            out[v] = __builtin_shufflevector(q[2 * v], q[2 * v + 1], 0, 1, 2, 3);
+#else
+            out[v] = q[v];
+#endif
+        }
+    }
+}
+
+template <int NV, bool Full>
+HPC_INLINE void store_row(const V (&in)[NV], int64_t K, double* dst) {
+    if constexpr (Full) {
+        for (int v = 0; v < NV; ++v) std::memcpy(dst + v * kLanes, &in[v], sizeof in[v]);
+    } else {
+        double buf[NV * kLanes];
+        std::memcpy(buf, in, sizeof in);
+        // A fixed trip count with a test, not j < K: GCC made that loop a call to libc's memcpy, a call a row with
+        // a vzeroupper and the row's vectors spilled around it. (vmath.cpp avoids the same conversion with
+        // -fno-tree-loop-distribute-patterns; this loop does not depend on a build flag.)
+        for (int j = 0; j < NV * kLanes; ++j)
+            if (j < K) dst[j] = buf[j];
+    }
+}
+
+// m[k] = row k of the K x K matrix M padded to NV vectors with zeros.
+template <int NV>
+std::unique_ptr<V[]> padded_rows(const double* M, int64_t K, bool transpose) {
+    std::unique_ptr<V[]> m = zeroed(K * NV);
+    double* d = reinterpret_cast<double*>(m.get());
+    for (int64_t k = 0; k < K; ++k)
+        for (int64_t j = 0; j < K; ++j) d[k * NV * kLanes + j] = transpose ? M[j * K + k] : M[k * K + j];
+    return m;
+}
+
+// Rows this far ahead of the one being computed are prefetched (each sequence walks its own rows, several sequences
+// interleaved: more streams than the hardware prefetcher follows well, backwards above all).
+constexpr int64_t kPrefetchRows = 16;
+
+// Doubles in a 64-byte cache line (the step of the prefetches).
+constexpr int kLineDoubles = 8;
+
+template <int NV>
+HPC_INLINE void prefetch_row(const double* row) {
+    for (int j = 0; j < NV * kLanes; j += kLineDoubles) __builtin_prefetch(row + j);
+}
+
+// out = sum_k x[k] M[k] (x a K-vector, M K padded rows).
+template <int NV, bool Full>
+HPC_INLINE void vec_mat(const double* x, const V* M, int64_t K, V (&out)[NV]) {
+    constexpr int64_t kFull = NV * kLanes;
+    const int64_t n = Full ? kFull : K;
+    for (int v = 0; v < NV; ++v) out[v] = splat(0.0);
+    for (int64_t k = 0; k < n; ++k) {
+        const V xk = broadcast_from_memory(x + k);
+        for (int v = 0; v < NV; ++v) out[v] += xk * M[k * NV + v];
+    }
+}
+
+// xi[k] += sum_t a[t, k] w[t] over rows t < rows (a and w [rows, K], xi K padded rows): four rows of xi at a time,
+// in registers, over chunks of 128 rows (a chunk of a and w stays in L1/L2 while the blocks of xi pass over it).
+// (Two rows at a time above 4 vectors, to avoid spilling the 4 x NV accumulators, measured 10-20 % slower.)
+template <int NV, bool Full>
+HPC_INLINE void xi_rows(int64_t rows, int64_t K, const double* a, const double* w, V* xi) {
+    constexpr int64_t kChunk = 128;
+    constexpr int QB = 4;
+    for (int64_t t0 = 0; t0 < rows; t0 += kChunk) {
+        const int64_t t1 = std::min(rows, t0 + kChunk);
+        int64_t k0 = 0;
+        for (; k0 + QB <= K; k0 += QB) {
+            V acc[QB][NV];
+            for (int q = 0; q < QB; ++q)
+                for (int v = 0; v < NV; ++v) acc[q][v] = xi[(k0 + q) * NV + v];
+            for (int64_t t = t0; t < t1; ++t) {
+                V wr[NV];
+                load_row<NV, Full>(w + t * K, K, 0.0, wr);
+                const double* ar = a + t * K + k0;
+                for (int q = 0; q < QB; ++q) {
+                    const V x = broadcast_from_memory(ar + q);
+                    for (int v = 0; v < NV; ++v) acc[q][v] += x * wr[v];
+                }
+            }
+            for (int q = 0; q < QB; ++q)
+                for (int v = 0; v < NV; ++v) xi[(k0 + q) * NV + v] = acc[q][v];
+        }
+        for (; k0 < K; ++k0) {
+            V acc[NV];
+            for (int v = 0; v < NV; ++v) acc[v] = xi[k0 * NV + v];
+            for (int64_t t = t0; t < t1; ++t) {
+                V wr[NV];
+                load_row<NV, Full>(w + t * K, K, 0.0, wr);
+                const V x = broadcast_from_memory(a + t * K + k0);
+                for (int v = 0; v < NV; ++v) acc[v] += x * wr[v];
+            }
+            for (int v = 0; v < NV; ++v) xi[k0 * NV + v] = acc[v];
+        }
+    }
+}
+
+// The accumulation of diag_stats over rows n in [0, rows): row n's posteriors loaded by gamma_row(n, g), its features
+// at x_row(n); s [NV] += gamma, o1 [D * NV] += gamma x_d and o2 [D * NV] += gamma x_d^2, four rows per pass over the
+// accumulators.
+template <int NV, typename GammaRow, typename XRow>
+HPC_INLINE void diag_stats_add(int64_t rows, int64_t D, GammaRow gamma_row, XRow x_row, V (&s)[NV], V* o1, V* o2) {
+    int64_t n = 0;
+    for (; n + 4 <= rows; n += 4) {
+        V g[4][NV];
+        for (int q = 0; q < 4; ++q) {
+            gamma_row(n + q, g[q]);
+            for (int v = 0; v < NV; ++v) s[v] += g[q][v];
+        }
+        const double *x0 = x_row(n), *x1 = x_row(n + 1), *x2 = x_row(n + 2), *x3 = x_row(n + 3);
+        for (int64_t d = 0; d < D; ++d) {
+            const double a0 = x0[d], a1 = x1[d], a2 = x2[d], a3 = x3[d];
+            for (int v = 0; v < NV; ++v) {
+                o1[d * NV + v] += (g[0][v] * a0 + g[1][v] * a1) + (g[2][v] * a2 + g[3][v] * a3);
+                o2[d * NV + v] += (g[0][v] * (a0 * a0) + g[1][v] * (a1 * a1)) + (g[2][v] * (a2 * a2) + g[3][v] * (a3 * a3));
+            }
+        }
+    }
+    for (; n < rows; ++n) {
+        V g[NV];
+        gamma_row(n, g);
+        for (int v = 0; v < NV; ++v) s[v] += g[v];
+        const double* xr = x_row(n);
+        for (int64_t d = 0; d < D; ++d) {
+            const double a = xr[d];
+            for (int v = 0; v < NV; ++v) {
+                o1[d * NV + v] += g[v] * a;
+                o2[d * NV + v] += g[v] * (a * a);
+            }
+        }
+    }
+}
+
+// ps [K], obs_t [D, K] and (unless nullptr) obs2_t [D, K] += the accumulators of diag_stats_add.
+template <int NV>
+HPC_INLINE void diag_stats_store(int64_t K, int64_t D, const V (&s)[NV], const V* o1, const V* o2, double* ps,
+                                 double* obs_t, double* obs2_t) {
+    const double* sd = reinterpret_cast<const double*>(s);
+    for (int64_t k = 0; k < K; ++k) ps[k] += sd[k];
+    for (int64_t d = 0; d < D; ++d) {
+        const double* a = reinterpret_cast<const double*>(o1 + d * NV);
+        const double* b = reinterpret_cast<const double*>(o2 + d * NV);
+        for (int64_t k = 0; k < K; ++k) {
+            obs_t[d * K + k] += a[k];
+            if (obs2_t) obs2_t[d * K + k] += b[k];
+        }
+    }
+}
+
+// The posterior rows of a backward pass, staged kRows at a time and added to sink's statistics by diag_stats_add
+// (so that the accumulators pass through memory once per four rows, not once per row); rows are the [N, D] rows of
+// x they belong to. Does nothing without a sink.
+template <int NV, bool Full>
+struct StatsStage {
+    static constexpr int64_t kRows = 32;
+    const GaussianStatsSink* sink;
+    int64_t K;
+    std::unique_ptr<V[]> gamma, o1, o2;
+    V s[NV];
+    int64_t rows[kRows];
+    int64_t n = 0;
+
+    StatsStage(const GaussianStatsSink* sink_, int64_t K_) : sink(sink_), K(K_) {
+        if (!sink) return;
+        gamma = zeroed(kRows * NV);
+        o1 = zeroed(sink->D * NV);
+        o2 = zeroed(sink->D * NV);
+        for (int v = 0; v < NV; ++v) s[v] = splat(0.0);
+    }
+    // Prefetches row r of x (the backward passes walk the rows backwards, several sequences side by side: the
+    // hardware prefetcher missed most of them, which made the fused statistics slower than a separate pass).
+    HPC_INLINE void prefetch(int64_t r) const {
+        if (!sink) return;
+        const double* xr = sink->x + r * sink->D;
+        for (int64_t d = 0; d < sink->D; d += kLineDoubles) __builtin_prefetch(xr + d);
+    }
+    HPC_INLINE void add(int64_t r, const V (&p)[NV]) {
+        if (!sink) return;
+        for (int v = 0; v < NV; ++v) gamma[n * NV + v] = p[v];
+        rows[n++] = r;
+        if (n == kRows) flush(kRows);
+    }
+    // Adds the first count staged rows (count: n, a constant where it is known).
+    HPC_INLINE void flush(int64_t count) {
+        const int64_t D = sink->D;
+        const double* x = sink->x;
+        diag_stats_add<NV>(
+            count, D, [&](int64_t q, V (&g)[NV]) { for (int v = 0; v < NV; ++v) g[v] = gamma[q * NV + v]; },
+            [&](int64_t q) { return x + rows[q] * D; }, s, o1.get(), o2.get());
+        n = 0;
+    }
+    // Adds the staged rows and the sums to sink->acc.
+    void finish() {
+        if (!sink) return;
+        flush(n);
+        const int64_t D = sink->D;
+        diag_stats_store<NV>(K, D, s, o1.get(), o2.get(), sink->acc, sink->acc + K, sink->acc + K + K * D);
+    }
+};
+
+template <int NV, bool Full>
+HPC_INLINE bool forward(const SmallKGroup& g, int64_t K, const double* logB, const double* pi, const double* A,
+                        double* alpha, double* row_max, double* row_scale, double* seq_loglik) {
+    const std::unique_ptr<V[]> Ap = padded_rows<NV>(A, K, false);
+    V pip[NV];
+    load_row<NV, false>(pi, K, 0.0, pip);
+    const std::unique_ptr<V[]> prev = zeroed(g.n_seqs * NV);  // alpha_{t-1} of each active sequence
+    std::vector<double> msum((size_t)g.n_seqs, 0.0);  // sum of the rows' maxima
+    std::vector<int64_t> esum((size_t)g.n_seqs, 0);   // sum of the rows' binary exponents
+    for (int64_t t = 0; t < g.steps; ++t) {
+        const int64_t a = g.active[t];
+        const int64_t a_next = g.active_at(t + 1);
+        for (int64_t i = 0; i < a; ++i) {
+            const int64_t r = g.row(i, t);
+            if (i < g.active_at(t + kPrefetchRows)) prefetch_row<NV>(logB + (r + kPrefetchRows) * K);
+            V* pv = prev.get() + i * NV;
+            V cur[NV];
+            if (t == 0)
+                for (int v = 0; v < NV; ++v) cur[v] = pip[v];
+            else
+                vec_mat<NV, Full>(reinterpret_cast<const double*>(pv), Ap.get(), K, cur);
+            V lb[NV];
+            load_row<NV, Full>(logB + r * K, K, -kInf, lb);
+            V mv = lb[0];
+            for (int v = 1; v < NV; ++v) mv = vmax(mv, lb[v]);
+            const double m = hmax(mv);
+            if (!std::isfinite(m)) return false;
+            V cs = splat(0.0);
+            for (int v = 0; v < NV; ++v) {
+                cur[v] *= exp_np(lb[v] - m);
+                cs += cur[v];
+            }
+            const double c = hsum(cs);
+            if (!(c >= kUnderflowLimit) || !std::isfinite(c)) return false;
+            // Scaled by 2^-E, E the binary exponent of c, so that the row sums to [1, 2): exact, and no division or
+            // log per step (they were most of this loop). c < 2 (the previous row sums to < 2, A's rows to 1, and
+            // exp(logB - m) <= 1), so E <= 0.
+            int64_t bits;
+            std::memcpy(&bits, &c, sizeof bits);
+            const int64_t E = ((bits >> 52) & 0x7ff) - 1023;
+            const int64_t scale_bits = (1023 - E) << 52;
+            double scale;
+            std::memcpy(&scale, &scale_bits, sizeof scale);
+            for (int v = 0; v < NV; ++v) pv[v] = cur[v] * scale;
+            if (alpha) store_row<NV, Full>(*reinterpret_cast<V(*)[NV]>(pv), K, alpha + r * K);
+            if (row_max) {
+                row_max[r] = m;
+                row_scale[r] = scale;
+            }
+            msum[(size_t)i] += m;
+            esum[(size_t)i] += E;
+            if (i >= a_next) {
+                // Last row of the sequence: log P(O) = sum m_t + ln 2 sum E_t + log(sum of the last scaled row).
+                V ps = pv[0];
+                for (int v = 1; v < NV; ++v) ps += pv[v];
+                seq_loglik[g.seqs[i]] = msum[(size_t)i] + 0.69314718055994530942 * (double)esum[(size_t)i] + std::log(hsum(ps));
+            }
+        }
+    }
+    return true;
+}
+
+template <int NV, bool Full>
+HPC_INLINE void add_stats(const SmallKGroup& g, int64_t K, bool xi_after, const double* a_rows, const double* w_rows, V* xi,
+                          const V (&st)[NV], double* xi_part, double* start_part);
+
+// The backward passes' posterior row: p (summing to ps) scaled to sum 1 (against rounding), stored at out unless
+// nullptr, and added to st at a sequence's first step.
+template <int NV, bool Full>
+HPC_INLINE void posterior_row(V (&p)[NV], V ps, int64_t K, double* out, bool first, V (&st)[NV]) {
+    const double sum = hsum(ps);
+    const double inv = sum > 0 ? 1.0 / sum : 0.0;
+    for (int v = 0; v < NV; ++v) p[v] *= inv;
+    if (out) store_row<NV, Full>(p, K, out);
+    if (first)
+        for (int v = 0; v < NV; ++v) st[v] += p[v];
+}
+
+template <int NV, bool Full>
+HPC_INLINE void backward(const SmallKGroup& g, int64_t K, const double* logB, const double* A, const double* alpha,
+                         const double* row_max, const double* row_scale, double* posteriors, double* xi_part,
+                         double* start_part, double* w_rows, const GaussianStatsSink* stats) {
+    const std::unique_ptr<V[]> Atp = padded_rows<NV>(A, K, true);
+    StatsStage<NV, Full> stage(stats, K);
+    // Up to 8 states the transition statistics are added row by row (K x NV vectors, kept in registers); above, each
+    // row's K x NV products went through memory (K 16: 2.3 ms of a 5.9 ms pass), so the rows b'_t beta_t s_t are
+    // stored and summed afterwards by xi_rows, in register blocks.
+    const bool xi_in_loop = xi_part && NV * kLanes <= 8;
+    const bool xi_after = xi_part && NV * kLanes > 8;
+    const std::unique_ptr<V[]> next = zeroed(g.n_seqs * NV);  // b'_{t+1} beta_{t+1} s_{t+1} of each sequence
+    const std::unique_ptr<V[]> xi = zeroed(K * NV);
+    V st[NV];
+    for (int v = 0; v < NV; ++v) st[v] = splat(0.0);
+    for (int64_t t = g.steps - 1; t >= 0; --t) {
+        const int64_t a = g.active[t];
+        const int64_t a_next = g.active_at(t + 1);
+        for (int64_t i = 0; i < a; ++i) {
+            const int64_t r = g.row(i, t);
+            if (t >= kPrefetchRows) {
+                prefetch_row<NV>(logB + (r - kPrefetchRows) * K);
+                prefetch_row<NV>(alpha + (r - kPrefetchRows) * K);
+                stage.prefetch(r - kPrefetchRows);
+            }
+            V* nx = next.get() + i * NV;
+            V beta[NV], al[NV], p[NV];
+            load_row<NV, Full>(alpha + r * K, K, 0.0, al);
+            if (i < a_next) {
+                vec_mat<NV, Full>(reinterpret_cast<const double*>(nx), Atp.get(), K, beta);
+            } else {
+                // Last row: beta = 1 / (sum of the scaled forward row), which makes alpha_t beta_t the posteriors at
+                // every t whatever the scale factors.
+                V s = al[0];
+                for (int v = 1; v < NV; ++v) s += al[v];
+                const double b = 1.0 / hsum(s);
+                for (int v = 0; v < NV; ++v) beta[v] = splat(b);
+            }
+            V ps = splat(0.0);
+            for (int v = 0; v < NV; ++v) {
+                p[v] = al[v] * beta[v];
+                ps += p[v];
+            }
+            posterior_row<NV, Full>(p, ps, K, posteriors ? posteriors + r * K : nullptr, t == 0, st);
+            stage.add(r, p);
+            if (t == 0) continue;
+            V lb[NV];
+            load_row<NV, Full>(logB + r * K, K, -kInf, lb);
+            const double m = row_max[r], sc = row_scale[r];
+            for (int v = 0; v < NV; ++v) nx[v] = exp_np(lb[v] - m) * beta[v] * sc;
+            // store_row, not a K-element memcpy (a libc call a row, with vzeroupper, where K is not a constant)
+            if (xi_after) store_row<NV, Full>(*reinterpret_cast<const V(*)[NV]>(nx), K, w_rows + r * K);
+            if (xi_in_loop) {
+                const double* ap = alpha + (r - 1) * K;
+                for (int64_t k = 0; k < K; ++k) {
+                    const V x = broadcast_from_memory(ap + k);
+                    for (int v = 0; v < NV; ++v) xi[k * NV + v] += x * nx[v];
+                }
+            }
+        }
+    }
+    stage.finish();
+    add_stats<NV, Full>(g, K, xi_after, alpha, w_rows, xi.get(), st, xi_part, start_part);
+}
+
+// The backward passes' last part: with xi_after, xi += sum_t a_t^T w_{t+1} over each sequence's stored rows
+// (xi_rows); then xi_part [K, K] += xi and start_part [K] += st (each nullptr: not asked for).
+template <int NV, bool Full>
+HPC_INLINE void add_stats(const SmallKGroup& g, int64_t K, bool xi_after, const double* a_rows, const double* w_rows, V* xi,
+                          const V (&st)[NV], double* xi_part, double* start_part) {
+    if (xi_after)
+        for (int64_t i = 0; i < g.n_seqs; ++i) {
+            const int64_t s = g.seqs[i], r0 = g.start[s];
+            int64_t T = 0;
+            while (T < g.steps && g.active[T] > i) ++T;
+            xi_rows<NV, Full>(T - 1, K, a_rows + r0 * K, w_rows + (r0 + 1) * K, xi);
+        }
+    if (xi_part) {
+        const double* x = reinterpret_cast<const double*>(xi);
+        for (int64_t k = 0; k < K; ++k)
+            for (int64_t j = 0; j < K; ++j) xi_part[k * K + j] += x[k * NV * kLanes + j];
+    }
+    if (start_part) {
+        const double* s = reinterpret_cast<const double*>(st);
+        for (int64_t j = 0; j < K; ++j) start_part[j] += s[j];
+    }
+}
+
+// Whether a log-space pass's product row (prod, its lanes from K on 0) lost a term to underflow: a cheap test of the
+// row's smallest product against kUnderflowLimit (true products of 0 pass it only where some state is unreachable),
+// then product_underflowed (hmm_small_k.h) on the lanes below it. prev: the row the product came from, before its
+// shift (forward: la_{t-1}; backward: logB_{t+1} + log beta_{t+1}).
+template <int NV>
+HPC_INLINE bool row_underflowed(const V (&prod)[NV], const V (&pad)[NV], const V* prev, const double* A, int64_t K,
+                                bool forward) {
+    V mn = prod[0] + pad[0];
+    for (int v = 1; v < NV; ++v) {
+        const V x = prod[v] + pad[v];
+        mn = x < mn ? x : mn;
+    }
+    if (!(-hmax(-mn) < kUnderflowLimit)) return false;
+    const double* pv = reinterpret_cast<const double*>(prev);
+    return product_underflowed(K, reinterpret_cast<const double*>(prod), [&](int64_t k) { return pv[k]; }, A, forward);
+}
+
+// 0 in lanes below K, 1 from K on (added to a product row before row_underflowed's test).
+template <int NV>
+HPC_INLINE void padding_ones(int64_t K, V (&pad)[NV]) {
+    double buf[NV * kLanes];
+    for (int j = 0; j < NV * kLanes; ++j) buf[j] = j < K ? 0.0 : 1.0;
+    std::memcpy(pad, buf, sizeof pad);
+}
+
+// The log-space forward of a group, as forward_log in hmm_cpu.cpp: la_t = shift + log(exp(la_{t-1} - shift) A) +
+// logB_t, the shift being the previous row's maximum; la [N, K] stored unless nullptr; seq_loglik [S] (-inf for an
+// impossible sequence). Returns false if a product underflowed (row_underflowed).
+template <int NV, bool Full>
+HPC_INLINE bool forward_log(const SmallKGroup& g, int64_t K, const double* logB, const double* pi, const double* A,
+                            double* la_out, double* seq_loglik) {
+    const std::unique_ptr<V[]> Ap = padded_rows<NV>(A, K, false);
+    V pad[NV];
+    padding_ones<NV>(K, pad);
+    const std::unique_ptr<V[]> prev_la = zeroed(g.n_seqs * NV);  // la_{t-1} of each active sequence
+    double lpi_buf[NV * kLanes];
+    for (int j = 0; j < NV * kLanes; ++j) lpi_buf[j] = j < K ? std::log(pi[j]) : -kInf;
+    V lpi[NV];
+    std::memcpy(lpi, lpi_buf, sizeof lpi);
+    const std::unique_ptr<V[]> prev = zeroed(g.n_seqs * NV);  // exp(la_{t-1} - shift) of each active sequence
+    std::vector<double> shift((size_t)g.n_seqs, 0.0);
+    for (int64_t t = 0; t < g.steps; ++t) {
+        const int64_t a = g.active[t];
+        const int64_t a_next = g.active_at(t + 1);
+        for (int64_t i = 0; i < a; ++i) {
+            const int64_t r = g.row(i, t);
+            if (i < g.active_at(t + kPrefetchRows)) prefetch_row<NV>(logB + (r + kPrefetchRows) * K);
+            V* pv = prev.get() + i * NV;
+            V lb[NV], la[NV];
+            load_row<NV, Full>(logB + r * K, K, -kInf, lb);
+            if (t == 0) {
+                for (int v = 0; v < NV; ++v) la[v] = lpi[v] + lb[v];
+            } else {
+                V prod[NV];
+                vec_mat<NV, Full>(reinterpret_cast<const double*>(pv), Ap.get(), K, prod);
+                if (row_underflowed<NV>(prod, pad, prev_la.get() + i * NV, A, K, true)) return false;
+                const V sh = splat(shift[(size_t)i]);
+                for (int v = 0; v < NV; ++v) la[v] = (sh + log_nn(prod[v])) + lb[v];
+            }
+            for (int v = 0; v < NV; ++v) prev_la[i * NV + v] = la[v];
+            if (la_out) store_row<NV, Full>(la, K, la_out + r * K);
+            V mv = la[0];
+            for (int v = 1; v < NV; ++v) mv = vmax(mv, la[v]);
+            const double m = hmax(mv);
+            shift[(size_t)i] = m;
+            const bool finite = std::isfinite(m);
+            V es = splat(0.0);
+            for (int v = 0; v < NV; ++v) {
+                pv[v] = finite ? exp_np(la[v] - m) : splat(0.0);
+                es += pv[v];
+            }
+            if (i >= a_next) seq_loglik[g.seqs[i]] = finite ? m + std::log(hsum(es)) : -kInf;
+        }
+    }
+    return true;
+}
+
+// The log-space backward of a group after forward_log stored la, as backward_log and the posterior and statistics
+// passes in hmm_cpu.cpp: log beta_t = v_{t+1} + log(A q_{t+1}) with q_t = exp(logB_t + log beta_t - v_t), v_t that
+// row's maximum; posteriors exp(la + log beta - max) normalised; xi_part [K, K] += sum_t exp(la_{t-1} + v_t - ll)^T q_t
+// (before the product with A). a_rows and w_rows [N, K]: scratch (used when xi_part is asked for and K > 8). Returns
+// false if a product underflowed (row_underflowed) or M + v_t - ll passed kXiShiftLimit.
+template <int NV, bool Full>
+HPC_INLINE bool backward_log(const SmallKGroup& g, int64_t K, const double* logB, const double* A, const double* la,
+                             const double* seq_loglik, double* posteriors, double* xi_part, double* start_part,
+                             double* a_rows, double* w_rows, const GaussianStatsSink* stats) {
+    const std::unique_ptr<V[]> Atp = padded_rows<NV>(A, K, true);
+    V pad[NV];
+    padding_ones<NV>(K, pad);
+    const std::unique_ptr<V[]> prev_y = zeroed(g.n_seqs * NV);  // logB_{t+1} + log beta_{t+1} of each sequence
+    StatsStage<NV, Full> stage(stats, K);
+    const bool xi_in_loop = xi_part && NV * kLanes <= 8;  // as in backward
+    const bool xi_after = xi_part && NV * kLanes > 8;
+    const std::unique_ptr<V[]> next = zeroed(g.n_seqs * NV);  // q_{t+1} of each sequence
+    std::vector<double> vt((size_t)g.n_seqs, 0.0);             // v_{t+1}
+    const std::unique_ptr<V[]> xi = zeroed(K * NV);
+    V st[NV];
+    for (int v = 0; v < NV; ++v) st[v] = splat(0.0);
+    for (int64_t t = g.steps - 1; t >= 0; --t) {
+        const int64_t a = g.active[t];
+        const int64_t a_next = g.active_at(t + 1);
+        for (int64_t i = 0; i < a; ++i) {
+            const int64_t s = g.seqs[i];
+            const int64_t r = g.start[s] + t;
+            if (t >= kPrefetchRows) {
+                prefetch_row<NV>(logB + (r - kPrefetchRows) * K);
+                prefetch_row<NV>(la + (r - kPrefetchRows) * K);
+                stage.prefetch(r - kPrefetchRows);
+            }
+            V* nx = next.get() + i * NV;
+            V br[NV], lr[NV], x[NV], p[NV];
+            if (i < a_next) {
+                V prod[NV];
+                vec_mat<NV, Full>(reinterpret_cast<const double*>(nx), Atp.get(), K, prod);
+                if (row_underflowed<NV>(prod, pad, prev_y.get() + i * NV, A, K, false)) return false;
+                const V sh = splat(vt[(size_t)i]);
+                for (int v = 0; v < NV; ++v) br[v] = sh + log_nn(prod[v]);
+            } else {
+                for (int v = 0; v < NV; ++v) br[v] = splat(0.0);
+            }
+            load_row<NV, Full>(la + r * K, K, -kInf, lr);
+            V xm = x[0] = lr[0] + br[0];
+            for (int v = 1; v < NV; ++v) xm = vmax(xm, x[v] = lr[v] + br[v]);
+            const double mx = hmax(xm);
+            V ps = splat(0.0);
+            for (int v = 0; v < NV; ++v) {
+                p[v] = std::isfinite(mx) ? exp_np(x[v] - mx) : splat(0.0);
+                ps += p[v];
+            }
+            posterior_row<NV, Full>(p, ps, K, posteriors ? posteriors + r * K : nullptr, t == 0, st);
+            stage.add(r, p);
+            if (t == 0) continue;
+            V lb[NV], y[NV];
+            load_row<NV, Full>(logB + r * K, K, -kInf, lb);
+            V ym = y[0] = lb[0] + br[0];
+            for (int v = 1; v < NV; ++v) ym = vmax(ym, y[v] = lb[v] + br[v]);
+            const double m = hmax(ym);
+            vt[(size_t)i] = m;
+            for (int v = 0; v < NV; ++v) {
+                nx[v] = std::isfinite(m) ? exp_np(y[v] - m) : splat(0.0);
+                prev_y[i * NV + v] = y[v];
+            }
+            if (!xi_part) continue;
+            // exp(la_{t-1} + v_t - ll) = exp(la_{t-1} - M) exp(M + v_t - ll), M the row's maximum (exp_np takes
+            // arguments <= 0 only).
+            V lp[NV], ap[NV];
+            load_row<NV, Full>(la + (r - 1) * K, K, -kInf, lp);
+            V pm = lp[0];
+            for (int v = 1; v < NV; ++v) pm = vmax(pm, lp[v]);
+            const double M = hmax(pm);
+            if (M + m - seq_loglik[s] > kXiShiftLimit) return false;
+            const double f = std::isfinite(M) && std::isfinite(m) ? std::exp(M + m - seq_loglik[s]) : 0.0;
+            for (int v = 0; v < NV; ++v) ap[v] = f != 0.0 ? exp_np(lp[v] - M) * f : splat(0.0);
+            if (xi_after) {
+                store_row<NV, Full>(ap, K, a_rows + (r - 1) * K);
+                store_row<NV, Full>(*reinterpret_cast<const V(*)[NV]>(nx), K, w_rows + r * K);
+            }
+            if (xi_in_loop) {
+                const double* ad = reinterpret_cast<const double*>(ap);
+                for (int64_t k = 0; k < K; ++k) {
+                    const V c = broadcast_from_memory(ad + k);
+                    for (int v = 0; v < NV; ++v) xi[k * NV + v] += c * nx[v];
+                }
+            }
+        }
+    }
+    stage.finish();
+    add_stats<NV, Full>(g, K, xi_after, a_rows, w_rows, xi.get(), st, xi_part, start_part);
+    return true;
+}
+
+// The diagonal Gaussian terms as padded vectors, scaled so that a row's log-density is a sum of FMAs:
+// mu[d * NV + v] = muinv_t[d, k], iv[d * NV + v] = -0.5 inv_t[d, k], cp = -0.5 c (lanes from K on zero).
+template <int NV>
+struct DiagTerms {
+    std::unique_ptr<V[]> mu, iv;
+    V cp[NV];
+    DiagTerms(int64_t K, int64_t D, const double* c, const double* muinv_t, const double* inv_t)
+        : mu(zeroed(D * NV)), iv(zeroed(D * NV)) {
+        for (int64_t d = 0; d < D; ++d) {
+            double* m = reinterpret_cast<double*>(mu.get() + d * NV);
+            double* s = reinterpret_cast<double*>(iv.get() + d * NV);
+            for (int64_t k = 0; k < K; ++k) {
+                m[k] = muinv_t[d * K + k];
+                s[k] = -0.5 * inv_t[d * K + k];
+            }
+        }
+        load_row<NV, false>(c, K, 0.0, cp);
+        for (int v = 0; v < NV; ++v) cp[v] *= -0.5;
+    }
+};
+
+// One row's diagonal Gaussian log-densities, -0.5 (c - 2 x . muinv + x^2 . inv) = cp + x . mu + x^2 . iv with the
+// terms above, as two chains of FMAs (x . mu and x^2 . iv, the features in order) added at the end: two vector
+// operations per feature where the unscaled form took three. The one sequence of operations of diag_loglik and the
+// fused Viterbi below, so both give the same bits.
+template <int NV>
+HPC_INLINE void diag_loglik_row(const double* xr, int64_t D, const DiagTerms<NV>& t, V (&o)[NV]) {
+    V q[NV];
+    for (int v = 0; v < NV; ++v) {
+        o[v] = t.cp[v];
+        q[v] = V{};
+    }
+    for (int64_t d = 0; d < D; ++d) {
+        const V a = splat(xr[d]), b = splat(xr[d] * xr[d]);
+        for (int v = 0; v < NV; ++v) {
+            o[v] = a * t.mu[d * NV + v] + o[v];
+            q[v] = b * t.iv[d * NV + v] + q[v];
+        }
+    }
+    for (int v = 0; v < NV; ++v) o[v] += q[v];
+}
+
+// Diagonal Gaussian log-densities of rows [0, rows), as diag_loglik_rows in hmm_cpu.cpp (the same formula, rounded
+// differently: diag_loglik_row's FMAs; up to 2.3e-15 relative apart), with each row's K values in registers (the
+// general loop added into the output row once per feature: a load and a store per feature, and those stores missed
+// the cache on a fresh output buffer).
+template <int NV, bool Full>
+HPC_INLINE void diag_loglik(int64_t rows, int64_t K, int64_t D, const double* x, const double* c, const double* muinv_t,
+                            const double* inv_t, double* out) {
+    const DiagTerms<NV> t(K, D, c, muinv_t, inv_t);
+    for (int64_t n = 0; n < rows; ++n) {
+        V o[NV];
+        diag_loglik_row<NV>(x + n * D, D, t, o);
+        store_row<NV, Full>(o, K, out + n * K);
+    }
+}
+
+// Sufficient statistics of rows [0, rows), as diag_stats_rows in hmm_cpu.cpp (ps [K], obs_t and obs2_t [D, K] added
+// to), with the rows' posteriors in registers, four rows per pass over the accumulators.
+template <int NV, bool Full>
+HPC_INLINE void diag_stats(int64_t rows, int64_t K, int64_t D, const double* x, const double* gamma, double* ps,
+                           double* obs_t, double* obs2_t) {
+    const std::unique_ptr<V[]> o1 = zeroed(D * NV), o2 = zeroed(D * NV);
+    V s[NV];
+    for (int v = 0; v < NV; ++v) s[v] = splat(0.0);
+    diag_stats_add<NV>(
+        rows, D, [&](int64_t n, V (&g)[NV]) { load_row<NV, Full>(gamma + n * K, K, 0.0, g); },
+        [&](int64_t n) { return x + n * D; }, s, o1.get(), o2.get());
+    diag_stats_store<NV>(K, D, s, o1.get(), o2.get(), ps, obs_t, obs2_t);
+}
+
+// max(c, cand): the value is the larger candidate whichever of two equal ones is kept (no NaN reaches here: scores
+// are finite or -inf), so the maxima below may be taken in any order and still give the same bits.
+HPC_INLINE V vmax(V c, V cand) { return cand > c ? cand : c; }
+
+// Stores a row of scores with non-temporal stores where there are (SSE2's, in every x86-64 clone): the rows are
+// read again only by the backtrack, long after, so they need not be read into the cache before being written (at
+// K 64 that read was a third of the memory traffic; the standalone loop, one thread: 120-123 -> 108.5-111 ns a row).
+template <int NV>
+HPC_INLINE void stream_row(const V (&row)[NV], double* dst) {
+#if defined(__SSE2__)
+    const double* src = reinterpret_cast<const double*>(row);
+    for (int j = 0; j < NV * kLanes; j += 2) _mm_stream_pd(dst + j, _mm_loadu_pd(src + j));
+#else
+    std::memcpy(dst, row, sizeof row);
+#endif
+}
+
+// Where the Viterbi kernels get row r's K emission log-densities (lanes from K on -inf): read from the [N, K] array
+// log_emission ...
+template <int NV, bool Full>
+struct StoredRows {
+    const double* logB;
+    int64_t K;
+    HPC_INLINE void operator()(int64_t r, V (&out)[NV]) const { load_row<NV, Full>(logB + r * K, K, -kInf, out); }
+    HPC_INLINE void prefetch(int64_t r) const { prefetch_row<NV>(logB + r * K); }
+};
+
+// ... or computed from the observations x [N, D] as they are needed (diagonal Gaussian emissions): no [N, K] array is
+// written, validated and read back (at K 64, 100,000 rows: 51 MB each way). The values are diag_loglik's, bit for bit.
+// ok: lanes cleared by a density that is NaN or +inf (hpc_hmm_viterbi refuses those; the caller checks all_ok()).
+template <int NV, bool Full>
+struct DiagGaussianRows {
+    const double* x;
+    int64_t D, K;
+    const DiagTerms<NV>& t;
+    VI ok = VI{} - 1;
+    HPC_INLINE void operator()(int64_t r, V (&out)[NV]) {
+        diag_loglik_row<NV>(x + r * D, D, t, out);
+        if constexpr (!Full) {  // lanes from K on -inf, as load_row fills them
+            double buf[NV * kLanes];
+            std::memcpy(buf, out, sizeof out);
+            for (int j = (int)K; j < NV * kLanes; ++j) buf[j] = -kInf;
+            std::memcpy(out, buf, sizeof out);
+        }
+        for (int v = 0; v < NV; ++v) ok &= out[v] < kInf;
+    }
+    HPC_INLINE void prefetch(int64_t r) const {
+        for (int64_t d = 0; d < D; d += kLineDoubles) __builtin_prefetch(x + r * D + d);
+    }
+    bool all_ok() const {
+        for (int j = 0; j < kLanes; ++j)
+            if (!ok[j]) return false;
+        return true;
+    }
+};
+
+// One Viterbi step of a sequence whose previous scores are p [K]: out = max_k (p[k] + log A[k, .]) + lb, for one or
+// two sequences at once (each row of log A loaded once for both). Fma: the sums are written x * 1 + y (exact: the
+// same bits as x + y) so that, contracted to an FMA, they run on the FMA pipes beside the maxima (bench/compare/
+// viterbi_step_loop.cpp, K 64, one thread: 156-158 ns a row with adds, 131-132 with FMAs, 120-123 with two sequences).
+template <int NV, bool Full, bool Fma, int Seqs, typename Rows>
+HPC_INLINE void viterbi_step(const double* const (&p)[Seqs], const V* LA, int64_t K, V one, Rows& rows,
+                             const int64_t (&r)[Seqs], double* const (&keep)[Seqs], double* const (&out)[Seqs]) {
+    V c[Seqs][NV];
+    for (int s = 0; s < Seqs; ++s) {
+        const V p0 = splat(p[s][0]);
+        for (int v = 0; v < NV; ++v) c[s][v] = p0 + LA[v];
+    }
+    const int64_t kn = Full ? NV * kLanes : K;
+    for (int64_t k = 1; k < kn; ++k) {
+        V pk[Seqs];
+        for (int s = 0; s < Seqs; ++s) pk[s] = broadcast_from_memory(p[s] + k);
+        for (int v = 0; v < NV; ++v) {
+            const V la = LA[k * NV + v];
+            for (int s = 0; s < Seqs; ++s) c[s][v] = vmax(c[s][v], Fma ? la * one + pk[s] : la + pk[s]);
+        }
+    }
+    for (int s = 0; s < Seqs; ++s) {
+        V l[NV];
+        rows(r[s], l);
+        for (int v = 0; v < NV; ++v) c[s][v] += l[v];
+        for (int v = 0; v < NV; ++v) std::memcpy(keep[s] + v * kLanes, &c[s][v], sizeof c[s][v]);
+        stream_row<NV>(c[s], out[s]);
+    }
+}
+
+HPC_INLINE VI vmin(VI a, VI b) { return b < a ? b : a; }
+
+// The maximum (minimum) of v's lanes, in every lane.
+HPC_INLINE V all_lanes_max(V m) {
+#if HPC_SIMD_LANES == 8
+    m = vmax(m, __builtin_shufflevector(m, m, 1, 0, 3, 2, 5, 4, 7, 6));
+    m = vmax(m, __builtin_shufflevector(m, m, 2, 3, 0, 1, 6, 7, 4, 5));
+    return vmax(m, __builtin_shufflevector(m, m, 4, 5, 6, 7, 0, 1, 2, 3));
+#elif HPC_SIMD_LANES == 4
+    m = vmax(m, __builtin_shufflevector(m, m, 1, 0, 3, 2));
+    return vmax(m, __builtin_shufflevector(m, m, 2, 3, 0, 1));
+#else
+    return vmax(m, __builtin_shufflevector(m, m, 1, 0));
+#endif
+}
+
+HPC_INLINE VI all_lanes_min(VI m) {
+#if HPC_SIMD_LANES == 8
+    m = vmin(m, __builtin_shufflevector(m, m, 1, 0, 3, 2, 5, 4, 7, 6));
+    m = vmin(m, __builtin_shufflevector(m, m, 2, 3, 0, 1, 6, 7, 4, 5));
+    return vmin(m, __builtin_shufflevector(m, m, 4, 5, 6, 7, 0, 1, 2, 3));
+#elif HPC_SIMD_LANES == 4
+    m = vmin(m, __builtin_shufflevector(m, m, 1, 0, 3, 2));
+    return vmin(m, __builtin_shufflevector(m, m, 2, 3, 0, 1));
+#else
+    return vmin(m, __builtin_shufflevector(m, m, 1, 0));
+#endif
+}
+
+// 0, 1, ..., kLanes - 1.
+HPC_INLINE VI lane_indices() {
+    VI l = VI{};
+    for (int j = 0; j < kLanes; ++j) l[j] = j;
+    return l;
+}
+
+// The first k attaining max_k (d[k] + col[k]) over the NV vectors of d and col (padded lanes -inf in d).
+template <int NV>
+HPC_INLINE int64_t first_argmax_of_sum(const double* d, const V* col) {
+    V cand[NV];
+    V m = splat(-kInf);
+    for (int v = 0; v < NV; ++v) {
+        V dv;
+        std::memcpy(&dv, d + v * kLanes, sizeof dv);
+        cand[v] = dv + col[v];
+        m = vmax(m, cand[v]);
+    }
+    m = all_lanes_max(m);
+    // the smallest index of a lane equal to it, without a branch per lane (mispredicted: the argmax moves)
+    const VI lanes = lane_indices();
+    VI idx = VI{} + NV * kLanes;
+    for (int v = 0; v < NV; ++v) {
+        const VI at = lanes + v * kLanes;
+        const VI k = cand[v] == m ? at : VI{} + NV * kLanes;
+        idx = k < idx ? k : idx;
+    }
+    return all_lanes_min(idx)[0];
+}
+
+// x in every lane. At exactly one AVX-512 vector of states (8) a vector constructor, which GCC makes one permute of the row
+// just computed (the loop over the candidates unrolled): splat's V{} + x is a scalar add then a broadcast, two
+// operations a candidate where the step has about six. Elsewhere splat: with a run-time count of candidates (K 1-7)
+// the constructor measured 2x slower, and above one vector GCC 12 made it a load and a permute per lane, K 16-64
+// 1.2-1.9x slower (bench/results/2026-11-23-viterbi-back-pointer-rows.md). The same sums either way: x + y and
+// (0.0 + x) + y differ only for x = y = -0.0, and log A has no -0.0.
+template <int NV, bool Full>
+HPC_INLINE V broadcast(double x) {
+#if HPC_SIMD_LANES == 8
+    if constexpr (NV == 1 && Full)
+        return V{x, x, x, x, x, x, x, x};
+    else
+#endif
+        return splat(x);
+}
+
+// Up to this many states Viterbi keeps back pointers; above, the scores (see viterbi).
+constexpr int kViterbiBackPointerStates = 16;
+static_assert(kViterbiBackPointerStates <= 256, "back pointers are stored as bytes");
+
+// Whether the score pass writes its sums as FMAs (viterbi_step): with AVX-512, where x * 1 + y is one FMA. Without
+// FMA it would be two operations.
+#if HPC_SMALL_K_ISA == 1 || (HPC_SMALL_K_ISA == 0 && defined(__AVX512F__))
+constexpr bool kViterbiScoresWithFma = true;
+#else
+constexpr bool kViterbiScoresWithFma = false;
+#endif
+
+// Emission rows prefetched this many steps ahead of the one or two sequences' steps.
+constexpr int64_t kViterbiPrefetchRows = 4;
+
+// Viterbi of a group, the same path and log-probability, bit for bit, as hmm_viterbi's general loop in hmm_cpu.cpp.
+// The forward pass keeps each row's scores delta_t (rows of delta [N, NV * 8], padded lanes -inf) and no back
+// pointers: the scores alone are a max and an add per candidate, where tracking the argmax costs a compare and two
+// blends more (the standalone loop: 231-234 ns a row with them). The backtrack then finds, for the one state j on
+// the path at each step, the first k attaining max_k delta_{t-1}[k] + log A[k, j]: the same candidates (the same
+// sums) and the same rule as the back pointers (a strictly greater candidate replaces the best), so the same state.
+
+template <int NV, bool Full, bool Fma, typename Rows>
+HPC_INLINE void viterbi_pass(const SmallKGroup& g, int64_t K, Rows& rows, const double* logpi, const double* logA,
+                             double* delta, int64_t* path, double* seq_logprob) {
+    constexpr int64_t W = NV * kLanes;
+    const std::unique_ptr<V[]> LA = padded_rows<NV>(logA, K, false);
+    const std::unique_ptr<V[]> LAT = padded_rows<NV>(logA, K, true);  // LAT[j]: column j of log A
+    static volatile double one_unknown_to_the_compiler = 1.0;  // not folded away: x * one + y stays an FMA
+    const V one = splat(one_unknown_to_the_compiler);
+    V lpi[NV];
+    load_row<NV, false>(logpi, K, -kInf, lpi);
+    // Two sequences at a time over their whole length (the group's order: decreasing length), not all of the
+    // group's sequences at each step as the other passes (K 64, 10 sequences of 10,000 rows, two threads: 12.8-13.4 ms
+    // that way, 10.5 this way; fewer rows beside log A's 32 KB in L1 and two backtracks side by side, not five).
+    for (int64_t i = 0; i < g.n_seqs; i += 2) {
+        const int64_t n = std::min<int64_t>(2, g.n_seqs - i);
+        int64_t len[2] = {0, 0}, r0[2] = {0, 0};
+        for (int64_t q = 0; q < n; ++q) {
+            while (len[q] < g.steps && g.active[len[q]] > i + q) ++len[q];
+            r0[q] = g.start[g.seqs[i + q]];
+        }
+        // The previous rows are read from ring (cache-resident; parity of the step), the rows of delta written with
+        // non-temporal stores for the backtrack.
+        alignas(64) double ring[2][2][W];
+        for (int64_t q = 0; q < n; ++q) {
+            V c[NV];
+            rows(r0[q], c);
+            for (int v = 0; v < NV; ++v) c[v] += lpi[v];
+            std::memcpy(ring[0][q], c, sizeof c);
+            std::memcpy(delta + r0[q] * W, c, sizeof c);
+        }
+        const int64_t both = n == 2 ? len[1] : 0;  // steps the two share (the second is not longer)
+        for (int64_t t = 1; t < both; ++t) {
+            const int64_t ra = r0[0] + t, rb = r0[1] + t;
+            if (t + kViterbiPrefetchRows < both) {
+                rows.prefetch(ra + kViterbiPrefetchRows);
+                rows.prefetch(rb + kViterbiPrefetchRows);
+            }
+            double(&prev)[2][W] = ring[(t - 1) & 1];
+            double(&cur)[2][W] = ring[t & 1];
+            viterbi_step<NV, Full, Fma, 2>({prev[0], prev[1]}, LA.get(), K, one, rows, {ra, rb}, {cur[0], cur[1]},
+                                           {delta + ra * W, delta + rb * W});
+        }
+        for (int64_t t = std::max<int64_t>(both, 1); t < len[0]; ++t) {
+            const int64_t r = r0[0] + t;
+            if (t + kViterbiPrefetchRows < len[0]) rows.prefetch(r + kViterbiPrefetchRows);
+            viterbi_step<NV, Full, Fma, 1>({ring[(t - 1) & 1][0]}, LA.get(), K, one, rows, {r}, {ring[t & 1][0]},
+                                           {delta + r * W});
+        }
+#if defined(__SSE2__)
+        _mm_sfence();  // the streamed rows before the backtrack reads them
+#endif
+        // The first maximum of each last row, then the paths back (the two chains side by side).
+        int64_t state[2] = {0, 0};
+        for (int64_t q = 0; q < n; ++q) {
+            const int64_t r = r0[q] + len[q] - 1;
+            const double* f = ring[(len[q] - 1) & 1][q];
+            for (int64_t j = 1; j < K; ++j)
+                if (f[j] > f[state[q]]) state[q] = j;
+            seq_logprob[g.seqs[i + q]] = f[state[q]];
+            path[r] = state[q];
+        }
+        for (int64_t u = len[0] - 1; u > 0; --u) {
+            for (int64_t q = 0; q < n; ++q) {
+                if (u >= len[q]) continue;
+                const int64_t r = r0[q] + u - 1;
+                if (u > kPrefetchRows) prefetch_row<NV>(delta + (r - kPrefetchRows) * W);
+                state[q] = first_argmax_of_sum<NV>(delta + r * W, LAT.get() + state[q] * NV);
+                path[r] = state[q];
+            }
+        }
+    }
+}
+
+// Viterbi of a group up to 16 states, as hmm_viterbi in hmm_cpu.cpp (the same operations in the same order, so the
+// same bits), with each row's K scores and back pointers in registers.
+template <int NV, bool Full, typename Rows>
+HPC_INLINE void viterbi_with_back_pointers(const SmallKGroup& g, int64_t K, Rows& rows, const double* logpi,
+                                           const double* logA, uint8_t* back_bytes, int64_t* path,
+                                           double* seq_logprob) {
+    // Above 8 states one byte a pointer: a quarter of the memory to write and walk back (K 12 and 16, 100,000 rows,
+    // two threads: 1.15-1.3x faster than int32), while at 8 states int32 measured 0.90-0.99x the time of bytes
+    // (converting to bytes takes more operations a row).
+    using BackPointer = std::conditional_t<NV * kLanes <= 8, int32_t, uint8_t>;
+    typedef BackPointer BackPointers __attribute__((vector_size(kLanes * sizeof(BackPointer))));
+    constexpr int64_t kBackStride = NV * kLanes;
+    static_assert(kBackStride * sizeof(BackPointer) <= kSmallKBackPointerRowBytes, "rows as the scratch is sized");
+    const std::unique_ptr<V[]> LA = padded_rows<NV>(logA, K, false);
+    V lpi[NV];
+    load_row<NV, false>(logpi, K, -kInf, lpi);
+    const std::unique_ptr<V[]> prev = zeroed(g.n_seqs * NV);
+    // Each sequence's last state (its first maximum), then its state at the step being walked back.
+    const std::unique_ptr<int64_t[]> state(new int64_t[(size_t)std::max<int64_t>(g.n_seqs, 1)]);
+    for (int64_t t = 0; t < g.steps; ++t) {
+        const int64_t a = g.active[t];
+        const int64_t a_next = g.active_at(t + 1);
+        for (int64_t i = 0; i < a; ++i) {
+            const int64_t s = g.seqs[i];
+            const int64_t r = g.start[s] + t;
+            V* pv = prev.get() + i * NV;
+            V lb[NV], c[NV];
+            VI bk[NV];
+            rows(r, lb);
+            if (t == 0) {
+                for (int v = 0; v < NV; ++v) {
+                    c[v] = lpi[v] + lb[v];
+                    bk[v] = VI{};
+                }
+            } else {
+                // max over k of p[k] + log A[k, j], the first k attaining it (a strictly greater candidate wins).
+                const double* p = reinterpret_cast<const double*>(pv);
+                for (int v = 0; v < NV; ++v) {
+                    c[v] = broadcast<NV, Full>(p[0]) + LA[v];
+                    bk[v] = VI{};
+                }
+                const int64_t kn = Full ? NV * kLanes : K;
+                for (int64_t k = 1; k < kn; ++k) {
+                    const V pk = broadcast<NV, Full>(p[k]);
+                    for (int v = 0; v < NV; ++v) {
+                        const V cand = pk + LA[k * NV + v];
+                        const VI better = cand > c[v];
+                        c[v] = better ? cand : c[v];
+                        bk[v] = better ? (VI{} + k) : bk[v];
+                    }
+                }
+                for (int v = 0; v < NV; ++v) c[v] += lb[v];
+            }
+            // Rows of NV * 8 pointers (padded lanes too), one fixed-size copy: a K-element memcpy was a libc call a
+            // row, with vzeroupper and the scores spilled around it (K 8, two threads 0.76 -> 0.57 ms).
+            BackPointer bp[NV * kLanes];
+            for (int v = 0; v < NV; ++v) {
+                const auto n = __builtin_convertvector(bk[v], BackPointers);
+                std::memcpy(bp + v * kLanes, &n, sizeof n);
+            }
+            std::memcpy(back_bytes + r * sizeof bp, bp, sizeof bp);
+            for (int v = 0; v < NV; ++v) pv[v] = c[v];
+            if (i >= a_next) {
+                // Last row of the sequence: the first maximum.
+                const double* f = reinterpret_cast<const double*>(pv);
+                int64_t arg = 0;
+                for (int64_t j = 1; j < K; ++j)
+                    if (f[j] > f[arg]) arg = j;
+                seq_logprob[s] = f[arg];
+                state[i] = arg;
+            }
+        }
+    }
+    // The paths back through the pointers, all of the group's sequences side by side. Each path is a chain of
+    // dependent loads (a row's pointer picks the next one read), so one sequence at a time waited on every load:
+    // K 8, a quarter of the kernel's time.
+    for (int64_t u = g.steps - 1; u >= 0; --u) {
+        const int64_t a = g.active[u];
+        for (int64_t i = 0; i < a; ++i) {
+            const int64_t r = g.row(i, u);
+            path[r] = state[i];
+            BackPointer b;
+            std::memcpy(&b, back_bytes + (r * kBackStride + state[i]) * sizeof b, sizeof b);
+            state[i] = b;
+        }
+    }
+}
+
+// Up to 16 states the back pointers cost less than the backtrack that recomputes them (hpc_hmm_viterbi, 10 sequences
+// of 10,000 rows, two threads, best of 30: K 8 0.69-0.94 ms with them, 1.76-1.77 without; K 16 1.43-2.01 and
+// 1.64-1.65; K 32 5.7-6.5 and 3.2-3.4; K 64 25.9-27.4 and 9.4-9.8).
+template <int NV, bool Full, typename Rows>
+HPC_INLINE void viterbi(const SmallKGroup& g, int64_t K, Rows& rows, const double* logpi, const double* logA,
+                        double* delta, uint8_t* back, int64_t* path, double* seq_logprob) {
+    if constexpr (NV * kLanes <= kViterbiBackPointerStates)
+        viterbi_with_back_pointers<NV, Full>(g, K, rows, logpi, logA, back, path, seq_logprob);
+    else
+        viterbi_pass<NV, Full, kViterbiScoresWithFma>(g, K, rows, logpi, logA, delta, path, seq_logprob);
+}
+
+}  // namespace
+
+// The kernel sets: blocks of 8 states NB (NB * kBlockVectors vectors), whether K fills them (K = 8 NB), and the name
+// suffix (the K they serve). The same sets for every lane width: an AVX2 or SSE2 build pads K to a multiple of 8 as
+// the AVX-512 one does (K 4 uses two AVX2 vectors, one of them padding), and the rows of scores the Viterbi pass
+// writes have the same width, 8 NB, in every build (small_k_viterbi_width).
+#define HPC_SMALL_K_SETS(X, KERNEL, ARGS)                                                                          \
+    X(1, 0, 1_7, KERNEL, ARGS) X(1, 1, 8, KERNEL, ARGS) X(2, 0, 9_15, KERNEL, ARGS) X(2, 1, 16, KERNEL, ARGS)     \
+    X(3, 0, 17_23, KERNEL, ARGS) X(3, 1, 24, KERNEL, ARGS) X(4, 0, 25_31, KERNEL, ARGS) X(4, 1, 32, KERNEL, ARGS) \
+    X(5, 0, 33_39, KERNEL, ARGS) X(5, 1, 40, KERNEL, ARGS) X(6, 0, 41_47, KERNEL, ARGS) X(6, 1, 48, KERNEL, ARGS) \
+    X(7, 0, 49_55, KERNEL, ARGS) X(7, 1, 56, KERNEL, ARGS) X(8, 0, 57_63, KERNEL, ARGS) X(8, 1, 64, KERNEL, ARGS)
+
+constexpr int kBlockVectors = 8 / kLanes;
+
+// Every kernel per set.
+#define HPC_SMALL_K_DEFINE(NB, FULL, SUFFIX, KERNEL, ARGS)                                                         \
+    static bool small_k_forward_##SUFFIX(const SmallKGroup& g, int64_t K, const double* logB,          \
+                                                     const double* pi, const double* A, double* alpha,             \
+                                                     double* row_max, double* row_scale, double* seq_loglik) {     \
+        return forward<(NB) * kBlockVectors, FULL>(g, K, logB, pi, A, alpha, row_max, row_scale, seq_loglik);                        \
+    }                                                                                                              \
+    static bool small_k_backward_##SUFFIX(const SmallKGroup& g, int64_t K, const double* logB,         \
+                                                      const double* A, const double* alpha, const double* row_max, \
+                                                      const double* row_scale, double* posteriors,                 \
+                                                      double* xi_part, double* start_part, double* w_rows,         \
+                                                      const GaussianStatsSink* stats) {                            \
+        backward<(NB) * kBlockVectors, FULL>(g, K, logB, A, alpha, row_max, row_scale, posteriors, xi_part, start_part, w_rows,      \
+                           stats);                                                                                 \
+        return true;                                                                                               \
+    }                                                                                                              \
+    static bool small_k_forward_log_##SUFFIX(const SmallKGroup& g, int64_t K, const double* logB,      \
+                                                         const double* pi, const double* A, double* la,            \
+                                                         double* seq_loglik) {                                     \
+        return forward_log<(NB) * kBlockVectors, FULL>(g, K, logB, pi, A, la, seq_loglik);                                           \
+    }                                                                                                              \
+    static bool small_k_backward_log_##SUFFIX(                                                         \
+        const SmallKGroup& g, int64_t K, const double* logB, const double* A, const double* la,                    \
+        const double* seq_loglik, double* posteriors, double* xi_part, double* start_part, double* a_rows,         \
+        double* w_rows, const GaussianStatsSink* stats) {                                                          \
+        return backward_log<(NB) * kBlockVectors, FULL>(g, K, logB, A, la, seq_loglik, posteriors, xi_part, start_part, a_rows,      \
+                                      w_rows, stats);                                                              \
+    }                                                                                                              \
+    static bool small_k_viterbi_##SUFFIX(const SmallKGroup& g, int64_t K, const double* logB,          \
+                                                     const double* logpi, const double* logA, double* delta,       \
+                                                     uint8_t* back, int64_t* path, double* seq_logprob) {          \
+        StoredRows<(NB) * kBlockVectors, FULL> rows{logB, K};                                                                        \
+        viterbi<(NB) * kBlockVectors, FULL>(g, K, rows, logpi, logA, delta, back, path, seq_logprob);                                \
+        return true;                                                                                               \
+    }                                                                                                              \
+    static bool small_k_diag_gaussian_viterbi_##SUFFIX(                                                \
+        const SmallKGroup& g, int64_t K, int64_t D, const double* x, const double* c, const double* muinv_t,       \
+        const double* inv_t, const double* logpi, const double* logA, double* delta, uint8_t* back, int64_t* path, \
+        double* seq_logprob, bool* densities_ok) {                                                                 \
+        if constexpr (!small_k_fused_viterbi_vectors(NB)) return false; /* not built: never used */               \
+        const DiagTerms<(NB) * kBlockVectors> t(K, D, c, muinv_t, inv_t);                                                            \
+        DiagGaussianRows<(NB) * kBlockVectors, FULL> rows{x, D, K, t};                                                               \
+        viterbi<(NB) * kBlockVectors, FULL>(g, K, rows, logpi, logA, delta, back, path, seq_logprob);                                \
+        *densities_ok = rows.all_ok();                                                                             \
+        return true;                                                                                               \
+    }                                                                                                              \
+    static bool small_k_diag_loglik_##SUFFIX(int64_t rows, int64_t K, int64_t D, const double* x,      \
+                                                         const double* c, const double* muinv_t,                   \
+                                                         const double* inv_t, double* out) {                       \
+        diag_loglik<(NB) * kBlockVectors, FULL>(rows, K, D, x, c, muinv_t, inv_t, out);                                              \
+        return true;                                                                                               \
+    }                                                                                                              \
+    static bool small_k_diag_stats_##SUFFIX(int64_t rows, int64_t K, int64_t D, const double* x,       \
+                                                        const double* gamma, double* ps, double* obs_t,            \
+                                                        double* obs2_t) {                                          \
+        diag_stats<(NB) * kBlockVectors, FULL>(rows, K, D, x, gamma, ps, obs_t, obs2_t);                                             \
+        return true;                                                                                               \
+    }
+
+HPC_SMALL_K_SETS(HPC_SMALL_K_DEFINE, , )
+
+namespace {
+
+// 2 (NB - 1) + (K fills the blocks), or -1 beyond kSmallKMaxStates.
+int set_index(int64_t K) {
+    return K >= 1 && K <= kSmallKMaxStates ? (int)(2 * ((K + 7) / 8 - 1) + (K % 8 == 0)) : -1;
+}
+
+}  // namespace
+
+// Returns KERNEL's result for K's set; falls through (to the caller's "not handled") beyond kSmallKMaxStates.
+#define HPC_SMALL_K_CASE(NB, FULL, SUFFIX, KERNEL, ARGS) \
+    case 2 * ((NB) - 1) + (FULL):                         \
+        return small_k_##KERNEL##_##SUFFIX ARGS;
+#define HPC_SMALL_K_DISPATCH(KERNEL, ARGS)                          \
+    switch (set_index(K)) {                                         \
+        HPC_SMALL_K_SETS(HPC_SMALL_K_CASE, KERNEL, ARGS) default: break; \
+    }
+
+bool small_k_forward(const SmallKGroup& g, int64_t K, const double* logB, const double* pi, const double* A,
+                     double* alpha, double* row_max, double* row_scale, double* seq_loglik) {
+    HPC_SMALL_K_DISPATCH(forward, (g, K, logB, pi, A, alpha, row_max, row_scale, seq_loglik))
+    return false;
+}
+
+bool small_k_backward(const SmallKGroup& g, int64_t K, const double* logB, const double* A, const double* alpha,
+                      const double* row_max, const double* row_scale, double* posteriors, double* xi_part,
+                      double* start_part, double* w_rows, const GaussianStatsSink* stats) {
+    HPC_SMALL_K_DISPATCH(backward,
+                         (g, K, logB, A, alpha, row_max, row_scale, posteriors, xi_part, start_part, w_rows, stats))
+    return false;
+}
+
+bool small_k_forward_log(const SmallKGroup& g, int64_t K, const double* logB, const double* pi, const double* A,
+                         double* la, double* seq_loglik) {
+    HPC_SMALL_K_DISPATCH(forward_log, (g, K, logB, pi, A, la, seq_loglik))
+    return false;
+}
+
+bool small_k_backward_log(const SmallKGroup& g, int64_t K, const double* logB, const double* A, const double* la,
+                          const double* seq_loglik, double* posteriors, double* xi_part, double* start_part,
+                          double* a_rows, double* w_rows, const GaussianStatsSink* stats) {
+    HPC_SMALL_K_DISPATCH(backward_log,
+                         (g, K, logB, A, la, seq_loglik, posteriors, xi_part, start_part, a_rows, w_rows, stats))
+    return false;
+}
+
+bool small_k_viterbi(const SmallKGroup& g, int64_t K, const double* logB, const double* logpi, const double* logA,
+                     double* delta, uint8_t* back, int64_t* path, double* seq_logprob) {
+    HPC_SMALL_K_DISPATCH(viterbi, (g, K, logB, logpi, logA, delta, back, path, seq_logprob))
+    return false;
+}
+
+bool small_k_diag_gaussian_viterbi(const SmallKGroup& g, int64_t K, int64_t D, const double* x, const double* c,
+                                   const double* muinv_t, const double* inv_t, const double* logpi, const double* logA,
+                                   double* delta, uint8_t* back, int64_t* path, double* seq_logprob,
+                                   bool* densities_ok) {
+    HPC_SMALL_K_DISPATCH(diag_gaussian_viterbi,
+                         (g, K, D, x, c, muinv_t, inv_t, logpi, logA, delta, back, path, seq_logprob, densities_ok))
+    return false;
+}
+
+bool small_k_diag_loglik(int64_t rows, int64_t K, int64_t D, const double* x, const double* c, const double* muinv_t,
+                         const double* inv_t, double* out) {
+    HPC_SMALL_K_DISPATCH(diag_loglik, (rows, K, D, x, c, muinv_t, inv_t, out))
+    return false;
+}
+
+bool small_k_diag_stats(int64_t rows, int64_t K, int64_t D, const double* x, const double* gamma, double* ps,
+                        double* obs_t, double* obs2_t) {
+    HPC_SMALL_K_DISPATCH(diag_stats, (rows, K, D, x, gamma, ps, obs_t, obs2_t))
+    return false;
+}
+
+}  // namespace hpc::cpu::HPC_SMALL_K_NAMESPACE
