@@ -23,6 +23,7 @@ namespace hpc::cpu {
                              const double* muinv_t, const double* inv_t, double* out);                              \
     bool small_k_diag_stats(int64_t rows, int64_t K, int64_t D, const double* x, const double* gamma, double* ps,   \
                             double* obs_t, double* obs2_t);                                                         \
+    int64_t small_k_viterbi_width(int64_t K);                                                                       \
     bool small_k_viterbi(const SmallKGroup& g, int64_t K, const double* log_emission, const double* logpi,          \
                          const double* logA, double* delta, uint8_t* back, int64_t* path, double* seq_logprob);     \
     bool small_k_diag_gaussian_viterbi(const SmallKGroup& g, int64_t K, int64_t D, const double* x, const double* c, \
@@ -61,9 +62,7 @@ HPC_SMALL_K_DECLARE_KERNELS(small_k_native)
 #define HPC_SMALL_K_CALL(KERNEL, ARGS) return small_k_native::KERNEL ARGS;
 #endif
 
-// Every build writes rows of scores 8 NB wide (NB blocks of 8 states; hmm_small_k_kernels.cpp's kernel sets), and
-// keeps back pointers up to 16 states.
-int64_t small_k_viterbi_width(int64_t K) { return K <= 16 ? 0 : (K + 7) / 8 * 8; }
+int64_t small_k_viterbi_width(int64_t K) { HPC_SMALL_K_CALL(small_k_viterbi_width, (K)) }
 
 bool small_k_forward(const SmallKGroup& g, int64_t K, const double* logB, const double* pi, const double* A,
                      double* alpha, double* row_max, double* row_scale, double* seq_loglik) {

@@ -841,23 +841,30 @@ HPC_INLINE int64_t first_argmax_of_sum(const double* d, const V* col) {
     return all_lanes_min(idx)[0];
 }
 
-// x in every lane. At exactly one AVX-512 vector of states (8) a vector constructor, which GCC makes one permute of the row
-// just computed (the loop over the candidates unrolled): splat's V{} + x is a scalar add then a broadcast, two
-// operations a candidate where the step has about six. Elsewhere splat: with a run-time count of candidates (K 1-7)
-// the constructor measured 2x slower, and above one vector GCC 12 made it a load and a permute per lane, K 16-64
-// 1.2-1.9x slower (bench/results/2026-11-23-viterbi-back-pointer-rows.md). The same sums either way: x + y and
-// (0.0 + x) + y differ only for x = y = -0.0, and log A has no -0.0.
+// *x in every lane, for the back-pointer Viterbi step. With AVX-512 (as measured there): at exactly one vector of
+// states (8) a vector constructor, which GCC makes one permute of the row just computed (the loop over the candidates
+// unrolled): splat's V{} + x is a scalar add then a broadcast, two operations a candidate where the step has about
+// six. Elsewhere splat: with a run-time count of candidates (K 1-7) the constructor measured 2x slower, and above one
+// vector GCC 12 made it a load and a permute per lane, K 16-64 1.2-1.9x slower
+// (bench/results/2026-11-23-viterbi-back-pointer-rows.md). With narrower vectors a broadcast load
+// (broadcast_from_memory). The same sums every way: x + y and (0.0 + x) + y differ only for x = y = -0.0, and log A
+// has no -0.0.
 template <int NV, bool Full>
-HPC_INLINE V broadcast(double x) {
+HPC_INLINE V broadcast(const double* x) {
 #if HPC_SIMD_LANES == 8
-    if constexpr (NV == 1 && Full)
-        return V{x, x, x, x, x, x, x, x};
-    else
+    if constexpr (NV == 1 && Full) {
+        const double y = *x;
+        return V{y, y, y, y, y, y, y, y};
+    } else {
+        return splat(*x);
+    }
+#else
+    return broadcast_from_memory(x);
 #endif
-        return splat(x);
 }
 
-// Up to this many states Viterbi keeps back pointers; above, the scores (see viterbi).
+// Up to this many states Viterbi keeps back pointers; above, the scores (see viterbi). Also with AVX2: at 8 there,
+// K 12 and 16 took 1.04-1.05x the time (hpc_hmm_viterbi, 100,000 rows, two threads).
 constexpr int kViterbiBackPointerStates = 16;
 static_assert(kViterbiBackPointerStates <= 256, "back pointers are stored as bytes");
 
@@ -990,12 +997,12 @@ HPC_INLINE void viterbi_with_back_pointers(const SmallKGroup& g, int64_t K, Rows
                 // max over k of p[k] + log A[k, j], the first k attaining it (a strictly greater candidate wins).
                 const double* p = reinterpret_cast<const double*>(pv);
                 for (int v = 0; v < NV; ++v) {
-                    c[v] = broadcast<NV, Full>(p[0]) + LA[v];
+                    c[v] = broadcast<NV, Full>(p) + LA[v];
                     bk[v] = VI{};
                 }
                 const int64_t kn = Full ? NV * kLanes : K;
                 for (int64_t k = 1; k < kn; ++k) {
-                    const V pk = broadcast<NV, Full>(p[k]);
+                    const V pk = broadcast<NV, Full>(p + k);
                     for (int v = 0; v < NV; ++v) {
                         const V cand = pk + LA[k * NV + v];
                         const VI better = cand > c[v];
@@ -1126,6 +1133,9 @@ constexpr int kBlockVectors = 8 / kLanes;
     }
 
 HPC_SMALL_K_SETS(HPC_SMALL_K_DEFINE, , )
+
+// Width of the rows of scores small_k_viterbi reads as scratch (0: back pointers instead).
+int64_t small_k_viterbi_width(int64_t K) { return K <= kViterbiBackPointerStates ? 0 : (K + 7) / 8 * 8; }
 
 namespace {
 
