@@ -41,12 +41,18 @@ namespace {
 
 enum class SmallKIsa { avx512, avx2, sse2 };
 
-// Read once (the CPU does not change); __builtin_cpu_supports initialises GCC's CPU model on first use.
+// Read once (the CPU does not change); __builtin_cpu_supports initialises GCC's CPU model on first use. The test
+// copies of the library built with HPC_SMALL_K_FORCE_ISA (2: AVX2, 3: SSE2; CMakeLists.txt) always run that build.
 SmallKIsa small_k_isa() {
+#if defined(HPC_SMALL_K_FORCE_ISA)
+    static_assert(HPC_SMALL_K_FORCE_ISA == 2 || HPC_SMALL_K_FORCE_ISA == 3, "HPC_SMALL_K_FORCE_ISA: 2 or 3");
+    return HPC_SMALL_K_FORCE_ISA == 2 ? SmallKIsa::avx2 : SmallKIsa::sse2;
+#else
     static const SmallKIsa isa = __builtin_cpu_supports("avx512f")                                    ? SmallKIsa::avx512
                                  : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? SmallKIsa::avx2
                                                                                                      : SmallKIsa::sse2;
     return isa;
+#endif
 }
 
 }  // namespace
