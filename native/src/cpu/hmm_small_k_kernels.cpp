@@ -784,30 +784,18 @@ HPC_INLINE void viterbi_step(const double* const (&p)[Seqs], const V* LA, int64_
 
 HPC_INLINE VI vmin(VI a, VI b) { return b < a ? b : a; }
 
-// The maximum (minimum) of v's lanes, in every lane.
-HPC_INLINE V all_lanes_max(V m) {
+// op (a maximum or a minimum) of all of m's lanes, in every lane.
+template <typename T, typename Op>
+HPC_INLINE T across_lanes(T m, Op op) {
 #if HPC_SIMD_LANES == 8
-    m = vmax(m, __builtin_shufflevector(m, m, 1, 0, 3, 2, 5, 4, 7, 6));
-    m = vmax(m, __builtin_shufflevector(m, m, 2, 3, 0, 1, 6, 7, 4, 5));
-    return vmax(m, __builtin_shufflevector(m, m, 4, 5, 6, 7, 0, 1, 2, 3));
+    m = op(m, __builtin_shufflevector(m, m, 1, 0, 3, 2, 5, 4, 7, 6));
+    m = op(m, __builtin_shufflevector(m, m, 2, 3, 0, 1, 6, 7, 4, 5));
+    return op(m, __builtin_shufflevector(m, m, 4, 5, 6, 7, 0, 1, 2, 3));
 #elif HPC_SIMD_LANES == 4
-    m = vmax(m, __builtin_shufflevector(m, m, 1, 0, 3, 2));
-    return vmax(m, __builtin_shufflevector(m, m, 2, 3, 0, 1));
+    m = op(m, __builtin_shufflevector(m, m, 1, 0, 3, 2));
+    return op(m, __builtin_shufflevector(m, m, 2, 3, 0, 1));
 #else
-    return vmax(m, __builtin_shufflevector(m, m, 1, 0));
-#endif
-}
-
-HPC_INLINE VI all_lanes_min(VI m) {
-#if HPC_SIMD_LANES == 8
-    m = vmin(m, __builtin_shufflevector(m, m, 1, 0, 3, 2, 5, 4, 7, 6));
-    m = vmin(m, __builtin_shufflevector(m, m, 2, 3, 0, 1, 6, 7, 4, 5));
-    return vmin(m, __builtin_shufflevector(m, m, 4, 5, 6, 7, 0, 1, 2, 3));
-#elif HPC_SIMD_LANES == 4
-    m = vmin(m, __builtin_shufflevector(m, m, 1, 0, 3, 2));
-    return vmin(m, __builtin_shufflevector(m, m, 2, 3, 0, 1));
-#else
-    return vmin(m, __builtin_shufflevector(m, m, 1, 0));
+    return op(m, __builtin_shufflevector(m, m, 1, 0));
 #endif
 }
 
@@ -829,7 +817,7 @@ HPC_INLINE int64_t first_argmax_of_sum(const double* d, const V* col) {
         cand[v] = dv + col[v];
         m = vmax(m, cand[v]);
     }
-    m = all_lanes_max(m);
+    m = across_lanes(m, [](V a, V b) { return vmax(a, b); });
     // the smallest index of a lane equal to it, without a branch per lane (mispredicted: the argmax moves)
     const VI lanes = lane_indices();
     VI idx = VI{} + NV * kLanes;
@@ -838,7 +826,7 @@ HPC_INLINE int64_t first_argmax_of_sum(const double* d, const V* col) {
         const VI k = cand[v] == m ? at : VI{} + NV * kLanes;
         idx = k < idx ? k : idx;
     }
-    return all_lanes_min(idx)[0];
+    return across_lanes(idx, [](VI a, VI b) { return vmin(a, b); })[0];
 }
 
 // *x in every lane, for the back-pointer Viterbi step. With AVX-512 (as measured there): at exactly one vector of
