@@ -3,7 +3,9 @@
 
 #include <cstring>
 
-// Built for AVX-512, AVX2 and a portable default, picked at load time (external linkage: see hmm_small_k.cpp).
+// Built for AVX-512, AVX2 and a portable default, picked at load time (external linkage: see hmm_cpu.cpp). All three
+// clones share the file's macros, so their vectors have the baseline target's width (vmath_f64_lanes.h: 2 lanes on
+// x86-64); the lane-wise arithmetic tested here is the same at every width.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(HPC_NO_TARGET_CLONES)
 #define HPC_VMATH_F64_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
