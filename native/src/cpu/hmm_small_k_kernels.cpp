@@ -1062,62 +1062,62 @@ HPC_INLINE void viterbi(const SmallKGroup& g, int64_t K, Rows& rows, const doubl
 constexpr int kBlockVectors = 8 / kLanes;
 
 // Every kernel per set.
-#define HPC_SMALL_K_DEFINE(NB, FULL, SUFFIX, KERNEL, ARGS)                                                         \
-    static bool small_k_forward_##SUFFIX(const SmallKGroup& g, int64_t K, const double* logB,          \
-                                                     const double* pi, const double* A, double* alpha,             \
-                                                     double* row_max, double* row_scale, double* seq_loglik) {     \
-        return forward<(NB) * kBlockVectors, FULL>(g, K, logB, pi, A, alpha, row_max, row_scale, seq_loglik);                        \
-    }                                                                                                              \
-    static bool small_k_backward_##SUFFIX(const SmallKGroup& g, int64_t K, const double* logB,         \
-                                                      const double* A, const double* alpha, const double* row_max, \
-                                                      const double* row_scale, double* posteriors,                 \
-                                                      double* xi_part, double* start_part, double* w_rows,         \
-                                                      const GaussianStatsSink* stats) {                            \
+#define HPC_SMALL_K_DEFINE(NB, FULL, SUFFIX, KERNEL, ARGS)                                                             \
+    static bool small_k_forward_##SUFFIX(const SmallKGroup& g, int64_t K, const double* logB,                          \
+                                                     const double* pi, const double* A, double* alpha,                 \
+                                                     double* row_max, double* row_scale, double* seq_loglik) {         \
+        return forward<(NB) * kBlockVectors, FULL>(g, K, logB, pi, A, alpha, row_max, row_scale, seq_loglik);          \
+    }                                                                                                                  \
+    static bool small_k_backward_##SUFFIX(const SmallKGroup& g, int64_t K, const double* logB,                         \
+                                                      const double* A, const double* alpha, const double* row_max,     \
+                                                      const double* row_scale, double* posteriors,                     \
+                                                      double* xi_part, double* start_part, double* w_rows,             \
+                                                      const GaussianStatsSink* stats) {                                \
         backward<(NB) * kBlockVectors, FULL>(g, K, logB, A, alpha, row_max, row_scale, posteriors, xi_part, start_part, w_rows,      \
-                           stats);                                                                                 \
-        return true;                                                                                               \
-    }                                                                                                              \
-    static bool small_k_forward_log_##SUFFIX(const SmallKGroup& g, int64_t K, const double* logB,      \
-                                                         const double* pi, const double* A, double* la,            \
-                                                         double* seq_loglik) {                                     \
-        return forward_log<(NB) * kBlockVectors, FULL>(g, K, logB, pi, A, la, seq_loglik);                                           \
-    }                                                                                                              \
-    static bool small_k_backward_log_##SUFFIX(                                                         \
-        const SmallKGroup& g, int64_t K, const double* logB, const double* A, const double* la,                    \
-        const double* seq_loglik, double* posteriors, double* xi_part, double* start_part, double* a_rows,         \
-        double* w_rows, const GaussianStatsSink* stats) {                                                          \
+                           stats);                                                                                     \
+        return true;                                                                                                   \
+    }                                                                                                                  \
+    static bool small_k_forward_log_##SUFFIX(const SmallKGroup& g, int64_t K, const double* logB,                      \
+                                                         const double* pi, const double* A, double* la,                \
+                                                         double* seq_loglik) {                                         \
+        return forward_log<(NB) * kBlockVectors, FULL>(g, K, logB, pi, A, la, seq_loglik);                             \
+    }                                                                                                                  \
+    static bool small_k_backward_log_##SUFFIX(                                                                         \
+        const SmallKGroup& g, int64_t K, const double* logB, const double* A, const double* la,                        \
+        const double* seq_loglik, double* posteriors, double* xi_part, double* start_part, double* a_rows,             \
+        double* w_rows, const GaussianStatsSink* stats) {                                                              \
         return backward_log<(NB) * kBlockVectors, FULL>(g, K, logB, A, la, seq_loglik, posteriors, xi_part, start_part, a_rows,      \
-                                      w_rows, stats);                                                              \
-    }                                                                                                              \
-    static bool small_k_viterbi_##SUFFIX(const SmallKGroup& g, int64_t K, const double* logB,          \
-                                                     const double* logpi, const double* logA, double* delta,       \
-                                                     uint8_t* back, int64_t* path, double* seq_logprob) {          \
-        StoredRows<(NB) * kBlockVectors, FULL> rows{logB, K};                                                                        \
-        viterbi<(NB) * kBlockVectors, FULL>(g, K, rows, logpi, logA, delta, back, path, seq_logprob);                                \
-        return true;                                                                                               \
-    }                                                                                                              \
-    static bool small_k_diag_gaussian_viterbi_##SUFFIX(                                                \
-        const SmallKGroup& g, int64_t K, int64_t D, const double* x, const double* c, const double* muinv_t,       \
-        const double* inv_t, const double* logpi, const double* logA, double* delta, uint8_t* back, int64_t* path, \
-        double* seq_logprob, bool* densities_ok) {                                                                 \
-        if constexpr (!small_k_fused_viterbi_vectors(NB)) return false; /* not built: never used */               \
-        const DiagTerms<(NB) * kBlockVectors> t(K, D, c, muinv_t, inv_t);                                                            \
-        DiagGaussianRows<(NB) * kBlockVectors, FULL> rows{x, D, K, t};                                                               \
-        viterbi<(NB) * kBlockVectors, FULL>(g, K, rows, logpi, logA, delta, back, path, seq_logprob);                                \
-        *densities_ok = rows.all_ok();                                                                             \
-        return true;                                                                                               \
-    }                                                                                                              \
-    static bool small_k_diag_loglik_##SUFFIX(int64_t rows, int64_t K, int64_t D, const double* x,      \
-                                                         const double* c, const double* muinv_t,                   \
-                                                         const double* inv_t, double* out) {                       \
-        diag_loglik<(NB) * kBlockVectors, FULL>(rows, K, D, x, c, muinv_t, inv_t, out);                                              \
-        return true;                                                                                               \
-    }                                                                                                              \
-    static bool small_k_diag_stats_##SUFFIX(int64_t rows, int64_t K, int64_t D, const double* x,       \
-                                                        const double* gamma, double* ps, double* obs_t,            \
-                                                        double* obs2_t) {                                          \
-        diag_stats<(NB) * kBlockVectors, FULL>(rows, K, D, x, gamma, ps, obs_t, obs2_t);                                             \
-        return true;                                                                                               \
+                                      w_rows, stats);                                                                  \
+    }                                                                                                                  \
+    static bool small_k_viterbi_##SUFFIX(const SmallKGroup& g, int64_t K, const double* logB,                          \
+                                                     const double* logpi, const double* logA, double* delta,           \
+                                                     uint8_t* back, int64_t* path, double* seq_logprob) {              \
+        StoredRows<(NB) * kBlockVectors, FULL> rows{logB, K};                                                          \
+        viterbi<(NB) * kBlockVectors, FULL>(g, K, rows, logpi, logA, delta, back, path, seq_logprob);                  \
+        return true;                                                                                                   \
+    }                                                                                                                  \
+    static bool small_k_diag_gaussian_viterbi_##SUFFIX(                                                                \
+        const SmallKGroup& g, int64_t K, int64_t D, const double* x, const double* c, const double* muinv_t,           \
+        const double* inv_t, const double* logpi, const double* logA, double* delta, uint8_t* back, int64_t* path,     \
+        double* seq_logprob, bool* densities_ok) {                                                                     \
+        if constexpr (!small_k_fused_viterbi_vectors(NB)) return false; /* not built: never used */                    \
+        const DiagTerms<(NB) * kBlockVectors> t(K, D, c, muinv_t, inv_t);                                              \
+        DiagGaussianRows<(NB) * kBlockVectors, FULL> rows{x, D, K, t};                                                 \
+        viterbi<(NB) * kBlockVectors, FULL>(g, K, rows, logpi, logA, delta, back, path, seq_logprob);                  \
+        *densities_ok = rows.all_ok();                                                                                 \
+        return true;                                                                                                   \
+    }                                                                                                                  \
+    static bool small_k_diag_loglik_##SUFFIX(int64_t rows, int64_t K, int64_t D, const double* x,                      \
+                                                         const double* c, const double* muinv_t,                       \
+                                                         const double* inv_t, double* out) {                           \
+        diag_loglik<(NB) * kBlockVectors, FULL>(rows, K, D, x, c, muinv_t, inv_t, out);                                \
+        return true;                                                                                                   \
+    }                                                                                                                  \
+    static bool small_k_diag_stats_##SUFFIX(int64_t rows, int64_t K, int64_t D, const double* x,                       \
+                                                        const double* gamma, double* ps, double* obs_t,                \
+                                                        double* obs2_t) {                                              \
+        diag_stats<(NB) * kBlockVectors, FULL>(rows, K, D, x, gamma, ps, obs_t, obs2_t);                               \
+        return true;                                                                                                   \
     }
 
 HPC_SMALL_K_SETS(HPC_SMALL_K_DEFINE, , )
