@@ -297,7 +297,7 @@ HPC_API int32_t hpc_rnn_backward(hpc_rnn* rnn, const void* x, int64_t x_len, con
 HPC_API size_t hpc_backend_info(char* buf, size_t len) {
     std::string info = std::string(openblas_get_config()) + " core=" + openblas_get_corename() +
                        " threads=" + std::to_string(openblas_get_num_threads()) +
-                       "; float32 RNN kernel=" + (cpu::packed_gemm_avx512() ? "avx512" : "portable") +
+                       "; float32 RNN kernel=" + cpu::packed_gemm_kernel_name() +
                        " team=" + std::to_string(cpu::team_size());
     if (buf != nullptr && len > 0) {
         const size_t n = info.size() < len - 1 ? info.size() : len - 1;

@@ -124,7 +124,7 @@ std::vector<std::vector<float>> results_per_thread_count(const Shape& s, const s
 
 TEST(PackedGemm, BestKernelMatchesFloat64) {
     hpc::cpu::packed_gemm_use_best(true);
-    check_all(hpc::cpu::packed_gemm_avx512() ? "avx512" : "portable");
+    check_all(hpc::cpu::packed_gemm_kernel_name());
 }
 
 TEST(PackedGemm, PortableKernelMatchesFloat64) {

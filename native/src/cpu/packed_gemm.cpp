@@ -133,11 +133,77 @@ void block_portable(int64_t m, int64_t kc, int64_t n, const float* a, int64_t a_
 }
 
 #ifdef HPC_X86
-__attribute__((target("avx2,fma"))) void block_avx2(int64_t m, int64_t kc, int64_t n, const float* a, int64_t a_rs,
-                                                    int64_t a_cs, const float* bp, int64_t gstride, int64_t brs, int64_t p_lo,
-                                                    int64_t p_hi, float* c, int64_t ldc, bool accumulate, const float* bias) {
-    block_portable_body(m, kc, n, a, a_rs, a_cs, bp, gstride, brs, p_lo, p_hi, c, ldc, accumulate, bias);
+// ---- AVX2+FMA kernel: MR rows x NP panels, 2*MR*NP ymm accumulators (at most 12: 6 x 16, the BLIS Haswell shape),
+// 2*NP panel loads and MR broadcasts per k. Each element is one chain of FMAs over k in order, as in the other kernels.
+template <int MR, int NP>
+__attribute__((target("avx2,fma"))) void tile_avx2(int64_t kc, const float* a, int64_t a_rs, int64_t a_cs,
+                                                   const float* bp, int64_t gstride, int64_t brs, float* c, int64_t ldc,
+                                                   int64_t cols, bool accumulate, const float* bias) {
+    __m256 s[MR][2 * NP];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 8
+        for (int q = 0; q < 2 * NP; ++q) s[r][q] = _mm256_setzero_ps();
+    for (int64_t kk = 0; kk < kc; ++kk) {
+        __m256 b[2 * NP];
+#pragma GCC unroll 8
+        for (int q = 0; q < 2 * NP; ++q) b[q] = _mm256_loadu_ps(bp + panel_offset(q / 2, gstride) + kk * brs + (q % 2) * 8);
+        const float* ak = a + kk * a_cs;
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; ++r) {
+            const __m256 av = _mm256_broadcast_ss(ak + r * a_rs);
+#pragma GCC unroll 8
+            for (int q = 0; q < 2 * NP; ++q) s[r][q] = _mm256_fmadd_ps(av, b[q], s[r][q]);
+        }
+    }
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+#pragma GCC unroll 8
+    for (int q = 0; q < 2 * NP; ++q) {
+        const int64_t left = cols - q * 8;
+        if (left <= 0) break;
+        if (left >= 8) {
+            const __m256 bq = !accumulate && bias ? _mm256_loadu_ps(bias + q * 8) : _mm256_setzero_ps();
+#pragma GCC unroll 8
+            for (int r = 0; r < MR; ++r) {
+                float* cp = c + r * ldc + q * 8;
+                __m256 v = s[r][q];
+                if (accumulate) v = _mm256_add_ps(v, _mm256_loadu_ps(cp));
+                else if (bias) v = _mm256_add_ps(v, bq);
+                _mm256_storeu_ps(cp, v);
+            }
+        } else {
+            const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)left), lane);
+            const __m256 bq = !accumulate && bias ? _mm256_maskload_ps(bias + q * 8, mask) : _mm256_setzero_ps();
+#pragma GCC unroll 8
+            for (int r = 0; r < MR; ++r) {
+                float* cp = c + r * ldc + q * 8;
+                __m256 v = s[r][q];
+                if (accumulate) v = _mm256_add_ps(v, _mm256_maskload_ps(cp, mask));
+                else if (bias) v = _mm256_add_ps(v, bq);
+                _mm256_maskstore_ps(cp, mask, v);
+            }
+        }
+    }
 }
+
+using TileFn = void (*)(int64_t, const float*, int64_t, int64_t, const float*, int64_t, int64_t, float*, int64_t, int64_t,
+                        bool, const float*);
+constexpr int kMaxRows = 6, kMaxPanels = 8, kMaxPanelsAvx2 = 4;
+
+template <int MR, int... NPs>
+constexpr auto row_of_tiles_avx2(std::integer_sequence<int, NPs...>) {
+    return std::array<TileFn, sizeof...(NPs)>{&tile_avx2<MR, NPs + 1>...};
+}
+template <int... MRs>
+constexpr auto tile_table_avx2(std::integer_sequence<int, MRs...>) {
+    return std::array<std::array<TileFn, kMaxPanelsAvx2>, sizeof...(MRs)>{
+        row_of_tiles_avx2<MRs + 1>(std::make_integer_sequence<int, kMaxPanelsAvx2>{})...};
+}
+const auto kTilesAvx2 = tile_table_avx2(std::make_integer_sequence<int, kMaxRows>{});  // kTilesAvx2[mr - 1][np - 1]
+
+// Rows per tile as in block_avx512 (at most 6, as even as possible); panels per tile so that a tile keeps at most 12
+// of the 16 ymm registers as accumulators: one panel (16 columns) from 4 rows up, two for 2-3 rows, four for one row.
+inline int panels_per_tile_avx2(int64_t mr) { return mr >= 4 ? 1 : (mr >= 2 ? 2 : 4); }
 
 // ---- AVX-512 kernel: MR rows x NP panels, MR*NP zmm accumulators, NP panel loads and MR broadcasts per k ----
 template <int MR, int NP>
@@ -177,10 +243,6 @@ __attribute__((target("avx512f"))) void tile_avx512(int64_t kc, const float* a, 
         }
     }
 }
-
-using TileFn = void (*)(int64_t, const float*, int64_t, int64_t, const float*, int64_t, int64_t, float*, int64_t, int64_t,
-                        bool, const float*);
-constexpr int kMaxRows = 6, kMaxPanels = 8;
 
 template <int MR, int... NPs>
 constexpr auto row_of_tiles(std::integer_sequence<int, NPs...>) {
@@ -223,6 +285,21 @@ void block_avx512(int64_t m, int64_t kc, int64_t n, const float* a, int64_t a_rs
             kTiles[mrr - 1][npp - 1](kc, a + r * a_rs, a_rs, a_cs, bp + panel_offset(p, gstride), gstride, brs, c + r * ldc + c0, ldc, cols,
                                      accumulate, bias ? bias + c0 : nullptr);
         }
+    }
+}
+
+void block_avx2(int64_t m, int64_t kc, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* bp,
+                int64_t gstride, int64_t brs, int64_t p_lo, int64_t p_hi, float* c, int64_t ldc, bool accumulate,
+                const float* bias) {
+    if (m <= 0) return;
+    const RowTiles rt = row_tiles(m);
+    const int np = panels_per_tile_avx2(rt.rows(0));
+    for (int64_t p = p_lo, npp; p < p_hi; p += npp) {
+        npp = tile_room(p, std::min<int64_t>(np, p_hi - p), gstride);
+        const int64_t c0 = p * kPanel, cols = std::min(npp * kPanel, n - c0);
+        for (int64_t t = 0, r = 0; t < rt.tiles; r += rt.rows(t), ++t)
+            kTilesAvx2[rt.rows(t) - 1][npp - 1](kc, a + r * a_rs, a_rs, a_cs, bp + panel_offset(p, gstride), gstride, brs,
+                                                c + r * ldc + c0, ldc, cols, accumulate, bias ? bias + c0 : nullptr);
     }
 }
 
@@ -883,5 +960,13 @@ void packed_gemm_copy_a_min_output(double elements) {
 }
 void packed_gemm_use_best(bool best) { g_block.store(best ? best_block() : portable_block()); }
 bool packed_gemm_avx512() { return kHasAvx512 && g_block.load() == best_block(); }
+const char* packed_gemm_kernel_name() {
+#ifdef HPC_X86
+    const BlockFn b = g_block.load();
+    return b == block_avx512 ? "avx512" : b == block_avx2 ? "avx2+fma" : "portable";
+#else
+    return "portable";
+#endif
+}
 
 }  // namespace hpc::cpu

@@ -120,5 +120,7 @@ void packed_gemm_copy_a_min_output(double elements);
 // at a time (default 4e6; a negative value restores it).
 void packed_gemm_block_b_min_bytes(double bytes);
 bool packed_gemm_avx512();
+// The float32 GEMM block kernel in use: "avx512", "avx2+fma" or "portable" (for the backend line).
+const char* packed_gemm_kernel_name();
 
 }  // namespace hpc::cpu
