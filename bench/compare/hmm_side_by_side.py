@@ -166,6 +166,8 @@ def run(a):
     with open(a.out, "a") as f:
         for emission, k, d, t in configs:
             for op in ("fit-iteration", "score", "decode", "posteriors"):
+                if a.ops and op not in a.ops.split(","):
+                    continue
                 impls = ("log", "scaling") if op != "decode" else ("log",)
                 for impl in impls:
                     row = {"emission": emission, "states": k, "dims": d, "length": t, "sequences": 10, "op": op,
@@ -266,6 +268,7 @@ def main():
     r.add_argument("--hmmlearn-path", default=None)
     r.add_argument("--shard", default="0/1")
     r.add_argument("--configs", default="", help="emission:K:D:T,... instead of the grid (a smoke test)")
+    r.add_argument("--ops", default="", help="op,... of fit-iteration, score, decode, posteriors (default: all four)")
     r.add_argument("--rounds", type=int, default=2)
     r.add_argument("--repeats", type=int, default=5)
     r.add_argument("--out", required=True)
