@@ -190,16 +190,22 @@ using TileFn = void (*)(int64_t, const float*, int64_t, int64_t, const float*, i
                         bool, const float*);
 constexpr int kMaxRows = 6, kMaxPanels = 8, kMaxPanelsAvx2 = 4;
 
-template <int MR, int... NPs>
-constexpr auto row_of_tiles_avx2(std::integer_sequence<int, NPs...>) {
-    return std::array<TileFn, sizeof...(NPs)>{&tile_avx2<MR, NPs + 1>...};
+// A kernel's table of tiles, table[mr - 1][np - 1] for mr <= kMaxRows and np <= Panels; Kernel::tile<MR, NP>() gives
+// the function of one shape.
+template <typename Kernel, int MR, int... NPs>
+constexpr auto row_of_tiles(std::integer_sequence<int, NPs...>) {
+    return std::array<TileFn, sizeof...(NPs)>{Kernel::template tile<MR, NPs + 1>()...};
 }
-template <int... MRs>
-constexpr auto tile_table_avx2(std::integer_sequence<int, MRs...>) {
-    return std::array<std::array<TileFn, kMaxPanelsAvx2>, sizeof...(MRs)>{
-        row_of_tiles_avx2<MRs + 1>(std::make_integer_sequence<int, kMaxPanelsAvx2>{})...};
+template <typename Kernel, int Panels, int... MRs>
+constexpr auto tile_table(std::integer_sequence<int, MRs...>) {
+    return std::array<std::array<TileFn, Panels>, sizeof...(MRs)>{
+        row_of_tiles<Kernel, MRs + 1>(std::make_integer_sequence<int, Panels>{})...};
 }
-const auto kTilesAvx2 = tile_table_avx2(std::make_integer_sequence<int, kMaxRows>{});  // kTilesAvx2[mr - 1][np - 1]
+struct Avx2Kernel {
+    template <int MR, int NP>
+    static constexpr TileFn tile() { return &tile_avx2<MR, NP>; }
+};
+const auto kTilesAvx2 = tile_table<Avx2Kernel, kMaxPanelsAvx2>(std::make_integer_sequence<int, kMaxRows>{});
 
 // Rows per tile as in block_avx512 (at most 6, as even as possible); panels per tile so that a tile keeps at most 12
 // of the 16 ymm registers as accumulators: one panel (16 columns) from 4 rows up, two for 2-3 rows, four for one row.
@@ -244,16 +250,11 @@ __attribute__((target("avx512f"))) void tile_avx512(int64_t kc, const float* a, 
     }
 }
 
-template <int MR, int... NPs>
-constexpr auto row_of_tiles(std::integer_sequence<int, NPs...>) {
-    return std::array<TileFn, sizeof...(NPs)>{&tile_avx512<MR, NPs + 1>...};
-}
-template <int... MRs>
-constexpr auto tile_table(std::integer_sequence<int, MRs...>) {
-    return std::array<std::array<TileFn, kMaxPanels>, sizeof...(MRs)>{
-        row_of_tiles<MRs + 1>(std::make_integer_sequence<int, kMaxPanels>{})...};
-}
-const auto kTiles = tile_table(std::make_integer_sequence<int, kMaxRows>{});  // kTiles[mr - 1][np - 1]
+struct Avx512Kernel {
+    template <int MR, int NP>
+    static constexpr TileFn tile() { return &tile_avx512<MR, NP>; }
+};
+const auto kTiles = tile_table<Avx512Kernel, kMaxPanels>(std::make_integer_sequence<int, kMaxRows>{});  // [mr - 1][np - 1]
 
 // Rows per tile: at most 6, as even as possible (16 rows: 6 + 5 + 5; 32: 6 + 6 + 5 + 5 + 5 + 5, not 6 x 5 + 2, whose
 // 2-row tile streams the same B for a third of the multiply-adds). Panels per tile: of a packed B, one group of 4
