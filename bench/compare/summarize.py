@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Prints the README's benchmark section from the recorded comparison results.
 
-Usage: /usr/bin/python3 bench/compare/summarize.py [DATE]   (default: the newest seeds result)
+Usage: /usr/bin/python3 bench/compare/summarize.py [DATE [MACHINE]]   (default: the newest seeds result; MACHINE
+describes the CPU beyond the results' "cpu" field, e.g. "Zen 3, AVX2, no AVX-512")
 """
 import glob
 import json
@@ -41,10 +42,11 @@ def main():
                "weights outside it); training is also timed packing its weights on every call, as a loop that updates them "
                f"after every step must (oneDNN would then reorder on every step too): {sum(r['packing_meets_target'] for r in tr)} "
                f"of those {len(tr)} training times meet the target. ")
-    out = [f"Measured {date} on this project's machine kind ({m['cpu']}, {m['cores']} cores), side by side in one run with A B C",
+    machine = f"{m['cpu']}, {sys.argv[2]}" if len(sys.argv) > 2 else m['cpu']
+    out = [f"Measured {date} on this project's machine kind ({machine}, {m['cores']} cores), side by side in one run with A B C",
            f"alternation: HPC, PyTorch {m['torch']} (one intra-op thread, OpenBLAS with two) and oneDNN {m['onednn']}'s RNN primitive.",
            f"HPC runs its float32 layers on its own GEMM kernel and thread team; PyTorch uses the machine's OpenBLAS as configured",
-           f"there ({core} kernels); oneDNN its own AVX-512 kernels. " + weights + f"SGEMM 2048³ in each run, GFLOP/s: {rates(m)} (seeds);",
+           f"there ({core} kernels); oneDNN its own JIT kernels for the CPU. " + weights + f"SGEMM 2048³ in each run, GFLOP/s: {rates(m)} (seeds);",
            f"{rates(dm)} (DeepBench); each run's GEMM limit uses its fastest ({m['sgemm_2048_gflops']}, {dm['sgemm_2048_gflops']}). Commands:",
            f"`/usr/bin/python3 bench/compare/compare.py {cmd(m)}` and `{cmd(dm)}`",
            "(each round a pass over the whole grid, each measurement after at least 200 ms of warm-up); the extra grid",
