@@ -52,6 +52,11 @@ public class BenchCliTests
         var w = Run("bench", "rnn", "--cell", "gru", "--batch", "2", "--seq", "3", "--input", "4", "--hidden", "5", "--repeats", "1", "--warmup", "0", "--warmup-ms", "30");
         Assert.True(w.Code == 0, w.Err);
         Assert.Equal(30, Line(w.Out).GetProperty("warmup_ms").GetInt32());
+        var wh = Run("bench", "hmm", "--states", "3", "--dims", "2", "--length", "200", "--sequences", "4", "--repeats", "1", "--warmup", "0", "--warmup-ms", "30");
+        Assert.True(wh.Code == 0, wh.Err);
+        Assert.Equal(30, Line(wh.Out).GetProperty("warmup_ms").GetInt32());
+        Assert.Contains("--warmup-ms: expected >= 0, got -1",
+                        Run("bench", "hmm", "--states", "3", "--length", "200", "--warmup-ms", "-1").Err);
         var f = Run("bench", "rnn", "--cell", "lstm", "--batch", "2", "--seq", "3", "--input", "4", "--hidden", "5", "--frozen-weights", "--repeats", "1", "--warmup", "0");
         Assert.True(f.Code == 0, f.Err);
         Assert.True(Line(f.Out).GetProperty("frozen_weights").GetBoolean());

@@ -191,7 +191,8 @@ internal static class BenchCommands
             Description = "Folder to write the timed inputs (x, lengths, the starting parameters) and one more run's outputs to, as .npy " +
                           "files, for a side-by-side run of another library on the same data (bench/compare/hmm_side_by_side.py)",
         };
-        var cmd = new Command("hmm", "Time an HMM operation on synthetic data.") { emission, cov, states, dims, length, sequences, op, impl, threads, repeats, warmup, save };
+        var warmupMs = WarmupMs();
+        var cmd = new Command("hmm", "Time an HMM operation on synthetic data.") { emission, cov, states, dims, length, sequences, op, impl, threads, repeats, warmup, warmupMs, save };
         cmd.SetAction(r =>
         {
             int k = r.GetValue(states), d = r.GetValue(dims), n = r.GetValue(length), s = r.GetValue(sequences);
@@ -283,7 +284,7 @@ internal static class BenchCommands
                 "posteriors" => () => posteriors(),
                 _ => () => fit(),
             };
-            var timing = Time(run, r.GetValue(warmup), r.GetValue(repeats));
+            var timing = Time(run, r.GetValue(warmup), r.GetValue(repeats), r.GetValue(warmupMs));
             if (r.GetValue(save) is { } dir)
             {
                 // After the timing, so that writing files costs the timed runs nothing; the outputs come from one more run.
@@ -325,6 +326,7 @@ internal static class BenchCommands
             {
                 ["bench"] = "hmm", ["emission"] = r.GetValue(emission)!, ["covariance_type"] = r.GetValue(cov)!, ["states"] = k, ["dims"] = d, ["length"] = n,
                 ["sequences"] = s, ["op"] = o, ["implementation"] = r.GetValue(impl)!, ["threads"] = r.GetValue(threads), ["repeats"] = r.GetValue(repeats),
+                ["warmup_ms"] = r.GetValue(warmupMs),
             }, timing, 0);
             return 0;
         });
