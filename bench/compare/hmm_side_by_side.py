@@ -168,12 +168,16 @@ def run(a):
     i, n = (int(v) for v in a.shard.split("/"))
     chosen = grid() if not a.configs else [(e, int(k), int(d), int(t)) for e, k, d, t in
                                            (c.split(":") for c in a.configs.split(","))]
+    ops = a.ops.split(",") if a.ops else []
+    unknown = [o for o in ops if o not in TARGETS]
+    if unknown:
+        sys.exit(f"--ops: expected names among {', '.join(TARGETS)}, got {', '.join(unknown)}")
     configs = sorted(chosen, key=lambda c: -c[1] ** 2 * c[3] * (1 + c[2] / 8))[i::n]
     work = tempfile.mkdtemp(prefix="hmm-sbs-")
     with open(a.out, "a") as f:
         for emission, k, d, t in configs:
             for op in ("fit-iteration", "score", "decode", "posteriors"):
-                if a.ops and op not in a.ops.split(","):
+                if ops and op not in ops:
                     continue
                 impls = ("log", "scaling") if op != "decode" else ("log",)
                 for impl in impls:

@@ -960,7 +960,6 @@ void packed_gemm_copy_a_min_output(double elements) {
     g_copy_a_min_output.store(elements < 0 ? kCopyAMinOutput : elements);
 }
 void packed_gemm_use_best(bool best) { g_block.store(best ? best_block() : portable_block()); }
-bool packed_gemm_avx512() { return kHasAvx512 && g_block.load() == best_block(); }
 const char* packed_gemm_kernel_name() {
 #ifdef HPC_X86
     const BlockFn b = g_block.load();

@@ -111,7 +111,7 @@ void gemm_f32_ta_two(int64_t m, int64_t n, const float* a, int64_t lda, const fl
                      const float* src1, int64_t ld1, int64_t k1, bool accumulate, float* c, int64_t ldc,
                      std::vector<float>& pack);
 
-// Test hooks: force the portable kernel (false) or the best one for this CPU (true); whether AVX-512 is in use.
+// Test hooks: force the portable kernel (false) or the best one for this CPU (true).
 void packed_gemm_use_best(bool best);
 // Test hook: the size of C from which a transposed A with k > 1024 is copied into rows first (default 7e5 elements;
 // a negative value restores it).
@@ -119,7 +119,6 @@ void packed_gemm_copy_a_min_output(double elements);
 // Test hook: the packed size of B (bytes) above which a product over a row-major B with k > 1024 packs B one k block
 // at a time (default 4e6; a negative value restores it).
 void packed_gemm_block_b_min_bytes(double bytes);
-bool packed_gemm_avx512();
 // The float32 GEMM block kernel in use: "avx512", "avx2+fma" or "portable" (for the backend line).
 const char* packed_gemm_kernel_name();
 
