@@ -2,6 +2,7 @@
 // bits of C (the count of elements that differ) and the time of each, alternated A B A B for `rounds` rounds.
 // Build: g++ -O2 -std=c++17 bench/compare/gemm_ab.cpp -o /tmp/gemm_ab -ldl
 // Run:   taskset -c 0,1 /tmp/gemm_ab A.so B.so ta tb m n k reps rounds [threads] [beta]
+// (threads 0: the library default; with beta != 0 each timed call also copies C back to its start values.)
 #include <dlfcn.h>
 
 #include <algorithm>
