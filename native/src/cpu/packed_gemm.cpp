@@ -133,9 +133,20 @@ void block_portable(int64_t m, int64_t kc, int64_t n, const float* a, int64_t a_
 }
 
 #ifdef HPC_X86
+// Rows of B that the AVX2 tile prefetches ahead of the row it reads. A 1-panel tile reads B 64 bytes in every 256 (one
+// panel of a group), 16 rows to a 4 KiB page, which the hardware prefetchers do not follow far enough when B comes
+// from L3 (a step's W_hh at H 1024 is 16 MB): M 16, N 4096, K 1024 on a pre-packed B, two threads, Zen 3, 0.61x the
+// time with 64 rows, 0.65x with 32, 0.72-0.75x on one thread; products whose B sits in L2 0.95-1.02x, M 400-2048
+// 0.93-1.0x (bench/results/2026-11-24-gemm-avx2-prefetch.md). Prefetches never fault, so reading past B's end is
+// harmless.
+constexpr int64_t kPrefetchRowsAvx2 = 64;
+// A block prefetches when its part of B is larger than this (a tile of B that stays in L2 gains nothing: 0.98-1.06x
+// the time at 0.5-1 MiB per thread, 0.94x at 2 MiB).
+constexpr double kPrefetchMinBytes = 1024 * 1024;
+
 // ---- AVX2+FMA kernel: MR rows x NP panels, 2*MR*NP ymm accumulators (at most 12: 6 x 16, the BLIS Haswell shape),
 // 2*NP panel loads and MR broadcasts per k. Each element is one chain of FMAs over k in order, as in the other kernels.
-template <int MR, int NP>
+template <int MR, int NP, bool Prefetch>
 __attribute__((target("avx2,fma"))) void tile_avx2(int64_t kc, const float* a, int64_t a_rs, int64_t a_cs,
                                                    const float* bp, int64_t gstride, int64_t brs, float* c, int64_t ldc,
                                                    int64_t cols, bool accumulate, const float* bias) {
@@ -148,6 +159,10 @@ __attribute__((target("avx2,fma"))) void tile_avx2(int64_t kc, const float* a, i
         __m256 b[2 * NP];
 #pragma GCC unroll 8
         for (int q = 0; q < 2 * NP; ++q) b[q] = _mm256_loadu_ps(bp + panel_offset(q / 2, gstride) + kk * brs + (q % 2) * 8);
+        // B's row kk + kPrefetchRowsAvx2 of each panel, ahead of the hardware prefetchers (see there).
+#pragma GCC unroll 8
+        for (int q = 0; q < (Prefetch ? NP : 0); ++q)
+            _mm_prefetch((const char*)(bp + panel_offset(q, gstride) + (kk + kPrefetchRowsAvx2) * brs), _MM_HINT_T0);
         const float* ak = a + kk * a_cs;
 #pragma GCC unroll 8
         for (int r = 0; r < MR; ++r) {
@@ -201,11 +216,15 @@ constexpr auto tile_table(std::integer_sequence<int, MRs...>) {
     return std::array<std::array<TileFn, Panels>, sizeof...(MRs)>{
         row_of_tiles<Kernel, MRs + 1>(std::make_integer_sequence<int, Panels>{})...};
 }
+template <bool Prefetch>
 struct Avx2Kernel {
     template <int MR, int NP>
-    static constexpr TileFn tile() { return &tile_avx2<MR, NP>; }
+    static constexpr TileFn tile() { return &tile_avx2<MR, NP, Prefetch>; }
 };
-const auto kTilesAvx2 = tile_table<Avx2Kernel, kMaxPanelsAvx2>(std::make_integer_sequence<int, kMaxRows>{});
+// [prefetching B][mr - 1][np - 1]
+const std::array<decltype(tile_table<Avx2Kernel<false>, kMaxPanelsAvx2>(std::make_integer_sequence<int, kMaxRows>{})), 2> kTilesAvx2{
+    tile_table<Avx2Kernel<false>, kMaxPanelsAvx2>(std::make_integer_sequence<int, kMaxRows>{}),
+    tile_table<Avx2Kernel<true>, kMaxPanelsAvx2>(std::make_integer_sequence<int, kMaxRows>{})};
 
 // Rows per tile as in block_avx512 (at most 6, as even as possible); panels per tile so that a tile keeps at most 12
 // of the 16 ymm registers as accumulators: one panel (16 columns) from 4 rows up, two for 2-3 rows, four for one row.
@@ -295,11 +314,13 @@ void block_avx2(int64_t m, int64_t kc, int64_t n, const float* a, int64_t a_rs, 
     if (m <= 0) return;
     const RowTiles rt = row_tiles(m);
     const int np = panels_per_tile_avx2(rt.rows(0));
+    // Prefetch B's rows when the block's part of B is larger than an L2 could keep (see kPrefetchRowsAvx2).
+    const auto& tiles = kTilesAvx2[(double)(p_hi - p_lo) * kPanel * kc * sizeof(float) > kPrefetchMinBytes];
     for (int64_t p = p_lo, npp; p < p_hi; p += npp) {
         npp = tile_room(p, std::min<int64_t>(np, p_hi - p), gstride);
         const int64_t c0 = p * kPanel, cols = std::min(npp * kPanel, n - c0);
         for (int64_t t = 0, r = 0; t < rt.tiles; r += rt.rows(t), ++t)
-            kTilesAvx2[rt.rows(t) - 1][npp - 1](kc, a + r * a_rs, a_rs, a_cs, bp + panel_offset(p, gstride), gstride, brs,
+            tiles[rt.rows(t) - 1][npp - 1](kc, a + r * a_rs, a_rs, a_cs, bp + panel_offset(p, gstride), gstride, brs,
                                                 c + r * ldc + c0, ldc, cols, accumulate, bias ? bias + c0 : nullptr);
     }
 }
