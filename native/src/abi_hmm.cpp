@@ -4,9 +4,6 @@
 #include <climits>
 #include <cmath>
 #include <cstring>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 #include <string>
 #include <vector>
 
@@ -14,11 +11,14 @@
 #include "checked.h"
 #include "cpu/hmm_cpu.h"
 #include "cpu/thread_team.h"
+#include "cpu/value_scan.h"
 #include "errors.h"
 #include "hpc/hpc.h"
 
 using namespace hpc;
 using namespace hpc::abi;
+using hpc::cpu::first_bad_serial;
+using namespace hpc::cpu::value_lanes;
 
 namespace {
 
@@ -66,30 +66,6 @@ void check_model(int64_t K, const double* startprob, int64_t startprob_len, cons
     for (int64_t i = 0; i < K; ++i) check_stochastic("transmat", transmat + i * K, K, i);
 }
 
-// The first i with !good(v[i]), or -1. Blocks of 256 values are tested two at a time with the SSE2 form of the
-// test (good2 gives all-ones lanes for good values; the lanes are AND-ed, no branch per value), and only a block with
-// a bad value is searched: the [N, K] inputs are checked on every call, and the scalar loop with an exit per value
-// took 3-5 % of a K 8 fit iteration. (GCC's vector extensions turned the masks into scalar selects here.)
-template <typename Good, typename GoodV>
-int64_t first_bad_serial(const double* v, int64_t n, Good good, [[maybe_unused]] GoodV good2) {
-    constexpr int64_t kBlock = 256;
-    for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
-        const int64_t e = std::min(n, i0 + kBlock);
-        int64_t i = i0;
-        bool found = false;
-#if defined(__SSE2__)
-        __m128d all = _mm_castsi128_pd(_mm_set1_epi32(-1));
-        for (; i + 2 <= e; i += 2) all = _mm_and_pd(all, good2(_mm_loadu_pd(v + i)));
-        found = _mm_movemask_pd(all) != 3;
-#endif
-        for (; i < e; ++i) found |= !good(v[i]);
-        if (found)
-            for (int64_t j = i0; j < e; ++j)
-                if (!good(v[j])) return j;
-    }
-    return -1;
-}
-
 // first_bad_serial over parts of the array on HPC's thread team (the first bad index overall: the first part's that
 // found one). The [N, K] log-densities are 26-51 MB at K 32-64 and 100,000 rows, read from memory on every call: on
 // two threads hpc_hmm_viterbi K 32 took 2.80-2.98 ms instead of 3.26-3.31, K 64 8.9-9.5 instead of 9.3-9.6. Parts
@@ -112,21 +88,6 @@ int64_t first_bad(const double* v, int64_t n, Good good, GoodV good2) {
     return -1;
 }
 
-#if defined(__SSE2__)
-using Lanes = __m128d;
-Lanes lt(Lanes x, double c) { return _mm_cmplt_pd(x, _mm_set1_pd(c)); }
-Lanes le(Lanes x, double c) { return _mm_cmple_pd(x, _mm_set1_pd(c)); }
-Lanes ge(Lanes x, double c) { return _mm_cmpge_pd(x, _mm_set1_pd(c)); }
-Lanes both(Lanes a, Lanes b) { return _mm_and_pd(a, b); }
-Lanes vabs(Lanes x) { return _mm_and_pd(x, _mm_castsi128_pd(_mm_set1_epi64x(INT64_MAX))); }
-#else
-using Lanes = int;  // the scalar test alone; these are never called
-Lanes lt(Lanes, double) { return 0; }
-Lanes le(Lanes, double) { return 0; }
-Lanes ge(Lanes, double) { return 0; }
-Lanes both(Lanes, Lanes) { return 0; }
-Lanes vabs(Lanes) { return 0; }
-#endif
 
 void check_log_emission(const double* le, int64_t len, int64_t expected) {
     check_buffer("log_emission", le, len, expected, false);
@@ -207,9 +168,9 @@ void throw_not_positive_definite(cpu::CovarianceType type, int64_t bad, double m
 // refuse densities (NaN or +inf), naming the row and state.
 void checked_gaussian_densities(cpu::CovarianceType type, int64_t K, int64_t D, int64_t N, const double* x,
                                 const double* means, const double* covars, double min_covar, double* out) {
-    const int64_t bad = cpu::gaussian_loglik(type, K, D, N, x, means, covars, min_covar, out);
+    int64_t i = -1;  // the first density that is NaN or +inf, checked as it is written
+    const int64_t bad = cpu::gaussian_loglik(type, K, D, N, x, means, covars, min_covar, out, &i);
     if (bad >= 0) throw_not_positive_definite(type, bad, min_covar);
-    const int64_t i = first_bad(out, N * K, [](double v) { return v < INFINITY; }, [](Lanes v) { return lt(v, INFINITY); });
     if (i >= 0)
         throw InvalidArgument("x[" + std::to_string(i / K) + "]: its Gaussian log-density under state " + std::to_string(i % K) +
                               " is " + num(out[i]) + " (the terms overflow); expected a finite value or -inf");
@@ -301,14 +262,18 @@ HPC_API int32_t hpc_hmm_gaussian_viterbi_fuses(int32_t covariance_type, int64_t 
                : 0;
 }
 
-HPC_API int32_t hpc_hmm_gaussian_viterbi(int32_t covariance_type, int64_t K, int64_t D, int64_t S,
-                                         const int64_t* lengths, int64_t N, const double* x, int64_t x_len,
-                                         const double* means, int64_t means_len, const double* covars,
-                                         int64_t covars_len, double min_covar, const double* startprob,
-                                         int64_t startprob_len, const double* transmat, int64_t transmat_len,
-                                         int64_t* path, int64_t path_len, double* seq_logprob,
-                                         int64_t seq_logprob_len) {
-    return guarded(__func__, [&] {
+}  // extern "C"
+
+namespace {
+
+// hpc_hmm_gaussian_viterbi and its _with_scratch form (errors named after `function`).
+int32_t gaussian_viterbi_call(const char* function, int32_t covariance_type, int64_t K, int64_t D, int64_t S,
+                              const int64_t* lengths, int64_t N, const double* x, int64_t x_len, const double* means,
+                              int64_t means_len, const double* covars, int64_t covars_len, double min_covar,
+                              const double* startprob, int64_t startprob_len, const double* transmat,
+                              int64_t transmat_len, int64_t* path, int64_t path_len, double* seq_logprob,
+                              int64_t seq_logprob_len, double* scratch, int64_t scratch_len) {
+    return guarded(function, [&] {
         const auto type = check_gaussian(covariance_type, K, D, N, x, x_len, means, means_len, covars, covars_len, min_covar);
         require(K <= INT32_MAX, "n_states: too large");
         check_lengths(S, lengths, N);
@@ -316,19 +281,55 @@ HPC_API int32_t hpc_hmm_gaussian_viterbi(int32_t covariance_type, int64_t K, int
         check_model(K, startprob, startprob_len, transmat, transmat_len);
         check_buffer("path", path, path_len, N, false);
         check_buffer("seq_logprob", seq_logprob, seq_logprob_len, S, false);
+        check_buffer("scratch", scratch, scratch_len, NK, true);
         require_no_overlap({{"x", x, x_len}, {"means", means, means_len}, {"covars", covars, covars_len},
                             {"startprob", startprob, startprob_len}, {"transmat", transmat, transmat_len},
                             {"lengths", lengths, S}},
-                           {{"path", path, path_len}, {"seq_logprob", seq_logprob, seq_logprob_len}}, 8);
+                           {{"path", path, path_len},
+                            {"seq_logprob", seq_logprob, seq_logprob_len},
+                            {"scratch", scratch, scratch_len}},
+                           8);
         if (cpu::gaussian_viterbi(type, K, D, S, lengths, N, x, means, covars, startprob, transmat, path,
                                   seq_logprob) == cpu::GaussianViterbi::Done)
             return;
         // Not fused (see hpc_hmm_gaussian_viterbi_fuses), or a density NaN or +inf: the densities into
-        // an [N, K] array, checked as hpc_hmm_viterbi checks them (naming the row and state), then Viterbi.
-        std::vector<double> logB((size_t)NK);
-        checked_gaussian_densities(type, K, D, N, x, means, covars, min_covar, logB.data());
-        cpu::hmm_viterbi(K, S, lengths, N, logB.data(), startprob, transmat, path, seq_logprob);
+        // an [N, K] array (the caller's scratch or one allocated here), checked as they are written (naming the row
+        // and state, as hpc_hmm_viterbi does), then Viterbi.
+        std::vector<double> own;
+        if (!scratch) own.resize((size_t)NK);
+        double* logB = scratch ? scratch : own.data();
+        checked_gaussian_densities(type, K, D, N, x, means, covars, min_covar, logB);
+        cpu::hmm_viterbi(K, S, lengths, N, logB, startprob, transmat, path, seq_logprob);
     });
+}
+
+}  // namespace
+
+extern "C" {
+
+HPC_API int32_t hpc_hmm_gaussian_viterbi(int32_t covariance_type, int64_t K, int64_t D, int64_t S,
+                                         const int64_t* lengths, int64_t N, const double* x, int64_t x_len,
+                                         const double* means, int64_t means_len, const double* covars,
+                                         int64_t covars_len, double min_covar, const double* startprob,
+                                         int64_t startprob_len, const double* transmat, int64_t transmat_len,
+                                         int64_t* path, int64_t path_len, double* seq_logprob,
+                                         int64_t seq_logprob_len) {
+    return gaussian_viterbi_call(__func__, covariance_type, K, D, S, lengths, N, x, x_len, means, means_len, covars,
+                                 covars_len, min_covar, startprob, startprob_len, transmat, transmat_len, path, path_len,
+                                 seq_logprob, seq_logprob_len, nullptr, 0);
+}
+
+HPC_API int32_t hpc_hmm_gaussian_viterbi_with_scratch(int32_t covariance_type, int64_t K, int64_t D, int64_t S,
+                                                      const int64_t* lengths, int64_t N, const double* x, int64_t x_len,
+                                                      const double* means, int64_t means_len, const double* covars,
+                                                      int64_t covars_len, double min_covar, const double* startprob,
+                                                      int64_t startprob_len, const double* transmat,
+                                                      int64_t transmat_len, int64_t* path, int64_t path_len,
+                                                      double* seq_logprob, int64_t seq_logprob_len, double* scratch,
+                                                      int64_t scratch_len) {
+    return gaussian_viterbi_call(__func__, covariance_type, K, D, S, lengths, N, x, x_len, means, means_len, covars,
+                                 covars_len, min_covar, startprob, startprob_len, transmat, transmat_len, path, path_len,
+                                 seq_logprob, seq_logprob_len, scratch, scratch_len);
 }
 
 HPC_API int32_t hpc_hmm_gaussian_e_step(int32_t mode, int32_t covariance_type, int64_t K, int64_t D, int64_t S,

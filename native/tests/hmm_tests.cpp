@@ -612,6 +612,16 @@ TEST(Hmm, GaussianViterbiEqualsDensitiesThenViterbi) {
                                                lp.data(), S), HPC_OK) << last_error();
             EXPECT_EQ(path, want) << "threads " << threads;
             for (int64_t s = 0; s < S; ++s) EXPECT_EQ(lp[(size_t)s], want_lp[(size_t)s]) << "s " << s << " threads " << threads;
+            // with the caller's scratch for the densities (used where the call does not fuse): the same results
+            std::vector<double> scratch((size_t)(N * K), NAN);
+            std::fill(path.begin(), path.end(), -1);
+            std::fill(lp.begin(), lp.end(), NAN);
+            ASSERT_EQ(hpc_hmm_gaussian_viterbi_with_scratch(c.type, K, D, S, lengths.data(), N, x.data(), N * D, means.data(), K * D,
+                                                            cov.data(), (int64_t)cov.size(), 1e-3, m.pi.data(), K, m.A.data(), K * K,
+                                                            path.data(), N, lp.data(), S, scratch.data(), N * K), HPC_OK)
+                << last_error();
+            EXPECT_EQ(path, want) << "with scratch, threads " << threads;
+            for (int64_t s = 0; s < S; ++s) EXPECT_EQ(lp[(size_t)s], want_lp[(size_t)s]) << "with scratch, s " << s;
         }
     }
     ASSERT_EQ(hpc_set_num_threads(0), HPC_OK);
@@ -651,6 +661,15 @@ TEST(Hmm, GaussianViterbiNamesBadDensitiesAndArguments) {
         EXPECT_NE(last_error().find("x[17]: its Gaussian log-density under state " + std::to_string(K - 1) + " is "), std::string::npos)
             << last_error();
         EXPECT_NE(last_error().find("nan (the terms overflow)"), std::string::npos) << last_error();
+        // the same with the caller's scratch (where the call does not fuse the densities are checked as written)
+        std::vector<double> scratch((size_t)(N * K));
+        EXPECT_EQ(hpc_hmm_gaussian_viterbi_with_scratch(HPC_COVARIANCE_DIAG, K, D, 1, &N, N, x.data(), N * D, means.data(), K * D,
+                                                        cov.data(), K * D, 1e-3, m.pi.data(), K, m.A.data(), K * K, path.data(), N,
+                                                        lp.data(), 1, scratch.data(), N * K),
+                  HPC_ERR_INVALID_ARGUMENT);
+        EXPECT_NE(last_error().find("x[17]: its Gaussian log-density under state " + std::to_string(K - 1) + " is "), std::string::npos)
+            << last_error();
+        EXPECT_NE(last_error().find("nan (the terms overflow)"), std::string::npos) << last_error();
         // the same data through the two calls: the densities are computed, hpc_hmm_viterbi refuses them
         std::vector<double> logB((size_t)(N * K));
         ASSERT_EQ(hpc_hmm_gaussian_loglik(HPC_COVARIANCE_DIAG, K, D, N, x.data(), N * D, means.data(), K * D, cov.data(), K * D, 1e-3,
@@ -675,6 +694,23 @@ TEST(Hmm, GaussianViterbiNamesBadDensitiesAndArguments) {
     EXPECT_NE(last_error().find("path"), std::string::npos) << last_error();
     EXPECT_EQ(call(HPC_COVARIANCE_DIAG, lengths.data(), 2, 4, 4, x.data()), HPC_ERR_INVALID_ARGUMENT);  // output over an input
     EXPECT_NE(last_error().find("seq_logprob"), std::string::npos) << last_error();
+    // the scratch: N K values, or NULL with length 0; never over another argument
+    std::vector<double> scratch(8);
+    auto call_scratch = [&](double* sc, int64_t sc_len) {
+        return hpc_hmm_gaussian_viterbi_with_scratch(HPC_COVARIANCE_DIAG, K, D, 2, lengths.data(), 4, x.data(), 4, means.data(), K * D,
+                                                     cov.data(), 2, 1e-3, pi.data(), K, A.data(), K * K, path.data(), 4, lp.data(),
+                                                     2, sc, sc_len);
+    };
+    EXPECT_EQ(call_scratch(scratch.data(), 8), HPC_OK) << last_error();
+    EXPECT_EQ(call_scratch(nullptr, 0), HPC_OK) << last_error();
+    EXPECT_EQ(call_scratch(scratch.data(), 7), HPC_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(last_error().find("scratch_len: expected 8 elements, got 7"), std::string::npos) << last_error();
+    EXPECT_NE(last_error().find("hpc_hmm_gaussian_viterbi_with_scratch"), std::string::npos) << last_error();
+    EXPECT_EQ(call_scratch(nullptr, 8), HPC_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(call_scratch(lp.data(), 8), HPC_ERR_INVALID_ARGUMENT);  // over seq_logprob
+    EXPECT_NE(last_error().find("scratch"), std::string::npos) << last_error();
+    EXPECT_EQ(call_scratch(x.data(), 8), HPC_ERR_INVALID_ARGUMENT);  // over an input
+    EXPECT_NE(last_error().find("scratch"), std::string::npos) << last_error();
     A[1] = 0.2;
     EXPECT_EQ(call(HPC_COVARIANCE_DIAG, lengths.data(), 2, 4, 4, lp.data()), HPC_ERR_INVALID_ARGUMENT);
     EXPECT_NE(last_error().find("transmat row 0: expected to sum to 1, got 1.1"), std::string::npos);

@@ -1,7 +1,9 @@
 #include "hmm_cpu.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <numeric>
 #include <vector>
@@ -11,6 +13,7 @@
 #include "blas.h"
 #include "hmm_small_k.h"
 #include "thread_team.h"
+#include "value_scan.h"
 
 // The small per-step loops are built for AVX-512, AVX2 and a portable default, picked at load time.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(HPC_NO_TARGET_CLONES)
@@ -26,6 +29,7 @@ namespace hpc::cpu {
 // before ThreadSanitizer's runtime was initialised and crashed the TSan build.
 constexpr int64_t kSmallStepK = 32;
 constexpr int64_t kLoglikRows = 4096;  // rows per chunk of the Gaussian log-likelihood
+constexpr int64_t kCheckValues = 16384;  // densities (128 KB) per piece that gaussian_loglik checks as it writes them
 
 // out[a, K] = in[a, K] M for one step of all active sequences, M a K x K row-major matrix (A, or A^T for the
 // backward recursions). Up to kSmallStepK states it is a plain loop: a BLAS call costs more than the K^2
@@ -793,21 +797,35 @@ GaussianViterbi gaussian_viterbi(CovarianceType type, int64_t K, int64_t D, int6
 }
 
 int64_t gaussian_loglik(CovarianceType type, int64_t K, int64_t D, int64_t N, const double* x, const double* means,
-                        const double* covars, double min_covar, double* out) {
+                        const double* covars, double min_covar, double* out, int64_t* first_bad_density) {
     const BlasSingleThreaded one_blas_thread;
     const double log2pi = std::log(2.0 * M_PI);
+    if (first_bad_density) *first_bad_density = -1;
     if (type == CovarianceType::Diag || type == CovarianceType::Spherical) {
         const DiagGaussianTerms terms(type, K, D, means, covars);
         const std::vector<double>&c = terms.c, &mu_inv_t = terms.mu_inv_t, &inv_t = terms.inv_t;
         // Rows in fixed chunks of kLoglikRows on the team (each row's result does not depend on the chunks anyway).
         const int64_t chunks = (N + kLoglikRows - 1) / kLoglikRows;
+        std::atomic<int64_t> first_bad{INT64_MAX};  // the lowest bad index over the chunks
         team_for((int)std::min<int64_t>(chunks, 1 << 15), [&](int ci, int nc) {
             for (int64_t q = ci; q < chunks; q += nc) {
-                const int64_t n0 = q * kLoglikRows, rows = std::min(kLoglikRows, N - n0);
-                if (!small_k_diag_loglik(rows, K, D, x + n0 * D, c.data(), mu_inv_t.data(), inv_t.data(), out + n0 * K))
-                    diag_loglik_rows(rows, K, D, x + n0 * D, c.data(), mu_inv_t.data(), inv_t.data(), out + n0 * K);
+                const int64_t q0 = q * kLoglikRows, q1 = std::min(N, q0 + kLoglikRows);
+                // Checked in pieces of about kCheckValues as they are written, from L2 (a 4096-row chunk is 1 MB at
+                // K 32); without the check, the chunk in one piece.
+                const int64_t piece = first_bad_density ? std::max<int64_t>(1, kCheckValues / K) : kLoglikRows;
+                for (int64_t n0 = q0; n0 < q1; n0 += piece) {
+                    const int64_t rows = std::min(piece, q1 - n0);
+                    if (!small_k_diag_loglik(rows, K, D, x + n0 * D, c.data(), mu_inv_t.data(), inv_t.data(), out + n0 * K))
+                        diag_loglik_rows(rows, K, D, x + n0 * D, c.data(), mu_inv_t.data(), inv_t.data(), out + n0 * K);
+                    if (!first_bad_density) continue;
+                    const int64_t i = first_bad_log_density(out + n0 * K, rows * K);
+                    if (i < 0) continue;
+                    int64_t seen = first_bad.load(std::memory_order_relaxed);
+                    while (n0 * K + i < seen && !first_bad.compare_exchange_weak(seen, n0 * K + i, std::memory_order_relaxed)) {}
+                }
             }
         });
+        if (first_bad_density && first_bad.load() != INT64_MAX) *first_bad_density = first_bad.load();
         return -1;
     }
     // Full / tied: Cholesky L of each covariance; z = L^{-1}(x - mu) by a triangular solve of all rows at once.
@@ -852,6 +870,7 @@ int64_t gaussian_loglik(CovarianceType type, int64_t K, int64_t D, int64_t N, co
             out[n * K + k] = -0.5 * (D * log2pi + logdet[(size_t)c] + q);
         }
     }
+    if (first_bad_density) *first_bad_density = first_bad_log_density(out, N * K);
     return -1;
 }
 

@@ -44,8 +44,11 @@ void hmm_viterbi(int64_t K, int64_t S, const int64_t* lengths, int64_t N, const 
 // Emission log-densities out [N,K]. covars in the compact per-type shape: spherical [K], diag [K,D], full [K,D,D],
 // tied [D,D]. A full/tied covariance whose Cholesky factorisation fails is retried with min_covar added to its
 // diagonal (as hmmlearn does); returns the first state (or 0 for tied) that is still not positive definite, or -1.
+// first_bad_density (optional): set to the first index of out that is NaN or +inf (terms that overflow), or -1; the
+// spherical / diagonal rows are checked chunk by chunk as they are written, while in cache (a separate pass read the
+// [N, K] array back from memory: 26 MB at K 32 and 100,000 rows, 9 % of a decode there).
 int64_t gaussian_loglik(CovarianceType type, int64_t K, int64_t D, int64_t N, const double* x, const double* means,
-                        const double* covars, double min_covar, double* out);
+                        const double* covars, double min_covar, double* out, int64_t* first_bad_density = nullptr);
 
 // Viterbi of spherical or diagonal Gaussian emissions with each row's log-densities computed as the pass needs them
 // (no [N, K] array) where gaussian_viterbi_fuses (up to 16 states; from 33 to 64 with N K >= 1,000,000), the same

@@ -105,6 +105,12 @@ internal static unsafe partial class NativeMethods
         long pathLen, double* seqLogprob, long seqLogprobLen);
 
     [LibraryImport(Library)]
+    internal static partial int hpc_hmm_gaussian_viterbi_with_scratch(int covarianceType, long nStates, long nFeatures, long nSeqs,
+        long* lengths, long nSamples, double* x, long xLen, double* means, long meansLen, double* covars, long covarsLen,
+        double minCovar, double* startprob, long startprobLen, double* transmat, long transmatLen, long* path,
+        long pathLen, double* seqLogprob, long seqLogprobLen, double* scratch, long scratchLen);
+
+    [LibraryImport(Library)]
     internal static partial int hpc_hmm_gaussian_loglik(int covarianceType, long nStates, long nFeatures, long nSamples,
         double* x, long xLen, double* means, long meansLen, double* covars, long covarsLen, double minCovar,
         double* output, long outputLen);
