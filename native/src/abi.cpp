@@ -9,6 +9,7 @@
 #include "abi_util.h"
 #include "checked.h"
 #include "cpu/hmm_cpu.h"
+#include "cpu/hmm_small_k.h"
 #include "cpu/packed_gemm.h"
 #include "cpu/rnn_cpu.h"
 #include "cpu/thread_team.h"
@@ -298,7 +299,7 @@ HPC_API size_t hpc_backend_info(char* buf, size_t len) {
     std::string info = std::string(openblas_get_config()) + " core=" + openblas_get_corename() +
                        " threads=" + std::to_string(openblas_get_num_threads()) +
                        "; float32 RNN kernel=" + cpu::packed_gemm_kernel_name() +
-                       " team=" + std::to_string(cpu::team_size());
+                       " team=" + std::to_string(cpu::team_size()) + "; HMM kernels=" + cpu::small_k_kernel_name();
     if (buf != nullptr && len > 0) {
         const size_t n = info.size() < len - 1 ? info.size() : len - 1;
         std::memcpy(buf, info.data(), n);

@@ -207,7 +207,8 @@ HPC_API int32_t hpc_hmm_gaussian_loglik(int32_t covariance_type, int64_t n_state
 
 /* Viterbi decoding of Gaussian emissions: hpc_hmm_gaussian_loglik then hpc_hmm_viterbi in one call, the same path
  * [N] and seq_logprob [S] (bit for bit) and the same argument checks. Where hpc_hmm_gaussian_viterbi_fuses (spherical
- * and diagonal covariances, up to 16 states, and from 33 to 64 with n_samples * n_states >= 1,000,000) the
+ * and diagonal covariances, up to 16 states, from 17 to 32 with the AVX2 HMM kernels (hpc_backend_info), and from 33
+ * to 64 with n_samples * n_states >= 1,000,000) the
  * log-densities are computed inside the Viterbi pass (no [N, K] array); otherwise an [N, K] array is allocated inside
  * (a caller that calls repeatedly may rather keep its own and make the two calls). A log-density that is NaN or +inf
  * (the terms overflow) is an error naming the row and state. On an error path and seq_logprob are unspecified. */
@@ -327,8 +328,9 @@ HPC_API int32_t hpc_gemm_blas(int32_t dtype, int32_t trans_a, int32_t trans_b, i
                               int64_t ldb, double beta, void* c, int64_t c_len, int64_t ldc);
 
 /* Describes the compute backend (e.g. "OpenBLAS 0.3.21 ... core=Haswell threads=2; float32 RNN kernel=avx512
- * team=2": the BLAS, and HPC's own float32 kernel and thread count) into buf (NUL-terminated,
- * truncated to len - 1); returns the full length. */
+ * team=2; HMM kernels=avx512": the BLAS, HPC's own float32 kernel and thread count, and the build of the HMM kernels
+ * for up to 64 states that this CPU runs: avx512, avx2, sse2, or native) into buf (NUL-terminated, truncated to
+ * len - 1); returns the full length. */
 HPC_API size_t hpc_backend_info(char* buf, size_t len);
 
 /* Number of threads the BLAS backend, the HMM kernels and HPC's float32 kernels (recurrent layers, hpc_gemm) use;

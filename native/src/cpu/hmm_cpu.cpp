@@ -768,11 +768,12 @@ struct DiagGaussianTerms {
 // ms on two threads): the score pass keeps the FMA and max pipes busy, so the density's FMAs add their full cost,
 // which only the memory traffic of a large array (written, validated, read back) outweighs. 30,000 rows at K 64
 // (1.9 million values) were faster fused (6.29 -> 5.73 ms, one thread); the cut is between.
+// With AVX2 (Zen 3) also from 17 to 32 states at any row count (small_k_fuses_17_to_32_states).
 bool gaussian_viterbi_fuses(CovarianceType type, int64_t K, int64_t N) {
-    if ((type != CovarianceType::Diag && type != CovarianceType::Spherical) || K < 1 || K > kSmallKMaxStates ||
-        !small_k_fused_viterbi_vectors((K + 7) / 8))
-        return false;
-    return K <= 16 || N >= (kFusedViterbiMinValues + K - 1) / K;  // N K >= kFusedViterbiMinValues, no overflow
+    if ((type != CovarianceType::Diag && type != CovarianceType::Spherical) || K < 1 || K > kSmallKMaxStates) return false;
+    if (K <= 16) return true;
+    if (K <= 32) return small_k_fuses_17_to_32_states();
+    return N >= (kFusedViterbiMinValues + K - 1) / K;  // N K >= kFusedViterbiMinValues, no overflow
 }
 
 GaussianViterbi gaussian_viterbi(CovarianceType type, int64_t K, int64_t D, int64_t S, const int64_t* lengths,

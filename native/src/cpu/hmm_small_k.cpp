@@ -63,9 +63,24 @@ SmallKIsa small_k_isa() {
         case SmallKIsa::avx2: return small_k_avx2::KERNEL ARGS;          \
         default: return small_k_sse2::KERNEL ARGS;                       \
     }
+
+const char* small_k_kernel_name() {
+    switch (small_k_isa()) {
+        case SmallKIsa::avx512: return "avx512";
+        case SmallKIsa::avx2: return "avx2";
+        default: return "sse2";
+    }
+}
+bool small_k_fuses_17_to_32_states() { return small_k_isa() == SmallKIsa::avx2; }
 #else
 HPC_SMALL_K_DECLARE_KERNELS(small_k_native)
 #define HPC_SMALL_K_CALL(KERNEL, ARGS) return small_k_native::KERNEL ARGS;
+const char* small_k_kernel_name() { return "native"; }
+#if defined(__AVX2__) && !defined(__AVX512F__)
+bool small_k_fuses_17_to_32_states() { return true; }
+#else
+bool small_k_fuses_17_to_32_states() { return false; }
+#endif
 #endif
 
 int64_t small_k_viterbi_width(int64_t K) { HPC_SMALL_K_CALL(small_k_viterbi_width, (K)) }

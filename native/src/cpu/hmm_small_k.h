@@ -125,16 +125,20 @@ int64_t small_k_viterbi_width(int64_t K);
 bool small_k_viterbi(const SmallKGroup& g, int64_t K, const double* log_emission, const double* logpi,
                      const double* logA, double* delta, uint8_t* back, int64_t* path, double* seq_logprob);
 
-// The state counts (as blocks of 8 states) for which small_k_diag_gaussian_viterbi is built and used: up to 16 states
-// and from 33 (K 17-32 measured slower fused than densities then Viterbi, with AVX-512: see gaussian_viterbi_fuses in
-// hmm_cpu.cpp).
-constexpr bool small_k_fused_viterbi_vectors(int64_t nb) { return nb <= 2 || (nb >= 5 && nb <= 8); }
+// The build of the kernels this CPU runs: "avx512", "avx2" or "sse2" (or "native": the one build for the compiler's
+// target), for hpc_backend_info.
+const char* small_k_kernel_name();
+// Whether small_k_diag_gaussian_viterbi is the faster way for 17 to 32 states with the kernels this CPU runs
+// (gaussian_viterbi_fuses in hmm_cpu.cpp): with AVX2 (Zen 3) fused took 0.80-0.88x the time of the densities then
+// Viterbi at K 24 and 32, D 1-16, 10,000 and 100,000 rows; with AVX-512 (Zen 5) it was slower (the score pass keeps
+// the FMA and max pipes busy, and the memory traffic it saves costs less there). SSE2: not measured, not fused.
+bool small_k_fuses_17_to_32_states();
 
 // small_k_viterbi for diagonal Gaussian emissions with each row's densities computed as the pass needs them (the
 // terms of small_k_diag_loglik; the same densities, bit for bit, so the same path and log-probabilities as
 // small_k_diag_loglik then small_k_viterbi). densities_ok: false if some density was NaN or +inf (the results are
 // then not meaningful; small_k_viterbi's callers refuse such densities). Returns false (doing nothing) for state
-// counts outside small_k_fused_viterbi_vectors.
+// counts above kSmallKMaxStates.
 bool small_k_diag_gaussian_viterbi(const SmallKGroup& g, int64_t K, int64_t D, const double* x, const double* c,
                                    const double* muinv_t, const double* inv_t, const double* logpi, const double* logA,
                                    double* delta, uint8_t* back, int64_t* path, double* seq_logprob,

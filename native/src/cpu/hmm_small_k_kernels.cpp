@@ -1106,7 +1106,6 @@ constexpr int kBlockVectors = 8 / kLanes;
         const SmallKGroup& g, int64_t K, int64_t D, const double* x, const double* c, const double* muinv_t,           \
         const double* inv_t, const double* logpi, const double* logA, double* delta, uint8_t* back, int64_t* path,     \
         double* seq_logprob, bool* densities_ok) {                                                                     \
-        if constexpr (!small_k_fused_viterbi_vectors(NB)) return false; /* not built: never used */                    \
         const DiagTerms<(NB) * kBlockVectors> t(K, D, c, muinv_t, inv_t);                                              \
         DiagGaussianRows<(NB) * kBlockVectors, FULL> rows{x, D, K, t};                                                 \
         viterbi<(NB) * kBlockVectors, FULL>(g, K, rows, logpi, logA, delta, back, path, seq_logprob);                  \
