@@ -33,9 +33,11 @@ std::atomic<double> g_block_b_min_bytes{kStreamMinBytes};  // (a test hook lower
 // B has gstride = K * 64 and brs = 64, a row-major B read in place has gstride = 64 and brs = its leading dimension).
 // A tile of panels reads them from its first panel's pointer with panel_offset, which holds when the tile starts a
 // group or stays inside one (the blocks cut their tiles so).
+// span_panels: the panels of B the calling thread reads in the whole product (more than p_hi - p_lo when the product
+// is cut into blocks of panels), for the AVX2 tile's choice to prefetch B.
 using BlockFn = void (*)(int64_t m, int64_t kc, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* bp,
                          int64_t gstride, int64_t brs, int64_t p_lo, int64_t p_hi, float* c, int64_t ldc, bool accumulate,
-                         const float* bias);
+                         const float* bias, int64_t span_panels);
 
 constexpr int64_t kGroupFloats = kGroup * kPanel;
 constexpr int64_t panel_offset(int64_t p, int64_t gstride) { return (p / kGroup) * gstride + (p % kGroup) * kPanel; }
@@ -128,7 +130,7 @@ __attribute__((always_inline)) inline void block_portable_body(int64_t m, int64_
 
 void block_portable(int64_t m, int64_t kc, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* bp,
                     int64_t gstride, int64_t brs, int64_t p_lo, int64_t p_hi, float* c, int64_t ldc, bool accumulate,
-                    const float* bias) {
+                    const float* bias, int64_t) {
     block_portable_body(m, kc, n, a, a_rs, a_cs, bp, gstride, brs, p_lo, p_hi, c, ldc, accumulate, bias);
 }
 
@@ -140,9 +142,14 @@ void block_portable(int64_t m, int64_t kc, int64_t n, const float* a, int64_t a_
 // 0.93-1.0x (bench/results/2026-11-24-gemm-avx2-prefetch.md). Prefetches never fault, so reading past B's end is
 // harmless.
 constexpr int64_t kPrefetchRowsAvx2 = 64;
-// A block prefetches when its part of B is larger than this (a tile of B that stays in L2 gains nothing: 0.98-1.06x
-// the time at 0.5-1 MiB per thread, 0.94x at 2 MiB).
-constexpr double kPrefetchMinBytes = 1024 * 1024;
+// A block prefetches when its part of B is larger than kPrefetchBlockBytes (a B that stays in L2 gains nothing:
+// 0.95-1.08x the time), or the thread's part in the whole product (all its chunks) than kPrefetchThreadBytes. The
+// second rule is for the step products of a layer, walked in blocks of one group in alternate directions (in_order)
+// and in four chunks a thread from 1e8 FLOPs: at M 16, N 4096, K 1024 (8 MB of W_hh a thread, 2 MB chunks) it
+// took 0.90x the time of the first rule alone; at 2 MB a thread (N 2048, K 512), prefetching every block took
+// 1.05x the time of the first rule alone (which there prefetches the blocks of the steps walked forward only), as
+// did prefetching none.
+constexpr double kPrefetchBlockBytes = 1024.0 * 1024, kPrefetchThreadBytes = 4.0 * 1024 * 1024;
 
 // ---- AVX2+FMA kernel: MR rows x NP panels, 2*MR*NP ymm accumulators (at most 12: 6 x 16, the BLIS Haswell shape),
 // 2*NP panel loads and MR broadcasts per k. Each element is one chain of FMAs over k in order, as in the other kernels.
@@ -292,7 +299,7 @@ inline int panels_per_tile(int64_t mr, bool linear) { return !linear || mr >= 5 
 
 void block_avx512(int64_t m, int64_t kc, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* bp,
                   int64_t gstride, int64_t brs, int64_t p_lo, int64_t p_hi, float* c, int64_t ldc, bool accumulate,
-                  const float* bias) {
+                  const float* bias, int64_t) {
     if (m <= 0) return;
     const RowTiles rt = row_tiles(m);
     const int np = panels_per_tile(rt.rows(0), panels_linear(gstride));
@@ -310,12 +317,15 @@ void block_avx512(int64_t m, int64_t kc, int64_t n, const float* a, int64_t a_rs
 
 void block_avx2(int64_t m, int64_t kc, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* bp,
                 int64_t gstride, int64_t brs, int64_t p_lo, int64_t p_hi, float* c, int64_t ldc, bool accumulate,
-                const float* bias) {
+                const float* bias, int64_t span_panels) {
     if (m <= 0) return;
     const RowTiles rt = row_tiles(m);
     const int np = panels_per_tile_avx2(rt.rows(0));
-    // Prefetch B's rows when the block's part of B is larger than an L2 could keep (see kPrefetchRowsAvx2).
-    const auto& tiles = kTilesAvx2[(double)(p_hi - p_lo) * kPanel * kc * sizeof(float) > kPrefetchMinBytes];
+    // Prefetch B's rows when the block's or the thread's part of B is larger than an L2 could keep (see
+    // kPrefetchRowsAvx2 and kPrefetchBlockBytes).
+    const double panel_bytes = (double)kPanel * kc * sizeof(float);
+    const auto& tiles =
+        kTilesAvx2[(p_hi - p_lo) * panel_bytes > kPrefetchBlockBytes || span_panels * panel_bytes > kPrefetchThreadBytes];
     for (int64_t p = p_lo, npp; p < p_hi; p += npp) {
         npp = tile_room(p, std::min<int64_t>(np, p_hi - p), gstride);
         const int64_t c0 = p * kPanel, cols = std::min(npp * kPanel, n - c0);
@@ -561,7 +571,7 @@ void copy_transposed_a(const float* a, int64_t lda, int64_t mb, int64_t kc, floa
 }
 void gemm_range(int64_t i_lo, int64_t i_hi, int64_t p_lo, int64_t p_hi, int64_t k, int64_t n, const float* a,
                 int64_t a_rs, int64_t a_cs, const float* b, int64_t gstride, int64_t brs, float* c, int64_t ldc,
-                bool accumulate, const float* bias) {
+                bool accumulate, const float* bias, int64_t span_panels = 0) {
     const BlockFn block = g_block.load(std::memory_order_relaxed);
     if (k == 0) {  // an empty sum: C = 0 or the bias (or unchanged)
         if (!accumulate)
@@ -584,11 +594,11 @@ void gemm_range(int64_t i_lo, int64_t i_hi, int64_t p_lo, int64_t p_hi, int64_t 
             if (copy_a) {
                 copy_transposed_a(a + i0 + k0 * a_cs, a_cs, mb, kc, a_rows.data());
                 block(mb, kc, n, a_rows.data(), kc, 1, b + k0 * brs, gstride, brs, p_lo, p_hi, c + i0 * ldc, ldc, accumulate || k0 > 0,
-                      k0 == 0 ? bias : nullptr);
+                      k0 == 0 ? bias : nullptr, span_panels);
                 continue;
             }
             block(mb, kc, n, a + i0 * a_rs + k0 * a_cs, a_rs, a_cs, b + k0 * brs, gstride, brs, p_lo, p_hi,
-                  c + i0 * ldc, ldc, accumulate || k0 > 0, k0 == 0 ? bias : nullptr);
+                  c + i0 * ldc, ldc, accumulate || k0 > 0, k0 == 0 ? bias : nullptr, span_panels);
         }
     }
 }
@@ -812,8 +822,10 @@ void gemm_team(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, in
         if ((m <= n || m < 12 * parts) && (by_groups || m < 6 * parts)) {
             const int64_t group = by_groups ? kGroup : 1;
             const auto [p_lo, p_hi] = team_share(panels, group, member, parts);
+            // The panels a thread reads over the product (its chunks together), for the prefetch (block_avx2).
+            const int64_t span = std::max<int64_t>(p_hi - p_lo, panels / team_size());
             in_order(p_lo, p_hi, group, reverse, 4.0 * (p_hi - p_lo) * kPanel * k, [&](int64_t lo, int64_t hi) {
-                gemm_range(0, m, lo, hi, k, n, a, a_rs, a_cs, b, gstride, brs, c, ldc, accumulate, bias);
+                gemm_range(0, m, lo, hi, k, n, a, a_rs, a_cs, b, gstride, brs, c, ldc, accumulate, bias, span);
             });
         } else {
             const auto [i_lo, i_hi] = team_share(m, 6, member, parts);
