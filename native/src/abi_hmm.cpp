@@ -378,6 +378,31 @@ HPC_API int32_t hpc_hmm_gaussian_e_step(int32_t mode, int32_t covariance_type, i
     });
 }
 
+HPC_API int32_t hpc_hmm_categorical_viterbi(int64_t K, int64_t M, int64_t S, const int64_t* lengths, int64_t N,
+                                            const int64_t* symbols, int64_t symbols_len, const double* emissionprob,
+                                            int64_t emissionprob_len, const double* startprob, int64_t startprob_len,
+                                            const double* transmat, int64_t transmat_len, int64_t* path,
+                                            int64_t path_len, double* seq_logprob, int64_t seq_logprob_len) {
+    return guarded(__func__, [&] {
+        require_size("n_states", K);
+        require(K <= INT32_MAX, "n_states: too large");
+        require_size("n_symbols", M);
+        check_lengths(S, lengths, N);
+        checked_mul(N, K, "n_samples*n_states");
+        check_symbols(symbols, symbols_len, N, M);
+        check_buffer("emissionprob", emissionprob, emissionprob_len, checked_mul(K, M, "n_states*n_symbols"), false);
+        for (int64_t k = 0; k < K; ++k) check_stochastic("emissionprob", emissionprob + k * M, M, k);
+        check_model(K, startprob, startprob_len, transmat, transmat_len);
+        check_buffer("path", path, path_len, N, false);
+        check_buffer("seq_logprob", seq_logprob, seq_logprob_len, S, false);
+        require_no_overlap({{"symbols", symbols, symbols_len}, {"emissionprob", emissionprob, emissionprob_len},
+                            {"startprob", startprob, startprob_len}, {"transmat", transmat, transmat_len},
+                            {"lengths", lengths, S}},
+                           {{"path", path, path_len}, {"seq_logprob", seq_logprob, seq_logprob_len}}, 8);
+        cpu::categorical_viterbi(K, M, S, lengths, N, symbols, emissionprob, startprob, transmat, path, seq_logprob);
+    });
+}
+
 HPC_API int32_t hpc_hmm_categorical_loglik(int64_t K, int64_t M, int64_t N, const int64_t* symbols,
                                            int64_t symbols_len, const double* emissionprob, int64_t emissionprob_len,
                                            double* out, int64_t out_len) {

@@ -639,6 +639,68 @@ TEST(Hmm, GaussianViterbiEqualsDensitiesThenViterbi) {
 // A log-density that overflows to NaN (mean / variance beyond the largest double makes the constant +inf and the
 // cross term -inf) is refused, naming the row and the state, on every path (fused with back pointers, with the
 // scores (K 40), and through the [N, K] array (K 24, 70)); as are the arguments hpc_hmm_gaussian_loglik and hpc_hmm_viterbi check.
+// hpc_hmm_categorical_viterbi (the log-probabilities looked up inside the pass up to 64 states, the [N, K] array
+// above) gives the path and log-probabilities of hpc_hmm_categorical_loglik then hpc_hmm_viterbi, bit for bit, on
+// one and two threads: every width of the kernels (K 3 to 64, partial and full blocks, back pointers up to 16 and
+// scores above), zeros in emissionprob (log 0 = -inf) and the general loop (K 70).
+TEST(Hmm, CategoricalViterbiMatchesTheTwoCalls) {
+    std::mt19937_64 rng(77);
+    for (int64_t K : {3, 8, 9, 16, 17, 24, 33, 40, 64, 70}) {
+        SCOPED_TRACE("K " + std::to_string(K));
+        const int64_t M = 6;
+        const std::vector<int64_t> lengths{300, 1, 170, 229};
+        const int64_t N = 700, S = (int64_t)lengths.size();
+        Model m = random_model(K, rng, K == 17);
+        std::uniform_real_distribution<double> u(0.0, 1.0);
+        std::vector<double> e((size_t)(K * M));
+        for (int64_t k = 0; k < K; ++k) {
+            double sum = 0;
+            for (int64_t j = 0; j < M; ++j) sum += (e[(size_t)(k * M + j)] = (k + j) % 5 == 0 ? 0.0 : u(rng));
+            for (int64_t j = 0; j < M; ++j) e[(size_t)(k * M + j)] /= sum;
+        }
+        std::vector<int64_t> symbols((size_t)N);
+        for (auto& v : symbols) v = (int64_t)(u(rng) * M) % M;
+        std::vector<double> logB((size_t)(N * K));
+        ASSERT_EQ(hpc_hmm_categorical_loglik(K, M, N, symbols.data(), N, e.data(), K * M, logB.data(), N * K), HPC_OK) << last_error();
+        std::vector<int64_t> want((size_t)N);
+        std::vector<double> want_lp((size_t)S);
+        ASSERT_EQ(hpc_hmm_viterbi(K, S, lengths.data(), N, logB.data(), N * K, m.pi.data(), K, m.A.data(), K * K, want.data(), N,
+                                  want_lp.data(), S), HPC_OK) << last_error();
+        for (int threads : {1, 2}) {
+            ASSERT_EQ(hpc_set_num_threads(threads), HPC_OK);
+            std::vector<int64_t> path((size_t)N, -1);
+            std::vector<double> lp((size_t)S, NAN);
+            ASSERT_EQ(hpc_hmm_categorical_viterbi(K, M, S, lengths.data(), N, symbols.data(), N, e.data(), K * M, m.pi.data(), K,
+                                                  m.A.data(), K * K, path.data(), N, lp.data(), S), HPC_OK) << last_error();
+            EXPECT_EQ(path, want) << "threads " << threads;
+            for (int64_t q = 0; q < S; ++q) EXPECT_EQ(lp[(size_t)q], want_lp[(size_t)q]) << "s " << q << " threads " << threads;
+        }
+    }
+    ASSERT_EQ(hpc_set_num_threads(0), HPC_OK);
+    // the arguments, checked before any work
+    const int64_t K = 2, M = 3, N = 4;
+    std::vector<double> pi{0.5, 0.5}, A{0.9, 0.1, 0.2, 0.8}, e{0.2, 0.3, 0.5, 0.6, 0.4, 0.0}, lp(2);
+    std::vector<int64_t> lengths{2, 2}, symbols{0, 2, 1, 1}, path(4);
+    auto call = [&](const int64_t* sym, const double* em, int64_t path_len, double* lp_out) {
+        return hpc_hmm_categorical_viterbi(K, M, 2, lengths.data(), N, sym, N, em, K * M, pi.data(), K, A.data(), K * K, path.data(),
+                                           path_len, lp_out, 2);
+    };
+    EXPECT_EQ(call(symbols.data(), e.data(), 4, lp.data()), HPC_OK) << last_error();
+    std::vector<int64_t> bad_symbols{0, 3, 1, 1};
+    EXPECT_EQ(call(bad_symbols.data(), e.data(), 4, lp.data()), HPC_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(last_error().find("symbols[1]: expected a symbol in [0, 3), got 3"), std::string::npos) << last_error();
+    std::vector<double> bad_e{0.2, 0.3, 0.6, 0.6, 0.4, 0.0};
+    EXPECT_EQ(call(symbols.data(), bad_e.data(), 4, lp.data()), HPC_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(last_error().find("emissionprob row 0: expected to sum to 1"), std::string::npos) << last_error();
+    EXPECT_EQ(call(symbols.data(), e.data(), 3, lp.data()), HPC_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(last_error().find("path_len: expected 4 elements, got 3"), std::string::npos) << last_error();
+    EXPECT_EQ(call(symbols.data(), e.data(), 4, e.data()), HPC_ERR_INVALID_ARGUMENT);  // output over an input
+    EXPECT_NE(last_error().find("seq_logprob"), std::string::npos) << last_error();
+    A[1] = 0.2;
+    EXPECT_EQ(call(symbols.data(), e.data(), 4, lp.data()), HPC_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(last_error().find("transmat row 0: expected to sum to 1, got 1.1"), std::string::npos) << last_error();
+}
+
 TEST(Hmm, GaussianViterbiNamesBadDensitiesAndArguments) {
     EXPECT_EQ(hpc_hmm_gaussian_viterbi_fuses(0, 8, 10), 0);
     EXPECT_EQ(hpc_hmm_gaussian_viterbi_fuses(HPC_COVARIANCE_DIAG, 0, 10), 0);

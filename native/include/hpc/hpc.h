@@ -255,6 +255,18 @@ HPC_API int32_t hpc_hmm_gaussian_e_step(int32_t mode, int32_t covariance_type, i
                                         int64_t start_sum_len, double* post_sum, int64_t post_sum_len, double* obs,
                                         int64_t obs_len, double* obs2, int64_t obs2_len);
 
+/* Viterbi decoding of categorical emissions: hpc_hmm_categorical_loglik then hpc_hmm_viterbi in one call, the same
+ * path [N] and seq_logprob [S] (bit for bit) and the same argument checks. Up to 64 states each row's
+ * log-probabilities are looked up inside the Viterbi pass (no [N, K] array: at K 64 and 100,000 rows 51 MB not
+ * written, checked and read back); above, an [N, K] array is allocated inside. The log of a probability is finite
+ * or -inf, so the values need no check. On an error path and seq_logprob are unspecified. */
+HPC_API int32_t hpc_hmm_categorical_viterbi(int64_t n_states, int64_t n_symbols, int64_t n_seqs, const int64_t* lengths,
+                                            int64_t n_samples, const int64_t* symbols, int64_t symbols_len,
+                                            const double* emissionprob, int64_t emissionprob_len,
+                                            const double* startprob, int64_t startprob_len, const double* transmat,
+                                            int64_t transmat_len, int64_t* path, int64_t path_len, double* seq_logprob,
+                                            int64_t seq_logprob_len);
+
 /* Categorical emission log-probabilities out [N, K] of symbols [N] in [0, M) for emissionprob [K, M]. */
 HPC_API int32_t hpc_hmm_categorical_loglik(int64_t n_states, int64_t n_symbols, int64_t n_samples,
                                            const int64_t* symbols, int64_t symbols_len, const double* emissionprob,

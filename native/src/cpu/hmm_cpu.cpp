@@ -875,6 +875,30 @@ int64_t gaussian_loglik(CovarianceType type, int64_t K, int64_t D, int64_t N, co
     return -1;
 }
 
+void categorical_viterbi(int64_t K, int64_t M, int64_t S, const int64_t* lengths, int64_t N, const int64_t* symbols,
+                         const double* emissionprob, const double* pi, const double* A, int64_t* path,
+                         double* seq_logprob) {
+    if (K > kSmallKMaxStates) {  // the general loop over the [N, K] array
+        std::vector<double> logB((size_t)(N * K));
+        categorical_loglik(K, M, N, symbols, emissionprob, logB.data());
+        return hmm_viterbi(K, S, lengths, N, logB.data(), pi, A, path, seq_logprob);
+    }
+    // log emissionprob transposed to [M, W], W = 8 ceil(K / 8), -inf past K (see small_k_categorical_viterbi): the
+    // same std::log of the same values as categorical_loglik.
+    const int64_t W = (K + 7) / 8 * 8;
+    std::vector<double> table((size_t)(M * W), -std::numeric_limits<double>::infinity());
+    for (int64_t k = 0; k < K; ++k)
+        for (int64_t m = 0; m < M; ++m) table[(size_t)(m * W + k)] = std::log(emissionprob[k * M + m]);
+    const Layout l = make_layout(S, lengths, N, K);
+    std::vector<double> logA((size_t)(K * K)), logpi((size_t)K);
+    for (int64_t i = 0; i < K * K; ++i) logA[(size_t)i] = std::log(A[i]);
+    for (int64_t i = 0; i < K; ++i) logpi[(size_t)i] = std::log(pi[i]);
+    small_k_viterbi_groups(l, K, N, [&](const SmallKGroup& sg, size_t, double* rows, uint8_t* pointers) {
+        small_k_categorical_viterbi(sg, K, symbols, table.data(), logpi.data(), logA.data(), rows, pointers, path,
+                                    seq_logprob);
+    });
+}
+
 void categorical_loglik(int64_t K, int64_t M, int64_t N, const int64_t* symbols, const double* emissionprob,
                         double* out) {
     // log emissionprob transposed to [M, K]: each output row is one contiguous row of it (was K reads M apart).

@@ -62,6 +62,13 @@ GaussianViterbi gaussian_viterbi(CovarianceType type, int64_t K, int64_t D, int6
                                  int64_t N, const double* x, const double* means, const double* covars,
                                  const double* startprob, const double* transmat, int64_t* path, double* seq_logprob);
 
+// Viterbi of categorical emissions (symbols [N] in [0, M), emissionprob [K, M]), up to kSmallKMaxStates with each
+// row's log-probabilities looked up in the pass (no [N, K] array): the same path [N] and seq_logprob [S], bit for
+// bit, as categorical_loglik then hmm_viterbi (which it runs above that).
+void categorical_viterbi(int64_t K, int64_t M, int64_t S, const int64_t* lengths, int64_t N, const int64_t* symbols,
+                         const double* emissionprob, const double* startprob, const double* transmat, int64_t* path,
+                         double* seq_logprob);
+
 void categorical_loglik(int64_t K, int64_t M, int64_t N, const int64_t* symbols, const double* emissionprob,
                         double* out);
 

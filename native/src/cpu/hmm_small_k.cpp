@@ -19,6 +19,9 @@ namespace hpc::cpu {
     bool small_k_backward_log(const SmallKGroup& g, int64_t K, const double* log_emission, const double* transmat,  \
                               const double* la, const double* seq_loglik, double* posteriors, double* xi_part,      \
                               double* start_part, double* a_rows, double* w_rows, const GaussianStatsSink* stats);  \
+    bool small_k_categorical_viterbi(const SmallKGroup& g, int64_t K, const int64_t* symbols, const double* table,  \
+                                     const double* logpi, const double* logA, double* delta, uint8_t* back,         \
+                                     int64_t* path, double* seq_logprob);                                           \
     bool small_k_diag_loglik(int64_t rows, int64_t K, int64_t D, const double* x, const double* c,                  \
                              const double* muinv_t, const double* inv_t, double* out);                              \
     bool small_k_diag_stats(int64_t rows, int64_t K, int64_t D, const double* x, const double* gamma, double* ps,   \
@@ -120,6 +123,12 @@ bool small_k_diag_gaussian_viterbi(const SmallKGroup& g, int64_t K, int64_t D, c
                                    bool* densities_ok) {
     HPC_SMALL_K_CALL(small_k_diag_gaussian_viterbi,
                      (g, K, D, x, c, muinv_t, inv_t, logpi, logA, delta, back, path, seq_logprob, densities_ok))
+}
+
+bool small_k_categorical_viterbi(const SmallKGroup& g, int64_t K, const int64_t* symbols, const double* table,
+                                 const double* logpi, const double* logA, double* delta, uint8_t* back, int64_t* path,
+                                 double* seq_logprob) {
+    HPC_SMALL_K_CALL(small_k_categorical_viterbi, (g, K, symbols, table, logpi, logA, delta, back, path, seq_logprob))
 }
 
 bool small_k_diag_loglik(int64_t rows, int64_t K, int64_t D, const double* x, const double* c, const double* muinv_t,

@@ -125,6 +125,14 @@ int64_t small_k_viterbi_width(int64_t K);
 bool small_k_viterbi(const SmallKGroup& g, int64_t K, const double* log_emission, const double* logpi,
                      const double* logA, double* delta, uint8_t* back, int64_t* path, double* seq_logprob);
 
+// small_k_viterbi for categorical emissions, each row's log-probabilities looked up: row symbols[n] (in [0, M)) of
+// table [M, 8 ceil(K / 8)], log(emissionprob[k, m]) at [m, k] and -inf past K. The same path and log-probabilities,
+// bit for bit, as small_k_viterbi over the [N, K] array of those values. Returns false (doing nothing) above
+// kSmallKMaxStates.
+bool small_k_categorical_viterbi(const SmallKGroup& g, int64_t K, const int64_t* symbols, const double* table,
+                                 const double* logpi, const double* logA, double* delta, uint8_t* back, int64_t* path,
+                                 double* seq_logprob);
+
 // The build of the kernels this CPU runs: "avx512", "avx2" or "sse2" (or "native": the one build for the compiler's
 // target), for hpc_backend_info.
 const char* small_k_kernel_name();

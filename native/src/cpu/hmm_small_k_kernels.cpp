@@ -758,6 +758,20 @@ struct DiagGaussianRows {
     }
 };
 
+// ... or looked up (categorical emissions): row r's log-probabilities are row symbols[r] of a table [M, W] of
+// log(emissionprob) transposed, W = 8 ceil(K / 8) (one row a full set of vectors), the lanes from K on -inf as
+// load_row fills them: no [N, K] array is written and read back (at K 64, 100,000 rows: 51 MB each way). The values
+// are hpc_hmm_categorical_loglik's, so the paths and log-probabilities are those of the two calls, bit for bit.
+template <int NV, bool Full>
+struct CategoricalRows {
+    const int64_t* symbols;
+    const double* table;
+    HPC_INLINE void operator()(int64_t r, V (&out)[NV]) const {
+        load_row<NV, true>(table + symbols[r] * (NV * kLanes), NV * kLanes, -kInf, out);
+    }
+    HPC_INLINE void prefetch(int64_t) const {}  // the table (M x W doubles) stays in L1 / L2
+};
+
 // One Viterbi step of a sequence whose previous scores are p [K]: out = max_k (p[k] + log A[k, .]) + lb, for one or
 // two sequences at once (each row of log A loaded once for both). Fma: the sums are written x * 1 + y (exact: the
 // same bits as x + y) so that, contracted to an FMA, they run on the FMA pipes beside the maxima (bench/compare/
@@ -1112,6 +1126,13 @@ constexpr int kBlockVectors = 8 / kLanes;
         *densities_ok = rows.all_ok();                                                                                 \
         return true;                                                                                                   \
     }                                                                                                                  \
+    static bool small_k_categorical_viterbi_##SUFFIX(                                                                  \
+        const SmallKGroup& g, int64_t K, const int64_t* symbols, const double* table, const double* logpi,             \
+        const double* logA, double* delta, uint8_t* back, int64_t* path, double* seq_logprob) {                        \
+        CategoricalRows<(NB) * kBlockVectors, FULL> rows{symbols, table};                                              \
+        viterbi<(NB) * kBlockVectors, FULL>(g, K, rows, logpi, logA, delta, back, path, seq_logprob);                  \
+        return true;                                                                                                   \
+    }                                                                                                                  \
     static bool small_k_diag_loglik_##SUFFIX(int64_t rows, int64_t K, int64_t D, const double* x,                      \
                                                          const double* c, const double* muinv_t,                       \
                                                          const double* inv_t, double* out) {                           \
@@ -1188,6 +1209,13 @@ bool small_k_diag_gaussian_viterbi(const SmallKGroup& g, int64_t K, int64_t D, c
                                    bool* densities_ok) {
     HPC_SMALL_K_DISPATCH(diag_gaussian_viterbi,
                          (g, K, D, x, c, muinv_t, inv_t, logpi, logA, delta, back, path, seq_logprob, densities_ok))
+    return false;
+}
+
+bool small_k_categorical_viterbi(const SmallKGroup& g, int64_t K, const int64_t* symbols, const double* table,
+                                 const double* logpi, const double* logA, double* delta, uint8_t* back, int64_t* path,
+                                 double* seq_logprob) {
+    HPC_SMALL_K_DISPATCH(categorical_viterbi, (g, K, symbols, table, logpi, logA, delta, back, path, seq_logprob))
     return false;
 }
 

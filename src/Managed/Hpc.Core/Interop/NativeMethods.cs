@@ -123,6 +123,12 @@ internal static unsafe partial class NativeMethods
         long postSumLen, double* obs, long obsLen, double* obs2, long obs2Len);
 
     [LibraryImport(Library)]
+    internal static partial int hpc_hmm_categorical_viterbi(long nStates, long nSymbols, long nSeqs, long* lengths,
+        long nSamples, long* symbols, long symbolsLen, double* emissionprob, long emissionprobLen, double* startprob,
+        long startprobLen, double* transmat, long transmatLen, long* path, long pathLen, double* seqLogprob,
+        long seqLogprobLen);
+
+    [LibraryImport(Library)]
     internal static partial int hpc_hmm_categorical_loglik(long nStates, long nSymbols, long nSamples, long* symbols,
         long symbolsLen, double* emissionprob, long emissionprobLen, double* output, long outputLen);
 
