@@ -228,10 +228,12 @@ struct Avx2Kernel {
     template <int MR, int NP>
     static constexpr TileFn tile() { return &tile_avx2<MR, NP, Prefetch>; }
 };
+template <bool Prefetch>
+constexpr auto avx2_tiles() {
+    return tile_table<Avx2Kernel<Prefetch>, kMaxPanelsAvx2>(std::make_integer_sequence<int, kMaxRows>{});
+}
 // [prefetching B][mr - 1][np - 1]
-const std::array<decltype(tile_table<Avx2Kernel<false>, kMaxPanelsAvx2>(std::make_integer_sequence<int, kMaxRows>{})), 2> kTilesAvx2{
-    tile_table<Avx2Kernel<false>, kMaxPanelsAvx2>(std::make_integer_sequence<int, kMaxRows>{}),
-    tile_table<Avx2Kernel<true>, kMaxPanelsAvx2>(std::make_integer_sequence<int, kMaxRows>{})};
+const std::array<decltype(avx2_tiles<false>()), 2> kTilesAvx2{avx2_tiles<false>(), avx2_tiles<true>()};
 
 // Rows per tile as in block_avx512 (at most 6, as even as possible); panels per tile so that a tile keeps at most 12
 // of the 16 ymm registers as accumulators: one panel (16 columns) from 4 rows up, two for 2-3 rows, four for one row.
@@ -331,7 +333,7 @@ void block_avx2(int64_t m, int64_t kc, int64_t n, const float* a, int64_t a_rs, 
         const int64_t c0 = p * kPanel, cols = std::min(npp * kPanel, n - c0);
         for (int64_t t = 0, r = 0; t < rt.tiles; r += rt.rows(t), ++t)
             tiles[rt.rows(t) - 1][npp - 1](kc, a + r * a_rs, a_rs, a_cs, bp + panel_offset(p, gstride), gstride, brs,
-                                                c + r * ldc + c0, ldc, cols, accumulate, bias ? bias + c0 : nullptr);
+                                           c + r * ldc + c0, ldc, cols, accumulate, bias ? bias + c0 : nullptr);
     }
 }
 
