@@ -89,4 +89,36 @@ public class AllocationTests
         long perCall = (GC.GetAllocatedBytesForCurrentThread() - before) / 10;
         Assert.True(perCall < 1024, $"{perCall} bytes allocated per call");
     }
+
+    /// <summary>The same for categorical emissions: the symbols are widened to int64 in pooled scratch on every call
+    /// outside Fit (a fresh long[N] was 160 KB a call here), and Decode's lookup-in-the-pass call needs no [N, K]
+    /// array.</summary>
+    [Fact]
+    public void CategoricalSpanOverloadsAllocateNothingOfTheDataSize()
+    {
+        var model = new Hpc.Hmm.CategoricalHmm(3, 4)
+        {
+            Startprob = [0.5, 0.3, 0.2],
+            Transmat = [0.8, 0.1, 0.1, 0.1, 0.8, 0.1, 0.2, 0.2, 0.6],
+            Emissionprob = [0.7, 0.1, 0.1, 0.1, 0.1, 0.7, 0.1, 0.1, 0.1, 0.1, 0.4, 0.4],
+        };
+        int[] lengths = [7000, 5000, 8000];
+        var x = model.Sample(20000, 5).X;
+        var (lp, post) = model.ScoreSamples(x, lengths);
+        var postOut = new double[post.Length];
+        Assert.Equal(lp, model.ScoreSamples(x, lengths, postOut));
+        Assert.Equal(post, postOut);
+        var (dlp, path) = model.Decode(x, lengths);
+        var states = new int[20000];
+        Assert.Equal(dlp, model.Decode(x, lengths, states));
+        Assert.Equal(path, states);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 5; i++)
+        {
+            model.ScoreSamples(x, lengths, postOut);
+            model.Decode(x, lengths, states);
+        }
+        long perCall = (GC.GetAllocatedBytesForCurrentThread() - before) / 10;
+        Assert.True(perCall < 1024, $"{perCall} bytes allocated per call");
+    }
 }

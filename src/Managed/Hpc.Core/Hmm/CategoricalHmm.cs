@@ -66,10 +66,18 @@ public sealed unsafe class CategoricalHmm : HiddenMarkovModel<int>
 
     private protected override void ComputeLogEmission(ReadOnlySpan<int> x, int n, Span<double> logB)
     {
-        long[] symbols = _fitSymbols ?? Symbols(x);
+        // Outside Fit the symbols go to pooled scratch (no allocation per call).
+        using var pooled = new PooledArray<long>(_fitSymbols == null ? n : 0, nameof(x));
+        Span<long> symbols = _fitSymbols != null ? _fitSymbols : pooled.Span;
+        if (_fitSymbols == null) WidenSymbols(x, symbols);
         fixed (long* ps = symbols)
         fixed (double* pe = _emissionprob, po = logB)
             Status.ThrowIfFailed(NativeMethods.hpc_hmm_categorical_loglik(NComponents, _nFeatures, n, ps, symbols.Length, pe, _emissionprob!.Length, po, logB.Length));
+    }
+
+    private static void WidenSymbols(ReadOnlySpan<int> x, Span<long> symbols)
+    {
+        for (int i = 0; i < x.Length; i++) symbols[i] = x[i];
     }
 
     // hpc_hmm_categorical_viterbi: up to 64 states each row's log-probabilities are looked up inside the Viterbi pass
@@ -81,7 +89,7 @@ public sealed unsafe class CategoricalHmm : HiddenMarkovModel<int>
         int k = NComponents;
         using var symbols = new PooledArray<long>(n, nameof(x));
         Span<long> s = symbols.Span;
-        for (int i = 0; i < n; i++) s[i] = x[i];
+        WidenSymbols(x, s);
         fixed (long* ps = s)
         fixed (double* pe = _emissionprob)
             Status.ThrowIfFailed(NativeMethods.hpc_hmm_categorical_viterbi(k, _nFeatures, nSeqs, lengths, n, ps, n, pe,
@@ -92,7 +100,7 @@ public sealed unsafe class CategoricalHmm : HiddenMarkovModel<int>
     private static long[] Symbols(ReadOnlySpan<int> x)
     {
         var s = new long[x.Length];
-        for (int i = 0; i < x.Length; i++) s[i] = x[i];
+        WidenSymbols(x, s);
         return s;
     }
 
