@@ -208,10 +208,10 @@ HPC_API int32_t hpc_hmm_gaussian_loglik(int32_t covariance_type, int64_t n_state
 /* Viterbi decoding of Gaussian emissions: hpc_hmm_gaussian_loglik then hpc_hmm_viterbi in one call, the same path
  * [N] and seq_logprob [S] (bit for bit) and the same argument checks. Where hpc_hmm_gaussian_viterbi_fuses (spherical
  * and diagonal covariances, up to 16 states, from 17 to 32 with the AVX2 HMM kernels (hpc_backend_info), and from 33
- * to 64 with n_samples * n_states >= 1,000,000) the
- * log-densities are computed inside the Viterbi pass (no [N, K] array); otherwise an [N, K] array is allocated inside
- * (a caller that calls repeatedly may rather keep its own and make the two calls). A log-density that is NaN or +inf
- * (the terms overflow) is an error naming the row and state. On an error path and seq_logprob are unspecified. */
+ * to 64 with n_samples * n_states >= 1,000,000) the log-densities are computed inside the Viterbi pass (no [N, K]
+ * array); otherwise an [N, K] array is allocated inside (a caller that calls repeatedly may rather pass its own to
+ * hpc_hmm_gaussian_viterbi_with_scratch). A log-density that is NaN or +inf (the terms overflow) is an error naming
+ * the row and state. On an error path and seq_logprob are unspecified. */
 HPC_API int32_t hpc_hmm_gaussian_viterbi(int32_t covariance_type, int64_t n_states, int64_t n_features, int64_t n_seqs,
                                          const int64_t* lengths, int64_t n_samples, const double* x, int64_t x_len,
                                          const double* means, int64_t means_len, const double* covars,
