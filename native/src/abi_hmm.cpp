@@ -88,7 +88,6 @@ int64_t first_bad(const double* v, int64_t n, Good good, GoodV good2) {
     return -1;
 }
 
-
 void check_log_emission(const double* le, int64_t len, int64_t expected) {
     check_buffer("log_emission", le, len, expected, false);
     // Bad: NaN or +inf (x < inf is false for both).
@@ -108,6 +107,15 @@ void check_symbols(const int64_t* symbols, int64_t len, int64_t expected, int64_
         if (symbols[i] < 0 || symbols[i] >= M)
             throw InvalidArgument("symbols[" + std::to_string(i) + "]: expected a symbol in [0, " + std::to_string(M) + "), got " +
                                   std::to_string(symbols[i]));
+}
+
+// Categorical emissions: M symbols, symbols [N] in [0, M), emissionprob [K, M] with rows summing to 1.
+void check_categorical(int64_t K, int64_t M, int64_t N, const int64_t* symbols, int64_t symbols_len,
+                       const double* emissionprob, int64_t emissionprob_len) {
+    require_size("n_symbols", M);
+    check_symbols(symbols, symbols_len, N, M);
+    check_buffer("emissionprob", emissionprob, emissionprob_len, checked_mul(K, M, "n_states*n_symbols"), false);
+    for (int64_t k = 0; k < K; ++k) check_stochastic("emissionprob", emissionprob + k * M, M, k);
 }
 
 void check_posteriors(const double* p, int64_t len, int64_t expected) {
@@ -386,12 +394,9 @@ HPC_API int32_t hpc_hmm_categorical_viterbi(int64_t K, int64_t M, int64_t S, con
     return guarded(__func__, [&] {
         require_size("n_states", K);
         require(K <= INT32_MAX, "n_states: too large");
-        require_size("n_symbols", M);
         check_lengths(S, lengths, N);
         checked_mul(N, K, "n_samples*n_states");
-        check_symbols(symbols, symbols_len, N, M);
-        check_buffer("emissionprob", emissionprob, emissionprob_len, checked_mul(K, M, "n_states*n_symbols"), false);
-        for (int64_t k = 0; k < K; ++k) check_stochastic("emissionprob", emissionprob + k * M, M, k);
+        check_categorical(K, M, N, symbols, symbols_len, emissionprob, emissionprob_len);
         check_model(K, startprob, startprob_len, transmat, transmat_len);
         check_buffer("path", path, path_len, N, false);
         check_buffer("seq_logprob", seq_logprob, seq_logprob_len, S, false);
@@ -408,11 +413,8 @@ HPC_API int32_t hpc_hmm_categorical_loglik(int64_t K, int64_t M, int64_t N, cons
                                            double* out, int64_t out_len) {
     return guarded(__func__, [&] {
         require_size("n_states", K);
-        require_size("n_symbols", M);
         require_size("n_samples", N);
-        check_symbols(symbols, symbols_len, N, M);
-        check_buffer("emissionprob", emissionprob, emissionprob_len, checked_mul(K, M, "n_states*n_symbols"), false);
-        for (int64_t k = 0; k < K; ++k) check_stochastic("emissionprob", emissionprob + k * M, M, k);
+        check_categorical(K, M, N, symbols, symbols_len, emissionprob, emissionprob_len);
         check_buffer("out", out, out_len, checked_mul(N, K, "n_samples*n_states"), false);
         require_no_overlap({{"symbols", symbols, symbols_len}, {"emissionprob", emissionprob, emissionprob_len}}, {{"out", out, out_len}}, 8);
         cpu::categorical_loglik(K, M, N, symbols, emissionprob, out);

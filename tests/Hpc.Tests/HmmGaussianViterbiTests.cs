@@ -4,10 +4,12 @@ using Xunit;
 namespace Hpc.Tests;
 
 /// <summary>
-/// GaussianHmm.Decode runs hpc_hmm_gaussian_viterbi where it computes the densities inside the Viterbi pass (spherical
-/// and diagonal covariances, up to 16 states, and from 33 to 64 with N K >= 1,000,000), the [N, K] densities then hpc_hmm_viterbi otherwise.
+/// GaussianHmm.Decode runs hpc_hmm_gaussian_viterbi_with_scratch, which computes the densities inside the Viterbi pass
+/// where hpc_hmm_gaussian_viterbi_fuses (spherical and diagonal covariances, up to 16 states, 17 to 32 with the AVX2
+/// kernels, 33 to 64 with N K >= 1,000,000) and writes them to the [N, K] scratch otherwise.
 /// Its path and log-probability equal a plain Viterbi over the model's own emission log-densities
-/// (EmissionLogLikelihood) for every covariance type, fused (K 3, 12, 64) or not (K 20, 65, full, tied).
+/// (EmissionLogLikelihood) for every covariance type, fused (K 3, 12, 64; K 20 with the AVX2 kernels) or through the
+/// scratch (K 40 at N K = 640,000, K 65, full, tied; K 20 with AVX-512 or SSE2).
 /// </summary>
 public class HmmGaussianViterbiTests
 {
@@ -52,6 +54,7 @@ public class HmmGaussianViterbiTests
     [InlineData(3, 2, CovarianceType.Diag)]
     [InlineData(12, 1, CovarianceType.Spherical)]
     [InlineData(20, 3, CovarianceType.Diag)]
+    [InlineData(40, 2, CovarianceType.Diag)]
     [InlineData(64, 1, CovarianceType.Diag)]
     [InlineData(65, 2, CovarianceType.Spherical)]
     [InlineData(5, 3, CovarianceType.Full)]

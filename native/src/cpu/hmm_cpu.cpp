@@ -190,6 +190,24 @@ void for_each_group(const Layout& l, F&& f) {
     team_for((int)l.groups.size(), [&](int g, int) { f(l.groups[(size_t)g], (size_t)g); });
 }
 
+// The logs of the start and transition probabilities, as every Viterbi pass reads them.
+struct LogModel {
+    std::vector<double> pi, A;
+    LogModel(const double* startprob, const double* transmat, int64_t K) : pi((size_t)K), A((size_t)(K * K)) {
+        for (int64_t i = 0; i < K; ++i) pi[(size_t)i] = std::log(startprob[i]);
+        for (int64_t i = 0; i < K * K; ++i) A[(size_t)i] = std::log(transmat[i]);
+    }
+};
+
+// log(emissionprob[k, m]) at [m * width + k] (transposed, so that a symbol's K values are one contiguous row),
+// `fill` past K: categorical_loglik (width K) and categorical_viterbi (width 8 ceil(K / 8), -inf) read the same values.
+std::vector<double> log_emission_table(const double* emissionprob, int64_t K, int64_t M, int64_t width, double fill) {
+    std::vector<double> t((size_t)(M * width), fill);
+    for (int64_t k = 0; k < K; ++k)
+        for (int64_t m = 0; m < M; ++m) t[(size_t)(m * width + k)] = std::log(emissionprob[k * M + m]);
+    return t;
+}
+
 std::vector<double> transposed(const double* A, int64_t K) {
     std::vector<double> t((size_t)(K * K));
     for (int64_t i = 0; i < K; ++i)
@@ -679,9 +697,8 @@ void small_k_viterbi_groups(const Layout& l, int64_t K, int64_t N, F&& f) {
 void hmm_viterbi(int64_t K, int64_t S, const int64_t* lengths, int64_t N, const double* logB, const double* pi,
                  const double* A, int64_t* path, double* seq_logprob) {
     const Layout l = make_layout(S, lengths, N, K);
-    std::vector<double> logA((size_t)(K * K)), logpi((size_t)K);
-    for (int64_t i = 0; i < K * K; ++i) logA[(size_t)i] = std::log(A[i]);
-    for (int64_t i = 0; i < K; ++i) logpi[(size_t)i] = std::log(pi[i]);
+    const LogModel lm(pi, A, K);
+    const std::vector<double>&logpi = lm.pi, &logA = lm.A;
     if (K <= kSmallKMaxStates) {
         small_k_viterbi_groups(l, K, N, [&](const SmallKGroup& sg, size_t, double* rows, uint8_t* pointers) {
             small_k_viterbi(sg, K, logB, logpi.data(), logA.data(), rows, pointers, path, seq_logprob);
@@ -782,14 +799,12 @@ GaussianViterbi gaussian_viterbi(CovarianceType type, int64_t K, int64_t D, int6
     if (!gaussian_viterbi_fuses(type, K, N)) return GaussianViterbi::NotFused;
     const DiagGaussianTerms terms(type, K, D, means, covars);
     const Layout l = make_layout(S, lengths, N, K);
-    std::vector<double> logA((size_t)(K * K)), logpi((size_t)K);
-    for (int64_t i = 0; i < K * K; ++i) logA[(size_t)i] = std::log(A[i]);
-    for (int64_t i = 0; i < K; ++i) logpi[(size_t)i] = std::log(pi[i]);
+    const LogModel lm(pi, A, K);
     std::vector<char> ok(l.groups.size(), 1);
     small_k_viterbi_groups(l, K, N, [&](const SmallKGroup& sg, size_t gi, double* rows, uint8_t* pointers) {
         bool densities_ok = true;
         small_k_diag_gaussian_viterbi(sg, K, D, x, terms.c.data(), terms.mu_inv_t.data(), terms.inv_t.data(),
-                                      logpi.data(), logA.data(), rows, pointers, path, seq_logprob, &densities_ok);
+                                      lm.pi.data(), lm.A.data(), rows, pointers, path, seq_logprob, &densities_ok);
         ok[gi] = densities_ok;  // each group its own slot: the groups run on different threads
     });
     for (char o : ok)
@@ -826,7 +841,10 @@ int64_t gaussian_loglik(CovarianceType type, int64_t K, int64_t D, int64_t N, co
                 }
             }
         });
-        if (first_bad_density && first_bad.load() != INT64_MAX) *first_bad_density = first_bad.load();
+        if (first_bad_density) {
+            const int64_t i = first_bad.load();
+            *first_bad_density = i == INT64_MAX ? -1 : i;
+        }
         return -1;
     }
     // Full / tied: Cholesky L of each covariance; z = L^{-1}(x - mu) by a triangular solve of all rows at once.
@@ -883,18 +901,13 @@ void categorical_viterbi(int64_t K, int64_t M, int64_t S, const int64_t* lengths
         categorical_loglik(K, M, N, symbols, emissionprob, logB.data());
         return hmm_viterbi(K, S, lengths, N, logB.data(), pi, A, path, seq_logprob);
     }
-    // log emissionprob transposed to [M, W], W = 8 ceil(K / 8), -inf past K (see small_k_categorical_viterbi): the
-    // same std::log of the same values as categorical_loglik.
-    const int64_t W = (K + 7) / 8 * 8;
-    std::vector<double> table((size_t)(M * W), -std::numeric_limits<double>::infinity());
-    for (int64_t k = 0; k < K; ++k)
-        for (int64_t m = 0; m < M; ++m) table[(size_t)(m * W + k)] = std::log(emissionprob[k * M + m]);
+    // The table [M, 8 ceil(K / 8)], -inf past K, as small_k_categorical_viterbi reads it.
+    const std::vector<double> table =
+        log_emission_table(emissionprob, K, M, (K + 7) / 8 * 8, -std::numeric_limits<double>::infinity());
     const Layout l = make_layout(S, lengths, N, K);
-    std::vector<double> logA((size_t)(K * K)), logpi((size_t)K);
-    for (int64_t i = 0; i < K * K; ++i) logA[(size_t)i] = std::log(A[i]);
-    for (int64_t i = 0; i < K; ++i) logpi[(size_t)i] = std::log(pi[i]);
+    const LogModel lm(pi, A, K);
     small_k_viterbi_groups(l, K, N, [&](const SmallKGroup& sg, size_t, double* rows, uint8_t* pointers) {
-        small_k_categorical_viterbi(sg, K, symbols, table.data(), logpi.data(), logA.data(), rows, pointers, path,
+        small_k_categorical_viterbi(sg, K, symbols, table.data(), lm.pi.data(), lm.A.data(), rows, pointers, path,
                                     seq_logprob);
     });
 }
@@ -902,9 +915,7 @@ void categorical_viterbi(int64_t K, int64_t M, int64_t S, const int64_t* lengths
 void categorical_loglik(int64_t K, int64_t M, int64_t N, const int64_t* symbols, const double* emissionprob,
                         double* out) {
     // log emissionprob transposed to [M, K]: each output row is one contiguous row of it (was K reads M apart).
-    std::vector<double> logp_t((size_t)(M * K));
-    for (int64_t k = 0; k < K; ++k)
-        for (int64_t m = 0; m < M; ++m) logp_t[(size_t)(m * K + k)] = std::log(emissionprob[k * M + m]);
+    const std::vector<double> logp_t = log_emission_table(emissionprob, K, M, K, 0.0);
     for (int64_t n = 0; n < N; ++n) std::copy_n(logp_t.data() + symbols[n] * K, K, out + n * K);
 }
 

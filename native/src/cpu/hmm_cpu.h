@@ -53,8 +53,8 @@ int64_t gaussian_loglik(CovarianceType type, int64_t K, int64_t D, int64_t N, co
 // Viterbi of spherical or diagonal Gaussian emissions with each row's log-densities computed as the pass needs them
 // (no [N, K] array) where gaussian_viterbi_fuses (up to 16 states; from 17 to 32 with the AVX2 kernels; from 33 to 64
 // with N K >= 1,000,000), the same path [N] and seq_logprob [S], bit for bit, as gaussian_loglik then hmm_viterbi.
-// NotFused: nothing done (other state counts, full or tied covariances). BadDensity: some log-density was NaN or +inf, which hmm_viterbi's callers refuse
-// (path and seq_logprob then hold no result).
+// NotFused: nothing done (other state counts, full or tied covariances). BadDensity: some log-density was NaN or +inf,
+// which hmm_viterbi's callers refuse (path and seq_logprob then hold no result).
 enum class GaussianViterbi { Done, NotFused, BadDensity };
 constexpr int64_t kFusedViterbiMinValues = 1'000'000;  // N K from which 33-64 states fuse
 bool gaussian_viterbi_fuses(CovarianceType type, int64_t K, int64_t N);

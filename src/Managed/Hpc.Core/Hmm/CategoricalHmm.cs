@@ -83,7 +83,7 @@ public sealed unsafe class CategoricalHmm : HiddenMarkovModel<int>
     // hpc_hmm_categorical_viterbi: up to 64 states each row's log-probabilities are looked up inside the Viterbi pass
     // (no [N, K] array written, checked and read back: 51 MB at K 64 and 100,000 rows); the same path and
     // log-probabilities, bit for bit, as ComputeLogEmission then hpc_hmm_viterbi. The symbols go to pooled scratch.
-    private protected override bool ViterbiFromObservations(ReadOnlySpan<int> x, int n, long* lengths, int nSeqs,
+    private protected override void ViterbiFromObservations(ReadOnlySpan<int> x, int n, long* lengths, int nSeqs,
         double* startprob, double* transmat, long* path, double* seqLogprob)
     {
         int k = NComponents;
@@ -94,7 +94,6 @@ public sealed unsafe class CategoricalHmm : HiddenMarkovModel<int>
         fixed (double* pe = _emissionprob)
             Status.ThrowIfFailed(NativeMethods.hpc_hmm_categorical_viterbi(k, _nFeatures, nSeqs, lengths, n, ps, n, pe,
                 _emissionprob!.Length, startprob, k, transmat, (long)k * k, path, n, seqLogprob, nSeqs));
-        return true;
     }
 
     private static long[] Symbols(ReadOnlySpan<int> x)

@@ -149,13 +149,14 @@ public sealed unsafe class GaussianHmm : HiddenMarkovModel<double>
                 pm, _means!.Length, pc, _covars!.Length, MinCovar, po, logB.Length));
     }
 
-    // hpc_hmm_gaussian_viterbi_with_scratch: where it computes the densities inside the Viterbi pass (spherical and
-    // diagonal covariances, up to 16 states, and from 33 to 64 with N K >= 1,000,000: the same path and
-    // log-probabilities, bit for bit, as ComputeLogEmission then hpc_hmm_viterbi; at K 64, D 1, 100,000 rows no [N, K]
-    // array of 51 MB written and read back) no scratch; elsewhere the densities go to pooled scratch (the native call
-    // would allocate them per call) and are checked as they are written, where hpc_hmm_viterbi would read them back
-    // from memory to check them (9 % of a K 32 decode of 100,000 rows).
-    private protected override bool ViterbiFromObservations(ReadOnlySpan<double> x, int n, long* lengths, int nSeqs,
+    // hpc_hmm_gaussian_viterbi_with_scratch: where it computes the densities inside the Viterbi pass
+    // (hpc_hmm_gaussian_viterbi_fuses: spherical and diagonal covariances up to 16 states, 17 to 32 with the AVX2
+    // kernels, 33 to 64 with N K >= 1,000,000; the same path and log-probabilities, bit for bit, as ComputeLogEmission
+    // then hpc_hmm_viterbi; at K 64, D 1, 100,000 rows no [N, K] array of 51 MB written and read back) no scratch;
+    // elsewhere the densities go to pooled scratch (the native call would allocate them per call) and are checked as
+    // they are written, where hpc_hmm_viterbi would read them back from memory to check them (9 % of a K 32 decode of
+    // 100,000 rows).
+    private protected override void ViterbiFromObservations(ReadOnlySpan<double> x, int n, long* lengths, int nSeqs,
         double* startprob, double* transmat, long* path, double* seqLogprob)
     {
         int k = NComponents;
@@ -165,7 +166,6 @@ public sealed unsafe class GaussianHmm : HiddenMarkovModel<double>
             Status.ThrowIfFailed(NativeMethods.hpc_hmm_gaussian_viterbi_with_scratch((int)CovarianceType, k, _nFeatures, nSeqs,
                 lengths, n, px, x.Length, pm, _means!.Length, pc, _covars!.Length, MinCovar, startprob, k, transmat, (long)k * k,
                 path, n, seqLogprob, nSeqs, fuses ? null : psc, fuses ? 0 : scratch.Span.Length));
-        return true;
     }
 
     private protected override void InitEmission(ReadOnlySpan<double> x, int n, ulong seed)

@@ -77,11 +77,10 @@ public abstract unsafe class HiddenMarkovModel<TObs> where TObs : unmanaged
     private protected abstract object CaptureEmission();
     private protected abstract void RestoreEmission(object state);
     private protected abstract void SampleEmission(int state, ref SplitMix64 rng, Span<TObs> row);
-    /// <summary>Viterbi with the emission densities computed natively inside the pass (path [N], seqLogprob [S]);
-    /// false where the emission has no such call (then DecodeInto computes the [N, K] densities and calls
-    /// hpc_hmm_viterbi).</summary>
-    private protected virtual bool ViterbiFromObservations(ReadOnlySpan<TObs> x, int n, long* lengths, int nSeqs,
-        double* startprob, double* transmat, long* path, double* seqLogprob) => false;
+    /// <summary>Viterbi from the observations in one native call of the emission's own (path [N], seqLogprob [S]):
+    /// the densities computed or looked up inside the pass where it can, no [N, K] array read back to check it.</summary>
+    private protected abstract void ViterbiFromObservations(ReadOnlySpan<TObs> x, int n, long* lengths, int nSeqs,
+        double* startprob, double* transmat, long* path, double* seqLogprob);
 
     /// <summary>Called once before EM iterations on the same observations, and after them, also when they fail.</summary>
     private protected virtual void BeginFit(ReadOnlySpan<TObs> x) { }
@@ -274,14 +273,7 @@ public abstract unsafe class HiddenMarkovModel<TObs> where TObs : unmanaged
         var lp = new double[lens.Length];
         fixed (long* pl = lens, pp = path.Span)
         fixed (double* ps = _startprob, pt = _transmat, plp = lp)
-        {
-            if (!ViterbiFromObservations(x, n, pl, lens.Length, ps, pt, pp, plp))
-            {
-                using var logB = LogEmission(x, n);
-                fixed (double* pb = logB.Span)
-                    Status.ThrowIfFailed(NativeMethods.hpc_hmm_viterbi(k, lens.Length, pl, n, pb, logB.Length, ps, k, pt, k * k, pp, n, plp, lp.Length));
-            }
-        }
+            ViterbiFromObservations(x, n, pl, lens.Length, ps, pt, pp, plp);
         // The states are in [0, K), so truncating is exact; vectorised (a scalar loop was 8 % of a K 8 decode's
         // calling thread at 100,000 rows).
         TensorPrimitives.ConvertTruncating<long, int>(path.Span, states);

@@ -91,18 +91,7 @@ internal static unsafe partial class NativeMethods
         double* startSum, long startSumLen, double* seqLoglikBackward, long seqLoglikBackwardLen);
 
     [LibraryImport(Library)]
-    internal static partial int hpc_hmm_viterbi(long nStates, long nSeqs, long* lengths, long nSamples,
-        double* logEmission, long logEmissionLen, double* startprob, long startprobLen, double* transmat, long transmatLen,
-        long* path, long pathLen, double* seqLogprob, long seqLogprobLen);
-
-    [LibraryImport(Library)]
     internal static partial int hpc_hmm_gaussian_viterbi_fuses(int covarianceType, long nStates, long nSamples);
-
-    [LibraryImport(Library)]
-    internal static partial int hpc_hmm_gaussian_viterbi(int covarianceType, long nStates, long nFeatures, long nSeqs,
-        long* lengths, long nSamples, double* x, long xLen, double* means, long meansLen, double* covars, long covarsLen,
-        double minCovar, double* startprob, long startprobLen, double* transmat, long transmatLen, long* path,
-        long pathLen, double* seqLogprob, long seqLogprobLen);
 
     [LibraryImport(Library)]
     internal static partial int hpc_hmm_gaussian_viterbi_with_scratch(int covarianceType, long nStates, long nFeatures, long nSeqs,
