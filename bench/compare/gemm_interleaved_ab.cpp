@@ -7,9 +7,10 @@
 //       bench/compare/gemm_interleaved_ab.cpp -o /tmp/gab_$v.o; done
 //   g++ -O3 -std=c++17 -DMAIN -Inative/src/cpu bench/compare/gemm_interleaved_ab.cpp /tmp/gab_a.o /tmp/gab_b.o \
 //       native/src/cpu/thread_team.cpp -o /tmp/gab -lpthread
-// Run: /tmp/gab TRANS_A(0|1) M N K THREADS SECONDS   C[M,N] = op(A) B, B row-major [K, N] packed by gemm_f32 on
+// Run: /tmp/gab TRANS_A(0|1|2|3) M N K THREADS SECONDS   C[M,N] = op(A) B, B row-major [K, N] packed by gemm_f32 on
 //   every call (TRANS_A 1: the weight gradients dG^T X, A stored [K, M]); or TRANS_A 2: gemm_packed on a B packed once
-//   from a transposed W (a layer's step product or input projection, A row-major). Prints each variant's median
+//   from a transposed W (a layer's step product or input projection, A row-major); TRANS_A 3: as 2, walking the
+//   columns last first every other call, as a layer's steps do. Prints each variant's median
 //   GFLOP/s, the median of the per-pair ratios B / A (time), its quartiles, and whether the two outputs agree bit
 //   for bit.
 #include <cstdint>
@@ -28,9 +29,10 @@ namespace VARIANT {
 // The variant's entry: one call of the product the harness times.
 void run(int mode, int64_t m, int64_t n, int64_t k, const float* a, const float* b, float* c, std::vector<float>& pack,
          const float*& packed) {
-    if (mode == 2) {
+    if (mode == 2 || mode == 3) {
+        static bool reverse = false;
         if (!packed) packed = cpu::pack_b(b, k, true, k, n, pack);  // b is W [N, K]
-        cpu::gemm_packed(m, k, n, a, k, 1, packed, c, n, false);
+        cpu::gemm_packed(m, k, n, a, k, 1, packed, c, n, false, nullptr, mode == 3 && (reverse = !reverse));
         return;
     }
     const bool ta = mode == 1;
@@ -54,7 +56,7 @@ void run(int, int64_t, int64_t, int64_t, const float*, const float*, float*, std
 
 int main(int argc, char** argv) {
     if (argc != 7) {
-        std::fprintf(stderr, "usage: gab TRANS_A(0|1|2) M N K THREADS SECONDS\n");
+        std::fprintf(stderr, "usage: gab TRANS_A(0|1|2|3) M N K THREADS SECONDS\n");
         return 2;
     }
     const int mode = std::atoi(argv[1]);

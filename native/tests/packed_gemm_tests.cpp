@@ -236,6 +236,46 @@ TEST(PackedGemm, ResultDoesNotDependOnTheThreadCount) {
     }
 }
 
+// Every packed layout (groups of 1, 2 and 4 panels; this CPU's own is one of them), with the best and the portable
+// kernel: the float64 reference over every shape, and the same bits as groups of 4 (the same chains of multiply-adds,
+// only B's addresses differ), on 1 and 3 threads and walking the columns both ways.
+TEST(PackedGemm, EveryPackedLayoutMatchesFloat64AndGivesTheSameBits) {
+    std::vector<std::vector<float>> by_group4;
+    for (int64_t group : {4, 1, 2}) {
+        hpc::cpu::packed_gemm_group_panels(group);
+        ASSERT_EQ(hpc::cpu::packed_group_panels(), group);
+        for (bool best : {true, false}) {
+            hpc::cpu::packed_gemm_use_best(best);
+            check_all((std::string(hpc::cpu::packed_gemm_kernel_name()) + " group " + std::to_string(group)).c_str());
+        }
+        hpc::cpu::packed_gemm_use_best(true);
+        size_t i = 0;
+        uint64_t seed = 40;
+        for (const Shape& s : {Shape{16, 1000, 256, false, true}, Shape{3, 1543, 512, false, false}, Shape{1, 200, 300, false, true},
+                               Shape{200, 130, 1300, true, false}, Shape{130, 200, 2100, false, false}, Shape{64, 48, 700, false, false}}) {
+            const auto [a, b] = random_operands(s, seed++);
+            for (int threads : {1, 3})
+                for (bool reverse : {false, true}) {
+                    if (reverse && s.ta) continue;
+                    team_set_size(threads);
+                    std::vector<float> c((size_t)(s.m * s.n)), pack;
+                    if (reverse) {  // a step's product walking its part of a packed B last piece first
+                        const float* packed = hpc::cpu::pack_b(b.data(), s.tb ? s.k : s.n, s.tb, s.k, s.n, pack);
+                        hpc::cpu::gemm_packed(s.m, s.k, s.n, a.data(), s.k, 1, packed, c.data(), s.n, false, nullptr, true);
+                    } else {
+                        gemm_f32(s.ta, s.tb, s.m, s.n, s.k, a.data(), s.ta ? s.m : s.k, b.data(), s.tb ? s.k : s.n, false, c.data(), s.n,
+                                 pack);
+                    }
+                    if (group == 4) by_group4.push_back(c);
+                    else EXPECT_EQ(c, by_group4.at(i)) << "group " << group << " m=" << s.m << " threads " << threads << " reverse " << reverse;
+                    ++i;
+                }
+        }
+    }
+    team_set_size(0);
+    hpc::cpu::packed_gemm_group_panels(0);
+}
+
 // Reading B in place and reading it packed give the same bits (same operations in the same order).
 TEST(PackedGemm, InPlaceEqualsPacked) {
     std::mt19937_64 rng(4);

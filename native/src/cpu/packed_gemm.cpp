@@ -30,23 +30,40 @@ std::atomic<double> g_block_b_min_bytes{kStreamMinBytes};  // (a test hook lower
 
 // One cache block: rows [0, m) of A (already offset to the block), kc values of k, panels [p_lo, p_hi) of B
 // (bp points at row k0 of panel 0; panel p starts at bp + panel_offset(p, gstride), its row kk at + kk * brs: packed
-// B has gstride = K * 64 and brs = 64, a row-major B read in place has gstride = 64 and brs = its leading dimension).
-// A tile of panels reads them from its first panel's pointer with panel_offset, which holds when the tile starts a
-// group or stays inside one (the blocks cut their tiles so).
+// B has gstride = K * 16G and brs = 16G for groups of G panels, a row-major B read in place has gstride = 16G and
+// brs = its leading dimension). A tile of panels reads them from its first panel's pointer, the next ones
+// panel_stride(gstride) floats apart, which holds when the tile starts a group or stays inside one (the blocks cut
+// their tiles so).
 // span_panels: the panels of B the calling thread reads in the whole product (more than p_hi - p_lo when the product
 // is cut into blocks of panels), for the AVX2 tile's choice to prefetch B.
 using BlockFn = void (*)(int64_t m, int64_t kc, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* bp,
                          int64_t gstride, int64_t brs, int64_t p_lo, int64_t p_hi, float* c, int64_t ldc, bool accumulate,
                          const float* bias, int64_t span_panels);
 
-constexpr int64_t kGroupFloats = kGroup * kPanel;
-constexpr int64_t panel_offset(int64_t p, int64_t gstride) { return (p / kGroup) * gstride + (p % kGroup) * kPanel; }
+// Panels per group of the packed layout (packed_gemm.h): single panels for the AVX2 kernel (x86 with AVX2 and FMA,
+// without AVX-512), groups of 4 otherwise (AVX-512; the portable kernel, not measured with single panels).
+int64_t default_group_panels() {
+#ifdef HPC_X86
+    return !__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 4;
+#else
+    return 4;
+#endif
+}
+int64_t g_group = default_group_panels();
+// The team's column splits and a step's walk go by 4 panels whatever the layout (a 1-3 row tile takes 2-4 panels).
+constexpr int64_t kSplitPanels = 4;
+inline int64_t group_floats() { return g_group * kPanel; }
+inline int64_t panel_offset(int64_t p, int64_t gstride) { return (p / g_group) * gstride + (p % g_group) * kPanel; }
+// The distance between consecutive panels of one tile (inside one group, or single panels, or linear ones): the
+// tiles take it instead of gstride, so that their loops need no division by the group size (computed per k, it cost
+// batch-1 layers 1.15-1.2x their time).
+inline int64_t panel_stride(int64_t gstride) { return g_group == 1 ? gstride : kPanel; }
 // Whether B's panels lie kPanel floats apart (a row-major B read in place, or K = 1), so that a tile may start anywhere.
-constexpr bool panels_linear(int64_t gstride) { return gstride == kGroupFloats; }
-// The most panels (up to np) a tile starting at panel p may take: any number when the panels are linear or from the
-// start of a group, else the rest of p's group.
+inline bool panels_linear(int64_t gstride) { return gstride == group_floats(); }
+// The most panels (up to np) a tile starting at panel p may take: any number when the panels are linear or single
+// (each group one panel, panel_stride apart), else the rest of p's group.
 inline int64_t tile_room(int64_t p, int64_t np, int64_t gstride) {
-    return panels_linear(gstride) || p % kGroup == 0 ? np : std::min<int64_t>(np, kGroup - p % kGroup);
+    return panels_linear(gstride) || g_group == 1 ? np : std::min<int64_t>(np, g_group - p % g_group);
 }
 
 // ---- portable kernel: MR rows x NP panels in 8-float GCC/Clang vectors (one ymm with AVX2, two xmm without) ----
@@ -60,7 +77,7 @@ __attribute__((always_inline)) inline v8 load8(const float* p) {
 
 template <int MR, int NP>
 __attribute__((always_inline)) inline void tile_portable(int64_t kc, const float* a, int64_t a_rs, int64_t a_cs,
-                                                         const float* bp, int64_t gstride, int64_t brs, float* c, int64_t ldc,
+                                                         const float* bp, int64_t pstride, int64_t brs, float* c, int64_t ldc,
                                                          int64_t cols, bool accumulate, const float* bias) {
     v8 s[MR][2 * NP];
 #pragma GCC unroll 8
@@ -70,7 +87,7 @@ __attribute__((always_inline)) inline void tile_portable(int64_t kc, const float
     for (int64_t kk = 0; kk < kc; ++kk) {
         v8 b[2 * NP];
 #pragma GCC unroll 8
-        for (int q = 0; q < 2 * NP; ++q) b[q] = load8(bp + panel_offset(q / 2, gstride) + kk * brs + (q % 2) * 8);
+        for (int q = 0; q < 2 * NP; ++q) b[q] = load8(bp + (q / 2) * pstride + kk * brs + (q % 2) * 8);
         const float* ak = a + kk * a_cs;
 #pragma GCC unroll 8
         for (int r = 0; r < MR; ++r) {
@@ -97,6 +114,7 @@ __attribute__((always_inline)) inline void block_portable_tiles(int64_t m, int64
                                                                 int64_t a_rs, int64_t a_cs, const float* bp,
                                                                 int64_t gstride, int64_t brs, int64_t p_lo, int64_t p_hi, float* c,
                                                                 int64_t ldc, bool accumulate, const float* bias) {
+    const int64_t ps = panel_stride(gstride);
     for (int64_t p = p_lo; p < p_hi;) {
         const float* bpp = bp + panel_offset(p, gstride);
         if (p + NP <= p_hi && tile_room(p, NP, gstride) == NP) {
@@ -104,15 +122,15 @@ __attribute__((always_inline)) inline void block_portable_tiles(int64_t m, int64
             int64_t r = 0;
             const float* bc = bias ? bias + c0 : nullptr;
             for (; r + MR <= m; r += MR)
-                tile_portable<MR, NP>(kc, a + r * a_rs, a_rs, a_cs, bpp, gstride, brs, c + r * ldc + c0, ldc, cols, accumulate, bc);
+                tile_portable<MR, NP>(kc, a + r * a_rs, a_rs, a_cs, bpp, ps, brs, c + r * ldc + c0, ldc, cols, accumulate, bc);
             for (; r < m; ++r)
-                tile_portable<1, NP>(kc, a + r * a_rs, a_rs, a_cs, bpp, gstride, brs, c + r * ldc + c0, ldc, cols, accumulate, bc);
+                tile_portable<1, NP>(kc, a + r * a_rs, a_rs, a_cs, bpp, ps, brs, c + r * ldc + c0, ldc, cols, accumulate, bc);
             p += NP;
             continue;
         }
         const int64_t c0 = p * kPanel, cols = std::min(kPanel, n - c0);
         for (int64_t r = 0; r < m; ++r)
-            tile_portable<1, 1>(kc, a + r * a_rs, a_rs, a_cs, bpp, gstride, brs, c + r * ldc + c0, ldc, cols, accumulate,
+            tile_portable<1, 1>(kc, a + r * a_rs, a_rs, a_cs, bpp, ps, brs, c + r * ldc + c0, ldc, cols, accumulate,
                                 bias ? bias + c0 : nullptr);
         ++p;
     }
@@ -135,12 +153,12 @@ void block_portable(int64_t m, int64_t kc, int64_t n, const float* a, int64_t a_
 }
 
 #ifdef HPC_X86
-// Rows of B that the AVX2 tile prefetches ahead of the row it reads. A 1-panel tile reads B 64 bytes in every 256 (one
-// panel of a group), 16 rows to a 4 KiB page, which the hardware prefetchers do not follow far enough when B comes
+// Rows of B that the AVX2 tile prefetches ahead of the row it reads. A 1-panel tile read B 64 bytes in every 256 (one
+// panel of a group of 4), 16 rows to a 4 KiB page, which the hardware prefetchers do not follow far enough when B comes
 // from L3 (a step's W_hh at H 1024 is 16 MB): M 16, N 4096, K 1024 on a pre-packed B, two threads, Zen 3, 0.61x the
 // time with 64 rows, 0.65x with 32, 0.72-0.75x on one thread; products whose B sits in L2 0.95-1.02x, M 400-2048
 // 0.93-1.0x (bench/results/2026-11-24-gemm-avx2-prefetch.md). Prefetches never fault, so reading past B's end is
-// harmless.
+// harmless. With single panels (the AVX2 layout since) it still pays: without it, M 16 N 4096 K 1024 1.14x the time.
 constexpr int64_t kPrefetchRowsAvx2 = 64;
 // A block prefetches when its part of B is larger than kPrefetchBlockBytes (a B that stays in L2 gains nothing:
 // 0.95-1.08x the time), or the thread's part in the whole product (all its chunks) than kPrefetchThreadBytes. The
@@ -155,7 +173,7 @@ constexpr double kPrefetchBlockBytes = 1024.0 * 1024, kPrefetchThreadBytes = 4.0
 // 2*NP panel loads and MR broadcasts per k. Each element is one chain of FMAs over k in order, as in the other kernels.
 template <int MR, int NP, bool Prefetch>
 __attribute__((target("avx2,fma"))) void tile_avx2(int64_t kc, const float* a, int64_t a_rs, int64_t a_cs,
-                                                   const float* bp, int64_t gstride, int64_t brs, float* c, int64_t ldc,
+                                                   const float* bp, int64_t pstride, int64_t brs, float* c, int64_t ldc,
                                                    int64_t cols, bool accumulate, const float* bias) {
     __m256 s[MR][2 * NP];
 #pragma GCC unroll 8
@@ -169,11 +187,11 @@ __attribute__((target("avx2,fma"))) void tile_avx2(int64_t kc, const float* a, i
     for (int64_t kk = 0; kk < kc; ++kk) {
         __m256 b[2 * NP];
 #pragma GCC unroll 8
-        for (int q = 0; q < 2 * NP; ++q) b[q] = _mm256_loadu_ps(bp + panel_offset(q / 2, gstride) + kk * brs + (q % 2) * 8);
+        for (int q = 0; q < 2 * NP; ++q) b[q] = _mm256_loadu_ps(bp + (q / 2) * pstride + kk * brs + (q % 2) * 8);
         // B's row kk + kPrefetchRowsAvx2 of each panel, ahead of the hardware prefetchers (see there).
 #pragma GCC unroll 8
         for (int q = 0; q < (Prefetch ? NP : 0); ++q)
-            _mm_prefetch((const char*)(bp + panel_offset(q, gstride) + (kk + kPrefetchRowsAvx2) * brs), _MM_HINT_T0);
+            _mm_prefetch((const char*)(bp + q * pstride + (kk + kPrefetchRowsAvx2) * brs), _MM_HINT_T0);
         const float* ak = a + kk * a_cs;
 #pragma GCC unroll 8
         for (int r = 0; r < MR; ++r) {
@@ -246,7 +264,7 @@ inline int panels_per_tile_avx2(int64_t mr) { return mr >= 4 ? 1 : (mr >= 2 ? 2 
 // ---- AVX-512 kernel: MR rows x NP panels, MR*NP zmm accumulators, NP panel loads and MR broadcasts per k ----
 template <int MR, int NP>
 __attribute__((target("avx512f"))) void tile_avx512(int64_t kc, const float* a, int64_t a_rs, int64_t a_cs,
-                                                     const float* bp, int64_t gstride, int64_t brs, float* c, int64_t ldc,
+                                                     const float* bp, int64_t pstride, int64_t brs, float* c, int64_t ldc,
                                                      int64_t cols, bool accumulate, const float* bias) {
     __m512 s[MR][NP];
 #pragma GCC unroll 8
@@ -256,7 +274,7 @@ __attribute__((target("avx512f"))) void tile_avx512(int64_t kc, const float* a, 
     for (int64_t kk = 0; kk < kc; ++kk) {
         __m512 b[NP];
 #pragma GCC unroll 8
-        for (int q = 0; q < NP; ++q) b[q] = _mm512_loadu_ps(bp + panel_offset(q, gstride) + kk * brs);
+        for (int q = 0; q < NP; ++q) b[q] = _mm512_loadu_ps(bp + q * pstride + kk * brs);
         const float* ak = a + kk * a_cs;
 #pragma GCC unroll 8
         for (int r = 0; r < MR; ++r) {
@@ -315,7 +333,7 @@ void block_avx512(int64_t m, int64_t kc, int64_t n, const float* a, int64_t a_rs
         const int64_t c0 = p * kPanel, cols = std::min(npp * kPanel, n - c0);
         for (int64_t t = 0, r = 0; t < rt.tiles; r += rt.rows(t), ++t) {
             const int64_t mrr = rt.rows(t);
-            kTiles[mrr - 1][npp - 1](kc, a + r * a_rs, a_rs, a_cs, bp + panel_offset(p, gstride), gstride, brs, c + r * ldc + c0, ldc, cols,
+            kTiles[mrr - 1][npp - 1](kc, a + r * a_rs, a_rs, a_cs, bp + panel_offset(p, gstride), panel_stride(gstride), brs, c + r * ldc + c0, ldc, cols,
                                      accumulate, bias ? bias + c0 : nullptr);
         }
     }
@@ -336,7 +354,7 @@ void block_avx2(int64_t m, int64_t kc, int64_t n, const float* a, int64_t a_rs, 
         npp = tile_room(p, std::min<int64_t>(np, p_hi - p), gstride);
         const int64_t c0 = p * kPanel, cols = std::min(npp * kPanel, n - c0);
         for (int64_t t = 0, r = 0; t < rt.tiles; r += rt.rows(t), ++t)
-            tiles[rt.rows(t) - 1][npp - 1](kc, a + r * a_rs, a_rs, a_cs, bp + panel_offset(p, gstride), gstride, brs,
+            tiles[rt.rows(t) - 1][npp - 1](kc, a + r * a_rs, a_rs, a_cs, bp + panel_offset(p, gstride), panel_stride(gstride), brs,
                                            c + r * ldc + c0, ldc, cols, accumulate, bias ? bias + c0 : nullptr);
     }
 }
@@ -666,7 +684,7 @@ inline void transpose16(const float* src, int64_t ld, float* dst, int64_t drs) {
 __attribute__((target("avx512f"))) void copy_rows_stream(const float* src, int64_t ld, int64_t k0, int64_t k1, int64_t width,
                                                          float* gd) {
     for (int64_t kk = k0; kk < k1; ++kk)
-        for (int64_t v = 0; v < width; v += kPanel) _mm512_stream_ps(gd + kk * kGroupFloats + v, _mm512_loadu_ps(src + kk * ld + v));
+        for (int64_t v = 0; v < width; v += kPanel) _mm512_stream_ps(gd + kk * group_floats() + v, _mm512_loadu_ps(src + kk * ld + v));
 }
 __attribute__((target("sse2"))) void stream_fence() { _mm_sfence(); }
 inline void transpose_rows8(const float* src, int64_t ld, int64_t kc, float* dst, int64_t drs) {
@@ -688,7 +706,7 @@ namespace {
 // that the groups can start on a 64-byte boundary: every 16-float row of a panel is then one cache line (a misaligned
 // zmm load touches two).
 float* packed_storage(int64_t k, int64_t n, std::vector<float>& out) {
-    const int64_t panels = packed_panels(n), padded = (panels + kGroup - 1) / kGroup * kGroup;
+    const int64_t panels = packed_panels(n), padded = (panels + g_group - 1) / g_group * g_group;
     if ((int64_t)out.size() < padded * k * kPanel + kPanel) out.resize((size_t)(padded * k * kPanel + kPanel));
     return out.data() + ((64 - (reinterpret_cast<uintptr_t>(out.data()) & 63)) & 63) / sizeof(float);
 }
@@ -699,8 +717,8 @@ void pack_rows(const float* src, int64_t ld, bool transposed, int64_t row0, int6
                float* dst, bool allow_stream = true) {
     const int64_t panels = packed_panels(n);
     // The last group's missing panels are left unwritten: no tile reads past panel `panels` - 1.
-    auto panel = [&](int64_t p) {  // its row kk (of this call's rows) at + kk * kGroupFloats
-        return dst + panel_offset(p, k_total * kGroupFloats) + row0 * kGroupFloats;
+    auto panel = [&](int64_t p) {  // its row kk (of this call's rows) at + kk * group_floats()
+        return dst + panel_offset(p, k_total * group_floats()) + row0 * group_floats();
     };
     // On the team from 20k floats (a few microseconds of copying, worth a hand-off): a layer packs its weights on
     // every call, and at batch 1 that copy is a large part of a short sequence's time.
@@ -710,15 +728,15 @@ void pack_rows(const float* src, int64_t ld, bool transposed, int64_t row0, int6
     team_for(chunks, [&](int member, int parts) {
         const auto [p_lo, p_hi] = team_share(panels, 1, member, parts);
         if (!transposed) {
-            // B row-major: row kk of a group is 64 consecutive floats of src's row kk. Rows in passes of 16 (each
-            // pass reads its rows once, in order), each pass copying 256-byte pieces of them into the groups of this
+            // B row-major: row kk of a group is 16G consecutive floats of src's row kk. Rows in passes of 16 (each
+            // pass reads its rows once, in order), each pass copying 64G-byte pieces of them into the groups of this
             // member's range (or the part of a group in it). A large B (more than kStreamMinBytes, far past L2) is
             // written with non-temporal stores: the copy then writes its lines without first reading them (W_hh of
             // H 1024 LSTM, 16 MB: 1.22 -> 0.45 ms); a small one stays in cache for the product that follows.
             for (int64_t k0 = 0; k0 < k; k0 += kPanel) {
                 const int64_t k1 = std::min(k, k0 + kPanel);
-                for (int64_t g = p_lo / kGroup; g * kGroup < p_hi; ++g) {
-                    const int64_t q0 = std::max(p_lo, g * kGroup), q1 = std::min(p_hi, (g + 1) * kGroup);
+                for (int64_t g = p_lo / g_group; g * g_group < p_hi; ++g) {
+                    const int64_t q0 = std::max(p_lo, g * g_group), q1 = std::min(p_hi, (g + 1) * g_group);
                     const int64_t c0 = q0 * kPanel, width = (q1 - q0) * kPanel, cols = std::min(q1 * kPanel, n) - c0;
                     float* gd = panel(q0);
 #ifdef HPC_X86
@@ -729,9 +747,9 @@ void pack_rows(const float* src, int64_t ld, bool transposed, int64_t row0, int6
 #endif
                     for (int64_t kk = k0; kk < k1; ++kk) {
                         const float* from = src + kk * ld + c0;
-                        float* r = gd + kk * kGroupFloats;
-                        if (cols == kGroupFloats) {
-                            for (int64_t v = 0; v < kGroupFloats; ++v) r[v] = from[v];  // a fixed 256-byte copy: no call
+                        float* r = gd + kk * group_floats();
+                        if (cols == group_floats()) {
+                            for (int64_t v = 0; v < group_floats(); ++v) r[v] = from[v];  // a whole row of the group: no call
                         } else {
                             std::memcpy(r, from, sizeof(float) * cols);
                             std::fill(r + cols, r + width, 0.0f);
@@ -759,20 +777,20 @@ void pack_rows(const float* src, int64_t ld, bool transposed, int64_t row0, int6
                 for (; k0 < k8; k0 += kPackChunk) {
                     const int64_t kc = std::min(kPackChunk, k8 - k0);
                     for (int64_t half = 0; half < 2; ++half)
-                        transpose_rows8(src + (c0 + half * 8) * ld + k0, ld, kc, pd + k0 * kGroupFloats + half * 8, kGroupFloats);
+                        transpose_rows8(src + (c0 + half * 8) * ld + k0, ld, kc, pd + k0 * group_floats() + half * 8, group_floats());
                 }
                 k0 = k8;
             }
             for (; k0 < k; k0 += kPanel) {  // a partial panel or the last k % 8 values: 16 x 16 blocks
                 const int64_t kb = std::min(kPanel, k - k0);
                 if (cols == kPanel && kb == kPanel) {
-                    transpose16(src + c0 * ld + k0, ld, pd + k0 * kGroupFloats, kGroupFloats);
+                    transpose16(src + c0 * ld + k0, ld, pd + k0 * group_floats(), group_floats());
                     continue;
                 }
                 float blk[kPanel][kPanel] = {};
                 for (int64_t v = 0; v < cols; ++v) std::memcpy(blk[v], src + (c0 + v) * ld + k0, sizeof(float) * kb);
                 for (int64_t kk = 0; kk < kb; ++kk)
-                    for (int64_t v = 0; v < kPanel; ++v) pd[(k0 + kk) * kGroupFloats + v] = blk[v][kk];
+                    for (int64_t v = 0; v < kPanel; ++v) pd[(k0 + kk) * group_floats() + v] = blk[v][kk];
             }
         }
     });
@@ -821,12 +839,13 @@ void gemm_team(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, in
     team_for(chunks, [&](int member, int parts) {
         if (parts == 1) return gemm_range(0, m, 0, panels, k, n, a, a_rs, a_cs, b, gstride, brs, c, ldc, accumulate, bias);
         // Each chunk of columns reads all of A, each chunk of rows all of B: split the rows (in whole tiles of 6) when
-        // A is the larger operand (m > n) and there are enough of them, otherwise the columns in whole groups where
-        // there are enough, otherwise the rows where there are enough (single panels make 1-panel tiles, which
-        // read B 64 bytes in 256: H 128 tanh B64 T100 training 0.90x the time), the columns in panels last.
-        const bool by_groups = panels >= kGroup * parts;
+        // A is the larger operand (m > n) and there are enough of them, otherwise the columns in units of 4 panels
+        // where there are enough, otherwise the rows where there are enough (single panels make 1-panel tiles,
+        // which read B 64 bytes in 256 of groups of 4: H 128 tanh B64 T100 training 0.90x the time), the columns in
+        // panels last.
+        const bool by_groups = panels >= kSplitPanels * parts;
         if ((m <= n || m < 12 * parts) && (by_groups || m < 6 * parts)) {
-            const int64_t group = by_groups ? kGroup : 1;
+            const int64_t group = by_groups ? kSplitPanels : 1;
             const auto [p_lo, p_hi] = team_share(panels, group, member, parts);
             // The panels a thread reads over the product (its chunks together), for the prefetch (block_avx2).
             const int64_t span = std::max<int64_t>(p_hi - p_lo, panels / team_size());
@@ -844,20 +863,20 @@ void gemm_team(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, in
 
 void gemm_packed(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* packed,
                  float* c, int64_t ldc, bool accumulate, const float* bias, bool reverse) {
-    gemm_team(m, k, n, a, a_rs, a_cs, packed, k * kGroupFloats, kGroupFloats, c, ldc, accumulate, bias, reverse);
+    gemm_team(m, k, n, a, a_rs, a_cs, packed, k * group_floats(), group_floats(), c, ldc, accumulate, bias, reverse);
 }
 
 void gemm_packed_serial(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* packed,
                         float* c, int64_t ldc, bool accumulate, const float* bias) {
-    if (m > 0 && n > 0) gemm_range(0, m, 0, packed_panels(n), k, n, a, a_rs, a_cs, packed, k * kGroupFloats, kGroupFloats, c, ldc, accumulate,
+    if (m > 0 && n > 0) gemm_range(0, m, 0, packed_panels(n), k, n, a, a_rs, a_cs, packed, k * group_floats(), group_floats(), c, ldc, accumulate,
                                    accumulate ? nullptr : bias);
 }
 
 void gemm_in_place(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* b,
                    int64_t ldb, float* c, int64_t ldc, bool accumulate, bool serial, const float* bias, bool reverse) {
     if (m <= 0 || n <= 0) return;
-    if (serial) gemm_range(0, m, 0, packed_panels(n), k, n, a, a_rs, a_cs, b, kGroupFloats, ldb, c, ldc, accumulate, bias);
-    else gemm_team(m, k, n, a, a_rs, a_cs, b, kGroupFloats, ldb, c, ldc, accumulate, bias, reverse);
+    if (serial) gemm_range(0, m, 0, packed_panels(n), k, n, a, a_rs, a_cs, b, group_floats(), ldb, c, ldc, accumulate, bias);
+    else gemm_team(m, k, n, a, a_rs, a_cs, b, group_floats(), ldb, c, ldc, accumulate, bias, reverse);
 }
 
 void gemm_dot(int64_t m, int64_t k, int64_t n, const float* a, int64_t lda, const float* w, int64_t ldw, float* c,
@@ -913,7 +932,7 @@ void gemm_copied_a(int64_t m, int64_t k, int64_t n, const float* a, int64_t lda,
     for (int64_t k0 = 0; k0 < k; k0 += kb) {
         const int64_t kc = std::min(kb, k - k0);
         copy_a_block(a, lda, m, k0, kc, dst);
-        gemm_team(m, kc, n, dst, kc, 1, packed + k0 * kGroupFloats, k * kGroupFloats, kGroupFloats, c, ldc, accumulate || k0 > 0,
+        gemm_team(m, kc, n, dst, kc, 1, packed + k0 * group_floats(), k * group_floats(), group_floats(), c, ldc, accumulate || k0 > 0,
                   k0 == 0 ? bias : nullptr);
     }
 }
@@ -951,10 +970,10 @@ void gemm_b_by_block(bool trans_a, int64_t m, int64_t n, const float* a, int64_t
         const float* bs = q0 == 0 ? bias : nullptr;
         if (copied) {
             copy_a_block(a, lda, m, q0, kc, rows);
-            gemm_team(m, kc, n, rows, kc, 1, bp, kc * kGroupFloats, kGroupFloats, c, ldc, acc, bs);
+            gemm_team(m, kc, n, rows, kc, 1, bp, kc * group_floats(), group_floats(), c, ldc, acc, bs);
         } else {  // A read in place: element (i, q) at a[i * a_rs + q * a_cs]
             const int64_t a_rs = trans_a ? 1 : lda, a_cs = trans_a ? lda : 1;
-            gemm_team(m, kc, n, a + q0 * a_cs, a_rs, a_cs, bp, kc * kGroupFloats, kGroupFloats, c, ldc, acc, bs);
+            gemm_team(m, kc, n, a + q0 * a_cs, a_rs, a_cs, bp, kc * group_floats(), group_floats(), c, ldc, acc, bs);
         }
     }
 }
@@ -998,6 +1017,8 @@ void packed_gemm_block_b_min_bytes(double bytes) { g_block_b_min_bytes.store(byt
 void packed_gemm_copy_a_min_output(double elements) {
     g_copy_a_min_output.store(elements < 0 ? kCopyAMinOutput : elements);
 }
+int64_t packed_group_panels() { return g_group; }
+void packed_gemm_group_panels(int64_t panels) { g_group = panels == 1 || panels == 2 || panels == 4 ? panels : default_group_panels(); }
 void packed_gemm_use_best(bool best) { g_block.store(best ? best_block() : portable_block()); }
 const char* packed_gemm_kernel_name() {
 #ifdef HPC_X86

@@ -8,12 +8,16 @@
 // Every output element is the same chain of multiply-adds over k (blocked by k_block) whatever the tile shape or
 // the number of threads, so results do not depend on the thread count.
 //
-// Packed layout: column panels of kPanel floats, in groups of kGroup panels. Group g holds B[k, 64g .. 64g + 63] for
-// k = 0..K-1, one row of 64 floats (256 bytes: four cache lines, one per panel) after another; columns past N in the
-// last panel are zero, and the last group has room for four panels (those past N unwritten, never read). A tile of a
-// packed B covers at most one group, so it reads B as one sequential stream instead of up to 4 streams K * 64 bytes
-// apart: at batch 1, where the step's product is bound by reading W_hh from L2, h W_hh^T at K 128, N 384 (192 KB)
-// took 1.57 -> 1.14 us on one core (K 128, N 1536: 6.3 -> 3.5).
+// Packed layout: column panels of kPanel floats, in groups of packed_group_panels() panels (4 with AVX-512, 1
+// otherwise). Group g of G panels holds B[k, 16Gg .. 16Gg + 16G - 1] for k = 0..K-1, one row of 16G floats after
+// another; columns past N in the last panel are zero, and the last group has room for G panels (those past N
+// unwritten, never read). An AVX-512 tile of a packed B covers at most one group, so it reads B as one sequential
+// stream of 256-byte rows instead of up to 4 streams K * 64 bytes apart: at batch 1, where the step's product is
+// bound by reading W_hh from L2, h W_hh^T at K 128, N 384 (192 KB) took 1.57 -> 1.14 us on one core (K 128, N 1536:
+// 6.3 -> 3.5). The AVX2 kernel's tiles of 4-6 rows read one panel, which in groups of 4 meant 64 bytes of every 256:
+// with single panels (one stream of whole lines) the step products ran in 0.82-0.91x the time at H 1024 (W_hh from L3)
+// and 0.84-0.98x at most other shapes (Zen 3; bench/results/2026-11-24-gemm-avx2-unroll.md). The layout is chosen
+// once per process; the products are the same bits in either.
 #pragma once
 
 #include <cstdint>
@@ -21,7 +25,9 @@
 
 namespace hpc::cpu {
 
-constexpr int64_t kPanel = 16, kGroup = 4;
+constexpr int64_t kPanel = 16;
+// Panels per group of the packed layout (see above).
+int64_t packed_group_panels();
 // k is summed in one block up to kMaxSingleBlockK (a step's product, an input projection: the tile's accumulators
 // stay in registers for the whole sum and C is written once); beyond it in blocks, each block's sum added to C:
 //  - A's rows contiguous in k (dX = dG W_ih at H 1024, square products): the fewest equal blocks of at most
@@ -119,6 +125,9 @@ void packed_gemm_copy_a_min_output(double elements);
 // Test hook: the packed size of B (bytes) above which a product over a row-major B with k > 1024 packs B one k block
 // at a time (default 4e6; a negative value restores it).
 void packed_gemm_block_b_min_bytes(double bytes);
+// Test hook: the packed layout's panels per group (1, 2 or 4; 0 restores the CPU's choice). Only while no product
+// runs and no packed B is kept (a B packed before the change is read wrongly after it).
+void packed_gemm_group_panels(int64_t panels);
 // The float32 GEMM block kernel in use: "avx512", "avx2+fma" or "portable" (for the backend line).
 const char* packed_gemm_kernel_name();
 
