@@ -333,8 +333,8 @@ void block_avx512(int64_t m, int64_t kc, int64_t n, const float* a, int64_t a_rs
         const int64_t c0 = p * kPanel, cols = std::min(npp * kPanel, n - c0);
         for (int64_t t = 0, r = 0; t < rt.tiles; r += rt.rows(t), ++t) {
             const int64_t mrr = rt.rows(t);
-            kTiles[mrr - 1][npp - 1](kc, a + r * a_rs, a_rs, a_cs, bp + panel_offset(p, gstride), panel_stride(gstride), brs, c + r * ldc + c0, ldc, cols,
-                                     accumulate, bias ? bias + c0 : nullptr);
+            kTiles[mrr - 1][npp - 1](kc, a + r * a_rs, a_rs, a_cs, bp + panel_offset(p, gstride), panel_stride(gstride), brs,
+                                     c + r * ldc + c0, ldc, cols, accumulate, bias ? bias + c0 : nullptr);
         }
     }
 }
@@ -868,8 +868,9 @@ void gemm_packed(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, 
 
 void gemm_packed_serial(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* packed,
                         float* c, int64_t ldc, bool accumulate, const float* bias) {
-    if (m > 0 && n > 0) gemm_range(0, m, 0, packed_panels(n), k, n, a, a_rs, a_cs, packed, k * group_floats(), group_floats(), c, ldc, accumulate,
-                                   accumulate ? nullptr : bias);
+    if (m > 0 && n > 0)
+        gemm_range(0, m, 0, packed_panels(n), k, n, a, a_rs, a_cs, packed, k * group_floats(), group_floats(), c, ldc,
+                   accumulate, accumulate ? nullptr : bias);
 }
 
 void gemm_in_place(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* b,
