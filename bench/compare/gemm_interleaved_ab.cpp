@@ -7,6 +7,8 @@
 //       bench/compare/gemm_interleaved_ab.cpp -o /tmp/gab_$v.o; done
 //   g++ -O3 -std=c++17 -DMAIN -Inative/src/cpu bench/compare/gemm_interleaved_ab.cpp /tmp/gab_a.o /tmp/gab_b.o \
 //       native/src/cpu/thread_team.cpp -o /tmp/gab -lpthread
+// A version whose packed_gemm.h differs (e.g. the previous commit's) goes in a folder of its own beside its header:
+// the source includes "packed_gemm.h" from its own folder first.
 // Run: /tmp/gab TRANS_A(0|1|2|3) M N K THREADS SECONDS   C[M,N] = op(A) B, B row-major [K, N] packed by gemm_f32 on
 //   every call (TRANS_A 1: the weight gradients dG^T X, A stored [K, M]); or TRANS_A 2: gemm_packed on a B packed once
 //   from a transposed W (a layer's step product or input projection, A row-major); TRANS_A 3: as 2, walking the
