@@ -636,9 +636,6 @@ TEST(Hmm, GaussianViterbiEqualsDensitiesThenViterbi) {
     ASSERT_EQ(hpc_set_num_threads(0), HPC_OK);
 }
 
-// A log-density that overflows to NaN (mean / variance beyond the largest double makes the constant +inf and the
-// cross term -inf) is refused, naming the row and the state, on every path (fused with back pointers, with the
-// scores (K 40), and through the [N, K] array (K 24, 70)); as are the arguments hpc_hmm_gaussian_loglik and hpc_hmm_viterbi check.
 // hpc_hmm_categorical_viterbi (the log-probabilities looked up inside the pass up to 64 states, the [N, K] array
 // above) gives the path and log-probabilities of hpc_hmm_categorical_loglik then hpc_hmm_viterbi, bit for bit, on
 // one and two threads: every width of the kernels (K 3 to 64, partial and full blocks, back pointers up to 16 and
@@ -701,6 +698,9 @@ TEST(Hmm, CategoricalViterbiMatchesTheTwoCalls) {
     EXPECT_NE(last_error().find("transmat row 0: expected to sum to 1, got 1.1"), std::string::npos) << last_error();
 }
 
+// A log-density that overflows to NaN (mean / variance beyond the largest double makes the constant +inf and the
+// cross term -inf) is refused, naming the row and the state, on every path (fused with back pointers, with the
+// scores (K 40), and through the [N, K] array (K 24, 70)); as are the arguments hpc_hmm_gaussian_loglik and hpc_hmm_viterbi check.
 TEST(Hmm, GaussianViterbiNamesBadDensitiesAndArguments) {
     EXPECT_EQ(hpc_hmm_gaussian_viterbi_fuses(0, 8, 10), 0);
     EXPECT_EQ(hpc_hmm_gaussian_viterbi_fuses(HPC_COVARIANCE_DIAG, 0, 10), 0);

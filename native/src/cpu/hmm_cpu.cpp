@@ -698,10 +698,9 @@ void hmm_viterbi(int64_t K, int64_t S, const int64_t* lengths, int64_t N, const 
                  const double* A, int64_t* path, double* seq_logprob) {
     const Layout l = make_layout(S, lengths, N, K);
     const LogModel lm(pi, A, K);
-    const std::vector<double>&logpi = lm.pi, &logA = lm.A;
     if (K <= kSmallKMaxStates) {
         small_k_viterbi_groups(l, K, N, [&](const SmallKGroup& sg, size_t, double* rows, uint8_t* pointers) {
-            small_k_viterbi(sg, K, logB, logpi.data(), logA.data(), rows, pointers, path, seq_logprob);
+            small_k_viterbi(sg, K, logB, lm.pi.data(), lm.A.data(), rows, pointers, path, seq_logprob);
         });
         return;
     }
@@ -718,7 +717,7 @@ void hmm_viterbi(int64_t K, int64_t S, const int64_t* lengths, int64_t N, const 
                 int32_t* bk = back.data() + r * K;
                 if (t == 0) {
                     for (int64_t j = 0; j < K; ++j) {
-                        c[j] = logpi[(size_t)j] + lb[j];
+                        c[j] = lm.pi[(size_t)j] + lb[j];
                         bk[j] = 0;
                     }
                     continue;
@@ -726,7 +725,7 @@ void hmm_viterbi(int64_t K, int64_t S, const int64_t* lengths, int64_t N, const 
                 // max over k of p[k] + log A[k, j] for every j at once, k outer so that the loop over j runs along
                 // rows of log A (vectorised; was a strided walk down each column: K 64, 100,000 steps 166 -> ms).
                 // A strictly greater candidate replaces the best, so the first maximum wins, as numpy's argmax.
-                max_plus_step(prev.data() + i * K, logA.data(), lb, K, c, bk);
+                max_plus_step(prev.data() + i * K, lm.A.data(), lb, K, c, bk);
             }
             std::swap(prev, cur);
             // rows of sequences that ended at t keep their final scores in prev until backtracking below

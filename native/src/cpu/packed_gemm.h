@@ -15,9 +15,10 @@
 // stream of 256-byte rows instead of up to 4 streams K * 64 bytes apart: at batch 1, where the step's product is
 // bound by reading W_hh from L2, h W_hh^T at K 128, N 384 (192 KB) took 1.57 -> 1.14 us on one core (K 128, N 1536:
 // 6.3 -> 3.5). The AVX2 kernel's tiles of 4-6 rows read one panel, which in groups of 4 meant 64 bytes of every 256:
-// with single panels (one stream of whole lines) the step products ran in 0.82-0.91x the time at H 1024 (W_hh from L3)
-// and 0.84-0.98x at most other shapes (Zen 3; bench/results/2026-11-24-gemm-avx2-unroll.md). The layout is chosen
-// once per process; the products are the same bits in either.
+// with single panels (one stream of whole lines) the step products ran in 0.86-0.91x the time at H 1024 (W_hh from
+// L3), 0.72-0.82x at 2 and 4 rows, 0.97-1.00x at the other shapes measured (Zen 3;
+// bench/results/2026-11-24-gemm-avx2-unroll.md). The layout is chosen once per process; the products are the same
+// bits in either.
 #pragma once
 
 #include <cstdint>

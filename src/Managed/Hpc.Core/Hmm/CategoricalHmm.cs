@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using Hpc.Interop;
 
 namespace Hpc.Hmm;
@@ -66,31 +67,31 @@ public sealed unsafe class CategoricalHmm : HiddenMarkovModel<int>
 
     private protected override void ComputeLogEmission(ReadOnlySpan<int> x, int n, Span<double> logB)
     {
-        // Outside Fit the symbols go to pooled scratch (no allocation per call).
-        using var pooled = new PooledArray<long>(_fitSymbols == null ? n : 0, nameof(x));
+        // In Fit the symbols were widened once (BeginFit); outside it they go to pooled scratch.
+        using var pooled = PooledSymbols(_fitSymbols == null ? x : ReadOnlySpan<int>.Empty);
         Span<long> symbols = _fitSymbols != null ? _fitSymbols : pooled.Span;
-        if (_fitSymbols == null) WidenSymbols(x, symbols);
         fixed (long* ps = symbols)
         fixed (double* pe = _emissionprob, po = logB)
             Status.ThrowIfFailed(NativeMethods.hpc_hmm_categorical_loglik(NComponents, _nFeatures, n, ps, symbols.Length, pe, _emissionprob!.Length, po, logB.Length));
     }
 
-    private static void WidenSymbols(ReadOnlySpan<int> x, Span<long> symbols)
+    // The symbols as the native calls take them (int64), in pooled scratch: no allocation per call.
+    private static PooledArray<long> PooledSymbols(ReadOnlySpan<int> x)
     {
-        for (int i = 0; i < x.Length; i++) symbols[i] = x[i];
+        var symbols = new PooledArray<long>(x.Length, nameof(x));
+        TensorPrimitives.ConvertChecked<int, long>(x, symbols.Span);
+        return symbols;
     }
 
     // hpc_hmm_categorical_viterbi: up to 64 states each row's log-probabilities are looked up inside the Viterbi pass
     // (no [N, K] array written, checked and read back: 51 MB at K 64 and 100,000 rows); the same path and
-    // log-probabilities, bit for bit, as ComputeLogEmission then hpc_hmm_viterbi. The symbols go to pooled scratch.
+    // log-probabilities, bit for bit, as ComputeLogEmission then hpc_hmm_viterbi.
     private protected override void ViterbiFromObservations(ReadOnlySpan<int> x, int n, long* lengths, int nSeqs,
         double* startprob, double* transmat, long* path, double* seqLogprob)
     {
         int k = NComponents;
-        using var symbols = new PooledArray<long>(n, nameof(x));
-        Span<long> s = symbols.Span;
-        WidenSymbols(x, s);
-        fixed (long* ps = s)
+        using var symbols = PooledSymbols(x);
+        fixed (long* ps = symbols.Span)
         fixed (double* pe = _emissionprob)
             Status.ThrowIfFailed(NativeMethods.hpc_hmm_categorical_viterbi(k, _nFeatures, nSeqs, lengths, n, ps, n, pe,
                 _emissionprob!.Length, startprob, k, transmat, (long)k * k, path, n, seqLogprob, nSeqs));
@@ -99,7 +100,7 @@ public sealed unsafe class CategoricalHmm : HiddenMarkovModel<int>
     private static long[] Symbols(ReadOnlySpan<int> x)
     {
         var s = new long[x.Length];
-        WidenSymbols(x, s);
+        TensorPrimitives.ConvertChecked<int, long>(x, s);
         return s;
     }
 
