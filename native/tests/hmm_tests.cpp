@@ -2,8 +2,10 @@
 // Gaussian densities against direct formulas, and argument validation.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <cstring>
 #include <functional>
 
 #include "../src/cpu/thread_team.h"
@@ -932,6 +934,29 @@ TEST(Hmm, VectorisedExpMatchesLibm) {
     const double zero = 0.0;
     hpc::cpu::exp_nonpositive(&zero, &one, 1);
     EXPECT_EQ(one, 1.0);
+}
+
+// The fused kernels' grouped exp (a faster path for groups whose results are all normal) against the lane-wise one,
+// bit for bit: groups wholly above -708, wholly below, straddling it, with -inf, 0 and -0, and tails of every length.
+TEST(Hmm, GroupedExpEqualsTheLaneWiseExpBitForBit) {
+    std::vector<double> x;
+    for (double v = -750.0; v <= 0.0; v += 0.173) x.push_back(v);
+    std::mt19937_64 rng(5);
+    std::uniform_real_distribution<double> u(-720.0, 0.0);
+    for (int i = 0; i < 20000; ++i) x.push_back(i % 3 ? u(rng) : u(rng) / 100.0);
+    for (double v : {0.0, -0.0, -HUGE_VAL, -745.13, -745.15, -708.0, -707.9999999999999, -708.0000000000001, -708.39,
+                     -1e-300, -5e-324, -0.34657359027997264, -0.6931471805599453})
+        for (int rep = 0; rep < 9; ++rep) x.push_back(rep % 2 ? v : -1.5 * rep);
+    size_t fast_groups = 0;
+    for (size_t i = 0; i + 8 <= x.size(); i += 8) fast_groups += *std::min_element(x.begin() + (long)i, x.begin() + (long)i + 8) >= -708.0;
+    ASSERT_GT(fast_groups, 100u);
+    ASSERT_LT(fast_groups, x.size() / 8 - 100);
+    for (size_t n : {x.size(), x.size() - 1, x.size() - 3, x.size() - 7, (size_t)5, (size_t)1}) {
+        std::vector<double> a(n), b(n);
+        hpc::cpu::exp_nonpositive(x.data(), a.data(), (int64_t)n);
+        hpc::cpu::exp_nonpositive_grouped(x.data(), b.data(), (int64_t)n);
+        for (size_t i = 0; i < n; ++i) ASSERT_EQ(std::memcmp(&a[i], &b[i], sizeof a[i]), 0) << x[i] << " at " << i;
+    }
 }
 
 // The vectorised log of the fused log-space kernels against libm: within 1 ulp for normal inputs, subnormal inputs,

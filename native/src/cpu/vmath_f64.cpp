@@ -2,6 +2,7 @@
 #include "vmath_f64_lanes.h"
 
 #include <cstring>
+#include <vector>
 
 // Built for AVX-512, AVX2 and a portable default, picked at load time (external linkage: see hmm_cpu.cpp). All three
 // clones share the file's macros, so their vectors have the baseline target's width (vmath_f64_lanes.h: 2 lanes on
@@ -38,5 +39,15 @@ HPC_INLINE void map_lanes(const double* in, double* out, int64_t n) {
 HPC_VMATH_F64_CLONES void log_nonnegative(const double* in, double* out, int64_t n) { map_lanes<true>(in, out, n); }
 
 HPC_VMATH_F64_CLONES void exp_nonpositive(const double* in, double* out, int64_t n) { map_lanes<false>(in, out, n); }
+
+HPC_VMATH_F64_CLONES void exp_nonpositive_grouped(const double* in, double* out, int64_t n) {
+    // The values in whole vectors (the last padded with 0), in place, back out.
+    const int64_t nv = (n + kLanes - 1) / kLanes;
+    std::vector<V> v((size_t)nv);
+    double* d = reinterpret_cast<double*>(v.data());
+    for (int64_t i = 0; i < nv * kLanes; ++i) d[i] = i < n ? in[i] : 0.0;
+    exp_np_inplace(v.data(), nv);
+    for (int64_t i = 0; i < n; ++i) out[i] = d[i];
+}
 
 }  // namespace hpc::cpu

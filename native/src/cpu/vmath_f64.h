@@ -11,6 +11,10 @@ namespace hpc::cpu {
 // is unspecified (the callers pass logarithms minus their row's maximum).
 void exp_nonpositive(const double* in, double* out, int64_t n);
 
+// exp_nonpositive through exp_np_inplace (the fused kernels' blocks of rows: groups of kExpChains vectors, a faster
+// path where a group's results are all normal): the same bits as exp_nonpositive, which the tests check.
+void exp_nonpositive_grouped(const double* in, double* out, int64_t n);
+
 // out[i] = log(in[i]) for in[i] >= 0 (0 gives -inf), vectorised; within 1 ulp of libm for normal inputs (tested),
 // subnormal inputs scaled by 2^54 first. For negative or non-finite inputs the result is unspecified.
 void log_nonnegative(const double* in, double* out, int64_t n);

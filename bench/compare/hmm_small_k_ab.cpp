@@ -1,0 +1,158 @@
+// Two builds of hmm_small_k_kernels.cpp (the small-K HMM kernels, AVX2 build) in one process, their calls
+// interleaved (A B B A ...), for differences that this VM's noise hides between processes (the K 8 fit iteration
+// moves by 1.5x between runs minutes apart). Each variant is compiled in its own namespace (hpc_a::cpu, hpc_b::cpu).
+// Times one thread's group: S sequences of T rows side by side, the scaled forward then the backward with the
+// transition, start and diagonal Gaussian statistics (D features), as a fit iteration runs them.
+// Build (from the repository root; A and B are paths to two versions of hmm_small_k_kernels.cpp, each beside its own
+// hmm_small_k.h and vmath_f64_lanes.h: a version from another commit goes in a folder with its headers):
+//   for v in a b; do g++ -O3 -std=gnu++17 -c -DHPC_SMALL_K_ISA=2 -DVARIANT=hpc_$v -DSRC="\"$PWD/path/to/$v.cpp\"" \
+//       bench/compare/hmm_small_k_ab.cpp -o /tmp/hab_$v.o; done
+//   g++ -O3 -std=gnu++17 -DMAIN bench/compare/hmm_small_k_ab.cpp /tmp/hab_a.o /tmp/hab_b.o -o /tmp/hab
+// Run: /tmp/hab K D S T SECONDS. Prints each variant's median ms (forward + backward), the median of the per-pair
+// ratios B / A (time) with its quartiles, and the largest differences between the two variants' outputs (alpha, the
+// log-likelihoods, the transition, start and Gaussian sums), 0 where they agree bit for bit.
+#include <cstdint>
+#include <vector>
+
+struct HabData {
+    int64_t K, D, S, T;
+    std::vector<double> logB, x, pi, A;
+};
+struct HabOut {
+    std::vector<double> alpha, row_max, row_scale, loglik, xi, start, stats, w_rows;
+};
+
+#ifndef MAIN
+#define hpc VARIANT
+#include SRC
+#undef hpc
+namespace VARIANT {
+bool run(const HabData& d, HabOut& o) {
+    const int64_t N = d.S * d.T, K = d.K;
+    std::vector<int64_t> seqs((size_t)d.S), active((size_t)d.T, d.S), start((size_t)d.S);
+    for (int64_t s = 0; s < d.S; ++s) {
+        seqs[(size_t)s] = s;
+        start[(size_t)s] = s * d.T;
+    }
+    const cpu::SmallKGroup g{d.S, seqs.data(), active.data(), d.T, start.data()};
+    o.alpha.resize((size_t)(N * K));
+    o.row_max.resize((size_t)N);
+    o.row_scale.resize((size_t)N);
+    o.loglik.assign((size_t)d.S, 0.0);
+    o.xi.assign((size_t)(K * K), 0.0);
+    o.start.assign((size_t)K, 0.0);
+    o.stats.assign((size_t)(K + 2 * K * d.D), 0.0);
+    o.w_rows.resize((size_t)(N * K));
+    if (!cpu::small_k_avx2::small_k_forward(g, K, d.logB.data(), d.pi.data(), d.A.data(), o.alpha.data(), o.row_max.data(),
+                              o.row_scale.data(), o.loglik.data()))
+        return false;
+    const cpu::GaussianStatsSink sink{d.D, d.x.data(), o.stats.data()};
+    return cpu::small_k_avx2::small_k_backward(g, K, d.logB.data(), d.A.data(), o.alpha.data(), o.row_max.data(),
+                                 o.row_scale.data(), nullptr, o.xi.data(), o.start.data(), o.w_rows.data(), &sink);
+}
+}  // namespace VARIANT
+#else
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+
+namespace hpc_a {
+bool run(const HabData&, HabOut&);
+}
+namespace hpc_b {
+bool run(const HabData&, HabOut&);
+}
+
+static double max_diff(const std::vector<double>& a, const std::vector<double>& b) {
+    double m = 0;
+    for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
+    return m;
+}
+
+int main(int argc, char** argv) {
+    if (argc != 6) {
+        std::fprintf(stderr, "usage: %s K D S T SECONDS\n", argv[0]);
+        return 2;
+    }
+    HabData d;
+    d.K = std::atoll(argv[1]);
+    d.D = std::atoll(argv[2]);
+    d.S = std::atoll(argv[3]);
+    d.T = std::atoll(argv[4]);
+    const double seconds = std::atof(argv[5]);
+    const int64_t N = d.S * d.T, K = d.K, D = d.D;
+    // A random diagonal Gaussian model (means spread over [-2, 2], variances in [0.5, 1.5]) and data drawn near its
+    // means; logB its log-densities.
+    std::mt19937_64 rng(7);
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    std::normal_distribution<double> z(0.0, 1.0);
+    std::vector<double> mu((size_t)(K * D)), var((size_t)(K * D));
+    for (auto& m : mu) m = 4 * u(rng) - 2;
+    for (auto& v : var) v = 0.5 + u(rng);
+    d.x.resize((size_t)(N * D));
+    for (int64_t n = 0; n < N; ++n) {
+        const int64_t k = (int64_t)(u(rng) * K) % K;
+        for (int64_t j = 0; j < D; ++j) d.x[(size_t)(n * D + j)] = mu[(size_t)(k * D + j)] + z(rng);
+    }
+    d.logB.resize((size_t)(N * K));
+    for (int64_t n = 0; n < N; ++n)
+        for (int64_t k = 0; k < K; ++k) {
+            double s = 0;
+            for (int64_t j = 0; j < D; ++j) {
+                const double v = var[(size_t)(k * D + j)], e = d.x[(size_t)(n * D + j)] - mu[(size_t)(k * D + j)];
+                s += -0.5 * (std::log(2 * M_PI * v) + e * e / v);
+            }
+            d.logB[(size_t)(n * K + k)] = s;
+        }
+    d.pi.assign((size_t)K, 1.0 / (double)K);
+    d.A.resize((size_t)(K * K));
+    for (int64_t i = 0; i < K; ++i) {
+        double s = 0;
+        for (int64_t j = 0; j < K; ++j) s += d.A[(size_t)(i * K + j)] = 0.05 + u(rng) + (i == j ? 2.0 : 0.0);
+        for (int64_t j = 0; j < K; ++j) d.A[(size_t)(i * K + j)] /= s;
+    }
+    HabOut oa, ob;
+    if (!hpc_a::run(d, oa) || !hpc_b::run(d, ob)) {
+        std::fprintf(stderr, "a pass refused the data\n");
+        return 1;
+    }
+    using clock = std::chrono::steady_clock;
+    auto time_one = [&](bool b) {
+        const auto t0 = clock::now();
+        if (b)
+            hpc_b::run(d, ob);
+        else
+            hpc_a::run(d, oa);
+        return std::chrono::duration<double, std::milli>(clock::now() - t0).count();
+    };
+    std::vector<double> ta, tb, ratio;
+    const auto start = clock::now();
+    for (int it = 0; std::chrono::duration<double>(clock::now() - start).count() < seconds || it < 8; ++it) {
+        double a, b;
+        if (it % 2) {
+            a = time_one(false);
+            b = time_one(true);
+        } else {
+            b = time_one(true);
+            a = time_one(false);
+        }
+        ta.push_back(a);
+        tb.push_back(b);
+        ratio.push_back(b / a);
+    }
+    auto q = [](std::vector<double> v, double f) {
+        std::sort(v.begin(), v.end());
+        return v[(size_t)(f * (double)(v.size() - 1))];
+    };
+    std::printf("K %lld D %lld S %lld T %lld pairs %zu: A %.3f ms, B %.3f ms, B/A %.3f (quartiles %.3f %.3f)\n",
+                (long long)K, (long long)D, (long long)d.S, (long long)d.T, ratio.size(), q(ta, 0.5), q(tb, 0.5),
+                q(ratio, 0.5), q(ratio, 0.25), q(ratio, 0.75));
+    std::printf("  max |B - A|: alpha %.3g, loglik %.3g, xi %.3g, start %.3g, stats %.3g\n",
+                max_diff(oa.alpha, ob.alpha), max_diff(oa.loglik, ob.loglik), max_diff(oa.xi, ob.xi),
+                max_diff(oa.start, ob.start), max_diff(oa.stats, ob.stats));
+    return 0;
+}
+#endif
