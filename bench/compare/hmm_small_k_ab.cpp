@@ -8,6 +8,7 @@
 //   for v in a b; do g++ -O3 -std=gnu++17 -c -DHPC_SMALL_K_ISA=2 -DVARIANT=hpc_$v -DSRC="\"$PWD/path/to/$v.cpp\"" \
 //       bench/compare/hmm_small_k_ab.cpp -o /tmp/hab_$v.o; done
 //   g++ -O3 -std=gnu++17 -DMAIN bench/compare/hmm_small_k_ab.cpp /tmp/hab_a.o /tmp/hab_b.o -o /tmp/hab
+// A version whose small_k_backward still takes w_rows (up to e413956) is compiled with -DHAB_BACKWARD_W_ROWS.
 // Run: /tmp/hab K D S T SECONDS. Prints each variant's median ms (forward + backward), the median of the per-pair
 // ratios B / A (time) with its quartiles, and the largest differences between the two variants' outputs (alpha, the
 // log-likelihoods, the transition, start and Gaussian sums), 0 where they agree bit for bit.
@@ -48,7 +49,11 @@ bool run(const HabData& d, HabOut& o) {
         return false;
     const cpu::GaussianStatsSink sink{d.D, d.x.data(), o.stats.data()};
     return cpu::small_k_avx2::small_k_backward(g, K, d.logB.data(), d.A.data(), o.alpha.data(), o.row_max.data(),
-                                 o.row_scale.data(), nullptr, o.xi.data(), o.start.data(), o.w_rows.data(), &sink);
+                                 o.row_scale.data(), nullptr, o.xi.data(), o.start.data(),
+#ifdef HAB_BACKWARD_W_ROWS  // the backward before e413956's successor took a scratch w_rows [N, K]
+                                 o.w_rows.data(),
+#endif
+                                 &sink);
 }
 }  // namespace VARIANT
 #else

@@ -506,7 +506,7 @@ bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* len
                 if (start_backward())
                     small_k_backward(sg, K, logB, A, alpha, row_max, row_scale, posteriors,
                                      xi_sum ? xi_part[gi].data() : nullptr, start_sum ? start_part[gi].data() : nullptr,
-                                     w.data(), group_sink);
+                                     group_sink);
                 return;
             }
             use_log = true;

@@ -13,7 +13,7 @@ namespace hpc::cpu {
                          double* seq_loglik);                                                                       \
     bool small_k_backward(const SmallKGroup& g, int64_t K, const double* log_emission, const double* transmat,       \
                           const double* alpha, const double* row_max, const double* row_scale, double* posteriors,  \
-                          double* xi_part, double* start_part, double* w_rows, const GaussianStatsSink* stats);     \
+                          double* xi_part, double* start_part, const GaussianStatsSink* stats);                    \
     bool small_k_forward_log(const SmallKGroup& g, int64_t K, const double* log_emission, const double* startprob,  \
                              const double* transmat, double* la, double* seq_loglik);                               \
     bool small_k_backward_log(const SmallKGroup& g, int64_t K, const double* log_emission, const double* transmat,  \
@@ -95,9 +95,8 @@ bool small_k_forward(const SmallKGroup& g, int64_t K, const double* logB, const 
 
 bool small_k_backward(const SmallKGroup& g, int64_t K, const double* logB, const double* A, const double* alpha,
                       const double* row_max, const double* row_scale, double* posteriors, double* xi_part,
-                      double* start_part, double* w_rows, const GaussianStatsSink* stats) {
-    HPC_SMALL_K_CALL(small_k_backward,
-                     (g, K, logB, A, alpha, row_max, row_scale, posteriors, xi_part, start_part, w_rows, stats))
+                      double* start_part, const GaussianStatsSink* stats) {
+    HPC_SMALL_K_CALL(small_k_backward, (g, K, logB, A, alpha, row_max, row_scale, posteriors, xi_part, start_part, stats))
 }
 
 bool small_k_forward_log(const SmallKGroup& g, int64_t K, const double* logB, const double* pi, const double* A,

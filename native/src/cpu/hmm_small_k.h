@@ -84,12 +84,11 @@ bool small_k_forward(const SmallKGroup& g, int64_t K, const double* log_emission
 
 // Backward pass of a group after small_k_forward stored alpha, row_max and row_scale. posteriors [N, K] (nullptr: not
 // written); xi_part [K, K] += sum_t alpha_t^T (b'_{t+1} beta_{t+1} s_{t+1}) (before the product with A; nullptr:
-// not computed); start_part [K] += posteriors at t = 0 (nullptr: not computed).
-// w_rows [N, K]: scratch for the group's rows (used when xi_part is asked for and K > 8). stats: nullptr, or where the
+// not computed); start_part [K] += posteriors at t = 0 (nullptr: not computed). stats: nullptr, or where the
 // posterior rows' Gaussian statistics are added.
 bool small_k_backward(const SmallKGroup& g, int64_t K, const double* log_emission, const double* transmat,
                       const double* alpha, const double* row_max, const double* row_scale, double* posteriors,
-                      double* xi_part, double* start_part, double* w_rows, const GaussianStatsSink* stats);
+                      double* xi_part, double* start_part, const GaussianStatsSink* stats);
 
 // The log-space forward-backward of a group (the log implementation), fused in the same way: the forward stores
 // la [N, K] (nullptr: not stored) and writes seq_loglik (-inf for an impossible sequence: the caller then asks for no

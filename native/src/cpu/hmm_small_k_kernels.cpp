@@ -161,12 +161,26 @@ HPC_INLINE void xi_rows(int64_t rows, int64_t K, const double* a, const double* 
             for (int q = 0; q < QB; ++q)
                 for (int v = 0; v < NV; ++v) acc[q][v] = xi[(k0 + q) * NV + v];
             for (int64_t t = t0; t < t1; ++t) {
-                V wr[NV];
-                load_row<NV, Full>(w + t * w_stride, K, 0.0, wr);
                 const double* ar = a + t * K + k0;
-                for (int q = 0; q < QB; ++q) {
-                    const V x = broadcast_from_memory(ar + q);
-                    for (int v = 0; v < NV; ++v) acc[q][v] += x * wr[v];
+                if constexpr (Full) {
+                    // Each vector of w loaded where it is used (a row copied to a local array went through the
+                    // stack in 16-byte moves at 8 vectors a row, the accumulators having taken the registers).
+                    const double* wt = w + t * w_stride;
+                    for (int q = 0; q < QB; ++q) {
+                        const V x = broadcast_from_memory(ar + q);
+                        for (int v = 0; v < NV; ++v) {
+                            V wv;
+                            std::memcpy(&wv, wt + v * kLanes, sizeof wv);
+                            acc[q][v] += x * wv;
+                        }
+                    }
+                } else {
+                    V wr[NV];
+                    load_row<NV, Full>(w + t * w_stride, K, 0.0, wr);
+                    for (int q = 0; q < QB; ++q) {
+                        const V x = broadcast_from_memory(ar + q);
+                        for (int v = 0; v < NV; ++v) acc[q][v] += x * wr[v];
+                    }
                 }
             }
             for (int q = 0; q < QB; ++q)
@@ -297,8 +311,11 @@ struct StatsStage {
 // rows took 0.66x the time (0.61-0.92x from K 3 to 64; bench/compare/hmm_small_k_ab.cpp).
 template <int NV>
 struct FactorBlock {
-    // A block's rows fill up to this many bytes (in L1 while the recursion reads them back), at most kMaxSteps steps.
-    static constexpr int64_t kBytes = 16384;
+    // A block's rows fill up to this many bytes (in L2 while the passes read them back), at most kMaxSteps steps.
+    // The backward adds its transition sums a block at a time, loading and storing the K x K sums once a block: at
+    // K 64 blocks of 16 KiB (6 steps of 5 sequences) took 1.08x the time of the previous code (sums over whole
+    // sequences), blocks of 64 KiB 0.84x; 128 KiB took 0.99-1.01x the time of 64 KiB from K 8 to 64.
+    static constexpr int64_t kBytes = 65536;
     static constexpr int64_t kMaxSteps = 64;
     int64_t steps;  // steps a block
     std::unique_ptr<V[]> e;  // [n_seqs, steps, NV]: b' of sequence i at step t0 + dt
@@ -416,14 +433,10 @@ HPC_INLINE void posterior_row(V (&p)[NV], V ps, int64_t K, double* out, bool fir
 template <int NV, bool Full>
 HPC_INLINE void backward(const SmallKGroup& g, int64_t K, const double* logB, const double* A, const double* alpha,
                          const double* row_max, const double* row_scale, double* posteriors, double* xi_part,
-                         double* start_part, double* w_rows, const GaussianStatsSink* stats) {
+                         double* start_part, const GaussianStatsSink* stats) {
     const std::unique_ptr<V[]> Atp = padded_rows<NV>(A, K, true);
     StatsStage<NV, Full> stage(stats, K);
-    // Up to 8 states the transition statistics are added a block at a time (from the block's rows of w); above, the
-    // rows b'_t beta_t s_t are stored and summed afterwards by xi_rows, in register blocks (added row by row, each
-    // row's K x NV products went through memory: K 16, 2.3 ms of a 5.9 ms pass).
-    const bool xi_in_loop = xi_part && NV * kLanes <= 8;
-    const bool xi_after = xi_part && NV * kLanes > 8;
+    // The transition statistics are added a block at a time, from the block's rows of w (below).
     const std::unique_ptr<V[]> next = zeroed(g.n_seqs * NV);  // b'_{t+1} beta_{t+1} s_{t+1} of each sequence
     const std::unique_ptr<V[]> xi = zeroed(K * NV);
     V st[NV];
@@ -518,20 +531,14 @@ HPC_INLINE void backward(const SmallKGroup& g, int64_t K, const double* logB, co
                 if (t == 0)
                     for (int v = 0; v < NV; ++v) st[v] += p[v];
                 stage.add(r, p);
-                // w_t stored from registers (as forward's rows), not a K-element memcpy (a libc call a row, with
-                // vzeroupper, where K is not a constant)
-                if (xi_after && t > 0) {
-                    const V* w = fb.row(i, t - t0);
-                    V wr[NV];
-                    for (int v = 0; v < NV; ++v) wr[v] = w[v];
-                    store_row<NV, Full>(wr, K, w_rows + r * K);
-                }
             }
         }
-        // Up to 8 states, the block's transition statistics: alpha_{t-1}^T w_t over each sequence's rows t >= 1 of
-        // the block, in register blocks (added row by row in the pass above, the K x NV sums went through memory from
-        // each row to the next; taken out, the backward pass took about 0.85x the time at K 8, perf samples).
-        if (xi_in_loop)
+        // The block's transition statistics: alpha_{t-1}^T w_t over each sequence's rows t >= 1 of the block, in
+        // register blocks. (Up to 8 states they were added row by row in the pass above, the K x NV sums through
+        // memory from each row to the next; taken out, the backward pass took about 0.85x the time at K 8, perf
+        // samples. Above 8 states the rows of w were stored in w_rows [N, K] and summed after the pass: at K 32 the
+        // stores and reads of those rows, from and to memory, were a fifth of the pass.)
+        if (xi_part)
             for (int64_t i = 0; i < g.active[t0]; ++i) {
                 const int64_t first = std::max<int64_t>(t0, 1);
                 int64_t t = first;
@@ -542,7 +549,7 @@ HPC_INLINE void backward(const SmallKGroup& g, int64_t K, const double* logB, co
             }
     }
     stage.finish();
-    add_stats<NV, Full>(g, K, xi_after, alpha, w_rows, xi.get(), st, xi_part, start_part);
+    add_stats<NV, Full>(g, K, false, alpha, nullptr, xi.get(), st, xi_part, start_part);
 }
 
 // The backward passes' last part: with xi_after, xi += sum_t a_t^T w_{t+1} over each sequence's stored rows
@@ -1200,10 +1207,10 @@ constexpr int kBlockVectors = 8 / kLanes;
     static bool small_k_backward_##SUFFIX(const SmallKGroup& g, int64_t K, const double* logB,                         \
                                                       const double* A, const double* alpha, const double* row_max,     \
                                                       const double* row_scale, double* posteriors,                     \
-                                                      double* xi_part, double* start_part, double* w_rows,             \
+                                                      double* xi_part, double* start_part,                             \
                                                       const GaussianStatsSink* stats) {                                \
-        backward<(NB) * kBlockVectors, FULL>(g, K, logB, A, alpha, row_max, row_scale, posteriors, xi_part, start_part, w_rows,      \
-                           stats);                                                                                     \
+        backward<(NB) * kBlockVectors, FULL>(g, K, logB, A, alpha, row_max, row_scale, posteriors, xi_part, start_part, \
+                                             stats);                                                                   \
         return true;                                                                                                   \
     }                                                                                                                  \
     static bool small_k_forward_log_##SUFFIX(const SmallKGroup& g, int64_t K, const double* logB,                      \
@@ -1286,9 +1293,8 @@ bool small_k_forward(const SmallKGroup& g, int64_t K, const double* logB, const 
 
 bool small_k_backward(const SmallKGroup& g, int64_t K, const double* logB, const double* A, const double* alpha,
                       const double* row_max, const double* row_scale, double* posteriors, double* xi_part,
-                      double* start_part, double* w_rows, const GaussianStatsSink* stats) {
-    HPC_SMALL_K_DISPATCH(backward,
-                         (g, K, logB, A, alpha, row_max, row_scale, posteriors, xi_part, start_part, w_rows, stats))
+                      double* start_part, const GaussianStatsSink* stats) {
+    HPC_SMALL_K_DISPATCH(backward, (g, K, logB, A, alpha, row_max, row_scale, posteriors, xi_part, start_part, stats))
     return false;
 }
 
