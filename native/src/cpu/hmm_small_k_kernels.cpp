@@ -96,6 +96,26 @@ HPC_INLINE void load_row(const double* src, int64_t K, double fill, V (&out)[NV]
     }
 }
 
+// load_row for the scaled forward-backward: a Full row's loads unrolled, each into a vector. From 8 vectors a row
+// (K 32 with AVX2) GCC made load_row's loop a copy through the stack in 16-byte moves, which the row's vectors then
+// read back (a store forwarding that fails); this form made one thread's forward and backward 0.87x the time at K 16
+// (D 4), 0.97x at K 32, 1.00x at K 8 and 64 (hmm_small_k_ab.cpp). Viterbi keeps load_row: with this form there too,
+// the K 32 Gaussian decode measured 1.05-1.14x through the CLI, but so did a later build whose Viterbi code was the
+// same instructions as the base's (this VM's noise between processes); not measured in one process.
+template <int NV, bool Full>
+HPC_INLINE void load_row_unrolled(const double* src, int64_t K, double fill, V (&out)[NV]) {
+    if constexpr (Full) {
+#pragma GCC unroll 32
+        for (int v = 0; v < NV; ++v) {
+            V x;
+            std::memcpy(&x, src + v * kLanes, sizeof x);
+            out[v] = x;
+        }
+    } else {
+        load_row<NV, Full>(src, K, fill, out);
+    }
+}
+
 template <int NV, bool Full>
 HPC_INLINE void store_row(const V (&in)[NV], int64_t K, double* dst) {
     if constexpr (Full) {
@@ -350,7 +370,7 @@ HPC_INLINE bool forward(const SmallKGroup& g, int64_t K, const double* logB, con
                 const int64_t r = first_row[(size_t)i] + t;
                 if (i < g.active_at(t + kPrefetchRows)) prefetch_row<NV>(logB + (r + kPrefetchRows) * K);
                 V lb[NV];
-                load_row<NV, Full>(logB + r * K, K, -kInf, lb);
+                load_row_unrolled<NV, Full>(logB + r * K, K, -kInf, lb);
                 V mv = lb[0];
                 for (int v = 1; v < NV; ++v) mv = vmax(mv, lb[v]);
                 const double m = hmax(mv);
@@ -456,7 +476,7 @@ HPC_INLINE void backward(const SmallKGroup& g, int64_t K, const double* logB, co
                 const int64_t r = first_row[(size_t)i] + t;
                 if (t >= fb.steps) prefetch_row<NV>(logB + (r - fb.steps) * K);  // the next block's row
                 V lb[NV];
-                load_row<NV, Full>(logB + r * K, K, -kInf, lb);
+                load_row_unrolled<NV, Full>(logB + r * K, K, -kInf, lb);
                 const double m = row_max[r];
                 V* e = fb.row(i, t - t0);
                 for (int v = 0; v < NV; ++v) e[v] = lb[v] - m;
@@ -477,7 +497,7 @@ HPC_INLINE void backward(const SmallKGroup& g, int64_t K, const double* logB, co
                     // Last row: beta = 1 / (sum of the scaled forward row), which makes alpha_t beta_t the posteriors
                     // at every t whatever the scale factors.
                     V al[NV];
-                    load_row<NV, Full>(alpha + r * K, K, 0.0, al);
+                    load_row_unrolled<NV, Full>(alpha + r * K, K, 0.0, al);
                     V s = al[0];
                     for (int v = 1; v < NV; ++v) s += al[v];
                     const double b = 1.0 / hsum(s);
@@ -500,7 +520,7 @@ HPC_INLINE void backward(const SmallKGroup& g, int64_t K, const double* logB, co
                 if (t >= kPrefetchRows) prefetch_row<NV>(alpha + (r - kPrefetchRows) * K);
                 V* p = bb.row(i, t - t0);
                 V al[NV];
-                load_row<NV, Full>(alpha + r * K, K, 0.0, al);
+                load_row_unrolled<NV, Full>(alpha + r * K, K, 0.0, al);
                 V ps = splat(0.0);
                 for (int v = 0; v < NV; ++v) {
                     p[v] = al[v] * p[v];
