@@ -153,15 +153,27 @@ HPC_INLINE void prefetch_row(const double* row) {
     for (int j = 0; j < NV * kLanes; j += kLineDoubles) __builtin_prefetch(row + j);
 }
 
-// out = sum_k x[k] M[k] (x a K-vector, M K padded rows).
+// out = sum_k x[k] M[k] (x a K-vector, M K padded rows). Above 14 vectors a row the columns are done in two halves,
+// each over every k: with 16 accumulators (K 64, AVX2: 16 registers) two lived on the stack, and their sums became a
+// chain through memory, a load, an FMA and a store for every k. The same sums in the same order: the same bits. One
+// thread's scaled forward and backward (hmm_small_k_ab.cpp): K 64 0.92x; halves at K 56 (14 vectors, which fit)
+// 1.02x, so not there.
 template <int NV, bool Full>
 HPC_INLINE void vec_mat(const double* x, const V* M, int64_t K, V (&out)[NV]) {
     constexpr int64_t kFull = NV * kLanes;
     const int64_t n = Full ? kFull : K;
-    for (int v = 0; v < NV; ++v) out[v] = splat(0.0);
-    for (int64_t k = 0; k < n; ++k) {
-        const V xk = broadcast_from_memory(x + k);
-        for (int v = 0; v < NV; ++v) out[v] += xk * M[k * NV + v];
+    constexpr int kPart = NV > 14 ? (NV + 1) / 2 : NV;
+#pragma GCC unroll 2
+    for (int v0 = 0; v0 < NV; v0 += kPart) {
+        V acc[kPart];
+        for (int v = 0; v < kPart; ++v) acc[v] = splat(0.0);
+        for (int64_t k = 0; k < n; ++k) {
+            const V xk = broadcast_from_memory(x + k);
+            for (int v = 0; v < kPart; ++v)
+                if (v0 + v < NV) acc[v] += xk * M[k * NV + v0 + v];
+        }
+        for (int v = 0; v < kPart; ++v)
+            if (v0 + v < NV) out[v0 + v] = acc[v];
     }
 }
 
