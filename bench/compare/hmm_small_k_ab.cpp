@@ -9,7 +9,9 @@
 //       bench/compare/hmm_small_k_ab.cpp -o /tmp/hab_$v.o; done
 //   g++ -O3 -std=gnu++17 -DMAIN bench/compare/hmm_small_k_ab.cpp /tmp/hab_a.o /tmp/hab_b.o -o /tmp/hab
 // A version whose small_k_backward still takes w_rows (up to e413956) is compiled with -DHAB_BACKWARD_W_ROWS.
-// Run: /tmp/hab K D S T SECONDS. Prints each variant's median ms (forward + backward), the median of the per-pair
+// Run: /tmp/hab K D S T SECONDS [viterbi [leftright]]. With viterbi: small_k_viterbi on hpc bench hmm's decode model
+// instead (leftright: its A without the entries below the diagonal), and whether both give the same paths and
+// log-probabilities. Prints each variant's median ms (forward + backward), the median of the per-pair
 // ratios B / A (time) with its quartiles, and the largest differences between the two variants' outputs (alpha, the
 // log-likelihoods, the transition, start and Gaussian sums), 0 where they agree bit for bit.
 #include <cstdint>
@@ -17,10 +19,14 @@
 
 struct HabData {
     int64_t K, D, S, T;
-    std::vector<double> logB, x, pi, A;
+    bool viterbi;
+    std::vector<double> logB, x, pi, A, logpi, logA;
 };
 struct HabOut {
     std::vector<double> alpha, row_max, row_scale, loglik, xi, start, stats, w_rows;
+    std::vector<int64_t> path;
+    std::vector<double> delta;
+    std::vector<uint8_t> back;
 };
 
 #ifndef MAIN
@@ -36,6 +42,14 @@ bool run(const HabData& d, HabOut& o) {
         start[(size_t)s] = s * d.T;
     }
     const cpu::SmallKGroup g{d.S, seqs.data(), active.data(), d.T, start.data()};
+    if (d.viterbi) {
+        o.path.resize((size_t)N);
+        o.loglik.assign((size_t)d.S, 0.0);
+        o.delta.resize((size_t)(N * std::max<int64_t>(cpu::small_k_avx2::small_k_viterbi_width(K), 1)));
+        o.back.resize((size_t)(N * cpu::kSmallKBackPointerRowBytes));
+        return cpu::small_k_avx2::small_k_viterbi(g, K, d.logB.data(), d.logpi.data(), d.logA.data(), o.delta.data(),
+                                                  o.back.data(), o.path.data(), o.loglik.data());
+    }
     o.alpha.resize((size_t)(N * K));
     o.row_max.resize((size_t)N);
     o.row_scale.resize((size_t)N);
@@ -63,6 +77,7 @@ bool run(const HabData& d, HabOut& o) {
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <string>
 
 namespace hpc_a {
 bool run(const HabData&, HabOut&);
@@ -78,8 +93,8 @@ static double max_diff(const std::vector<double>& a, const std::vector<double>& 
 }
 
 int main(int argc, char** argv) {
-    if (argc != 6) {
-        std::fprintf(stderr, "usage: %s K D S T SECONDS\n", argv[0]);
+    if (argc < 6 || argc > 8) {
+        std::fprintf(stderr, "usage: %s K D S T SECONDS [viterbi [leftright]]\n", argv[0]);
         return 2;
     }
     HabData d;
@@ -89,6 +104,8 @@ int main(int argc, char** argv) {
     d.T = std::atoll(argv[4]);
     const double seconds = std::atof(argv[5]);
     const int64_t N = d.S * d.T, K = d.K, D = d.D;
+    d.viterbi = argc >= 7 && std::string(argv[6]) == "viterbi";
+    const bool left_right = argc == 8 && std::string(argv[7]) == "leftright";
     // A random diagonal Gaussian model (means spread over [-2, 2], variances in [0.5, 1.5]) and data drawn near its
     // means; logB its log-densities.
     std::mt19937_64 rng(7);
@@ -118,6 +135,48 @@ int main(int argc, char** argv) {
         double s = 0;
         for (int64_t j = 0; j < K; ++j) s += d.A[(size_t)(i * K + j)] = 0.05 + u(rng) + (i == j ? 2.0 : 0.0);
         for (int64_t j = 0; j < K; ++j) d.A[(size_t)(i * K + j)] /= s;
+    }
+    if (d.viterbi) {
+        // hpc bench hmm's decode model (BenchCommands.cs): means in [-5, 5], data drawn from the chain with variances
+        // in [0.5, 1.5], decoded with variances 1; start and transition rows 0.1 + U(0, 1), K more on the diagonal.
+        auto stochastic = [&](int64_t rows, int64_t cols) {
+            std::vector<double> a((size_t)(rows * cols));
+            for (int64_t i = 0; i < rows; ++i) {
+                double s = 0;
+                for (int64_t j = 0; j < cols; ++j) s += a[(size_t)(i * cols + j)] = 0.1 + u(rng) + (i == j ? (double)cols : 0.0);
+                for (int64_t j = 0; j < cols; ++j) a[(size_t)(i * cols + j)] /= s;
+            }
+            return a;
+        };
+        d.pi = stochastic(1, K);
+        d.A = stochastic(K, K);
+        if (left_right) {  // no way back: A[i, j] = 0 below the diagonal, rows renormalised
+            for (int64_t i = 0; i < K; ++i) {
+                double s = 0;
+                for (int64_t j = 0; j < K; ++j) s += j < i ? (d.A[(size_t)(i * K + j)] = 0) : d.A[(size_t)(i * K + j)];
+                for (int64_t j = 0; j < K; ++j) d.A[(size_t)(i * K + j)] /= s;
+            }
+        }
+        for (auto& m : mu) m = 10 * u(rng) - 5;
+        int64_t k = 0;
+        for (int64_t n = 0; n < N; ++n) {
+            double r = u(rng), c = 0;
+            const double* row = n % d.T == 0 ? d.pi.data() : d.A.data() + k * K;
+            for (k = 0; k < K - 1 && (c += row[k]) < r;) ++k;
+            for (int64_t j = 0; j < D; ++j)
+                d.x[(size_t)(n * D + j)] = mu[(size_t)(k * D + j)] + std::sqrt(var[(size_t)(k * D + j)]) * z(rng);
+        }
+        for (int64_t n = 0; n < N; ++n)
+            for (int64_t j = 0; j < K; ++j) {
+                double s = 0;
+                for (int64_t q = 0; q < D; ++q) {
+                    const double e = d.x[(size_t)(n * D + q)] - mu[(size_t)(j * D + q)];
+                    s += -0.5 * (std::log(2 * M_PI) + e * e);
+                }
+                d.logB[(size_t)(n * K + j)] = s;
+            }
+        for (double p : d.pi) d.logpi.push_back(std::log(p));
+        for (double p : d.A) d.logA.push_back(std::log(p));
     }
     HabOut oa, ob;
     if (!hpc_a::run(d, oa) || !hpc_b::run(d, ob)) {
@@ -155,6 +214,11 @@ int main(int argc, char** argv) {
     std::printf("K %lld D %lld S %lld T %lld pairs %zu: A %.3f ms, B %.3f ms, B/A %.3f (quartiles %.3f %.3f)\n",
                 (long long)K, (long long)D, (long long)d.S, (long long)d.T, ratio.size(), q(ta, 0.5), q(tb, 0.5),
                 q(ratio, 0.5), q(ratio, 0.25), q(ratio, 0.75));
+    if (d.viterbi) {
+        std::printf("  paths %s, log-probabilities %s\n", oa.path == ob.path ? "equal" : "DIFFER",
+                    oa.loglik == ob.loglik ? "equal" : "DIFFER");
+        return oa.path == ob.path && oa.loglik == ob.loglik ? 0 : 1;
+    }
     std::printf("  max |B - A|: alpha %.3g, loglik %.3g, xi %.3g, start %.3g, stats %.3g\n",
                 max_diff(oa.alpha, ob.alpha), max_diff(oa.loglik, ob.loglik), max_diff(oa.xi, ob.xi),
                 max_diff(oa.start, ob.start), max_diff(oa.stats, ob.stats));

@@ -538,6 +538,122 @@ TEST(Hmm, ViterbiOfManySequencesEqualsEachAlone) {
     ASSERT_EQ(hpc_set_num_threads(0), HPC_OK);
 }
 
+// Above 24 states (hmm_small_k_kernels.cpp, viterbi_step_pruned) each step skips the candidates that a bound shows
+// cannot reach a column's maximum. Where most are skipped (a diagonal-heavy A and well separated log densities, as
+// hpc bench hmm's decode model), where none are (uniform A: every candidate ties), where some columns are reachable
+// only from themselves (their off-diagonal entries 0: no bound from them) and with left-right zeros: the paths and
+// log-probabilities equal the plain implementation's, bit for bit, on one and two threads, at widths that fill the
+// vectors and that do not.
+TEST(Hmm, PrunedViterbiEqualsAPlainImplementation) {
+    std::mt19937_64 rng(43);
+    std::normal_distribution<double> g(0, 1);
+    std::uniform_real_distribution<double> u(0, 1);
+    const std::vector<int64_t> lengths = {300, 1, 170, 2, 300};
+    int64_t N = 0;
+    for (int64_t n : lengths) N += n;
+    const int64_t S = (int64_t)lengths.size();
+    enum Kind { DiagonalHeavy, Uniform, SelfOnly, LeftRight };
+    for (const int64_t K : {25, 33, 40, 64}) {
+        for (const Kind kind : {DiagonalHeavy, Uniform, SelfOnly, LeftRight}) {
+            Model m = random_model(K, rng, kind == LeftRight);
+            if (kind == DiagonalHeavy || kind == SelfOnly) {
+                for (int64_t i = 0; i < K; ++i) {
+                    double r = 0;
+                    for (int64_t j = 0; j < K; ++j) {
+                        double& a = m.A[(size_t)(i * K + j)];
+                        a = 0.1 + u(rng) + (i == j ? (double)K : 0.0);
+                        if (kind == SelfOnly && i != j && j % 3 == 1) a = 0;  // j only from itself (or the start)
+                        r += a;
+                    }
+                    for (int64_t j = 0; j < K; ++j) m.A[(size_t)(i * K + j)] /= r;
+                }
+            }
+            if (kind == Uniform) std::fill(m.A.begin(), m.A.end(), 1.0 / (double)K);
+            // log densities of data drawn near one state's mean a row (1-D, means spread over [-5, 5], unit variance);
+            // uniform: whole numbers, so that candidates tie
+            std::vector<double> mu((size_t)K), logB((size_t)(N * K));
+            for (auto& v : mu) v = 10 * u(rng) - 5;
+            for (int64_t r = 0; r < N; ++r) {
+                const double x = mu[(size_t)(rng() % (uint64_t)K)] + g(rng);
+                for (int64_t k = 0; k < K; ++k) {
+                    const double e = x - mu[(size_t)k];
+                    logB[(size_t)(r * K + k)] = kind == Uniform ? std::round(-0.5 * e * e) : -0.5 * e * e - 0.9189385332046727;
+                }
+            }
+            for (int threads : {1, 2}) {
+                SCOPED_TRACE("K " + std::to_string(K) + " kind " + std::to_string(kind) + " threads " + std::to_string(threads));
+                ASSERT_EQ(hpc_set_num_threads(threads), HPC_OK);
+                std::vector<int64_t> path((size_t)N, -1);
+                std::vector<double> lp((size_t)S);
+                ASSERT_EQ(hpc_hmm_viterbi(K, S, lengths.data(), N, logB.data(), N * K, m.pi.data(), K, m.A.data(), K * K,
+                                          path.data(), N, lp.data(), S),
+                          HPC_OK);
+                int64_t r0 = 0;
+                for (int64_t s = 0; s < S; ++s) {
+                    const int64_t T = lengths[(size_t)s];
+                    const auto [want, want_lp] = plain_viterbi(K, T, logB.data() + r0 * K, m);
+                    EXPECT_EQ(lp[(size_t)s], want_lp) << "s " << s;
+                    EXPECT_EQ(std::vector<int64_t>(path.begin() + r0, path.begin() + r0 + T), want) << "s " << s;
+                    r0 += T;
+                }
+            }
+        }
+    }
+    ASSERT_EQ(hpc_set_num_threads(0), HPC_OK);
+}
+
+// The pruned step's bound at its edge: at K 33, column j's maximum at step 1 is reached by two candidates exactly,
+// its own (p_j + log A[j, j]) and another state k's (p_k + log A[k, j]) whose score lies just at the bound, tau =
+// lb_j - max_{i != j} log A[i, j] with lb_j = p_j + log A[j, j]; the plain implementation's pointer is the smaller
+// of j and k (the first maximum). k < j: p_k is searched among the doubles near its value for an exact tie where
+// tau, as computed, rounds above p_k (a bound without its margin skips k there and points at j). k > j: j itself is
+// below the bound, so its candidate comes in last (the diagonal merged after the others) and must still win the tie.
+TEST(Hmm, PrunedViterbiBreaksTiesAtTheBoundAsThePlainLoop) {
+    const int64_t K = 33, top = 5, j = 20, T = 2;
+    for (const int64_t k : {3, 25}) {
+        SCOPED_TRACE("k " + std::to_string(k));
+        Model m{K, std::vector<double>((size_t)K, 1.0 / (double)K), std::vector<double>((size_t)(K * K))};
+        // off the diagonal: 0.005, except row top (0.02, 0.001 in column j: the bound of every column but j is at
+        // least M) and row k (0.01, 0.2 in column j: column j's largest); the rest on the diagonal, 0.5 at j
+        for (int64_t r = 0; r < K; ++r) {
+            double off = 0;
+            for (int64_t c = 0; c < K; ++c) {
+                if (c == r) continue;
+                double a = r == top ? (c == j ? 0.001 : 0.02) : r == k ? (c == j ? 0.2 : 0.01) : 0.005;
+                if (r == j) a = 0.5 / (double)(K - 1);
+                off += (m.A[(size_t)(r * K + c)] = a);
+            }
+            m.A[(size_t)(r * K + r)] = 1.0 - off;
+        }
+        const double lpi = std::log(1.0 / (double)K), ljj = std::log(m.A[(size_t)(j * K + j)]),
+                     lkj = std::log(m.A[(size_t)(k * K + j)]);
+        std::vector<double> logB((size_t)(T * K), -30.0);
+        logB[(size_t)top] = 0.0;
+        logB[(size_t)j] = -1.0;
+        for (int64_t c = 0; c < K; ++c) logB[(size_t)(K + c)] = c == j ? 0.0 : -1000.0;  // step 1: state j
+        // p_k + log A[k, j] == p_j + log A[j, j], as the pass computes them (p = log pi + logB at step 0)
+        const double lb = (lpi + logB[(size_t)j]) + ljj;
+        double x = 0;
+        bool tie = false, above = false;
+        for (int i = 0; i < 4000 && !(tie && (above || k > j)); ++i) {
+            x = lb - lkj - lpi + (double)((i % 2 ? 1 : -1) * (i / 2)) * 0x1p-52;
+            const double pk = lpi + x;
+            tie = pk + lkj == lb;
+            above = lb - lkj > pk;  // tau (column j's is the least) rounds above p_k
+        }
+        ASSERT_TRUE(tie && (above || k > j)) << "no double with an exact tie (whose bound rounds above it)";
+        logB[(size_t)k] = x;
+        std::vector<int64_t> path((size_t)T, -1);
+        double lp = 0;
+        ASSERT_EQ(hpc_hmm_viterbi(K, 1, &T, T, logB.data(), T * K, m.pi.data(), K, m.A.data(), K * K, path.data(), T, &lp, 1),
+                  HPC_OK);
+        const auto [want, want_lp] = plain_viterbi(K, T, logB.data(), m);
+        ASSERT_EQ(want, (std::vector<int64_t>{std::min(k, j), j}));
+        EXPECT_EQ(path, want);
+        EXPECT_EQ(lp, want_lp);
+    }
+}
+
 // The random covariances of a type in its compact shape: variances, or symmetric positive-definite matrices.
 std::vector<double> random_covars(int32_t type, int64_t K, int64_t D, std::mt19937_64& rng) {
     std::uniform_real_distribution<double> u(0.3, 2.0), off(-0.3, 0.3);

@@ -659,7 +659,7 @@ bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* len
 namespace {
 
 // The small-K Viterbi's scratch rows (every value written before it is read), kept for the thread's later calls as
-// the forward-backward scratch is: the scores (above 16 states) or the back pointers.
+// the forward-backward scratch is: the scores (above 16 states), the back pointers (up to 16 and above 24), or both.
 struct ViterbiScratch {
     std::vector<double> delta;
     std::vector<uint8_t> back;
@@ -678,13 +678,12 @@ template <typename F>
 void small_k_viterbi_groups(const Layout& l, int64_t K, int64_t N, F&& f) {
     std::vector<double>& delta = viterbi_scratch().delta;
     std::vector<uint8_t>& back = viterbi_scratch().back;
-    const int64_t W = small_k_viterbi_width(K);
+    const int64_t W = small_k_viterbi_width(K), B = small_k_viterbi_back_row_bytes(K);
     if (W > 0 && delta.size() < (size_t)(N * W)) delta.resize((size_t)(N * W));
-    if (W == 0 && back.size() < (size_t)(N * kSmallKBackPointerRowBytes))
-        back.resize((size_t)(N * kSmallKBackPointerRowBytes));
+    if (B > 0 && back.size() < (size_t)(N * B)) back.resize((size_t)(N * B));
     // this thread's blocks, passed to the team's threads
     double* const rows = W > 0 ? delta.data() : nullptr;
-    uint8_t* const pointers = W > 0 ? nullptr : back.data();
+    uint8_t* const pointers = B > 0 ? back.data() : nullptr;
     for_each_group(l, [&](const Group& g, size_t gi) {
         const SmallKGroup sg{(int64_t)g.seqs.size(), g.seqs.data(), g.active.data(), (int64_t)g.active.size(),
                              l.start.data()};

@@ -116,10 +116,21 @@ bool small_k_diag_stats(int64_t rows, int64_t K, int64_t D, const double* x, con
                         double* obs_t, double* obs2_t);
 
 // Viterbi of a group (logpi [K], logA [K, K]): path [N] and seq_logprob [S] (the group's entries), the same results,
-// bit for bit, as the general loop. Scratch for the group's rows, written before it is read: up to 16 states back
-// pointers back, N rows of kSmallKBackPointerRowBytes (8 int32 up to 8 states, 16 bytes up to 16); above, the rows'
-// scores delta [N, W], W = small_k_viterbi_width(K) (0 up to 16 states).
-constexpr int64_t kSmallKBackPointerRowBytes = 32;
+// bit for bit, as the general loop. Scratch for the group's rows, written before it is read: back pointers back, N
+// rows of small_k_viterbi_back_row_bytes(K) (8 int32 up to 8 states, 16 bytes up to 16, 8 ceil(K / 8) bytes above
+// 24 states, 0 from 17 to 24), and above 16 states the rows' scores delta [N, W], W = small_k_viterbi_width(K) (0 up
+// to 16).
+constexpr int64_t kSmallKBackPointerRowBytes = 64;
+// Viterbi's passes by 8 ceil(K / 8) (hmm_small_k_kernels.cpp, viterbi): back pointers up to
+// kSmallKViterbiBackPointerStates, the score pass (delta) up to kSmallKViterbiScoreStates, above either the pruned
+// steps with back pointers or the score pass (chosen for each group by a probe of its first rows).
+constexpr int kSmallKViterbiBackPointerStates = 16;
+constexpr int kSmallKViterbiScoreStates = 24;
+// The bytes a row of back pointers takes in small_k_viterbi's scratch: 0 where the pass keeps only scores.
+inline int64_t small_k_viterbi_back_row_bytes(int64_t K) {
+    const int64_t w = (K + 7) / 8 * 8;
+    return w > kSmallKViterbiBackPointerStates && w <= kSmallKViterbiScoreStates ? 0 : kSmallKBackPointerRowBytes;
+}
 int64_t small_k_viterbi_width(int64_t K);
 bool small_k_viterbi(const SmallKGroup& g, int64_t K, const double* log_emission, const double* logpi,
                      const double* logA, double* delta, uint8_t* back, int64_t* path, double* seq_logprob);

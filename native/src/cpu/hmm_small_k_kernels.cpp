@@ -15,8 +15,8 @@
 #include <memory>
 #include <type_traits>
 #include <vector>
-#if defined(__SSE2__)
-#include <emmintrin.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
 #endif
 
 #ifndef HPC_SMALL_K_ISA
@@ -873,7 +873,9 @@ template <int NV, bool Full>
 struct StoredRows {
     const double* logB;
     int64_t K;
-    HPC_INLINE void operator()(int64_t r, V (&out)[NV]) const { load_row<NV, Full>(logB + r * K, K, -kInf, out); }
+    HPC_INLINE void operator()(int64_t r, V (&out)[NV]) const {
+        load_row_unrolled<NV, Full>(logB + r * K, K, -kInf, out);
+    }
     HPC_INLINE void prefetch(int64_t r) const { prefetch_row<NV>(logB + r * K); }
 };
 
@@ -1019,10 +1021,17 @@ HPC_INLINE V broadcast(const double* x) {
 #endif
 }
 
-// Up to this many states Viterbi keeps back pointers; above, the scores (see viterbi). Also with AVX2: at 8 there,
+// Up to this many states Viterbi keeps back pointers; above, the scores (see viterbi) up to kViterbiScoreStates, and
+// above that pruned steps with back pointers again. Also with AVX2: at 8 there,
 // K 12 and 16 took 1.04-1.05x the time (hpc_hmm_viterbi, 100,000 rows, two threads).
-constexpr int kViterbiBackPointerStates = 16;
+constexpr int kViterbiBackPointerStates = kSmallKViterbiBackPointerStates;
 static_assert(kViterbiBackPointerStates <= 256, "back pointers are stored as bytes");
+// Up to this many states (above kViterbiBackPointerStates) the score pass (viterbi_pass); above, the pruned steps with
+// back pointers (viterbi_pruned). With AVX2 (Zen 3; hmm_small_k_ab.cpp viterbi, one thread, hpc bench hmm's decode
+// model, D 1 and 4, time of pruned / the score pass): K 64 0.43-0.64, 48 0.56-0.88, 40 0.63-0.93, 33 0.75-1.01, 32
+// 0.75-0.89, but K 24 1.00-1.37 and 20 1.14-1.42 (there the bounds cost about as much as every candidate).
+// AVX-512 and SSE2: not measured, the same rule.
+constexpr int kViterbiScoreStates = kSmallKViterbiScoreStates;
 
 // Whether the score pass writes its sums as FMAs (viterbi_step): with AVX-512, where x * 1 + y is one FMA. Without
 // FMA it would be two operations.
@@ -1034,6 +1043,272 @@ constexpr bool kViterbiScoresWithFma = false;
 
 // Emission rows prefetched this many steps ahead of the one or two sequences' steps.
 constexpr int64_t kViterbiPrefetchRows = 4;
+
+// op over x[0 .. N), pairwise (a tree: log2 N operations deep, not N - 1).
+template <int N, typename T, typename Op>
+HPC_INLINE T tree(const T (&x)[N], Op op) {
+    if constexpr (N == 1) {
+        return x[0];
+    } else {
+        T y[(N + 1) / 2];
+        for (int i = 0; i < N / 2; ++i) y[i] = op(x[2 * i], x[2 * i + 1]);
+        if constexpr (N % 2 == 1) y[N / 2] = x[N - 1];
+        return tree<(N + 1) / 2>(y, op);
+    }
+}
+
+// Bit j set where lane j of the comparison m is true (all ones).
+HPC_INLINE unsigned lane_bits(VI m) {
+#if (defined(__x86_64__) || defined(__i386__)) && HPC_SIMD_LANES == 8
+    return _mm512_test_epi64_mask((__m512i)m, (__m512i)m);
+#elif (defined(__x86_64__) || defined(__i386__)) && HPC_SIMD_LANES == 4
+    return (unsigned)_mm256_movemask_pd((__m256d)m);
+#elif defined(__SSE2__)
+    return (unsigned)_mm_movemask_pd((__m128d)m);
+#else
+    unsigned b = 0;
+    for (int j = 0; j < kLanes; ++j) b |= (m[j] != 0 ? 1u : 0u) << j;
+    return b;
+#endif
+}
+
+// kLaneLists.list[b]: the indices of b's set bits, lowest first, one a byte (the rest 0).
+struct LaneLists {
+    uint64_t list[1 << kLanes];
+    constexpr LaneLists() : list() {
+        for (unsigned b = 0; b < (1u << kLanes); ++b) {
+            int n = 0;
+            for (int j = 0; j < kLanes; ++j)
+                if (b >> j & 1) list[b] |= (uint64_t)j << (8 * n++);
+        }
+    }
+};
+constexpr LaneLists kLaneLists;
+
+// What the pruned Viterbi step (viterbi_step_pruned) needs of log A beside its rows: the diagonal, and for each
+// column j the largest entry off the diagonal, max_{i != j} log A[i, j], with the lanes j where that is finite.
+template <int NV>
+struct ViterbiBounds {
+    V diag[NV];     // log A[j, j]; lanes from K on -inf
+    V off_max[NV];  // max over i != j of log A[i, j]
+    VI reach[NV];   // lanes j < K where off_max is finite (some other state leads to j)
+    uint64_t states;  // bits 0 .. K - 1
+    double scale;     // the largest |off_max| of a finite one (for the bound's allowance for rounding)
+};
+
+template <int NV>
+std::unique_ptr<ViterbiBounds<NV>> viterbi_bounds(const double* logA, int64_t K) {
+    std::unique_ptr<ViterbiBounds<NV>> b(new ViterbiBounds<NV>);
+    double diag[NV * kLanes], off[NV * kLanes];
+    int64_t reach[NV * kLanes];
+    for (int64_t j = 0; j < NV * kLanes; ++j) {
+        diag[j] = j < K ? logA[j * K + j] : -kInf;
+        off[j] = -kInf;
+        for (int64_t i = 0; j < K && i < K; ++i)
+            if (i != j) off[j] = std::max(off[j], logA[i * K + j]);
+        reach[j] = j < K && off[j] > -kInf ? -1 : 0;
+    }
+    std::memcpy(b->diag, diag, sizeof diag);
+    std::memcpy(b->off_max, off, sizeof off);
+    std::memcpy(b->reach, reach, sizeof reach);
+    b->states = K >= 64 ? ~0ull : (1ull << K) - 1;
+    b->scale = 0;
+    for (int64_t j = 0; j < K; ++j)
+        if (off[j] > -kInf) b->scale = std::max(b->scale, std::fabs(off[j]));
+    return b;
+}
+
+// c[v], bk[v] = the maximum and its first candidate (a strictly greater one replaces the best) of c[v] and, for the
+// first trips candidates k of list in order, p[k] + LA[k][v], for the vectors v from V0 on, 4 at a time (8
+// accumulators in registers beside the operands: with all 16 of K 64's, GCC kept them on the stack).
+template <int V0, int NV>
+HPC_INLINE void argmax_over_candidates(V (&c)[NV], VI (&bk)[NV], const uint8_t* list, int64_t trips, const double* p,
+                                       const V* LA) {
+    constexpr int kEnd = V0 + 4 < NV ? V0 + 4 : NV;
+    auto candidate = [&](int64_t i) {
+        const int64_t k = list[i];
+        const V pk = broadcast_from_memory(p + k);
+        const VI kv = VI{} + k;
+#pragma GCC unroll 4
+        for (int v = V0; v < kEnd; ++v) {
+            const V cand = LA[k * NV + v] + pk;
+            const VI better = cand > c[v];
+            c[v] = better ? cand : c[v];
+            bk[v] = better ? kv : bk[v];
+        }
+    };
+    for (int64_t i = 0; i < trips; ++i) candidate(i);
+    if constexpr (kEnd < NV) argmax_over_candidates<kEnd, NV>(c, bk, list, trips, p, LA);
+}
+
+// One Viterbi step of one sequence above kViterbiScoreStates, with back pointers: c = max_k (p[k] + log A[k, .]) + lb
+// and the first k attaining each maximum (as the general loop: a strictly greater candidate replaces the best), from
+// fewer candidates, the same bits. Two candidates of every column first, k = j (the diagonal, d_j) and k = top (a state
+// of the largest score, M): lb_j = max(d_j, M + log A[top, j]) is at most the column's maximum. Another k can reach
+// column j's maximum only if p[k] + max_{i != j} log A[i, j] >= lb_j; so a k whose p[k] is below tau = min_j (lb_j -
+// max_{i != j} log A[i, j]) does not, by a margin: tau is lowered by 2^-48 (|M| + |tau| + the largest |off_max|)
+// + 2^-1000, more than the rounding of tau's own operations and half a unit in the last place of any lb_j (each
+// |lb_j| is at most |M| + |tau| + |off_max_j|; every lb_j is a candidate's sum, so a float), so such a k's sums,
+// rounded, are strictly below lb_j (rounding is monotone) and neither reach the maximum nor tie it. The step runs
+// over the other k (p[k] >= the lowered tau) in increasing order, from -inf and pointer 0, then merges the diagonal
+// (d_j wins if greater, or equal with j below the pointer): the maximum over every candidate and its first k. A
+// column whose every candidate is -inf keeps pointer 0, as the general loop. Which k are left depends on the data:
+// where the scores are spread (separated emissions, a diagonal-heavy A) most are not (issue 5's grid, K 64: about a
+// quarter at D 1, 2 % at D 4); at worst every k is (a left-right A, whose zeros give no bound), and the step costs
+// the bounds more than a full one.
+template <int NV, bool Full, typename Rows>
+HPC_INLINE int64_t viterbi_step_pruned(const double* p, const ViterbiBounds<NV>& b, const V* LA, Rows& rows, int64_t r,
+                                       double* keep, uint8_t* back_row) {
+    static_assert(NV * kLanes <= 64, "one bit a state in a uint64_t; byte pointers");
+    // (trees of operations, not chains: the bounds lie on the path from one step's scores to the next's)
+    V pv[NV];
+    load_row_unrolled<NV, true>(p, NV * kLanes, 0.0, pv);
+    const V m = across_lanes(tree<NV>(pv, [](V x, V y) { return vmax(x, y); }), [](V x, V y) { return vmax(x, y); });
+    uint64_t at_m[NV];
+    for (int v = 0; v < NV; ++v) at_m[v] = (uint64_t)lane_bits(pv[v] == m) << (v * kLanes);
+    const uint64_t tops = tree<NV>(at_m, [](uint64_t x, uint64_t y) { return x | y; }) & b.states;
+    const int64_t top = tops ? __builtin_ctzll(tops) : 0;  // no lane equal: a NaN, whose row the caller discards
+    V d[NV], room[NV];
+    const V* at = LA + top * NV;
+    for (int v = 0; v < NV; ++v) {
+        d[v] = pv[v] + b.diag[v];
+        room[v] = b.reach[v] ? vmax(d[v], m + at[v]) - b.off_max[v] : splat(kInf);
+    }
+    const double t = hmin(tree<NV>(room, [](V x, V y) { return y < x ? y : x; }));
+    // NaN where t = +inf (no column reachable but from itself: no other k counts) or M = +inf
+    const double lowered = t - ((std::fabs(m[0]) + std::fabs(t) + b.scale) * 0x1p-48 + 0x1p-1000);
+    const V bound = splat(lowered == lowered ? lowered : kInf);
+    // The candidates' indices, increasing, one a byte, written 8 bytes at a time from a table (no branch per
+    // candidate; the bytes past the last one are not read). A loop of exactly 8 candidates where there were fewer,
+    // to spare the loop's exit a misprediction, took 1.35x the time at K 40 and 64, D 4 (hmm_small_k_ab.cpp).
+    uint8_t list[NV * kLanes + 16];
+    int64_t n = 0;
+    for (int v = 0; v < NV; ++v) {
+        // (states: not the padding lanes from K on, whose rows of log A do not exist; a k with p[k] = -inf, left
+        // only where the bound is -inf, is harmless: its sums are -inf, never greater)
+        const unsigned bits = lane_bits(pv[v] >= bound) & (unsigned)(b.states >> (v * kLanes));
+        const uint64_t idx = kLaneLists.list[bits] + (uint64_t)(v * kLanes) * 0x0101010101010101ull;
+        std::memcpy(list + n, &idx, sizeof idx);
+        n += __builtin_popcount(bits);
+    }
+    V c[NV];
+    VI bk[NV];
+    for (int v = 0; v < NV; ++v) {
+        c[v] = splat(-kInf);
+        bk[v] = VI{};
+    }
+    argmax_over_candidates<0, NV>(c, bk, list, n, p, LA);
+    const VI lanes = lane_indices();
+    V l[NV];
+    rows(r, l);
+    typedef uint8_t Bytes __attribute__((vector_size(kLanes)));
+#pragma GCC unroll 32
+    for (int v = 0; v < NV; ++v) {
+        const VI j = lanes + v * kLanes;
+        const VI take = (d[v] > c[v]) | ((d[v] == c[v]) & (j < bk[v]));
+        c[v] = (take ? d[v] : c[v]) + l[v];
+        bk[v] = take ? j : bk[v];
+        std::memcpy(keep + v * kLanes, &c[v], sizeof c[v]);
+        const Bytes bytes = __builtin_convertvector(bk[v], Bytes);
+        std::memcpy(back_row + v * kLanes, &bytes, sizeof bytes);
+    }
+    return n;  // the candidates the step ran over
+}
+
+// Whether viterbi_pruned is the faster pass for this group: its steps over the first kViterbiProbeSteps rows of the
+// group's first (longest) sequence leave at most a third of the K candidates on average. Where the bound leaves
+// most (a left-right A: its zeros give no bound), the pruned pass measured 1.40-1.53x the score pass's time (K 33 and
+// 64, D 1 and 4, hmm_small_k_ab.cpp viterbi leftright); where it leaves a quarter (hpc bench hmm's decode model at
+// K 64, D 1) 0.64x. The probe's results are thrown away (the pass recomputes them, the same values).
+constexpr int64_t kViterbiProbeSteps = 64;
+
+template <int NV, bool Full, typename Rows>
+bool pruning_pays(const SmallKGroup& g, int64_t K, Rows& rows, const double* logpi, const V* LA,
+                  const ViterbiBounds<NV>& bounds) {
+    constexpr int64_t W = NV * kLanes;
+    if (g.n_seqs == 0 || g.steps < 2) return true;
+    const int64_t steps = std::min<int64_t>(g.steps, kViterbiProbeSteps + 1), r0 = g.start[g.seqs[0]];
+    alignas(64) double ring[2][W];
+    alignas(64) uint8_t back_row[W];
+    V c[NV], lpi[NV];
+    load_row<NV, false>(logpi, K, -kInf, lpi);
+    rows(r0, c);
+    for (int v = 0; v < NV; ++v) c[v] += lpi[v];
+    std::memcpy(ring[0], c, sizeof c);
+    int64_t left = 0;
+    for (int64_t t = 1; t < steps; ++t)
+        left += viterbi_step_pruned<NV, Full>(ring[(t - 1) & 1], bounds, LA, rows, r0 + t, ring[t & 1], back_row);
+    return 2 * left <= (steps - 1) * K;
+}
+
+// Viterbi of a group above kViterbiScoreStates, the same path and log-probability, bit for bit, as hmm_viterbi's
+// general loop in hmm_cpu.cpp: each step pruned (viterbi_step_pruned), one byte a back pointer (rows of NV kLanes
+// bytes in back).
+// Two sequences at a time over their whole length (the group's order: decreasing length), each step of one then of
+// the other (independent: their chains of dependent operations overlap), then both paths back through the pointers.
+// Not inlined: inlined beside the score pass and the probe (viterbi), it took 1.25x the time (K 64, D 1,
+// hmm_small_k_ab.cpp viterbi).
+template <int NV, bool Full, typename Rows>
+__attribute__((noinline)) void viterbi_pruned(const SmallKGroup& g, int64_t K, Rows& rows, const double* logpi, const V* LA,
+                               const ViterbiBounds<NV>& bounds, uint8_t* back, int64_t* path, double* seq_logprob) {
+    constexpr int64_t W = NV * kLanes;
+    static_assert(W <= kSmallKBackPointerRowBytes, "rows as the scratch is sized");
+    V lpi[NV];
+    load_row<NV, false>(logpi, K, -kInf, lpi);
+    for (int64_t i = 0; i < g.n_seqs; i += 2) {
+        const int64_t n = std::min<int64_t>(2, g.n_seqs - i);
+        int64_t len[2] = {0, 0}, r0[2] = {0, 0};
+        for (int64_t q = 0; q < n; ++q) {
+            while (len[q] < g.steps && g.active[len[q]] > i + q) ++len[q];
+            r0[q] = g.start[g.seqs[i + q]];
+        }
+        // the previous rows (cache-resident; parity of the step)
+        alignas(64) double ring[2][2][W];
+        for (int64_t q = 0; q < n; ++q) {
+            V c[NV];
+            rows(r0[q], c);
+            for (int v = 0; v < NV; ++v) c[v] += lpi[v];
+            std::memcpy(ring[0][q], c, sizeof c);
+        }
+        const int64_t both = n == 2 ? len[1] : 0;  // steps the two share (the second is not longer)
+        for (int64_t t = 1; t < both; ++t) {
+            const int64_t ra = r0[0] + t, rb = r0[1] + t;
+            if (t + kViterbiPrefetchRows < both) {
+                rows.prefetch(ra + kViterbiPrefetchRows);
+                rows.prefetch(rb + kViterbiPrefetchRows);
+            }
+            double(&prev)[2][W] = ring[(t - 1) & 1];
+            double(&cur)[2][W] = ring[t & 1];
+            viterbi_step_pruned<NV, Full>(prev[0], bounds, LA, rows, ra, cur[0], back + ra * W);
+            viterbi_step_pruned<NV, Full>(prev[1], bounds, LA, rows, rb, cur[1], back + rb * W);
+        }
+        for (int64_t t = std::max<int64_t>(both, 1); t < len[0]; ++t) {
+            const int64_t r = r0[0] + t;
+            if (t + kViterbiPrefetchRows < len[0]) rows.prefetch(r + kViterbiPrefetchRows);
+            viterbi_step_pruned<NV, Full>(ring[(t - 1) & 1][0], bounds, LA, rows, r, ring[t & 1][0], back + r * W);
+        }
+        // The first maximum of each last row, then the paths back through the pointers (the two side by side).
+        int64_t state[2] = {0, 0};
+        for (int64_t q = 0; q < n; ++q) {
+            const int64_t r = r0[q] + len[q] - 1;
+            const double* f = ring[(len[q] - 1) & 1][q];
+            for (int64_t j = 1; j < K; ++j)
+                if (f[j] > f[state[q]]) state[q] = j;
+            seq_logprob[g.seqs[i + q]] = f[state[q]];
+            path[r] = state[q];
+        }
+        for (int64_t u = len[0] - 1; u > 0; --u) {
+            for (int64_t q = 0; q < n; ++q) {
+                if (u >= len[q]) continue;
+                const int64_t r = r0[q] + u;
+                state[q] = back[r * W + state[q]];
+                path[r - 1] = state[q];
+            }
+        }
+    }
+}
+
+
 
 // Viterbi of a group, the same path and log-probability, bit for bit, as hmm_viterbi's general loop in hmm_cpu.cpp.
 // The forward pass keeps each row's scores delta_t (rows of delta [N, NV * 8], padded lanes -inf) and no back
@@ -1211,8 +1486,16 @@ HPC_INLINE void viterbi(const SmallKGroup& g, int64_t K, Rows& rows, const doubl
                         double* delta, uint8_t* back, int64_t* path, double* seq_logprob) {
     if constexpr (NV * kLanes <= kViterbiBackPointerStates)
         viterbi_with_back_pointers<NV, Full>(g, K, rows, logpi, logA, back, path, seq_logprob);
-    else
+    else if constexpr (NV * kLanes <= kViterbiScoreStates)
         viterbi_pass<NV, Full, kViterbiScoresWithFma>(g, K, rows, logpi, logA, delta, path, seq_logprob);
+    else {
+        const std::unique_ptr<V[]> LA = padded_rows<NV>(logA, K, false);
+        const std::unique_ptr<ViterbiBounds<NV>> bounds = viterbi_bounds<NV>(logA, K);
+        if (pruning_pays<NV, Full>(g, K, rows, logpi, LA.get(), *bounds))
+            viterbi_pruned<NV, Full>(g, K, rows, logpi, LA.get(), *bounds, back, path, seq_logprob);
+        else
+            viterbi_pass<NV, Full, kViterbiScoresWithFma>(g, K, rows, logpi, logA, delta, path, seq_logprob);
+    }
 }
 
 }  // namespace
@@ -1297,7 +1580,9 @@ constexpr int kBlockVectors = 8 / kLanes;
 HPC_SMALL_K_SETS(HPC_SMALL_K_DEFINE, , )
 
 // Width of the rows of scores small_k_viterbi reads as scratch (0: back pointers instead).
-int64_t small_k_viterbi_width(int64_t K) { return K <= kViterbiBackPointerStates ? 0 : (K + 7) / 8 * 8; }
+int64_t small_k_viterbi_width(int64_t K) {
+    return K <= kViterbiBackPointerStates ? 0 : (K + 7) / 8 * 8;
+}
 
 namespace {
 
