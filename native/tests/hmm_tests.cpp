@@ -474,6 +474,25 @@ std::pair<std::vector<int64_t>, double> plain_viterbi(int64_t K, int64_t T, cons
     return {path, lp};
 }
 
+// hpc_hmm_viterbi over the sequences of lengths (log densities logB [N, K]) against plain_viterbi of each alone: the
+// same paths and log-probabilities, bit for bit.
+void expect_viterbi_equals_plain(const std::vector<int64_t>& lengths, const std::vector<double>& logB, const Model& m) {
+    const int64_t K = m.K, S = (int64_t)lengths.size(), N = (int64_t)logB.size() / K;
+    std::vector<int64_t> path((size_t)N, -1);
+    std::vector<double> lp((size_t)S);
+    ASSERT_EQ(hpc_hmm_viterbi(K, S, lengths.data(), N, logB.data(), N * K, m.pi.data(), K, m.A.data(), K * K, path.data(), N,
+                              lp.data(), S),
+              HPC_OK);
+    int64_t r0 = 0;
+    for (int64_t s = 0; s < S; ++s) {
+        const int64_t T = lengths[(size_t)s];
+        const auto [want, want_lp] = plain_viterbi(K, T, logB.data() + r0 * K, m);
+        EXPECT_EQ(lp[(size_t)s], want_lp) << "s " << s;
+        EXPECT_EQ(std::vector<int64_t>(path.begin() + r0, path.begin() + r0 + T), want) << "s " << s;
+        r0 += T;
+    }
+}
+
 // Viterbi at K where the step runs vectorised over states (with left-right zeros, so that ties at -inf occur):
 // path and log-probability equal a plain column-by-column implementation bit for bit.
 TEST(Hmm, ViterbiEqualsAPlainImplementationAtLargerK) {
@@ -510,7 +529,6 @@ TEST(Hmm, ViterbiOfManySequencesEqualsEachAlone) {
     const std::vector<int64_t> lengths = {40, 1, 23, 40, 7, 61, 2, 23, 15};
     int64_t N = 0;
     for (int64_t n : lengths) N += n;
-    const int64_t S = (int64_t)lengths.size();
     for (auto [K, zeros, ties] : {std::tuple<int64_t, bool, bool>{5, false, false}, {8, true, true}, {16, false, false},
                                   {24, false, false}, {29, true, false}, {37, false, true}, {64, false, false}, {64, true, true}}) {
         Model m = random_model(K, rng, zeros);
@@ -518,21 +536,9 @@ TEST(Hmm, ViterbiOfManySequencesEqualsEachAlone) {
         for (auto& v : logB) v = ties ? std::round(g(rng)) : g(rng);
         if (ties) std::fill(m.A.begin(), m.A.end(), 1.0 / (double)K);
         for (int threads : {1, 2}) {
+            SCOPED_TRACE("K " + std::to_string(K) + " threads " + std::to_string(threads));
             ASSERT_EQ(hpc_set_num_threads(threads), HPC_OK);
-            std::vector<int64_t> path((size_t)N, -1);
-            std::vector<double> lp((size_t)S);
-            ASSERT_EQ(hpc_hmm_viterbi(K, S, lengths.data(), N, logB.data(), N * K, m.pi.data(), K, m.A.data(), K * K,
-                                      path.data(), N, lp.data(), S),
-                      HPC_OK);
-            int64_t r0 = 0;
-            for (int64_t s = 0; s < S; ++s) {
-                const int64_t T = lengths[(size_t)s];
-                const auto [want, want_lp] = plain_viterbi(K, T, logB.data() + r0 * K, m);
-                EXPECT_EQ(lp[(size_t)s], want_lp) << "K=" << K << " s=" << s << " threads=" << threads;
-                EXPECT_EQ(std::vector<int64_t>(path.begin() + r0, path.begin() + r0 + T), want)
-                    << "K=" << K << " s=" << s << " threads=" << threads;
-                r0 += T;
-            }
+            expect_viterbi_equals_plain(lengths, logB, m);
         }
     }
     ASSERT_EQ(hpc_set_num_threads(0), HPC_OK);
@@ -551,7 +557,6 @@ TEST(Hmm, PrunedViterbiEqualsAPlainImplementation) {
     const std::vector<int64_t> lengths = {300, 1, 170, 2, 300};
     int64_t N = 0;
     for (int64_t n : lengths) N += n;
-    const int64_t S = (int64_t)lengths.size();
     enum Kind { DiagonalHeavy, Uniform, SelfOnly, LeftRight };
     for (const int64_t K : {25, 33, 40, 64}) {
         for (const Kind kind : {DiagonalHeavy, Uniform, SelfOnly, LeftRight}) {
@@ -583,19 +588,7 @@ TEST(Hmm, PrunedViterbiEqualsAPlainImplementation) {
             for (int threads : {1, 2}) {
                 SCOPED_TRACE("K " + std::to_string(K) + " kind " + std::to_string(kind) + " threads " + std::to_string(threads));
                 ASSERT_EQ(hpc_set_num_threads(threads), HPC_OK);
-                std::vector<int64_t> path((size_t)N, -1);
-                std::vector<double> lp((size_t)S);
-                ASSERT_EQ(hpc_hmm_viterbi(K, S, lengths.data(), N, logB.data(), N * K, m.pi.data(), K, m.A.data(), K * K,
-                                          path.data(), N, lp.data(), S),
-                          HPC_OK);
-                int64_t r0 = 0;
-                for (int64_t s = 0; s < S; ++s) {
-                    const int64_t T = lengths[(size_t)s];
-                    const auto [want, want_lp] = plain_viterbi(K, T, logB.data() + r0 * K, m);
-                    EXPECT_EQ(lp[(size_t)s], want_lp) << "s " << s;
-                    EXPECT_EQ(std::vector<int64_t>(path.begin() + r0, path.begin() + r0 + T), want) << "s " << s;
-                    r0 += T;
-                }
+                expect_viterbi_equals_plain(lengths, logB, m);
             }
         }
     }

@@ -1118,6 +1118,32 @@ std::unique_ptr<ViterbiBounds<NV>> viterbi_bounds(const double* logA, int64_t K)
     return b;
 }
 
+// The lengths and first rows of the group's sequences i and i + 1 (the group's order: decreasing length); returns
+// how many there are (1 or 2). The Viterbi passes above 16 states run two sequences at a time.
+HPC_INLINE int64_t sequence_pair(const SmallKGroup& g, int64_t i, int64_t (&len)[2], int64_t (&r0)[2]) {
+    const int64_t n = std::min<int64_t>(2, g.n_seqs - i);
+    for (int64_t q = 0; q < n; ++q) {
+        while (len[q] < g.steps && g.active[len[q]] > i + q) ++len[q];
+        r0[q] = g.start[g.seqs[i + q]];
+    }
+    return n;
+}
+
+// The first maximum of each of the pair's last rows (in ring, by the parity of the step): the sequence's
+// log-probability and its last state on the path.
+template <int64_t W>
+HPC_INLINE void last_states(const SmallKGroup& g, int64_t K, int64_t i, int64_t n, const int64_t (&len)[2],
+                            const int64_t (&r0)[2], const double (&ring)[2][2][W], int64_t (&state)[2], int64_t* path,
+                            double* seq_logprob) {
+    for (int64_t q = 0; q < n; ++q) {
+        const double* f = ring[(len[q] - 1) & 1][q];
+        for (int64_t j = 1; j < K; ++j)
+            if (f[j] > f[state[q]]) state[q] = j;
+        seq_logprob[g.seqs[i + q]] = f[state[q]];
+        path[r0[q] + len[q] - 1] = state[q];
+    }
+}
+
 // c[v], bk[v] = the maximum and its first candidate (a strictly greater one replaces the best) of c[v] and, for the
 // first trips candidates k of list in order, p[k] + LA[k][v], for the vectors v from V0 on, 4 at a time (8
 // accumulators in registers beside the operands: with all 16 of K 64's, GCC kept them on the stack).
@@ -1249,19 +1275,16 @@ bool pruning_pays(const SmallKGroup& g, int64_t K, Rows& rows, const double* log
 // Not inlined: inlined beside the score pass and the probe (viterbi), it took 1.25x the time (K 64, D 1,
 // hmm_small_k_ab.cpp viterbi).
 template <int NV, bool Full, typename Rows>
-__attribute__((noinline)) void viterbi_pruned(const SmallKGroup& g, int64_t K, Rows& rows, const double* logpi, const V* LA,
-                               const ViterbiBounds<NV>& bounds, uint8_t* back, int64_t* path, double* seq_logprob) {
+__attribute__((noinline)) void viterbi_pruned(const SmallKGroup& g, int64_t K, Rows& rows, const double* logpi,
+                                              const V* LA, const ViterbiBounds<NV>& bounds, uint8_t* back,
+                                              int64_t* path, double* seq_logprob) {
     constexpr int64_t W = NV * kLanes;
     static_assert(W <= kSmallKBackPointerRowBytes, "rows as the scratch is sized");
     V lpi[NV];
     load_row<NV, false>(logpi, K, -kInf, lpi);
     for (int64_t i = 0; i < g.n_seqs; i += 2) {
-        const int64_t n = std::min<int64_t>(2, g.n_seqs - i);
         int64_t len[2] = {0, 0}, r0[2] = {0, 0};
-        for (int64_t q = 0; q < n; ++q) {
-            while (len[q] < g.steps && g.active[len[q]] > i + q) ++len[q];
-            r0[q] = g.start[g.seqs[i + q]];
-        }
+        const int64_t n = sequence_pair(g, i, len, r0);
         // the previous rows (cache-resident; parity of the step)
         alignas(64) double ring[2][2][W];
         for (int64_t q = 0; q < n; ++q) {
@@ -1270,33 +1293,20 @@ __attribute__((noinline)) void viterbi_pruned(const SmallKGroup& g, int64_t K, R
             for (int v = 0; v < NV; ++v) c[v] += lpi[v];
             std::memcpy(ring[0][q], c, sizeof c);
         }
-        const int64_t both = n == 2 ? len[1] : 0;  // steps the two share (the second is not longer)
-        for (int64_t t = 1; t < both; ++t) {
-            const int64_t ra = r0[0] + t, rb = r0[1] + t;
-            if (t + kViterbiPrefetchRows < both) {
-                rows.prefetch(ra + kViterbiPrefetchRows);
-                rows.prefetch(rb + kViterbiPrefetchRows);
+        // Each step of one sequence then of the other (the second ends first), from one call site: the step is large,
+        // and each copy of it inlined cost compile time (two call sites for both, one for the first alone: the
+        // kernels' file took 1.7x as long to compile as before the pruned pass).
+        for (int64_t t = 1; t < len[0]; ++t) {
+            for (int64_t q = 0; q < n; ++q) {
+                if (t >= len[q]) break;
+                const int64_t r = r0[q] + t;
+                if (t + kViterbiPrefetchRows < len[q]) rows.prefetch(r + kViterbiPrefetchRows);
+                viterbi_step_pruned<NV, Full>(ring[(t - 1) & 1][q], bounds, LA, rows, r, ring[t & 1][q], back + r * W);
             }
-            double(&prev)[2][W] = ring[(t - 1) & 1];
-            double(&cur)[2][W] = ring[t & 1];
-            viterbi_step_pruned<NV, Full>(prev[0], bounds, LA, rows, ra, cur[0], back + ra * W);
-            viterbi_step_pruned<NV, Full>(prev[1], bounds, LA, rows, rb, cur[1], back + rb * W);
-        }
-        for (int64_t t = std::max<int64_t>(both, 1); t < len[0]; ++t) {
-            const int64_t r = r0[0] + t;
-            if (t + kViterbiPrefetchRows < len[0]) rows.prefetch(r + kViterbiPrefetchRows);
-            viterbi_step_pruned<NV, Full>(ring[(t - 1) & 1][0], bounds, LA, rows, r, ring[t & 1][0], back + r * W);
         }
         // The first maximum of each last row, then the paths back through the pointers (the two side by side).
         int64_t state[2] = {0, 0};
-        for (int64_t q = 0; q < n; ++q) {
-            const int64_t r = r0[q] + len[q] - 1;
-            const double* f = ring[(len[q] - 1) & 1][q];
-            for (int64_t j = 1; j < K; ++j)
-                if (f[j] > f[state[q]]) state[q] = j;
-            seq_logprob[g.seqs[i + q]] = f[state[q]];
-            path[r] = state[q];
-        }
+        last_states(g, K, i, n, len, r0, ring, state, path, seq_logprob);
         for (int64_t u = len[0] - 1; u > 0; --u) {
             for (int64_t q = 0; q < n; ++q) {
                 if (u >= len[q]) continue;
@@ -1307,8 +1317,6 @@ __attribute__((noinline)) void viterbi_pruned(const SmallKGroup& g, int64_t K, R
         }
     }
 }
-
-
 
 // Viterbi of a group, the same path and log-probability, bit for bit, as hmm_viterbi's general loop in hmm_cpu.cpp.
 // The forward pass keeps each row's scores delta_t (rows of delta [N, NV * 8], padded lanes -inf) and no back
@@ -1331,12 +1339,8 @@ HPC_INLINE void viterbi_pass(const SmallKGroup& g, int64_t K, Rows& rows, const 
     // group's sequences at each step as the other passes (K 64, 10 sequences of 10,000 rows, two threads: 12.8-13.4 ms
     // that way, 10.5 this way; fewer rows beside log A's 32 KB in L1 and two backtracks side by side, not five).
     for (int64_t i = 0; i < g.n_seqs; i += 2) {
-        const int64_t n = std::min<int64_t>(2, g.n_seqs - i);
         int64_t len[2] = {0, 0}, r0[2] = {0, 0};
-        for (int64_t q = 0; q < n; ++q) {
-            while (len[q] < g.steps && g.active[len[q]] > i + q) ++len[q];
-            r0[q] = g.start[g.seqs[i + q]];
-        }
+        const int64_t n = sequence_pair(g, i, len, r0);
         // The previous rows are read from ring (cache-resident; parity of the step), the rows of delta written with
         // non-temporal stores for the backtrack.
         alignas(64) double ring[2][2][W];
@@ -1370,14 +1374,7 @@ HPC_INLINE void viterbi_pass(const SmallKGroup& g, int64_t K, Rows& rows, const 
 #endif
         // The first maximum of each last row, then the paths back (the two chains side by side).
         int64_t state[2] = {0, 0};
-        for (int64_t q = 0; q < n; ++q) {
-            const int64_t r = r0[q] + len[q] - 1;
-            const double* f = ring[(len[q] - 1) & 1][q];
-            for (int64_t j = 1; j < K; ++j)
-                if (f[j] > f[state[q]]) state[q] = j;
-            seq_logprob[g.seqs[i + q]] = f[state[q]];
-            path[r] = state[q];
-        }
+        last_states(g, K, i, n, len, r0, ring, state, path, seq_logprob);
         for (int64_t u = len[0] - 1; u > 0; --u) {
             for (int64_t q = 0; q < n; ++q) {
                 if (u >= len[q]) continue;
