@@ -29,8 +29,11 @@ run_ctest() {  # name, build dir: the tests CTEST_REGEX / CTEST_EXCLUDE select (
 native() {  # name, build dir, extra cmake flags...: configures, builds and runs run_ctest
   local name=$1 dir=$2; shift 2
   echo "== native tests ($name): cmake -S . -B $dir $*${CTEST_REGEX:+; ctest -R '$CTEST_REGEX'}${CTEST_EXCLUDE:+; ctest -E '$CTEST_EXCLUDE'}"
+  local t0=$SECONDS
   if cmake -S . -B "$dir" "$@" >"$log/$name-configure.txt" 2>&1 && cmake --build "$dir" --parallel "$jobs" >"$log/$name-build.txt" 2>&1; then
+    local built=$((SECONDS - t0))
     run_ctest "$name" "$dir"
+    echo "== native ($name): configure and build ${built} s, tests $((SECONDS - t0 - built)) s"
   else
     cat "$log/$name-configure.txt" "$log/$name-build.txt" | tail -n 40
     echo "== native build ($name) FAILED"; failed=$((failed + 1)); status=1
@@ -47,7 +50,9 @@ if [ "$(uname -m)" != x86_64 ]; then
 elif [ -x build/native/hpc_native_tests_avx2 ] && [ -x build/native/hpc_native_tests_x86-64 ]; then
   for v in avx2 x86-64; do
     echo "== native tests ($v): build/native/hpc_native_tests_$v; ctest -R '^$v[.](Hmm|Rnn)'"
+    t0=$SECONDS
     CTEST_REGEX="^$v[.](Hmm|Rnn)" run_ctest "$v" build/native
+    echo "== native ($v): tests $((SECONDS - t0)) s"
   done
 else
   echo "== native tests (avx2, x86-64): FAILED: the Release build made no kernel-variant test binaries"; failed=$((failed + 1)); status=1
@@ -93,6 +98,7 @@ fi
 # Hpc.Core's BuildNative target skips it while it is newer than every native source) instead of building it again in
 # build/managed-native.
 echo "== managed tests: dotnet test HPC.sln -c Release -p:NativeBuildDir=$PWD/build/native/"
+t0=$SECONDS
 dotnet test HPC.sln -c Release -p:NativeBuildDir="$PWD/build/native/" --logger "console;verbosity=normal" 2>&1 | tee "$log/dotnet.txt"
 if grep -qE "^\s*Total tests:" "$log/dotnet.txt"; then
   for k in Passed Failed Skipped; do
@@ -103,7 +109,9 @@ if grep -qE "^\s*Total tests:" "$log/dotnet.txt"; then
 else
   tail -n 40 "$log/dotnet.txt"; echo "== managed build or test run FAILED"; failed=$((failed + 1)); status=1
 fi
+echo "== managed: build and tests $((SECONDS - t0)) s"
 [ "$failed" -gt 0 ] && status=1
 
+echo "== all: $SECONDS s (setup included)"
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 exit $status

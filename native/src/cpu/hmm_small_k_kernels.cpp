@@ -1144,6 +1144,15 @@ HPC_INLINE void last_states(const SmallKGroup& g, int64_t K, int64_t i, int64_t 
     }
 }
 
+// The first row of a sequence's scores, log pi + the densities of its row r0, into first.
+template <int NV, typename Rows>
+HPC_INLINE void first_scores(Rows& rows, int64_t r0, const V (&lpi)[NV], double* first) {
+    V c[NV];
+    rows(r0, c);
+    for (int v = 0; v < NV; ++v) c[v] += lpi[v];
+    std::memcpy(first, c, sizeof c);
+}
+
 // c[v], bk[v] = the maximum and its first candidate (a strictly greater one replaces the best) of c[v] and, for the
 // first trips candidates k of list in order, p[k] + LA[k][v], for the vectors v from V0 on, 4 at a time (8
 // accumulators in registers beside the operands: with all 16 of K 64's, GCC kept them on the stack).
@@ -1241,32 +1250,6 @@ HPC_INLINE int64_t viterbi_step_pruned(const double* p, const ViterbiBounds<NV>&
     return n;  // the candidates the step ran over
 }
 
-// Whether viterbi_pruned is the faster pass for this group: its steps over the first kViterbiProbeSteps rows of the
-// group's first (longest) sequence leave at most a third of the K candidates on average. Where the bound leaves
-// most (a left-right A: its zeros give no bound), the pruned pass measured 1.40-1.53x the score pass's time (K 33 and
-// 64, D 1 and 4, hmm_small_k_ab.cpp viterbi leftright); where it leaves a quarter (hpc bench hmm's decode model at
-// K 64, D 1) 0.64x. The probe's results are thrown away (the pass recomputes them, the same values).
-constexpr int64_t kViterbiProbeSteps = 64;
-
-template <int NV, bool Full, typename Rows>
-bool pruning_pays(const SmallKGroup& g, int64_t K, Rows& rows, const double* logpi, const V* LA,
-                  const ViterbiBounds<NV>& bounds) {
-    constexpr int64_t W = NV * kLanes;
-    if (g.n_seqs == 0 || g.steps < 2) return true;
-    const int64_t steps = std::min<int64_t>(g.steps, kViterbiProbeSteps + 1), r0 = g.start[g.seqs[0]];
-    alignas(64) double ring[2][W];
-    alignas(64) uint8_t back_row[W];
-    V c[NV], lpi[NV];
-    load_row<NV, false>(logpi, K, -kInf, lpi);
-    rows(r0, c);
-    for (int v = 0; v < NV; ++v) c[v] += lpi[v];
-    std::memcpy(ring[0], c, sizeof c);
-    int64_t left = 0;
-    for (int64_t t = 1; t < steps; ++t)
-        left += viterbi_step_pruned<NV, Full>(ring[(t - 1) & 1], bounds, LA, rows, r0 + t, ring[t & 1], back_row);
-    return 2 * left <= (steps - 1) * K;
-}
-
 // Viterbi of a group above kViterbiScoreStates, the same path and log-probability, bit for bit, as hmm_viterbi's
 // general loop in hmm_cpu.cpp: each step pruned (viterbi_step_pruned), one byte a back pointer (rows of NV kLanes
 // bytes in back).
@@ -1274,25 +1257,22 @@ bool pruning_pays(const SmallKGroup& g, int64_t K, Rows& rows, const double* log
 // the other (independent: their chains of dependent operations overlap), then both paths back through the pointers.
 // Not inlined: inlined beside the score pass and the probe (viterbi), it took 1.25x the time (K 64, D 1,
 // hmm_small_k_ab.cpp viterbi).
+// Returns the candidates its steps ran over (pruning_pays weighs them).
 template <int NV, bool Full, typename Rows>
-__attribute__((noinline)) void viterbi_pruned(const SmallKGroup& g, int64_t K, Rows& rows, const double* logpi,
-                                              const V* LA, const ViterbiBounds<NV>& bounds, uint8_t* back,
-                                              int64_t* path, double* seq_logprob) {
+__attribute__((noinline)) int64_t viterbi_pruned(const SmallKGroup& g, int64_t K, Rows& rows, const double* logpi,
+                                                 const V* LA, const ViterbiBounds<NV>& bounds, uint8_t* back,
+                                                 int64_t* path, double* seq_logprob) {
     constexpr int64_t W = NV * kLanes;
     static_assert(W <= kSmallKBackPointerRowBytes, "rows as the scratch is sized");
     V lpi[NV];
     load_row<NV, false>(logpi, K, -kInf, lpi);
+    int64_t candidates = 0;
     for (int64_t i = 0; i < g.n_seqs; i += 2) {
         int64_t len[2] = {0, 0}, r0[2] = {0, 0};
         const int64_t n = sequence_pair(g, i, len, r0);
         // the previous rows (cache-resident; parity of the step)
         alignas(64) double ring[2][2][W];
-        for (int64_t q = 0; q < n; ++q) {
-            V c[NV];
-            rows(r0[q], c);
-            for (int v = 0; v < NV; ++v) c[v] += lpi[v];
-            std::memcpy(ring[0][q], c, sizeof c);
-        }
+        for (int64_t q = 0; q < n; ++q) first_scores<NV>(rows, r0[q], lpi, ring[0][q]);
         // Each step of one sequence then of the other (the second ends first), from one call site: the step is large,
         // and each copy of it inlined cost compile time (two call sites for both, one for the first alone: the
         // kernels' file took 1.7x as long to compile as before the pruned pass).
@@ -1301,7 +1281,8 @@ __attribute__((noinline)) void viterbi_pruned(const SmallKGroup& g, int64_t K, R
                 if (t >= len[q]) break;
                 const int64_t r = r0[q] + t;
                 if (t + kViterbiPrefetchRows < len[q]) rows.prefetch(r + kViterbiPrefetchRows);
-                viterbi_step_pruned<NV, Full>(ring[(t - 1) & 1][q], bounds, LA, rows, r, ring[t & 1][q], back + r * W);
+                candidates += viterbi_step_pruned<NV, Full>(ring[(t - 1) & 1][q], bounds, LA, rows, r, ring[t & 1][q],
+                                                            back + r * W);
             }
         }
         // The first maximum of each last row, then the paths back through the pointers (the two side by side).
@@ -1316,6 +1297,28 @@ __attribute__((noinline)) void viterbi_pruned(const SmallKGroup& g, int64_t K, R
             }
         }
     }
+    return candidates;
+}
+
+// Whether viterbi_pruned is the faster pass for this group: its steps over the first kViterbiProbeSteps rows of the
+// group's first (longest) sequence leave at most half of the K candidates on average. Where the bound leaves most
+// (a left-right A: its zeros give no bound), the pruned pass measured 1.40-1.53x the score pass's time (K 33 and 64,
+// D 1 and 4, hmm_small_k_ab.cpp viterbi leftright); where it leaves a quarter (hpc bench hmm's decode model at K 64,
+// D 1) 0.64x. The probe is viterbi_pruned itself over those rows (one copy of the large step, not two: compile
+// time); it writes those rows' back pointers, that sequence's first path entries and its log-probability, which the
+// pass chosen then writes again over the whole sequence.
+constexpr int64_t kViterbiProbeSteps = 64;
+
+template <int NV, bool Full, typename Rows>
+bool pruning_pays(const SmallKGroup& g, int64_t K, Rows& rows, const double* logpi, const V* LA,
+                  const ViterbiBounds<NV>& bounds, uint8_t* back, int64_t* path, double* seq_logprob) {
+    if (g.n_seqs == 0 || g.steps < 2) return true;
+    const int64_t steps = std::min<int64_t>(g.steps, kViterbiProbeSteps + 1);
+    int64_t running[kViterbiProbeSteps + 1];
+    std::fill(running, running + steps, int64_t{1});
+    const SmallKGroup first{1, g.seqs, running, steps, g.start};
+    const int64_t left = viterbi_pruned<NV, Full>(first, K, rows, logpi, LA, bounds, back, path, seq_logprob);
+    return 2 * left <= (steps - 1) * K;
 }
 
 // Viterbi of a group, the same path and log-probability, bit for bit, as hmm_viterbi's general loop in hmm_cpu.cpp.
@@ -1327,9 +1330,8 @@ __attribute__((noinline)) void viterbi_pruned(const SmallKGroup& g, int64_t K, R
 
 template <int NV, bool Full, bool Fma, typename Rows>
 HPC_INLINE void viterbi_pass(const SmallKGroup& g, int64_t K, Rows& rows, const double* logpi, const double* logA,
-                             double* delta, int64_t* path, double* seq_logprob) {
+                             const V* LA, double* delta, int64_t* path, double* seq_logprob) {
     constexpr int64_t W = NV * kLanes;
-    const std::unique_ptr<V[]> LA = padded_rows<NV>(logA, K, false);
     const std::unique_ptr<V[]> LAT = padded_rows<NV>(logA, K, true);  // LAT[j]: column j of log A
     static volatile double one_unknown_to_the_compiler = 1.0;  // not folded away: x * one + y stays an FMA
     const V one = splat(one_unknown_to_the_compiler);
@@ -1345,11 +1347,8 @@ HPC_INLINE void viterbi_pass(const SmallKGroup& g, int64_t K, Rows& rows, const 
         // non-temporal stores for the backtrack.
         alignas(64) double ring[2][2][W];
         for (int64_t q = 0; q < n; ++q) {
-            V c[NV];
-            rows(r0[q], c);
-            for (int v = 0; v < NV; ++v) c[v] += lpi[v];
-            std::memcpy(ring[0][q], c, sizeof c);
-            std::memcpy(delta + r0[q] * W, c, sizeof c);
+            first_scores<NV>(rows, r0[q], lpi, ring[0][q]);
+            std::memcpy(delta + r0[q] * W, ring[0][q], sizeof ring[0][q]);
         }
         const int64_t both = n == 2 ? len[1] : 0;  // steps the two share (the second is not longer)
         for (int64_t t = 1; t < both; ++t) {
@@ -1360,13 +1359,13 @@ HPC_INLINE void viterbi_pass(const SmallKGroup& g, int64_t K, Rows& rows, const 
             }
             double(&prev)[2][W] = ring[(t - 1) & 1];
             double(&cur)[2][W] = ring[t & 1];
-            viterbi_step<NV, Full, Fma, 2>({prev[0], prev[1]}, LA.get(), K, one, rows, {ra, rb}, {cur[0], cur[1]},
+            viterbi_step<NV, Full, Fma, 2>({prev[0], prev[1]}, LA, K, one, rows, {ra, rb}, {cur[0], cur[1]},
                                            {delta + ra * W, delta + rb * W});
         }
         for (int64_t t = std::max<int64_t>(both, 1); t < len[0]; ++t) {
             const int64_t r = r0[0] + t;
             if (t + kViterbiPrefetchRows < len[0]) rows.prefetch(r + kViterbiPrefetchRows);
-            viterbi_step<NV, Full, Fma, 1>({ring[(t - 1) & 1][0]}, LA.get(), K, one, rows, {r}, {ring[t & 1][0]},
+            viterbi_step<NV, Full, Fma, 1>({ring[(t - 1) & 1][0]}, LA, K, one, rows, {r}, {ring[t & 1][0]},
                                            {delta + r * W});
         }
 #if defined(__SSE2__)
@@ -1483,15 +1482,16 @@ HPC_INLINE void viterbi(const SmallKGroup& g, int64_t K, Rows& rows, const doubl
                         double* delta, uint8_t* back, int64_t* path, double* seq_logprob) {
     if constexpr (NV * kLanes <= kViterbiBackPointerStates)
         viterbi_with_back_pointers<NV, Full>(g, K, rows, logpi, logA, back, path, seq_logprob);
-    else if constexpr (NV * kLanes <= kViterbiScoreStates)
-        viterbi_pass<NV, Full, kViterbiScoresWithFma>(g, K, rows, logpi, logA, delta, path, seq_logprob);
     else {
         const std::unique_ptr<V[]> LA = padded_rows<NV>(logA, K, false);
-        const std::unique_ptr<ViterbiBounds<NV>> bounds = viterbi_bounds<NV>(logA, K);
-        if (pruning_pays<NV, Full>(g, K, rows, logpi, LA.get(), *bounds))
-            viterbi_pruned<NV, Full>(g, K, rows, logpi, LA.get(), *bounds, back, path, seq_logprob);
-        else
-            viterbi_pass<NV, Full, kViterbiScoresWithFma>(g, K, rows, logpi, logA, delta, path, seq_logprob);
+        if constexpr (NV * kLanes > kViterbiScoreStates) {
+            const std::unique_ptr<ViterbiBounds<NV>> bounds = viterbi_bounds<NV>(logA, K);
+            if (pruning_pays<NV, Full>(g, K, rows, logpi, LA.get(), *bounds, back, path, seq_logprob)) {
+                viterbi_pruned<NV, Full>(g, K, rows, logpi, LA.get(), *bounds, back, path, seq_logprob);
+                return;
+            }
+        }
+        viterbi_pass<NV, Full, kViterbiScoresWithFma>(g, K, rows, logpi, logA, LA.get(), delta, path, seq_logprob);
     }
 }
 
