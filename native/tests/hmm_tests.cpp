@@ -1013,7 +1013,6 @@ TEST(Hmm, FusedSmallStateKernelsEqualTheGeneralPathsForEveryWidth) {
     }
 }
 
-#if HPC_TESTS_HAVE_VMATH_F64  // vmath_f64.cpp is compiled into this binary except under ThreadSanitizer (CMakeLists.txt)
 // The vectorised exp of the fused kernels against libm: within 2 ulp for normal results, within 1 unit of the last
 // place of a subnormal, exact at 0 (1) and below -745.14 (0), every lane position and tail length.
 TEST(Hmm, VectorisedExpMatchesLibm) {
@@ -1093,7 +1092,6 @@ TEST(Hmm, VectorisedLogMatchesLibm) {
         }
     }
 }
-#endif
 
 }  // namespace
 
