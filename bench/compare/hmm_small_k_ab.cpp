@@ -9,9 +9,10 @@
 //       bench/compare/hmm_small_k_ab.cpp -o /tmp/hab_$v.o; done
 //   g++ -O3 -std=gnu++17 -DMAIN bench/compare/hmm_small_k_ab.cpp /tmp/hab_a.o /tmp/hab_b.o -o /tmp/hab
 // A version whose small_k_backward still takes w_rows (up to e413956) is compiled with -DHAB_BACKWARD_W_ROWS.
-// Run: /tmp/hab K D S T SECONDS [viterbi [leftright]]. With viterbi: small_k_viterbi on hpc bench hmm's decode model
-// instead (leftright: its A without the entries below the diagonal), and whether both give the same paths and
-// log-probabilities. Prints each variant's median ms (forward + backward), the median of the per-pair
+// Run: /tmp/hab K D S T SECONDS [viterbi [leftright] | fused]. With viterbi: small_k_viterbi on hpc bench hmm's decode
+// model instead (leftright: its A without the entries below the diagonal), and whether both give the same paths and
+// log-probabilities; fused: small_k_diag_gaussian_viterbi on that model (the densities computed in the pass, as
+// hpc bench hmm's Gaussian decode runs). Prints each variant's median ms (forward + backward), the median of the per-pair
 // ratios B / A (time) with its quartiles, and the largest differences between the two variants' outputs (alpha, the
 // log-likelihoods, the transition, start and Gaussian sums), 0 where they agree bit for bit.
 #include <cstdint>
@@ -19,8 +20,9 @@
 
 struct HabData {
     int64_t K, D, S, T;
-    bool viterbi;
+    bool viterbi, fused;
     std::vector<double> logB, x, pi, A, logpi, logA;
+    std::vector<double> c, mu_inv_t, inv_t;  // fused: the decode model's diagonal Gaussian terms (variances 1)
 };
 struct HabOut {
     std::vector<double> alpha, row_max, row_scale, loglik, xi, start, stats, w_rows;
@@ -47,6 +49,13 @@ bool run(const HabData& d, HabOut& o) {
         o.loglik.assign((size_t)d.S, 0.0);
         o.delta.resize((size_t)(N * std::max<int64_t>(cpu::small_k_avx2::small_k_viterbi_width(K), 1)));
         o.back.resize((size_t)(N * cpu::kSmallKBackPointerRowBytes));
+        if (d.fused) {
+            bool ok = true;
+            return cpu::small_k_avx2::small_k_diag_gaussian_viterbi(
+                       g, K, d.D, d.x.data(), d.c.data(), d.mu_inv_t.data(), d.inv_t.data(), d.logpi.data(),
+                       d.logA.data(), o.delta.data(), o.back.data(), o.path.data(), o.loglik.data(), &ok) &&
+                   ok;
+        }
         return cpu::small_k_avx2::small_k_viterbi(g, K, d.logB.data(), d.logpi.data(), d.logA.data(), o.delta.data(),
                                                   o.back.data(), o.path.data(), o.loglik.data());
     }
@@ -94,7 +103,7 @@ static double max_diff(const std::vector<double>& a, const std::vector<double>& 
 
 int main(int argc, char** argv) {
     if (argc < 6 || argc > 8) {
-        std::fprintf(stderr, "usage: %s K D S T SECONDS [viterbi [leftright]]\n", argv[0]);
+        std::fprintf(stderr, "usage: %s K D S T SECONDS [viterbi [leftright] | fused]\n", argv[0]);
         return 2;
     }
     HabData d;
@@ -104,7 +113,8 @@ int main(int argc, char** argv) {
     d.T = std::atoll(argv[4]);
     const double seconds = std::atof(argv[5]);
     const int64_t N = d.S * d.T, K = d.K, D = d.D;
-    d.viterbi = argc >= 7 && std::string(argv[6]) == "viterbi";
+    d.fused = argc == 7 && std::string(argv[6]) == "fused";
+    d.viterbi = argc >= 7 && (std::string(argv[6]) == "viterbi" || d.fused);
     const bool left_right = argc == 8 && std::string(argv[7]) == "leftright";
     // A random diagonal Gaussian model (means spread over [-2, 2], variances in [0.5, 1.5]) and data drawn near its
     // means; logB its log-densities.
@@ -175,6 +185,20 @@ int main(int argc, char** argv) {
                 }
                 d.logB[(size_t)(n * K + j)] = s;
             }
+        if (d.fused) {  // hmm_cpu.cpp's DiagGaussianTerms for these means and variances 1
+            d.c.assign((size_t)K, 0.0);
+            d.mu_inv_t.resize((size_t)(K * D));
+            d.inv_t.assign((size_t)(K * D), 1.0);
+            for (int64_t j = 0; j < K; ++j) {
+                double sum = (double)D * std::log(2.0 * M_PI);
+                for (int64_t q = 0; q < D; ++q) {
+                    const double m = mu[(size_t)(j * D + q)];
+                    d.mu_inv_t[(size_t)(q * K + j)] = m;
+                    sum += m * m;
+                }
+                d.c[(size_t)j] = sum;
+            }
+        }
         for (double p : d.pi) d.logpi.push_back(std::log(p));
         for (double p : d.A) d.logA.push_back(std::log(p));
     }
