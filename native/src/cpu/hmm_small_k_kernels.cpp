@@ -247,7 +247,7 @@ HPC_INLINE void diag_stats_add(int64_t rows, int64_t D, GammaRow gamma_row, XRow
         const double *x0 = x_row(n), *x1 = x_row(n + 1), *x2 = x_row(n + 2), *x3 = x_row(n + 3);
         for (int64_t d = 0; d < D; ++d) {
             // Each feature broadcast as it is loaded and squared as a vector: one vector multiply where a scalar
-            // multiply then a broadcast took two operations on the FMA pipes (the same values).
+            // multiply and two broadcasts from registers took three operations on the FP pipes (the same values).
             const V a0 = broadcast_from_memory(x0 + d), a1 = broadcast_from_memory(x1 + d),
                     a2 = broadcast_from_memory(x2 + d), a3 = broadcast_from_memory(x3 + d);
             const V b0 = a0 * a0, b1 = a1 * a1, b2 = a2 * a2, b3 = a3 * a3;
@@ -808,8 +808,8 @@ struct DiagTerms {
 // terms above, as two chains of FMAs (x . mu and x^2 . iv, the features in order) added at the end: two vector
 // operations per feature where the unscaled form took three. The one sequence of operations of diag_loglik and the
 // fused Viterbi below, so both give the same bits. Each feature is broadcast as it is loaded and squared as a vector
-// (splat(x) and splat(x * x) were three operations on the FMA pipes, a scalar add, a scalar multiply and a broadcast,
-// beside the four FMAs at K 8): the same values (x * x is the same product in a vector; splat's 0.0 + x differs from
+// (splat(x) and splat(x * x) were four operations on the FP pipes, a scalar add, a scalar multiply and two broadcasts
+// from registers, beside the four FMAs at K 8): the same values (x * x is the same product in a vector; splat's 0.0 + x differs from
 // x only for x = -0.0, whose products the sums absorb as broadcast_from_memory says). hmm_small_k_ab.cpp fused, K 8,
 // one thread: D 16 0.90-0.96x the time, D 4 0.94x, D 1 0.96x; the diagonal statistics (diag_stats_add, the same
 // change) with the forward and backward at K 8 D 16 0.96x; the same paths, log-probabilities and sums, bit for bit.
