@@ -5,6 +5,9 @@
 # Ends with one summary line.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# The stages below narrow what they build and run with these; one inherited from the caller's environment would
+# silently narrow every stage.
+unset BUILD_TARGET CTEST_REGEX CTEST_EXCLUDE
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 scripts/setup.sh || exit 1

@@ -808,11 +808,14 @@ struct DiagTerms {
 // terms above, as two chains of FMAs (x . mu and x^2 . iv, the features in order) added at the end: two vector
 // operations per feature where the unscaled form took three. The one sequence of operations of diag_loglik and the
 // fused Viterbi below, so both give the same bits. Each feature is broadcast as it is loaded and squared as a vector
-// (splat(x) and splat(x * x) were four operations on the FP pipes, a scalar add, a scalar multiply and two broadcasts
-// from registers, beside the four FMAs at K 8): the same values (x * x is the same product in a vector; splat's 0.0 + x differs from
-// x only for x = -0.0, whose products the sums absorb as broadcast_from_memory says). hmm_small_k_ab.cpp fused, K 8,
-// one thread: D 16 0.90-0.96x the time, D 4 0.94x, D 1 0.96x; the diagonal statistics (diag_stats_add, the same
-// change) with the forward and backward at K 8 D 16 0.96x; the same paths, log-probabilities and sums, bit for bit.
+// (splat(x) and splat(x * x) were four operations on the FP pipes, a scalar add, a scalar multiply and two
+// broadcasts from registers, beside the four FMAs at K 8). The same values: x * x is the same product in a vector,
+// and splat's 0.0 + x differs from x only for x = -0.0, where a * mu is a zero of either sign added into o: the
+// chains' results then differ at most in the sign of a zero o, and o + q does not depend on that (q starts at +0 and
+// adds terms b * iv <= 0, so it is +0 or nonzero). hmm_small_k_ab.cpp fused, K 8, one thread: D 16 0.90-0.96x the
+// time, D 4 0.94x, D 1 0.96x; the diagonal statistics (diag_stats_add, the same change) with the forward and
+// backward at K 8 D 16 0.96x; the same paths, log-probabilities and sums, bit for bit (on that harness's data, which
+// has no -0.0).
 template <int NV>
 HPC_INLINE void diag_loglik_row(const double* xr, int64_t D, const DiagTerms<NV>& t, V (&o)[NV]) {
     V q[NV];
