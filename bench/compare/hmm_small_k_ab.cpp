@@ -8,7 +8,8 @@
 //   for v in a b; do g++ -O3 -std=gnu++17 -c -DHPC_SMALL_K_ISA=2 -DVARIANT=hpc_$v -DSRC="\"$PWD/path/to/$v.cpp\"" \
 //       bench/compare/hmm_small_k_ab.cpp -o /tmp/hab_$v.o; done
 //   g++ -O3 -std=gnu++17 -DMAIN bench/compare/hmm_small_k_ab.cpp /tmp/hab_a.o /tmp/hab_b.o -o /tmp/hab
-// A version whose small_k_backward still takes w_rows (up to e413956) is compiled with -DHAB_BACKWARD_W_ROWS.
+// A version whose small_k_backward still takes w_rows (up to e413956) is compiled with -DHAB_BACKWARD_W_ROWS, one
+// whose forward and backward take no factors rows (up to dc14de6) with -DHAB_NO_FACTORS.
 // Run: /tmp/hab K D S T SECONDS [viterbi [leftright] | fused]. With viterbi: small_k_viterbi on hpc bench hmm's decode
 // model instead (leftright: its A without the entries below the diagonal), and whether both give the same paths and
 // log-probabilities; fused: small_k_diag_gaussian_viterbi on that model (the densities computed in the pass, as
@@ -67,16 +68,32 @@ bool run(const HabData& d, HabOut& o) {
     o.start.assign((size_t)K, 0.0);
     o.stats.assign((size_t)(K + 2 * K * d.D), 0.0);
     o.w_rows.resize((size_t)(N * K));
-    if (!cpu::small_k_avx2::small_k_forward(g, K, d.logB.data(), d.pi.data(), d.A.data(), o.alpha.data(), o.row_max.data(),
-                              o.row_scale.data(), o.loglik.data()))
+#ifndef HAB_NO_FACTORS  // the forward keeps its factors b' [N, K] for the backward (a version up to dc14de6 does
+                        // not take them: compile it with -DHAB_NO_FACTORS)
+    thread_local std::vector<double> factors;
+    factors.resize((size_t)(N * K));
+    double* const fac = factors.data();
+#define HAB_FORWARD_FACTORS fac,
+    double* const row_max = nullptr;  // (the backward no longer reads the rows' maxima)
+#else
+#define HAB_FORWARD_FACTORS
+    double* const row_max = o.row_max.data();
+#endif
+    if (!cpu::small_k_avx2::small_k_forward(g, K, d.logB.data(), d.pi.data(), d.A.data(), o.alpha.data(), row_max,
+                              o.row_scale.data(), HAB_FORWARD_FACTORS o.loglik.data()))
         return false;
     const cpu::GaussianStatsSink sink{d.D, d.x.data(), o.stats.data()};
+#ifndef HAB_NO_FACTORS
+    return cpu::small_k_avx2::small_k_backward(g, K, d.A.data(), o.alpha.data(), o.row_scale.data(), fac, nullptr,
+                                               o.xi.data(), o.start.data(), &sink);
+#else
     return cpu::small_k_avx2::small_k_backward(g, K, d.logB.data(), d.A.data(), o.alpha.data(), o.row_max.data(),
                                  o.row_scale.data(), nullptr, o.xi.data(), o.start.data(),
 #ifdef HAB_BACKWARD_W_ROWS  // the backward before e413956's successor took a scratch w_rows [N, K]
                                  o.w_rows.data(),
 #endif
                                  &sink);
+#endif
 }
 }  // namespace VARIANT
 #else

@@ -430,7 +430,7 @@ bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* len
     // freed when the thread exits): new vectors cost a page fault and a zero fill per 4 KiB on every call, about
     // 15 % of a fit iteration at K 8 (perf). No pass reads a row that an earlier pass of the same call has not
     // written.
-    thread_local std::vector<double> sc_fwd, sc_bwd, sc_w, sc_v, sc_bprime, sc_scale, sc_logc, sc_post;
+    thread_local std::vector<double> sc_fwd, sc_bwd, sc_w, sc_v, sc_bprime, sc_scale, sc_logc, sc_post, sc_factors;
     auto grow = [](std::vector<double>& b, size_t n) -> std::vector<double>& {
         if (b.size() < n) b.resize(n);
         return b;
@@ -447,6 +447,8 @@ bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* len
     std::vector<double>& bprime = grow(sc_bprime, general_scaled ? NK : 0);
     std::vector<double>& scale = grow(sc_scale, mode == HmmMode::Scaling ? (size_t)N : 0);
     std::vector<double>& logc = grow(sc_logc, general_scaled ? (size_t)N : 0);
+    // The small-K forward's factors b'_t = exp(logB_t - m_t), read back by its backward (hmm_small_k.h).
+    std::vector<double>& factors = grow(sc_factors, small_k && need_backward ? NK : 0);
     std::vector<std::vector<double>> xi_part(l.groups.size());
     std::vector<std::vector<double>> start_part(l.groups.size());
     // The Gaussian statistics: each small-K group's sums (small_k_backward's sink: ps [K], obs_t [D, K], obs2_t
@@ -500,11 +502,11 @@ bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* len
             }
         } else if (small_k) {
             double* alpha = need_backward ? fwd.data() : nullptr;
-            double* row_max = need_backward ? v.data() : nullptr;
             double* row_scale = need_backward ? scale.data() : nullptr;
-            if (small_k_forward(sg, K, logB, pi, A, alpha, row_max, row_scale, seq_loglik)) {
+            double* const fac = need_backward ? factors.data() : nullptr;
+            if (small_k_forward(sg, K, logB, pi, A, alpha, nullptr, row_scale, fac, seq_loglik)) {
                 if (start_backward())
-                    small_k_backward(sg, K, logB, A, alpha, row_max, row_scale, posteriors,
+                    small_k_backward(sg, K, A, alpha, row_scale, fac, posteriors,
                                      xi_sum ? xi_part[gi].data() : nullptr, start_sum ? start_part[gi].data() : nullptr,
                                      group_sink);
                 return;

@@ -76,19 +76,22 @@ struct GaussianStatsSink {
 };
 
 // Forward pass of a group. alpha [N, K] (rows of the group; nullptr: not stored), row_max and row_scale [N] (m_t and
-// s_t; nullptr: not stored), seq_loglik [S] (the group's entries). Returns false if some step cannot be scaled (all of a row's
+// s_t; nullptr: not stored), factors [N, K] (b'_t = exp(logB_t - m_t), for the backward pass; nullptr: not stored),
+// seq_loglik [S] (the group's entries). Returns false if some step cannot be scaled (all of a row's
 // densities -inf, or a row sum below kUnderflowLimit or infinite): the caller then redoes the group in log space. Also false (doing
 // nothing) beyond kSmallKMaxStates states, as the functions below.
 bool small_k_forward(const SmallKGroup& g, int64_t K, const double* log_emission, const double* startprob,
-                     const double* transmat, double* alpha, double* row_max, double* row_scale, double* seq_loglik);
+                     const double* transmat, double* alpha, double* row_max, double* row_scale, double* factors,
+                     double* seq_loglik);
 
-// Backward pass of a group after small_k_forward stored alpha, row_max and row_scale. posteriors [N, K] (nullptr: not
+// Backward pass of a group after small_k_forward stored alpha, row_scale and factors (all three required).
+// posteriors [N, K] (nullptr: not
 // written); xi_part [K, K] += sum_t alpha_t^T (b'_{t+1} beta_{t+1} s_{t+1}) (before the product with A; nullptr:
 // not computed); start_part [K] += posteriors at t = 0 (nullptr: not computed). stats: nullptr, or where the
 // posterior rows' Gaussian statistics are added.
-bool small_k_backward(const SmallKGroup& g, int64_t K, const double* log_emission, const double* transmat,
-                      const double* alpha, const double* row_max, const double* row_scale, double* posteriors,
-                      double* xi_part, double* start_part, const GaussianStatsSink* stats);
+bool small_k_backward(const SmallKGroup& g, int64_t K, const double* transmat, const double* alpha,
+                      const double* row_scale, const double* factors, double* posteriors, double* xi_part,
+                      double* start_part, const GaussianStatsSink* stats);
 
 // The log-space forward-backward of a group (the log implementation), fused in the same way: the forward stores
 // la [N, K] (nullptr: not stored) and writes seq_loglik (-inf for an impossible sequence: the caller then asks for no
