@@ -74,12 +74,12 @@ bool run(const HabData& d, HabOut& o) {
     factors.resize((size_t)(N * K));
     double* const fac = factors.data();
 #define HAB_FORWARD_FACTORS fac,
-    double* const row_max = nullptr;  // (the backward no longer reads the rows' maxima)
+#define HAB_ROW_MAX  // (the forward no longer stores the rows' maxima: the backward does not read them)
 #else
 #define HAB_FORWARD_FACTORS
-    double* const row_max = o.row_max.data();
+#define HAB_ROW_MAX o.row_max.data(),
 #endif
-    if (!cpu::small_k_avx2::small_k_forward(g, K, d.logB.data(), d.pi.data(), d.A.data(), o.alpha.data(), row_max,
+    if (!cpu::small_k_avx2::small_k_forward(g, K, d.logB.data(), d.pi.data(), d.A.data(), o.alpha.data(), HAB_ROW_MAX
                               o.row_scale.data(), HAB_FORWARD_FACTORS o.loglik.data()))
         return false;
     const cpu::GaussianStatsSink sink{d.D, d.x.data(), o.stats.data()};

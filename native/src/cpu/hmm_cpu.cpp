@@ -504,7 +504,7 @@ bool hmm_forward_backward(HmmMode mode, int64_t K, int64_t S, const int64_t* len
             double* alpha = need_backward ? fwd.data() : nullptr;
             double* row_scale = need_backward ? scale.data() : nullptr;
             double* const fac = need_backward ? factors.data() : nullptr;
-            if (small_k_forward(sg, K, logB, pi, A, alpha, nullptr, row_scale, fac, seq_loglik)) {
+            if (small_k_forward(sg, K, logB, pi, A, alpha, row_scale, fac, seq_loglik)) {
                 if (start_backward())
                     small_k_backward(sg, K, A, alpha, row_scale, fac, posteriors,
                                      xi_sum ? xi_part[gi].data() : nullptr, start_sum ? start_part[gi].data() : nullptr,

@@ -9,8 +9,8 @@ namespace hpc::cpu {
 #define HPC_SMALL_K_DECLARE_KERNELS(NS)                                                                             \
     namespace NS {                                                                                                  \
     bool small_k_forward(const SmallKGroup& g, int64_t K, const double* log_emission, const double* startprob,      \
-                         const double* transmat, double* alpha, double* row_max, double* row_scale,                 \
-                         double* factors, double* seq_loglik);                                                      \
+                         const double* transmat, double* alpha, double* row_scale, double* factors,                 \
+                         double* seq_loglik);                                                                       \
     bool small_k_backward(const SmallKGroup& g, int64_t K, const double* transmat, const double* alpha,             \
                           const double* row_scale, const double* factors, double* posteriors, double* xi_part,      \
                           double* start_part, const GaussianStatsSink* stats);                                      \
@@ -89,8 +89,8 @@ bool small_k_fuses_17_to_32_states() { return false; }
 int64_t small_k_viterbi_width(int64_t K) { HPC_SMALL_K_CALL(small_k_viterbi_width, (K)) }
 
 bool small_k_forward(const SmallKGroup& g, int64_t K, const double* logB, const double* pi, const double* A,
-                     double* alpha, double* row_max, double* row_scale, double* factors, double* seq_loglik) {
-    HPC_SMALL_K_CALL(small_k_forward, (g, K, logB, pi, A, alpha, row_max, row_scale, factors, seq_loglik))
+                     double* alpha, double* row_scale, double* factors, double* seq_loglik) {
+    HPC_SMALL_K_CALL(small_k_forward, (g, K, logB, pi, A, alpha, row_scale, factors, seq_loglik))
 }
 
 bool small_k_backward(const SmallKGroup& g, int64_t K, const double* A, const double* alpha, const double* row_scale,

@@ -75,14 +75,13 @@ struct GaussianStatsSink {
     double* acc;
 };
 
-// Forward pass of a group. alpha [N, K] (rows of the group; nullptr: not stored), row_max and row_scale [N] (m_t and
-// s_t; nullptr: not stored), factors [N, K] (b'_t = exp(logB_t - m_t), for the backward pass; nullptr: not stored),
+// Forward pass of a group. alpha [N, K] (rows of the group; nullptr: not stored), row_scale [N] (s_t; nullptr: not
+// stored), factors [N, K] (b'_t = exp(logB_t - m_t), m_t the row's maximum, for the backward pass; nullptr: not stored),
 // seq_loglik [S] (the group's entries). Returns false if some step cannot be scaled (all of a row's
 // densities -inf, or a row sum below kUnderflowLimit or infinite): the caller then redoes the group in log space. Also false (doing
 // nothing) beyond kSmallKMaxStates states, as the functions below.
 bool small_k_forward(const SmallKGroup& g, int64_t K, const double* log_emission, const double* startprob,
-                     const double* transmat, double* alpha, double* row_max, double* row_scale, double* factors,
-                     double* seq_loglik);
+                     const double* transmat, double* alpha, double* row_scale, double* factors, double* seq_loglik);
 
 // Backward pass of a group after small_k_forward stored alpha, row_scale and factors (all three required).
 // posteriors [N, K] (nullptr: not

@@ -366,7 +366,7 @@ struct FactorBlock {
 
 template <int NV, bool Full>
 HPC_INLINE bool forward(const SmallKGroup& g, int64_t K, const double* logB, const double* pi, const double* A,
-                        double* alpha, double* row_max, double* row_scale, double* factors, double* seq_loglik) {
+                        double* alpha, double* row_scale, double* factors, double* seq_loglik) {
     const std::unique_ptr<V[]> Ap = padded_rows<NV>(A, K, false);
     V pip[NV];
     load_row<NV, false>(pi, K, 0.0, pip);
@@ -397,7 +397,7 @@ HPC_INLINE bool forward(const SmallKGroup& g, int64_t K, const double* logB, con
             }
             exp_np_inplace(fb.row(i, 0), (t - t0) * NV);
             // The factors kept for the backward pass (factors [N, K], unless nullptr), which made them again from logB
-            // and row_max before: the same values, read back instead of a second round of exponentials.
+            // and the rows' maxima before: the same values, read back instead of a second round of exponentials.
             // bench/compare/hmm_small_k_ab.cpp (one thread's group of 5 sequences of 10,000 rows, forward and
             // backward with the statistics), the time against dc14de6: K 3 D 1 0.77x, K 5 D 4 0.80x, K 8 D 1 0.90x,
             // K 8 D 16 0.93x and 0.97x (T 1,000: 0.88x), K 16 D 4 0.96x, K 32 D 16 0.99x, K 64 D 4 1.00x; the same
@@ -444,7 +444,6 @@ HPC_INLINE bool forward(const SmallKGroup& g, int64_t K, const double* logB, con
                 V scaled[NV];
                 for (int v = 0; v < NV; ++v) pv[v] = scaled[v] = cur[v] * scale;
                 if (alpha) store_row<NV, Full>(scaled, K, alpha + r * K);
-                if (row_max) row_max[r] = m;
                 if (row_scale) row_scale[r] = scale;
                 msum[(size_t)i] += m;
                 esum[(size_t)i] += E;
@@ -1535,9 +1534,9 @@ constexpr int kBlockVectors = 8 / kLanes;
 #define HPC_SMALL_K_DEFINE(NB, FULL, SUFFIX, KERNEL, ARGS)                                                             \
     static bool small_k_forward_##SUFFIX(const SmallKGroup& g, int64_t K, const double* logB,                          \
                                                      const double* pi, const double* A, double* alpha,                 \
-                                                     double* row_max, double* row_scale, double* factors,              \
+                                                     double* row_scale, double* factors,                               \
                                                      double* seq_loglik) {                                             \
-        return forward<(NB) * kBlockVectors, FULL>(g, K, logB, pi, A, alpha, row_max, row_scale, factors, seq_loglik); \
+        return forward<(NB) * kBlockVectors, FULL>(g, K, logB, pi, A, alpha, row_scale, factors, seq_loglik);          \
     }                                                                                                                  \
     static bool small_k_backward_##SUFFIX(const SmallKGroup& g, int64_t K, const double* A, const double* alpha,       \
                                                       const double* row_scale, const double* factors,                  \
@@ -1622,8 +1621,8 @@ int set_index(int64_t K) {
     }
 
 bool small_k_forward(const SmallKGroup& g, int64_t K, const double* logB, const double* pi, const double* A,
-                     double* alpha, double* row_max, double* row_scale, double* factors, double* seq_loglik) {
-    HPC_SMALL_K_DISPATCH(forward, (g, K, logB, pi, A, alpha, row_max, row_scale, factors, seq_loglik))
+                     double* alpha, double* row_scale, double* factors, double* seq_loglik) {
+    HPC_SMALL_K_DISPATCH(forward, (g, K, logB, pi, A, alpha, row_scale, factors, seq_loglik))
     return false;
 }
 
