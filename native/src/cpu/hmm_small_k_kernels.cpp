@@ -344,7 +344,8 @@ struct StatsStage {
 // results). Made inside the recursion, row by row, the exponentials and the step's own chain (the product with A,
 // the sum, the scale) were one long loop body. The same operations on the same values: the same bits. With the
 // backward's passes split the same way (below), one thread's forward and backward at K 8, D 1, 5 sequences of 10,000
-// rows took 0.66x the time (0.61-0.92x from K 3 to 64; bench/compare/hmm_small_k_ab.cpp).
+// rows took 0.66x the time (0.61-0.92x from K 3 to 64; bench/compare/hmm_small_k_ab.cpp). Since 5444958 only the
+// forward makes them; the backward's blocks are copied from the factors rows the forward stored (see forward).
 template <int NV>
 struct FactorBlock {
     // A block's rows fill up to this many bytes (in L2 while the passes read them back), at most kMaxSteps steps.
