@@ -8,6 +8,8 @@
 // MODE: inference or training (time-major x and y, as the side-by-side grids), or either with `-batch-first`.
 #include <hpc/hpc.h>
 
+#include "rnn_bench_desc.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -32,18 +34,12 @@ int main(int argc, char** argv) {
     const int repeats = std::atoi(argv[7]);
     const double warm_ms = argc == 9 ? std::atof(argv[8]) : 200;
     const bool training = mode == "training";
-    if ((cell != "lstm" && cell != "gru" && cell != "rnn_tanh") || (!training && mode != "inference") || B <= 0 ||
-        T <= 0 || I <= 0 || H <= 0 || repeats <= 0) {
+    hpc_rnn_desc d;
+    if (!single_layer_desc(cell, mode, B, T, I, H, batch_first, d)) return 2;
+    if (repeats <= 0) {
         std::fprintf(stderr, "bad arguments\n");
         return 2;
     }
-    hpc_rnn_desc d{};
-    d.cell = cell == "lstm" ? HPC_CELL_LSTM : cell == "gru" ? HPC_CELL_GRU : HPC_CELL_RNN_TANH;
-    d.dtype = HPC_DTYPE_FLOAT32;
-    d.input_size = I;
-    d.hidden_size = H;
-    d.num_layers = 1;
-    d.batch_first = batch_first ? 1 : 0;
     int64_t tensors = 0, np = 0;
     hpc_rnn* r = nullptr;
     if (hpc_rnn_param_layout(&d, &tensors, &np) != HPC_OK || hpc_rnn_create(&d, &r) != HPC_OK) return 1;

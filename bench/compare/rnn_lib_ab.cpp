@@ -13,6 +13,8 @@
 #include <hpc/hpc.h>
 #include <dlfcn.h>
 
+#include "rnn_bench_desc.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -54,17 +56,12 @@ int main(int argc, char** argv) {
     const double seconds = std::atof(argv[9]);
     const int block = argc == 11 ? std::atoi(argv[10]) : 5;
     const bool training = mode == "training";
-    if ((cell != "lstm" && cell != "gru" && cell != "rnn_tanh") || (!training && mode != "inference") || B <= 0 || T <= 0 ||
-        I <= 0 || H <= 0 || block < 2) {
+    hpc_rnn_desc d;
+    if (!single_layer_desc(cell, mode, B, T, I, H, false, d)) return 2;
+    if (block < 2) {
         std::fprintf(stderr, "bad arguments\n");
         return 2;
     }
-    hpc_rnn_desc d{};
-    d.cell = cell == "lstm" ? HPC_CELL_LSTM : cell == "gru" ? HPC_CELL_GRU : HPC_CELL_RNN_TANH;
-    d.dtype = HPC_DTYPE_FLOAT32;
-    d.input_size = I;
-    d.hidden_size = H;
-    d.num_layers = 1;
     Lib libs[2];
     std::vector<float> p, x((size_t)(T * B * I)), dy((size_t)(T * B * H));
     std::mt19937 rng(1);
