@@ -32,11 +32,17 @@ int main(int argc, char** argv) {
     }
     const int64_t K = atol(argv[3]), D = atol(argv[4]), T = atol(argv[5]), S = 10;
     const double seconds = atof(argv[6]);
+    // The model spreads K means over [-5, 5] (K >= 2) and cuts T rows into S equal sequences.
+    if (K < 2 || D < 1 || T < S || T % S != 0) {
+        fprintf(stderr, "expected K >= 2, D >= 1 and T a positive multiple of %ld\n", (long)S);
+        return 2;
+    }
     const int64_t N = T;
     void* la = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
     void* lb = dlopen(argv[2], RTLD_NOW | RTLD_LOCAL);
     if (!la || !lb) { fprintf(stderr, "%s\n", dlerror()); return 1; }
     EStep ea = (EStep)dlsym(la, "hpc_hmm_gaussian_e_step"), eb = (EStep)dlsym(lb, "hpc_hmm_gaussian_e_step");
+    if (!ea || !eb) { fprintf(stderr, "hpc_hmm_gaussian_e_step: %s\n", dlerror()); return 1; }
     std::mt19937 rng(3);
     std::normal_distribution<double> z;
     std::vector<double> means(K * D), cov(K * D, 1.0), pi(K, 1.0 / K), A(K * K), x(N * D);
