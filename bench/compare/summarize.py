@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """Prints the README's benchmark section from the recorded comparison results.
 
-Usage: /usr/bin/python3 bench/compare/summarize.py [DATE [MACHINE]]   (default: the newest seeds result; MACHINE
-describes the CPU beyond the results' "cpu" field, e.g. "Zen 3, AVX2, no AVX-512")
+Usage: /usr/bin/python3 bench/compare/summarize.py [DATE [MACHINE [SEEDS_SUFFIX [DEEPBENCH_SUFFIX]]]]   (default: the
+newest seeds result; MACHINE describes the CPU beyond the results' "cpu" field, e.g. "Zen 3, AVX2, no AVX-512"; the
+suffixes name renamed result files, DATE-compare-seeds{SEEDS_SUFFIX}.json and DATE-compare-deepbench{DEEPBENCH_SUFFIX}.json,
+e.g. "-zen4-4286882"; the second defaults to the first)
 """
 import glob
 import json
@@ -13,8 +15,8 @@ import sys
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
-def load(name, date):
-    return json.load(open(os.path.join(ROOT, "bench", "results", f"{date}-compare-{name}.json")))
+def load(name, date, suffix=""):
+    return json.load(open(os.path.join(ROOT, "bench", "results", f"{date}-compare-{name}{suffix}.json")))
 
 
 def g(rows, key):
@@ -23,7 +25,8 @@ def g(rows, key):
 
 def main():
     date = sys.argv[1] if len(sys.argv) > 1 else sorted(glob.glob(os.path.join(ROOT, "bench", "results", "*-compare-seeds.json")))[-1].split(os.sep)[-1][:10]
-    s, d = load("seeds", date), load("deepbench", date)
+    seeds_suffix = sys.argv[3] if len(sys.argv) > 3 else ""
+    s, d = load("seeds", date, seeds_suffix), load("deepbench", date, sys.argv[4] if len(sys.argv) > 4 else seeds_suffix)
     sr, dr = s["rows"], d["rows"]
     m = s["meta"]
     core = m["blas"].split(" core=")[1].split(" ")[0]
