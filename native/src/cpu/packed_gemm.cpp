@@ -262,7 +262,17 @@ const std::array<decltype(avx2_tiles<false>()), 2> kTilesAvx2{avx2_tiles<false>(
 inline int panels_per_tile_avx2(int64_t mr) { return mr >= 4 ? 1 : (mr >= 2 ? 2 : 4); }
 
 // ---- AVX-512 kernel: MR rows x NP panels, MR*NP zmm accumulators, NP panel loads and MR broadcasts per k ----
-template <int MR, int NP>
+// k steps ahead of the one it reads at which the AVX-512 tile prefetches a transposed A (the weight gradients dG^T X
+// read dG in place: a tile's MR values of A at k are consecutive, the next k's lda floats on, e.g. 768 bytes of every
+// 2 KiB for a 192-row block at LSTM H 128), in the first panel group's pass over a cache block; the later groups find
+// that block in L2. Where A comes from memory the hardware prefetchers did not keep up with that pattern: Zen 4, one
+// thread, M 512 N 128 K 6400 (A 13 MB) ran at 77-78 GFLOP/s against 112 at K 1024 (A in L3); with the prefetch
+// 0.82x the time at 8 steps ahead, 0.78x at 16, 0.76-0.77x at 32, 0.76x at 64. Two threads, with 32
+// (gemm_interleaved_ab.cpp, same bits): M 512 N 128 K 6400 0.78-0.79x, K 1600 0.89x; M 1024 N 256 K 6400 0.90x,
+// K 1600 0.90x; M 512 N 512 K 6400 0.91x; M 384, 768 and 256 (K 6400) 0.94-0.96x; M 128 N 128 0.98x; M 1024 N 256
+// K 400 (A in cache) 0.98x. The products that copy A into rows first (copies_a) read it in place no more: unchanged.
+constexpr int64_t kPrefetchKAvx512 = 32;
+template <int MR, int NP, bool PrefetchA>
 __attribute__((target("avx512f"))) void tile_avx512(int64_t kc, const float* a, int64_t a_rs, int64_t a_cs,
                                                      const float* bp, int64_t pstride, int64_t brs, float* c, int64_t ldc,
                                                      int64_t cols, bool accumulate, const float* bias) {
@@ -276,6 +286,10 @@ __attribute__((target("avx512f"))) void tile_avx512(int64_t kc, const float* a, 
 #pragma GCC unroll 8
         for (int q = 0; q < NP; ++q) b[q] = _mm512_loadu_ps(bp + q * pstride + kk * brs);
         const float* ak = a + kk * a_cs;
+        if (PrefetchA) {  // the first and last of the tile's MR values (a_rs = 1): the lines they fall in
+            _mm_prefetch((const char*)(ak + kPrefetchKAvx512 * a_cs), _MM_HINT_T0);
+            _mm_prefetch((const char*)(ak + kPrefetchKAvx512 * a_cs + MR - 1), _MM_HINT_T0);
+        }
 #pragma GCC unroll 8
         for (int r = 0; r < MR; ++r) {
             const __m512 av = _mm512_set1_ps(ak[r * a_rs]);
@@ -300,11 +314,17 @@ __attribute__((target("avx512f"))) void tile_avx512(int64_t kc, const float* a, 
     }
 }
 
+template <bool PrefetchA>
 struct Avx512Kernel {
     template <int MR, int NP>
-    static constexpr TileFn tile() { return &tile_avx512<MR, NP>; }
+    static constexpr TileFn tile() { return &tile_avx512<MR, NP, PrefetchA>; }
 };
-const auto kTiles = tile_table<Avx512Kernel, kMaxPanels>(std::make_integer_sequence<int, kMaxRows>{});  // [mr - 1][np - 1]
+template <bool PrefetchA>
+constexpr auto avx512_tiles() {
+    return tile_table<Avx512Kernel<PrefetchA>, kMaxPanels>(std::make_integer_sequence<int, kMaxRows>{});
+}
+// [prefetching a transposed A][mr - 1][np - 1]
+const std::array<decltype(avx512_tiles<false>()), 2> kTiles{avx512_tiles<false>(), avx512_tiles<true>()};
 
 // Rows per tile: at most 6, as even as possible (16 rows: 6 + 5 + 5; 32: 6 + 6 + 5 + 5 + 5 + 5, not 6 x 5 + 2, whose
 // 2-row tile streams the same B for a third of the multiply-adds). Panels per tile: of a packed B, one group of 4
@@ -327,13 +347,16 @@ void block_avx512(int64_t m, int64_t kc, int64_t n, const float* a, int64_t a_rs
     if (m <= 0) return;
     const RowTiles rt = row_tiles(m);
     const int np = panels_per_tile(rt.rows(0), panels_linear(gstride));
-    // Panel groups outer (a group's kc x np*16 block of B stays in L1/L2 for all rows), rows inner.
+    // Panel groups outer (a group's kc x np*16 block of B stays in L1/L2 for all rows), rows inner. The first group's
+    // tiles prefetch a transposed A (see kPrefetchKAvx512).
+    const bool transposed_a = a_rs == 1 && a_cs > 1;
     for (int64_t p = p_lo, npp; p < p_hi; p += npp) {
         npp = tile_room(p, std::min<int64_t>(np, p_hi - p), gstride);
         const int64_t c0 = p * kPanel, cols = std::min(npp * kPanel, n - c0);
+        const auto& tiles = kTiles[transposed_a && p == p_lo];
         for (int64_t t = 0, r = 0; t < rt.tiles; r += rt.rows(t), ++t) {
             const int64_t mrr = rt.rows(t);
-            kTiles[mrr - 1][npp - 1](kc, a + r * a_rs, a_rs, a_cs, bp + panel_offset(p, gstride), panel_stride(gstride), brs,
+            tiles[mrr - 1][npp - 1](kc, a + r * a_rs, a_rs, a_cs, bp + panel_offset(p, gstride), panel_stride(gstride), brs,
                                      c + r * ldc + c0, ldc, cols, accumulate, bias ? bias + c0 : nullptr);
         }
     }
