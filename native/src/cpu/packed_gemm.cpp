@@ -266,10 +266,10 @@ inline int panels_per_tile_avx2(int64_t mr) { return mr >= 4 ? 1 : (mr >= 2 ? 2 
 // read dG in place: a tile's MR values of A at k are consecutive, the next k's lda floats on, e.g. 768 bytes of every
 // 2 KiB for a 192-row block at LSTM H 128), in the first panel group's pass over a cache block; the later groups find
 // that block in L2. Where A comes from memory the hardware prefetchers did not keep up with that pattern: Zen 4, one
-// thread, M 512 N 128 K 6400 (A 13 MB) ran at 77-78 GFLOP/s against 112 at K 1024 (A in L3); with the prefetch
+// thread, M 512 N 128 K 6400 (A 13 MB) ran at 77-79 GFLOP/s against 112 at K 1024 (A in L3); with the prefetch
 // 0.82x the time at 8 steps ahead, 0.78x at 16, 0.76-0.77x at 32, 0.76x at 64. Two threads, with 32
 // (gemm_interleaved_ab.cpp, same bits): M 512 N 128 K 6400 0.78-0.79x, K 1600 0.89x; M 1024 N 256 K 6400 0.90x,
-// K 1600 0.90x; M 512 N 512 K 6400 0.91x; M 384, 768 and 256 (K 6400) 0.94-0.96x; M 128 N 128 0.98x; M 1024 N 256
+// K 1600 0.90x; M 512 N 512 K 6400 0.905x; M 384, 768 and 256 (K 6400) 0.94-0.96x; M 128 N 128 0.98x; M 1024 N 256
 // K 400 (A in cache) 0.98x. The products that copy A into rows first (copies_a) read it in place no more: unchanged.
 constexpr int64_t kPrefetchKAvx512 = 32;
 template <int MR, int NP, bool PrefetchA>
@@ -357,7 +357,7 @@ void block_avx512(int64_t m, int64_t kc, int64_t n, const float* a, int64_t a_rs
         for (int64_t t = 0, r = 0; t < rt.tiles; r += rt.rows(t), ++t) {
             const int64_t mrr = rt.rows(t);
             tiles[mrr - 1][npp - 1](kc, a + r * a_rs, a_rs, a_cs, bp + panel_offset(p, gstride), panel_stride(gstride), brs,
-                                     c + r * ldc + c0, ldc, cols, accumulate, bias ? bias + c0 : nullptr);
+                                    c + r * ldc + c0, ldc, cols, accumulate, bias ? bias + c0 : nullptr);
         }
     }
 }
