@@ -9,6 +9,9 @@
 //   up for 200 ms, then the median of REPEATS calls; `cold` writes a 128 MB buffer before every timed call, so that
 //   the operands come from memory as they do in a layer. HPC_COPY_A_MIN_OUTPUT (environment) sets the size of C from
 //   which a transposed A's k blocks are copied into rows first (packed_gemm_copy_a_min_output; 0 = always).
+//   HPC_GEMM_AVX2=1 (environment) makes HPC use its AVX2 kernel on an AVX-512 machine (packed_gemm_use_best(false));
+//   with ONEDNN_MAX_CPU_ISA=AVX2 oneDNN does the same, which compares the two AVX2 kernels on such a machine. The
+//   kernel HPC ran is in the JSON line.
 #include <dnnl.h>
 
 #include <algorithm>
@@ -34,6 +37,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     if (const char* e = std::getenv("HPC_COPY_A_MIN_OUTPUT")) packed_gemm_copy_a_min_output(std::atof(e));
+    if (const char* e = std::getenv("HPC_GEMM_AVX2"); e && std::atoi(e) != 0) hpc::cpu::packed_gemm_use_best(false);
     const bool ta = std::atoi(argv[1]) != 0, cold = argc == 7;
     const long m = std::atol(argv[2]), n = std::atol(argv[3]), k = std::atol(argv[4]);
     const int repeats = std::atoi(argv[5]);
@@ -64,8 +68,8 @@ int main(int argc, char** argv) {
         dnnl_sgemm(ta ? 'T' : 'N', 'N', m, n, k, 1.0f, a.data(), lda, b.data(), n, 0.0f, c.data(), n);
     });
     const double mflop = 2.0 * m * n * k / 1e6;
-    std::printf("{\"bench\":\"gemm_vs_onednn\",\"trans_a\":%d,\"m\":%ld,\"n\":%ld,\"k\":%ld,\"cold\":%s,\"hpc_ms\":%.4f,"
+    std::printf("{\"bench\":\"gemm_vs_onednn\",\"trans_a\":%d,\"m\":%ld,\"n\":%ld,\"k\":%ld,\"cold\":%s,\"hpc_kernel\":\"%s\",\"hpc_ms\":%.4f,"
                 "\"onednn_ms\":%.4f,\"hpc_gflops\":%.1f,\"onednn_gflops\":%.1f,\"hpc_over_onednn\":%.3f}\n",
-                ta ? 1 : 0, m, n, k, cold ? "true" : "false", hpc, dnnl, mflop / hpc, mflop / dnnl, hpc / dnnl);
+                ta ? 1 : 0, m, n, k, cold ? "true" : "false", hpc::cpu::packed_gemm_kernel_name(), hpc, dnnl, mflop / hpc, mflop / dnnl, hpc / dnnl);
     return 0;
 }
