@@ -301,6 +301,33 @@ TEST(PackedGemm, InPlaceEqualsPacked) {
     }
 }
 
+// A transposed A (the weight gradients dG^T X) over a row-major B of whole panels reads B in place (AVX-512; with the
+// other kernels both calls pack B): the same bits as B packed, on 1 and 2 threads, k in one block and in blocks, with
+// and without a bias.
+TEST(PackedGemm, TransposedAReadsBInPlaceLikePacked) {
+    std::mt19937_64 rng(11);
+    std::uniform_real_distribution<float> u(-1, 1);
+    for (int threads : {1, 2})
+        for (auto [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{512, 128, 1600}, {200, 64, 2300}, {64, 32, 300}, {130, 16, 1030}}) {
+            SCOPED_TRACE("threads " + std::to_string(threads) + " m " + std::to_string(m) + " n " + std::to_string(n) +
+                         " k " + std::to_string(k));
+            team_set_size(threads);
+            const int64_t ldb = n + 16;  // a leading dimension wider than the matrix
+            std::vector<float> a((size_t)(k * m)), b((size_t)(k * ldb)), bias((size_t)n), pack1, pack2;
+            for (auto& e : a) e = u(rng);
+            for (auto& e : b) e = u(rng);
+            for (auto& e : bias) e = u(rng);
+            for (const float* bs : {static_cast<const float*>(nullptr), static_cast<const float*>(bias.data())}) {
+                std::vector<float> c1((size_t)(m * n)), c2(c1.size());
+                gemm_f32(true, false, m, n, k, a.data(), m, b.data(), ldb, false, c1.data(), n, pack1, bs);
+                const float* packed = hpc::cpu::pack_b(b.data(), ldb, false, k, n, pack2);
+                hpc::cpu::gemm_f32_packed(true, m, n, k, a.data(), m, packed, false, c2.data(), n, bs);
+                EXPECT_EQ(c1, c2);
+            }
+        }
+    team_set_size(0);
+}
+
 // B packed from two row ranges of different matrices (pack_b_two: h0's rows, then the layer outputs', each with its
 // own leading dimension; gemm_f32_ta_two for a transposed A, the weight gradient's) gives the same product, bit for
 // bit, as the rows copied together and packed by gemm_f32; a large B (non-temporal stores) and a tail panel, the
@@ -315,7 +342,12 @@ TEST(PackedGemm, TwoPartPackingEqualsOnePiece) {
         for (auto [m, n, k0, k1, ta] : {std::tuple<int64_t, int64_t, int64_t, int64_t, bool>{48, 20, 4, 46, true},
                                         {300, 1100, 16, 1184, true}, {70, 64, 1, 0, true}, {90, 130, 0, 33, false},
                                         {64, 1024, 1000, 17, false}, {80, 40, 300, 1500, true}, {80, 40, 1024, 500, true},
-                                        {80, 40, 1800, 0, true}, {80, 40, 0, 1300, true}}) {
+                                        {80, 40, 1800, 0, true}, {80, 40, 0, 1300, true},
+                                        // whole panels under a transposed A: B read in place where a k block lies in one
+                                        // part (the block that straddles the split packed; a split at a block's start;
+                                        // one part empty; a layer's first B rows, either end)
+                                        {80, 48, 300, 1500, true}, {80, 64, 1024, 500, true}, {80, 32, 1800, 0, true},
+                                        {80, 32, 0, 1300, true}, {96, 16, 64, 2000, true}, {96, 16, 2000, 64, true}}) {
             SCOPED_TRACE("threads " + std::to_string(threads) + " m " + std::to_string(m) + " n " + std::to_string(n) +
                          " k0 " + std::to_string(k0) + " by block " + std::to_string(block_min == 0) + " A copied " +
                          std::to_string(copy_min == 0));

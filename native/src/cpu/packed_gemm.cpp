@@ -618,7 +618,7 @@ void copy_transposed_a(const float* a, int64_t lda, int64_t mb, int64_t kc, floa
 }
 void gemm_range(int64_t i_lo, int64_t i_hi, int64_t p_lo, int64_t p_hi, int64_t k, int64_t n, const float* a,
                 int64_t a_rs, int64_t a_cs, const float* b, int64_t gstride, int64_t brs, float* c, int64_t ldc,
-                bool accumulate, const float* bias, int64_t span_panels = 0) {
+                bool accumulate, const float* bias, int64_t span_panels = 0, int64_t k_blk = 0) {
     const BlockFn block = g_block.load(std::memory_order_relaxed);
     if (k == 0) {  // an empty sum: C = 0 or the bias (or unchanged)
         if (!accumulate)
@@ -630,7 +630,7 @@ void gemm_range(int64_t i_lo, int64_t i_hi, int64_t p_lo, int64_t p_hi, int64_t 
             }
         return;
     }
-    const int64_t kb = k_block(k, a_cs != 1);
+    const int64_t kb = k_blk > 0 ? k_blk : k_block(k, a_cs != 1);
     const bool copy_a = a_rs == 1 && a_cs != 1 && p_hi - p_lo >= 4 && block_is_portable(block);
     thread_local std::vector<float> a_rows;
     if (copy_a && (int64_t)a_rows.size() < kBlockM * std::min(kb, k)) a_rows.resize((size_t)(kBlockM * std::min(kb, k)));
@@ -851,8 +851,11 @@ void in_order(int64_t begin, int64_t end, int64_t piece, bool reverse, double by
     for (int64_t lo = begin + (end - begin - 1) / piece * piece; lo >= begin; lo -= piece) f(lo, std::min(end, lo + piece));
 }
 
+// k_blk: the k block of gemm_range (0: k_block's for this k), for a product cut into parts along k that must sum in
+// the blocks of the whole (gemm_ta_two_in_place).
 void gemm_team(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* b,
-               int64_t gstride, int64_t brs, float* c, int64_t ldc, bool accumulate, const float* bias, bool reverse = false) {
+               int64_t gstride, int64_t brs, float* c, int64_t ldc, bool accumulate, const float* bias, bool reverse = false,
+               int64_t k_blk = 0) {
     if (m <= 0 || n <= 0) return;
     const int64_t panels = packed_panels(n);
     // Chunks of the output for the team: one per thread for a step's product (so that each thread keeps taking the
@@ -860,7 +863,7 @@ void gemm_team(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, in
     const double flops = 2.0 * m * n * k;
     const int chunks = flops < kTeamMinFlops ? 1 : team_size() * (flops < 1e8 ? 1 : 4);
     team_for(chunks, [&](int member, int parts) {
-        if (parts == 1) return gemm_range(0, m, 0, panels, k, n, a, a_rs, a_cs, b, gstride, brs, c, ldc, accumulate, bias);
+        if (parts == 1) return gemm_range(0, m, 0, panels, k, n, a, a_rs, a_cs, b, gstride, brs, c, ldc, accumulate, bias, 0, k_blk);
         // Each chunk of columns reads all of A, each chunk of rows all of B: split the rows (in whole tiles of 6) when
         // A is the larger operand (m > n) and there are enough of them, otherwise the columns in units of 4 panels
         // where there are enough, otherwise the rows where there are enough (single panels make 1-panel tiles,
@@ -873,11 +876,11 @@ void gemm_team(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, in
             // The panels a thread reads over the product (its chunks together), for the prefetch (block_avx2).
             const int64_t span = std::max<int64_t>(p_hi - p_lo, panels / team_size());
             in_order(p_lo, p_hi, group, reverse, 4.0 * (p_hi - p_lo) * kPanel * k, [&](int64_t lo, int64_t hi) {
-                gemm_range(0, m, lo, hi, k, n, a, a_rs, a_cs, b, gstride, brs, c, ldc, accumulate, bias, span);
+                gemm_range(0, m, lo, hi, k, n, a, a_rs, a_cs, b, gstride, brs, c, ldc, accumulate, bias, span, k_blk);
             });
         } else {
             const auto [i_lo, i_hi] = team_share(m, 6, member, parts);
-            gemm_range(i_lo, i_hi, 0, panels, k, n, a, a_rs, a_cs, b, gstride, brs, c, ldc, accumulate, bias);
+            gemm_range(i_lo, i_hi, 0, panels, k, n, a, a_rs, a_cs, b, gstride, brs, c, ldc, accumulate, bias, 0, k_blk);
         }
     });
 }
@@ -961,6 +964,22 @@ void gemm_copied_a(int64_t m, int64_t k, int64_t n, const float* a, int64_t lda,
     }
 }
 
+// Whether C = A B (+ C) for a transposed A (the weight gradients dG^T X and dG^T h) over a row-major B reads B in
+// place instead of packing it (every call packed X or h, T*B rows, 0.4-26 MB): B's width whole panels, A read in place
+// too (not copies_a), AVX-512 (its tiles read 4 panels, 256 bytes, of each B row; the AVX2 tile reads one panel, the
+// 64-byte pattern its single-panel packing avoids). The same blocks, tiles' sums and bits. Measured on a Zen 4, two
+// threads, B packed / in place in one process (gemm_interleaved_ab.cpp mode 1, time in place / packed, median of
+// pairs): M 512 N 128, K 100 0.915x, K 400 0.95x, K 1600 0.965x, K 6400 0.98x; M 768 N 256 K 6400 0.97x, M 1024 N 256
+// K 1600 0.99x, K 6400 0.97x; M 512 N 512 K 6400 1.00x (in a slower phase of the VM, minutes before: M 512 N 128 K 1600
+// 0.82x, K 6400 0.87x, M 1024 N 256 K 6400 0.99x). A row-major A (dX) with B in place: 1.00-1.06x (M 1600 N 1024
+// K 4096 1.06x), so it keeps packing. Layers (rnn_lib_ab.cpp, training, same bits): LSTM B64 T25 H128 0.99x, B64 T100
+// H256 0.987x, B1 T100 H256 0.976x, B16 T25 H128 0.99x, tanh B64 T100 H256 0.988x, GRU B64 T100 H256 0.995x, the rest
+// 0.997-1.002x (LSTM B64 T100 H128 1.002x: there the dW tiles took 15.6 % of the samples instead of 12.4 %, the packing's
+// 4 % gone).
+bool reads_b_in_place_ta(int64_t m, int64_t n, int64_t k) {
+    return n % kPanel == 0 && block_is_avx512() && !copies_a(m, n, k);
+}
+
 // Whether C = op(A) B over a row-major B of k x n packs B one k block at a time (gemm_b_by_block).
 bool packs_b_by_block(int64_t k, int64_t n) {
     return k > kMaxSingleBlockK && 4.0 * (double)k * n > g_block_b_min_bytes.load(std::memory_order_relaxed);
@@ -1002,6 +1021,33 @@ void gemm_b_by_block(bool trans_a, int64_t m, int64_t n, const float* a, int64_t
     }
 }
 
+// gemm_f32_ta_two's product where B is read in place (reads_b_in_place_ta; k > kMaxSingleBlockK, so k blocks of
+// kBlockK): the k blocks that lie in one source read it in place, the one that holds rows of both (if any) is packed;
+// each part sums in the whole product's k blocks, so the same bits as packing all of B.
+void gemm_ta_two_in_place(int64_t m, int64_t n, const float* a, int64_t lda, const float* src0, int64_t ld0, int64_t k0,
+                          const float* src1, int64_t ld1, int64_t k1, bool accumulate, float* c, int64_t ldc,
+                          std::vector<float>& pack) {
+    const int64_t k = k0 + k1, kb = k_block(k, true);
+    // [0, s0): src0's whole blocks (all of it when src1 is empty); [s0, s1): the block that straddles; [s1, k): src1
+    const int64_t s0 = k1 == 0 ? k : k0 / kb * kb, s1 = std::max(s0, std::min(k, (k0 + kb - 1) / kb * kb));
+    bool acc = accumulate;
+    if (s0 > 0) {
+        gemm_team(m, s0, n, a, 1, lda, src0, group_floats(), ld0, c, ldc, acc, nullptr, false, kb);
+        acc = true;
+    }
+    if (s1 > s0) {
+        const int64_t kc = s1 - s0, from0 = k0 - s0;
+        float* const bp = packed_storage(kc, n, pack);
+        pack_rows(src0 + s0 * ld0, ld0, false, 0, from0, kc, n, bp, false);
+        pack_rows(src1, ld1, false, from0, kc - from0, kc, n, bp, false);
+        gemm_team(m, kc, n, a + s0 * lda, 1, lda, bp, kc * group_floats(), group_floats(), c, ldc, acc, nullptr, false, kb);
+        acc = true;
+    }
+    if (k > s1)
+        gemm_team(m, k - s1, n, a + s1 * lda, 1, lda, src1 + (s1 - k0) * ld1, group_floats(), ld1, c, ldc, acc, nullptr,
+                  false, kb);
+}
+
 }  // namespace
 
 void gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
@@ -1015,6 +1061,8 @@ void gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const
     // Few rows of A do not pay for a copy of B: a row-major B whose width is whole panels is read in place.
     if (gemm_f32_reads_b_in_place(trans_b, m, n))
         return gemm_in_place(m, k, n, a, trans_a ? 1 : lda, trans_a ? lda : 1, b, ldb, c, ldc, accumulate, false, bias);
+    if (trans_a && !trans_b && reads_b_in_place_ta(m, n, k))
+        return gemm_in_place(m, k, n, a, 1, lda, b, ldb, c, ldc, accumulate, false, bias);
     if (!trans_b && packs_b_by_block(k, n))
         return gemm_b_by_block(trans_a, m, n, a, lda, b, ldb, k, nullptr, 0, 0, accumulate, c, ldc, pack, bias);
     gemm_f32_packed(trans_a, m, n, k, a, lda, pack_b(b, ldb, trans_b, k, n, pack), accumulate, c, ldc, bias);
@@ -1032,6 +1080,8 @@ void gemm_f32_ta_two(int64_t m, int64_t n, const float* a, int64_t lda, const fl
                      const float* src1, int64_t ld1, int64_t k1, bool accumulate, float* c, int64_t ldc,
                      std::vector<float>& pack) {
     if (m <= 0 || n <= 0) return;
+    if (k0 + k1 > kMaxSingleBlockK && reads_b_in_place_ta(m, n, k0 + k1))
+        return gemm_ta_two_in_place(m, n, a, lda, src0, ld0, k0, src1, ld1, k1, accumulate, c, ldc, pack);
     if (packs_b_by_block(k0 + k1, n))
         return gemm_b_by_block(true, m, n, a, lda, src0, ld0, k0, src1, ld1, k1, accumulate, c, ldc, pack, nullptr);
     gemm_f32_packed(true, m, n, k0 + k1, a, lda, pack_b_two(src0, ld0, k0, src1, ld1, k1, n, pack), accumulate, c, ldc);

@@ -100,8 +100,9 @@ constexpr int64_t kDotMaxRows = 32, kDotMinK = 256;
 
 // C = op(A) op(B) (+ C), row-major like BLAS: op(A) is M x K (A is K x M when trans_a), op(B) is K x N (B is N x K
 // when trans_b). Packs B into `pack` first, except that a row-major B whose width is whole panels is read in place
-// when A has fewer than kInPlaceMaxRows rows, and that a large row-major B over a long k (the weight gradients, a
-// layer's dX) is packed one k block at a time (see gemm_b_by_block in packed_gemm.cpp). `bias` as in gemm_packed.
+// when A has fewer than kInPlaceMaxRows rows or (AVX-512) A is transposed and read in place (the weight gradients;
+// see reads_b_in_place_ta in packed_gemm.cpp), and that a large row-major B over a long k (the weight gradients, a
+// layer's dX) is packed one k block at a time (see gemm_b_by_block there). `bias` as in gemm_packed.
 void gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
               const float* b, int64_t ldb, bool accumulate, float* c, int64_t ldc, std::vector<float>& pack,
               const float* bias = nullptr);
@@ -112,8 +113,10 @@ void gemm_f32_packed(bool trans_a, int64_t m, int64_t n, int64_t k, const float*
 
 // C = A^T B (+ C), A stored k x m (lda), B row-major of k0 + k1 rows: the first k0 from src0, then k1 from src1
 // (leading dimensions ld0, ld1): a weight gradient dG^T h, h0 for one step and the layer's outputs for the others,
-// without first copying them together. The same bits as gemm_f32(true, false, ...) on the rows put together. A
-// large B is packed one k block at a time (see gemm_b_by_block in packed_gemm.cpp), as gemm_f32 does for one.
+// without first copying them together. The same bits as gemm_f32(true, false, ...) on the rows put together. Over
+// more than one k block, where gemm_f32 would read B in place, the blocks inside one part are read in place and the
+// one that straddles the two is packed (gemm_ta_two_in_place in packed_gemm.cpp); otherwise a large B is packed one k
+// block at a time (gemm_b_by_block), as gemm_f32 does for one.
 void gemm_f32_ta_two(int64_t m, int64_t n, const float* a, int64_t lda, const float* src0, int64_t ld0, int64_t k0,
                      const float* src1, int64_t ld1, int64_t k1, bool accumulate, float* c, int64_t ldc,
                      std::vector<float>& pack);
