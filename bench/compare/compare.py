@@ -2,6 +2,7 @@
 """Side-by-side timing of HPC (`hpc bench`) and PyTorch on the same machine, in one run.
 
 Usage:  /usr/bin/python3 bench/compare/compare.py [--grid seeds|deepbench|extra|all] [--quick] [--rounds 2]
+        [--only CELL:B:T:H,...]   (a rerun of some rows of the grid; results named -only)
 Method: for every configuration, HPC, PyTorch and oneDNN alternate (A B C A B C, --rounds times each); each
 measurement is the median of --repeats timed calls after --warmup untimed ones and at least WARMUP_MS (200 ms) of
 warm-up; the reported time is the median over rounds. PyTorch
@@ -162,6 +163,8 @@ def main():
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--no-onednn", action="store_true", help="skip oneDNN (no libdnnl-dev)")
+    ap.add_argument("--only", default="", help="CELL:B:T:H,... : these configurations of the grid only (a rerun of some rows; "
+                                                 "the results file is named -only)")
     a = ap.parse_args()
     use_onednn = not a.no_onednn
     build(use_onednn)
@@ -170,6 +173,11 @@ def main():
     configs = grid(a.grid)
     if a.quick:
         configs = configs[:6]
+    if a.only:
+        wanted = {tuple(w.split(":")) for w in a.only.split(",")}
+        configs = [c for c in configs if (c["cell"], str(c["batch"]), str(c["seq"]), str(c["hidden"])) in wanted]
+        if len(configs) != len(wanted):
+            sys.exit(f"--only: {len(wanted)} configurations asked for, {len(configs)} found in the {a.grid} grid")
     # Each round is a pass over the whole grid (A B C for every configuration, then the next pass), so that a
     # configuration's rounds lie minutes apart and a burst of noise on this shared VM (seconds long; seen to double
     # one configuration's times in all of its rounds when they ran back to back) moves at most one of them; each
@@ -215,7 +223,7 @@ def main():
                 blas=backend, hpc_weights="frozen (packed once before the timing, like oneDNN's reordered weights); training also packing per call (hpc_packing_ms)",
                 onednn=subprocess.run(["dpkg-query", "-W", "-f=${Version}", "libdnnl-dev"], capture_output=True, text=True).stdout if use_onednn else "not measured")
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
-    base = os.path.join(ROOT, "bench", "results", f"{date}-compare-{a.grid}{'-quick' if a.quick else ''}")
+    base = os.path.join(ROOT, "bench", "results", f"{date}-compare-{a.grid}{'-quick' if a.quick else ''}{'-only' if a.only else ''}")
     with open(base + ".json", "w") as f:
         json.dump(dict(meta=meta, rows=rows), f, indent=1)
     with open(base + ".md", "w") as f:

@@ -74,8 +74,8 @@ void gemm_packed_serial(int64_t m, int64_t k, int64_t n, const float* a, int64_t
                         float* c, int64_t ldc, bool accumulate, const float* bias = nullptr);
 
 // C = A B (+ C) with B row-major (K x N, leading dimension ldb) read in place, no packing: for products whose few rows
-// of A would not pay for a copy of B (a step's dh_{t-1} = dG_t W_hh). n must be a multiple of kPanel. `serial`: run
-// on the calling thread only.
+// of A would not pay for a copy of B (a step's dh_{t-1} = dG_t W_hh), and (AVX-512) the weight gradients, whose A is
+// transposed (gemm_f32). n must be a multiple of kPanel. `serial`: run on the calling thread only.
 void gemm_in_place(int64_t m, int64_t k, int64_t n, const float* a, int64_t a_rs, int64_t a_cs, const float* b,
                    int64_t ldb, float* c, int64_t ldc, bool accumulate, bool serial, const float* bias = nullptr,
                    bool reverse = false);
