@@ -974,8 +974,8 @@ void gemm_copied_a(int64_t m, int64_t k, int64_t n, const float* a, int64_t lda,
 // 0.82x, K 6400 0.87x, M 1024 N 256 K 6400 0.99x). A row-major A (dX) with B in place: 1.00-1.06x (M 1600 N 1024
 // K 4096 1.06x), so it keeps packing. Layers (rnn_lib_ab.cpp, training, same bits): LSTM B64 T25 H128 0.99x, B64 T100
 // H256 0.987x, B1 T100 H256 0.976x, B16 T25 H128 0.99x, tanh B64 T100 H256 0.988x, GRU B64 T100 H256 0.995x, the rest
-// 0.997-1.002x (LSTM B64 T100 H128 1.002x: there the dW tiles took 15.6 % of the samples instead of 12.4 %, the packing's
-// 4 % gone).
+// 0.997-1.002x (LSTM B64 T100 H128 1.002x, where the packing had been 4 % of the profile: the tiles reading B from
+// rows 512 bytes apart took that time instead; bench/results/2026-11-25-zen4-b-in-place.md).
 bool reads_b_in_place_ta(int64_t m, int64_t n, int64_t k) {
     return n % kPanel == 0 && block_is_avx512() && !copies_a(m, n, k);
 }
