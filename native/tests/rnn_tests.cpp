@@ -323,7 +323,10 @@ std::vector<BigCase> big_cases() {
             // dW_hh's h rows packed one k block at a time (T*B > 1024 and more than 4 MB of them; dW_hh large enough
             // that its transposed A is copied into rows), both directions' row ranges (h0 first or last), a tail
             // panel (H 600).
-            {{HPC_CELL_GRU, 1, true, false, true}, 16, 600, 40, 42}};
+            {{HPC_CELL_GRU, 1, true, false, true}, 16, 600, 40, 42},
+            // Rows split among two threads with at least 16 each: training projects x_t step by step inside the steps
+            // (projects_by_step), both directions; checkpointed training recomputes the whole-sequence projection.
+            {{HPC_CELL_LSTM, 1, true, false, true}, 24, 48, 32, 10}};
 }
 
 TEST(RnnKernels, Float32OwnGemmMatchesFloat64AtLargeShapes) {

@@ -244,15 +244,20 @@ void project_layer(Cell cell, const Geometry& g, const T* x_in, int64_t in, cons
 // as one product over all T*B rows first: each member projects its own rows of x_t just before their recurrent
 // product, into one step's rows of gx that stay in its cache, instead of writing all T*B*G*H projected values out to
 // memory and reading them back step by step. The packed kernel sums each element the same way whatever the number of
-// rows, so the values are bit for bit those of the whole-sequence projection (rnn_forward's training path) wherever
-// that runs the packed kernel (not gemm_dot: few rows and a long k). Done while W_ih and W_hh packed both fit in a
-// core's L2 (each member reads both at every step) and each member has enough rows for the kernel's tiles.
+// rows, so the values are bit for bit those of the whole-sequence projection (checkpointed training's, which its
+// backward recomputes) wherever that runs the packed kernel (not gemm_dot: few rows and a long k). Done while W_ih and
+// W_hh packed both fit in a core's L2 (each member reads both at every step) and each member has enough rows for the
+// kernel's tiles. Training (not checkpointed) does the same into each step's own rows of gx, which it keeps for
+// backward (every_step): on the Zen 4 (rnn_lib_ab.cpp, training, same bits) LSTM B32 T50 I32 H128 0.93x the time,
+// LSTM B64 T100 H128 0.983x, GRU B64 T100 H256 0.987x, GRU B32 T50 I32 H128 0.985x, tanh B64 T100 H256 0.996x, the
+// other B64 shapes 0.994-1.003x. (Training measured on that machine only; the rule is inference's.)
 template <typename T>
 struct StepProjection {
     const T* x;       // the layer's input: row (t, b) at x + t * x_t + b * x_b (time-major [T, B, in] or batch-first)
     int64_t in, x_t, x_b;
     const T* packed;  // W_ih packed
     const T* bias;    // projection_bias
+    bool every_step = false;  // training: each step's rows projected into its own rows of gx (kept for backward)
 };
 constexpr int64_t kStepProjectionMinRows = 16;
 inline void project_step_rows(int64_t rows, int64_t in, int64_t GH, const float* x, int64_t x_rs, const float* packed,
@@ -364,7 +369,7 @@ void forward_steps(Cell cell, const Geometry& g, int dir, const T* p, const Laye
     auto step_rows = [&](int64_t s, const T* h_prev, int64_t ld_h, const T* c_prev, int64_t b0, int64_t b1, bool serial,
                          bool product) {
         const int64_t t = time_of(dir, T_, s);
-        T* gt = proj ? gx : gx + (t - t0) * B * GH;  // with proj: one step's rows, projected here
+        T* gt = proj && !proj->every_step ? gx : gx + (t - t0) * B * GH;  // with proj: one step's rows, projected here
         T* ht = out + t * ot + dir * H;
         T* at = aux + (aux_ring ? (s & 1) : t - t0) * B * H;
         if (proj)
@@ -818,21 +823,22 @@ void rnn_forward(const RnnDims& dims, int64_t batch, int64_t steps, bool trainin
             const int64_t kd = l * g.D + d;
             const int64_t slot = gate_slots > 1 ? kd : 0;
             const LayerParams o = layer_params(dims, l, d);
-            const InferenceProjection how = training ? InferenceProjection{false, 0} : inference_projection<T>(g, in_size);
+            const InferenceProjection how = training ? InferenceProjection{!k && projects_by_step<T>(g, in_size), 0}
+                                                     : inference_projection<T>(g, in_size);
             const bool by_step = how.by_step;
             const int64_t chunk = how.chunk;
             T* gx = training ? gates + slot * TB * GH : ensure(ws.gates, (by_step ? 1 : chunk ? chunk : g.T) * g.B * GH);
             T* ax = training ? aux + slot * TB * H : aux;
-            // Training projects all T*B rows in one GEMM, so that checkpointed backward can recompute it bit for bit
-            // (a BLAS may round a row differently in a GEMM of another shape); inference may project step by step
-            // (projects_by_step: the same bits) and keeps no activated gates.
+            // Checkpointed training projects all T*B rows in one GEMM, which its backward recomputes bit for bit (a
+            // BLAS may round a row differently in a GEMM of another shape); inference and plain training may project
+            // step by step (projects_by_step: the same bits); inference keeps no activated gates.
             const T* packed = prepacked ? frozen->hh[(size_t)kd] : pack_forward(params + o.w_hh, g, ws.packed);
             if (by_step) {
                 const StepProjection<T> proj{in, in_size, x_t, x_b,
                                              prepacked ? frozen->ih[(size_t)kd] : pack_ih(params + o.w_ih, in_size, GH, ws.pack_big),
-                                             projection_bias(dims.cell, g, params, o, ws.bias)};
+                                             projection_bias(dims.cell, g, params, o, ws.bias), training};
                 forward_steps(dims.cell, g, d, params, o, gx, ax, 0, 0, g.T, out, init + kd * BH, H, init + LD * BH + kd * BH,
-                              step, packed, false, &proj, true, layout);
+                              step, packed, training, &proj, !training, layout);
             } else if (chunk > 0) {
                 // Inference by chunks of steps (see inference_chunk_steps; one chunk where the gates fit), in the
                 // direction's processing order; the state between chunks is the last step's h_t in out and c_t in
