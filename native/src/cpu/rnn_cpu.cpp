@@ -248,16 +248,15 @@ void project_layer(Cell cell, const Geometry& g, const T* x_in, int64_t in, cons
 // backward recomputes) wherever that runs the packed kernel (not gemm_dot: few rows and a long k). Done while W_ih and
 // W_hh packed both fit in a core's L2 (each member reads both at every step) and each member has enough rows for the
 // kernel's tiles. Training (not checkpointed) does the same into each step's own rows of gx, which it keeps for
-// backward (every_step): on the Zen 4 (rnn_lib_ab.cpp, training, same bits) LSTM B32 T50 I32 H128 0.93x the time,
+// backward (forward_steps' keep_gates): on the Zen 4 (rnn_lib_ab.cpp, training, same bits) LSTM B32 T50 I32 H128 0.93x the time,
 // LSTM B64 T100 H128 0.983x, GRU B64 T100 H256 0.987x, GRU B32 T50 I32 H128 0.985x, tanh B64 T100 H256 0.996x, the
-// other B64 shapes 0.994-1.003x. (Training measured on that machine only; the rule is inference's.)
+// other B64 shapes 0.994-1.001x. (Training measured on that machine only; the rule is inference's.)
 template <typename T>
 struct StepProjection {
     const T* x;       // the layer's input: row (t, b) at x + t * x_t + b * x_b (time-major [T, B, in] or batch-first)
     int64_t in, x_t, x_b;
     const T* packed;  // W_ih packed
     const T* bias;    // projection_bias
-    bool every_step = false;  // training: each step's rows projected into its own rows of gx (kept for backward)
 };
 constexpr int64_t kStepProjectionMinRows = 16;
 inline void project_step_rows(int64_t rows, int64_t in, int64_t GH, const float* x, int64_t x_rs, const float* packed,
@@ -348,7 +347,7 @@ inline int64_t time_of(int dir, int64_t T_, int64_t s) { return dir == 0 ? s : T
 // unless `layout` gives other strides: batch-first y in inference). h_prev / c_prev: the
 // state before the first step. keep_gates: leave the activated gates in gx (and GRU's W_hn h + b_hn in aux) for
 // backward; inference does not (float32 LSTM and GRU rows skip those stores). proj: project each step's rows here
-// (see StepProjection), into gx's first B rows. aux_ring: aux holds two steps' rows only, step s at rows (s & 1) * B
+// (see StepProjection), into gx's first B rows (each step's own rows with keep_gates). aux_ring: aux holds two steps' rows only, step s at rows (s & 1) * B
 // (inference: a step needs only the state the step before left; the last step's rows give c_n).
 template <typename T>
 void forward_steps(Cell cell, const Geometry& g, int dir, const T* p, const LayerParams& o, T* gx, T* aux, int64_t t0,
@@ -369,7 +368,8 @@ void forward_steps(Cell cell, const Geometry& g, int dir, const T* p, const Laye
     auto step_rows = [&](int64_t s, const T* h_prev, int64_t ld_h, const T* c_prev, int64_t b0, int64_t b1, bool serial,
                          bool product) {
         const int64_t t = time_of(dir, T_, s);
-        T* gt = proj && !proj->every_step ? gx : gx + (t - t0) * B * GH;  // with proj: one step's rows, projected here
+        // With proj, projected here: into one step's rows (inference), or the step's own rows when the gates are kept.
+        T* gt = proj && !keep_gates ? gx : gx + (t - t0) * B * GH;
         T* ht = out + t * ot + dir * H;
         T* at = aux + (aux_ring ? (s & 1) : t - t0) * B * H;
         if (proj)
@@ -836,7 +836,7 @@ void rnn_forward(const RnnDims& dims, int64_t batch, int64_t steps, bool trainin
             if (by_step) {
                 const StepProjection<T> proj{in, in_size, x_t, x_b,
                                              prepacked ? frozen->ih[(size_t)kd] : pack_ih(params + o.w_ih, in_size, GH, ws.pack_big),
-                                             projection_bias(dims.cell, g, params, o, ws.bias), training};
+                                             projection_bias(dims.cell, g, params, o, ws.bias)};
                 forward_steps(dims.cell, g, d, params, o, gx, ax, 0, 0, g.T, out, init + kd * BH, H, init + LD * BH + kd * BH,
                               step, packed, training, &proj, !training, layout);
             } else if (chunk > 0) {
