@@ -167,17 +167,20 @@ def main():
                                                  "the results file is named -only)")
     a = ap.parse_args()
     use_onednn = not a.no_onednn
-    build(use_onednn)
-    torch.set_num_threads(1)
-    rate, rates, backend = sgemm_rate(use_onednn)
+    # The configurations first, so that a bad --only fails before the builds.
     configs = grid(a.grid)
     if a.quick:
         configs = configs[:6]
     if a.only:
         wanted = {tuple(w.split(":")) for w in a.only.split(",")}
         configs = [c for c in configs if (c["cell"], str(c["batch"]), str(c["seq"]), str(c["hidden"])) in wanted]
-        if len(configs) != len(wanted):
-            sys.exit(f"--only: {len(wanted)} configurations asked for, {len(configs)} found in the {a.grid} grid")
+        found = {(c["cell"], str(c["batch"]), str(c["seq"]), str(c["hidden"])) for c in configs}
+        if found != wanted:
+            missing = ", ".join(":".join(w) for w in sorted(wanted - found))
+            sys.exit(f"--only: expected CELL:B:T:H of the {a.grid} grid, got {missing} (not in it)")
+    build(use_onednn)
+    torch.set_num_threads(1)
+    rate, rates, backend = sgemm_rate(use_onednn)
     # Each round is a pass over the whole grid (A B C for every configuration, then the next pass), so that a
     # configuration's rounds lie minutes apart and a burst of noise on this shared VM (seconds long; seen to double
     # one configuration's times in all of its rounds when they ran back to back) moves at most one of them; each
